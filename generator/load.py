@@ -1,0 +1,412 @@
+"""Map export rows onto canonical fields: columns, parsing, grouping of line rows.
+
+Input: the `exports` section of the config and the files it names. Output: for each entity, a
+list of `Record`s with typed fields (and `Line`s for documents). Every value that cannot be
+used is reported with file, row and column; a record with such a value is marked `bad` so the
+build can skip it (or stop, when strict). Relations between entities are joined later, in
+`ledger.py`.
+"""
+from __future__ import annotations
+
+import re
+from collections import ChainMap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .config import ColumnSpec, Config, ExportsConfig, FileOptions, Source
+from .entities import BOOL, DATE, DECIMAL, EMAIL, ENTITIES, LINE_FIELDS, TEXT
+from .model import Line, Origin, make_line
+from .problems import ProblemLog
+from .readers import ReadError, ReadOptions, Table, guess_format, open_table
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class LoadError(Exception):
+    """A file that could not be read at all; the message names it."""
+
+
+@dataclass(slots=True)
+class Record:
+    origin: Origin
+    fields: dict[str, Any]
+    lines: list[Line] | None = None
+    bad: bool = False
+    rows: int = 1
+
+
+Export = dict[str, list[Record]]
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    date_formats: tuple[str, ...]
+    decimal_separator: str
+    thousands_separator: str
+    true_values: frozenset[str]
+    false_values: frozenset[str]
+
+
+class ValueParser:
+    """Parses cell text by field type; caches results, as exports repeat the same values a lot."""
+
+    def __init__(self, options: ParseOptions):
+        self.options = options
+        self._dates: dict[str, date] = {}
+        self._decimals: dict[str, Decimal] = {}
+
+    def parse(self, kind: str, text: str) -> Any:
+        if kind == TEXT:
+            return text
+        if kind == DATE:
+            return self.date(text)
+        if kind == DECIMAL:
+            return self.decimal(text)
+        if kind == BOOL:
+            return self.boolean(text)
+        if kind == EMAIL:
+            if not EMAIL_PATTERN.match(text):
+                raise ValueError(f"{text!r} is not an e-mail address")
+            return text
+        raise AssertionError(kind)
+
+    def date(self, text: str) -> date:
+        cached = self._dates.get(text)
+        if cached is not None:
+            return cached
+        value = self._parse_date(text)
+        if len(self._dates) < 200_000:
+            self._dates[text] = value
+        return value
+
+    def _parse_date(self, text: str) -> date:
+        for fmt in self.options.date_formats:
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                pass
+        try:  # ISO dates are unambiguous, so they are always understood
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
+        raise ValueError(f"{text!r} is not a date in the format {' or '.join(self.options.date_formats)}")
+
+    def decimal(self, text: str) -> Decimal:
+        cached = self._decimals.get(text)
+        if cached is not None:
+            return cached
+        normal = text.replace(" ", "").replace("\u00a0", "")
+        if self.options.thousands_separator:
+            normal = normal.replace(self.options.thousands_separator, "")
+        if self.options.decimal_separator != ".":
+            normal = normal.replace(self.options.decimal_separator, ".")
+        try:
+            value = Decimal(normal)
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not a number") from None
+        if not value.is_finite():
+            raise ValueError(f"{text!r} is not a number")
+        if len(self._decimals) < 200_000:
+            self._decimals[text] = value
+        return value
+
+    def boolean(self, text: str) -> bool:
+        folded = text.strip().lower()
+        if folded in self.options.true_values:
+            return True
+        if folded in self.options.false_values:
+            return False
+        raise ValueError(f"{text!r} is not yes/no (known: {', '.join(sorted(self.options.true_values))} "
+                         f"/ {', '.join(sorted(v for v in self.options.false_values if v))})")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One canonical field and how to get its text out of a row."""
+
+    name: str
+    kind: str
+    spec: ColumnSpec
+    pattern: re.Pattern[str] | None
+
+    def text(self, row: dict[str, str], mapped: dict[str, str]) -> str:
+        spec = self.spec
+        if spec.column is not None:
+            text = row.get(spec.column, "")
+        elif spec.value is not None:
+            text = spec.value
+        else:
+            text = spec.template.format_map(_Blanks(ChainMap(mapped, row)))
+        text = text.strip()
+        if not text and spec.default is not None:
+            text = spec.default
+        if text and self.pattern is not None:
+            found = self.pattern.search(text)
+            if found is None:
+                raise ValueError(f"{text!r} does not match the pattern {spec.match!r}")
+            text = found.group(1) if found.groups() else found.group(0)
+        if spec.map is not None and text in spec.map:
+            text = spec.map[text]
+        return text
+
+    @property
+    def column(self) -> str:
+        return self.spec.column or self.name
+
+
+class _Blanks(dict):
+    def __init__(self, source: ChainMap):
+        super().__init__()
+        self.source = source
+
+    def __missing__(self, key: str) -> str:
+        return self.source.get(key, "")
+
+
+def _field_maps(columns: dict[str, ColumnSpec], types: dict[str, str]) -> list[FieldMap]:
+    maps = [FieldMap(name, types[name], spec, re.compile(spec.match) if spec.match else None)
+            for name, spec in columns.items()]
+    return sorted(maps, key=lambda m: m.spec.template is not None)  # templates may use other fields
+
+
+class RowMapper:
+    """Turns a raw row into typed fields, reporting every value it cannot use."""
+
+    def __init__(self, maps: list[FieldMap], required: tuple[str, ...], parser: ValueParser,
+                 problems: ProblemLog, file: str):
+        self.maps = maps
+        self.required = frozenset(required)
+        self.parser = parser
+        self.problems = problems
+        self.file = file
+
+    def map(self, number: int, row: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        fields: dict[str, Any] = {}
+        texts: dict[str, str] = {}
+        ok = True
+        for fm in self.maps:
+            try:
+                text = fm.text(row, texts)
+                texts[fm.name] = text
+                if not text:
+                    if fm.name in self.required:
+                        self.problems.error(self.file, number, fm.column,
+                                            f"required field '{fm.name}' is empty", "missing-field")
+                        ok = False
+                    fields[fm.name] = None
+                    continue
+                fields[fm.name] = self.parser.parse(fm.kind, text)
+            except ValueError as exc:
+                self.problems.error(self.file, number, fm.column, f"{fm.name}: {exc}", f"bad-{fm.kind}")
+                fields[fm.name] = None
+                ok = False
+        return fields, ok
+
+    def columns(self) -> set[str]:
+        return {fm.spec.column for fm in self.maps if fm.spec.column is not None}
+
+
+def _parse_options(exports: ExportsConfig, source: FileOptions) -> ParseOptions:
+    return ParseOptions(
+        date_formats=tuple(source.date_formats or exports.date_formats),
+        decimal_separator=source.decimal_separator or exports.decimal_separator,
+        thousands_separator=source.thousands_separator if source.thousands_separator is not None
+        else exports.thousands_separator,
+        true_values=frozenset(v.lower() for v in exports.true_values),
+        false_values=frozenset(v.lower() for v in exports.false_values),
+    )
+
+
+def _read_options(exports: ExportsConfig, source: FileOptions, path: Path) -> ReadOptions:
+    return ReadOptions(
+        format=source.format or guess_format(path),
+        encoding=source.encoding or exports.encoding,
+        delimiter=source.delimiter or exports.delimiter,
+        quotechar=source.quotechar or exports.quotechar,
+        sheet=source.sheet,
+        records=source.records,
+    )
+
+
+class ExportReader:
+    """Reads every mapped entity of an export into records."""
+
+    def __init__(self, config: Config, problems: ProblemLog,
+                 on_rows: Callable[[int], None] | None = None):
+        self.exports = config.exports
+        self.folder = config.export_dir
+        self.problems = problems
+        self.on_rows = on_rows or (lambda n: None)
+
+    def read(self) -> Export:
+        return {name: self.read_entity(name, source) for name, source in self.exports.sources().items()}
+
+    def read_entity(self, name: str, source: Source) -> list[Record]:
+        entity = ENTITIES[name]
+        mapper, rows = self._open(source.file, source, source.columns, entity.fields, entity.required)
+        line_mapper = None
+        if source.lines is not None and source.lines.file is None:
+            line_mapper = self._mapper(source.file, source.lines, source.lines.columns, LINE_FIELDS,
+                                       entity.line_required)
+        records = self._records(mapper, rows, source, line_mapper, entity.key)
+        if source.lines is not None and source.lines.file is not None:
+            self._attach_line_file(name, source, records)
+        return records
+
+    def _display(self, file: str) -> str:
+        return file
+
+    def _mapper(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
+                types: dict[str, str], required: tuple[str, ...]) -> RowMapper:
+        parser = ValueParser(_parse_options(self.exports, options))
+        return RowMapper(_field_maps(columns, types), required, parser, self.problems, self._display(file))
+
+    def _open(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
+              types: dict[str, str], required: tuple[str, ...]) -> tuple[RowMapper, Iterator]:
+        path = self.folder / file
+        mapper = self._mapper(file, options, columns, types, required)
+        try:
+            table = open_table(path, _read_options(self.exports, options, path))
+        except ReadError as exc:
+            raise LoadError(str(exc)) from None
+        return mapper, self._checked_rows(table, mapper)
+
+    def _checked_rows(self, table: Table, mapper: RowMapper) -> Iterator[tuple[int, dict[str, str]]]:
+        """The table's rows, after checking that every mapped column exists in it."""
+        wanted = mapper.columns()
+        if table.columns is not None:
+            missing = sorted(wanted - set(table.columns))
+            for column in missing:
+                self.problems.error(mapper.file, 1, column,
+                                    f"column not found in the header (columns: {', '.join(table.columns)})",
+                                    "missing-column")
+            if missing:
+                return
+            yield from self._counted(table.rows)
+            return
+        seen: set[str] = set()
+        for number, row in self._counted(table.rows):
+            seen.update(row)
+            yield number, row
+        for column in sorted(wanted - seen):
+            self.problems.error(mapper.file, None, column, "no record has this key", "missing-column")
+
+    def _counted(self, rows: Iterator) -> Iterator:
+        batch = 0
+        try:
+            for item in rows:
+                batch += 1
+                if batch == 5000:
+                    self.on_rows(batch)
+                    batch = 0
+                yield item
+        except ReadError as exc:
+            raise LoadError(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"{rows}: cannot be decoded ({exc.reason}); set `encoding`") from None
+        self.on_rows(batch)
+
+    def _records(self, mapper: RowMapper, rows: Iterator, source: Source,
+                 line_mapper: RowMapper | None, key: str | None) -> list[Record]:
+        grouped: dict[Any, Record] = {}
+        records: list[Record] = []
+        first_row_of_key: dict[Any, int] = {}
+        for number, row in rows:
+            if self._skipped(row, source, mapper.maps):
+                continue
+            fields, ok = mapper.map(number, row)
+            origin = Origin(mapper.file, number)
+            line = None
+            if line_mapper is not None:
+                line_fields, line_ok = line_mapper.map(number, row)
+                ok = ok and line_ok
+                line = make_line(line_fields) if line_ok else None
+            if source.group_by is None:
+                record = Record(origin, fields, [] if source.lines is not None else None, bad=not ok)
+                if key is not None and fields.get(key) is not None:
+                    first = first_row_of_key.setdefault(fields[key], number)
+                    if first != number:
+                        self.problems.error(mapper.file, number, mapper_column(mapper, key),
+                                            f"duplicate {key} {fields[key]!r} (first on row {first})", "duplicate-id")
+                        record.bad = True
+                records.append(record)
+                continue
+            group = fields.get(source.group_by)
+            record = grouped.get(group)
+            if record is None:
+                record = Record(origin, fields, [] if line_mapper is not None else None, bad=not ok)
+                grouped[group] = record
+                records.append(record)
+            else:
+                record.rows += 1
+                record.bad |= not ok
+                self._compare_header(record, fields, number, mapper, source)
+            if line is not None:
+                record.lines.append(line)
+        return records
+
+    @staticmethod
+    def _skipped_reason(source: Source, field_name: str) -> str:
+        return f"{source.file}: rows with no {field_name}"
+
+    def _skipped(self, row: dict[str, str], source: Source, maps: list[FieldMap]) -> bool:
+        if not source.skip_when_blank:
+            return False
+        for fm in maps:
+            if fm.name in source.skip_when_blank and not fm.text(row, {}):
+                self.problems.skip(self._skipped_reason(source, fm.name))
+                return True
+        return False
+
+    def _compare_header(self, record: Record, fields: dict[str, Any], number: int,
+                        mapper: RowMapper, source: Source) -> None:
+        for name, value in fields.items():
+            first = record.fields.get(name)
+            if value == first or value is None:
+                continue
+            if first is None:
+                record.fields[name] = value
+                continue
+            message = (f"{name} is {value!s} here but {first!s} on row {record.origin.row} "
+                       f"of the same {source.group_by} {record.fields.get(source.group_by)!s}")
+            column = mapper_column(mapper, name)
+            if source.on_conflict == "first":
+                self.problems.warning(mapper.file, number, column, message + " (first value kept)", "header-conflict")
+            else:
+                self.problems.error(mapper.file, number, column, message, "header-conflict")
+                record.bad = True
+
+    def _attach_line_file(self, name: str, source: Source, records: list[Record]) -> None:
+        lines_source = source.lines
+        mapper, rows = self._open(lines_source.file, lines_source, lines_source.columns, LINE_FIELDS,
+                                  ("document", *ENTITIES[name].line_required))
+        by_key = {r.fields.get(ENTITIES[name].key): r for r in records}
+        for number, row in rows:
+            fields, ok = mapper.map(number, row)
+            parent = by_key.get(fields.get("document"))
+            if parent is None:
+                if fields.get("document") is not None:
+                    self.problems.error(mapper.file, number, mapper_column(mapper, "document"),
+                                        f"unknown {name[:-1]} {fields['document']!r}", "unknown-reference")
+                continue
+            parent.rows += 1
+            if ok:
+                parent.lines.append(make_line(fields))
+            else:
+                parent.bad = True
+
+
+def mapper_column(mapper: RowMapper, field_name: str) -> str:
+    for fm in mapper.maps:
+        if fm.name == field_name:
+            return fm.column
+    return field_name
+
+
+def read_export(config: Config, problems: ProblemLog,
+                on_rows: Callable[[int], None] | None = None) -> Export:
+    return ExportReader(config, problems, on_rows).read()

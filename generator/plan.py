@@ -1,0 +1,231 @@
+"""Plan the site: every file to produce, as data, before anything is rendered.
+
+A `PlannedFile` says whose portal it belongs to, its logical path inside that portal, and how
+to make it (a template with its context, a table to write as CSV, or a file to copy). The
+renderer turns each into bytes without knowing what comes after it; the build can wrap a
+customer's files (encryption) between render and write without the renderer knowing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import tables, views
+from .config import Config
+from .content import Page
+from .ledger import url_safe
+from .model import CustomerBook, Ledger
+
+PAGE, CSV, COPY = "page", "csv", "copy"
+ASSETS = "_static"  # the site folder of the theme's shared static files
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    customer_id: str
+    slug: str
+    name: str
+    language: str
+    currency: str
+
+
+@dataclass(slots=True)
+class PlannedFile:
+    portal: Portal | None  # None: a file of the site itself (shared assets, 404)
+    path: str  # logical path, relative to the portal's folder (or the site's)
+    kind: str
+    template: str | None = None
+    context: dict[str, Any] | None = None
+    table: tables.Table | None = None
+    source: Path | None = None
+
+    @property
+    def output_path(self) -> str:
+        return f"{self.portal.slug}/{self.path}" if self.portal else self.path
+
+
+@dataclass
+class SitePlan:
+    portals: list[Portal]
+    files: list[PlannedFile] = field(default_factory=list)
+
+    def pages_per_portal(self) -> dict[str, int]:
+        counts = {p.slug: 0 for p in self.portals}
+        for f in self.files:
+            if f.portal is not None and f.kind == PAGE:
+                counts[f.portal.slug] += 1
+        return counts
+
+
+class PortalPaths:
+    """The logical file name of every page a portal can have; one flat folder per portal."""
+
+    dashboard = "index.html"
+
+    @staticmethod
+    def list(name: str) -> str:
+        return f"{name}.html"
+
+    @staticmethod
+    def csv(name: str) -> str:
+        return f"{name}.csv"
+
+    @staticmethod
+    def order(number: str) -> str:
+        return f"order-{url_safe(number)}.html"
+
+    @staticmethod
+    def invoice(number: str) -> str:
+        return f"invoice-{url_safe(number)}.html"
+
+    @staticmethod
+    def quote(number: str) -> str:
+        return f"quote-{url_safe(number)}.html"
+
+    @staticmethod
+    def document(doc_id: str, file: str) -> str:
+        return f"document-{doc_id}{Path(file).suffix.lower()}"
+
+    @staticmethod
+    def page(slug: str) -> str:
+        return f"page-{url_safe(slug)}.html"
+
+    def target(self, link: tuple[str, str] | None, book: CustomerBook | None = None) -> str | None:
+        """The path of a (kind, key) link from a table cell or activity item."""
+        if link is None:
+            return None
+        kind, key = link
+        if kind == "tracking":
+            return key
+        if kind == "document" and book is not None:
+            doc = next((d for d in book.documents if d.id == key), None)
+            return self.document(key, doc.file) if doc else None
+        return {"order": self.order, "invoice": self.invoice, "quote": self.quote}[kind](key)
+
+
+PATHS = PortalPaths()
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    path: str
+
+
+def enabled_modules(config: Config, ledger: Ledger) -> list[str]:
+    """Modules switched on in config whose data the export carries, in navigation order."""
+    modules = config.portal.modules
+    needs = {"orders": "orders", "invoices": "invoices", "statement": "invoices", "shipments": "shipments",
+             "quotes": "quotes", "documents": "documents", "catalogue": "catalogue"}
+    shown = [m for m, entity in needs.items() if getattr(modules, m) and entity in ledger.has]
+    if modules.requests and (config.actions.email or config.actions.form_url or config.site.support_email):
+        shown.append("requests")
+    if modules.account:
+        shown.append("account")
+    return shown
+
+
+MODULE_LABELS = {
+    "orders": tables.N_("Orders"), "invoices": tables.N_("Invoices"), "statement": tables.N_("Statement"),
+    "shipments": tables.N_("Shipments"), "quotes": tables.N_("Quotes"), "documents": tables.N_("Documents"),
+    "catalogue": tables.N_("Catalogue"), "requests": tables.N_("Requests"), "account": tables.N_("Account"),
+}
+
+LIST_TABLES = {
+    "orders": tables.orders_table, "invoices": tables.invoices_table, "shipments": tables.shipments_table,
+    "quotes": tables.quotes_table, "documents": tables.documents_table,
+}
+
+
+class Planner:
+    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path]):
+        self.config = config
+        self.ledger = ledger
+        self.pages = pages
+        self.assets = assets
+        self.modules = enabled_modules(config, ledger)
+
+    def plan(self, only: set[str] | None = None) -> SitePlan:
+        books = [b for b in self.ledger.books.values()
+                 if b.customer.portal_enabled and (only is None or b.customer.id in only)]
+        books.sort(key=lambda b: b.customer.slug)
+        portals = [Portal(b.customer.id, b.customer.slug, b.customer.name, b.customer.language,
+                          b.customer.currency) for b in books]
+        plan = SitePlan(portals)
+        plan.files += self.site_files()
+        for portal, book in zip(portals, books):
+            plan.files += self.portal_files(portal, book)
+        return plan
+
+    def site_files(self) -> list[PlannedFile]:
+        files = [
+            PlannedFile(None, "index.html", PAGE, "site_index.html", {}),
+            PlannedFile(None, "404.html", PAGE, "404.html", {}),
+            PlannedFile(None, "robots.txt", PAGE, "robots.txt", {}),
+        ]
+        return files + [PlannedFile(None, f"{ASSETS}/{name}", COPY, source=path)
+                        for name, path in sorted(self.assets.items())]
+
+    def nav(self, book: CustomerBook) -> list[NavItem]:
+        items = [NavItem("dashboard", tables.N_("Overview"), PATHS.dashboard)]
+        items += [NavItem(m, MODULE_LABELS[m], PATHS.list(m)) for m in self.modules if m != "account"]
+        items += [NavItem(f"page:{p.slug}", p.title, PATHS.page(p.slug)) for p in self.visible_pages(book)]
+        if "account" in self.modules:
+            items.append(NavItem("account", MODULE_LABELS["account"], PATHS.list("account")))
+        return items
+
+    def visible_pages(self, book: CustomerBook) -> list[Page]:
+        return [p for p in self.pages if p.visible_to(book.customer.id, book.customer.group)]
+
+    def portal_files(self, portal: Portal, book: CustomerBook) -> list[PlannedFile]:
+        base = {"portal": portal, "book": book, "customer": book.customer, "nav": self.nav(book),
+                "paths": PATHS, "as_of": self.ledger.as_of, "modules": self.modules}
+
+        def page(path: str, template: str, section: str, **extra: Any) -> PlannedFile:
+            return PlannedFile(portal, path, PAGE, template, {**base, "section": section, **extra})
+
+        files = [page(PATHS.dashboard, "dashboard.html", "dashboard", **self.dashboard(book))]
+        for name, make_table in LIST_TABLES.items():
+            if name in self.modules:
+                table = make_table(book)
+                files.append(page(PATHS.list(name), "list.html", name, table=table))
+                files.append(PlannedFile(portal, PATHS.csv(name), CSV, table=table))
+        if "catalogue" in self.modules:
+            table = tables.catalogue_table(book, self.ledger.catalogue)
+            files.append(page(PATHS.list("catalogue"), "list.html", "catalogue", table=table))
+            files.append(PlannedFile(portal, PATHS.csv("catalogue"), CSV, table=table))
+        if "orders" in self.modules:
+            files += [page(PATHS.order(o.number), "order.html", "orders", order=o) for o in book.orders]
+        if "invoices" in self.modules:
+            files += [page(PATHS.invoice(i.number), "invoice.html", "invoices", invoice=i) for i in book.invoices]
+        if "statement" in self.modules:
+            files.append(page(PATHS.list("statement"), "statement.html", "statement",
+                              items=views.open_items(book), aging=views.aging(book, self.ledger.as_of),
+                              balances=views.balances(book)))
+        if "quotes" in self.modules:
+            files += [page(PATHS.quote(q.number), "quote.html", "quotes", quote=q) for q in book.quotes]
+        if "documents" in self.modules:
+            files += [PlannedFile(portal, PATHS.document(d.id, d.file), COPY, source=self.config.export_dir / d.file)
+                      for d in book.documents]
+        if "requests" in self.modules:
+            files.append(page(PATHS.list("requests"), "requests.html", "requests"))
+        if "account" in self.modules:
+            files.append(page(PATHS.list("account"), "account.html", "account"))
+        files += [page(PATHS.page(p.slug), "content.html", f"page:{p.slug}", page=p) for p in self.visible_pages(book)]
+        return files
+
+    def dashboard(self, book: CustomerBook) -> dict[str, Any]:
+        as_of = self.ledger.as_of
+        return {
+            "balances": views.balances(book),
+            "stages": views.stage_counts(book, self.config.portal.order_stages) if "orders" in self.modules else [],
+            "chart": views.spend_chart(book, as_of),
+            "activity": views.recent_activity(book, self.config.portal.recent_activity),
+        }
+
+
+def plan_site(config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path],
+              only: set[str] | None = None) -> SitePlan:
+    return Planner(config, ledger, pages, assets).plan(only)

@@ -1,0 +1,66 @@
+"""Problems found in the input, each pinned to file, row and column.
+
+Every stage that reads input reports into one `ProblemLog`; `portico check` prints it and
+`portico build` decides from it whether to stop (strict) or to skip the bad records.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    severity: str
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    kind: str  # a short stable tag, used to group and count: "bad-date", "unknown-customer", ...
+
+    def location(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.message}"
+
+
+@dataclass
+class ProblemLog:
+    problems: list[Problem] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # reason -> count of rows skipped on purpose
+
+    def error(self, file: str, row: int | None, column: str | None, message: str, kind: str) -> None:
+        self.problems.append(Problem(ERROR, file, row, column, message, kind))
+
+    def warning(self, file: str, row: int | None, column: str | None, message: str, kind: str) -> None:
+        self.problems.append(Problem(WARNING, file, row, column, message, kind))
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] += count
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def grouped(self) -> list[tuple[tuple[str, str, str], list[Problem]]]:
+        """Problems grouped by (severity, file, kind), errors first, in order of first sighting."""
+        groups: dict[tuple[str, str, str], list[Problem]] = {}
+        for p in self.problems:
+            groups.setdefault((p.severity, p.file, p.kind), []).append(p)
+        return sorted(groups.items(), key=lambda item: item[0][0] != ERROR)
+
+    def as_json(self) -> list[dict]:
+        return [asdict(p) for p in self.problems]
