@@ -93,7 +93,7 @@ def add_build_command(commands: argparse._SubParsersAction, common: argparse.Arg
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console(stderr=True, quiet=args.quiet)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -106,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report_config_error(exc: ConfigError, args: argparse.Namespace, console: Console) -> int:
     if args.json:
         print(json.dumps({"ok": False, "config_errors": [f"{exc.path}: {p}" for p in exc.problems]}, indent=2))
-    Console(stderr=True).print(f"[bold red]config error[/] in {exc.path}:")
+    console.print(f"[bold red]config error[/] in {exc.path}:")
     for problem in exc.problems:
-        Console(stderr=True).print(f"  {problem}", markup=False, highlight=False)
+        console.print(f"  {problem}", markup=False, highlight=False)
     return EXIT_USAGE
 
 
@@ -128,8 +128,8 @@ def run_check(config: Config, args: argparse.Namespace, console: Console) -> int
             "errors": len(problems.errors), "warnings": len(problems.warnings),
             "skipped": dict(problems.skipped), "problems": problems.as_json(),
         }, indent=2))
-    print_problems(problems, console, args.verbose)
-    if not problems.errors:
+    print_problems(problems, console, args.verbose, args.quiet)
+    if not problems.errors and not args.quiet:
         count = len(ledger.books) if ledger else 0
         console.print(f"[green]✓[/] export is valid: {count} customers, {len(problems.warnings)} warning(s)")
     return EXIT_FAILED if problems.errors else EXIT_OK
@@ -143,11 +143,12 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
         result = build(config, options, progress)
     if args.json:
         print(json.dumps(build_report(result), indent=2))
-    print_problems(result.problems, console, args.verbose)
+    print_problems(result.problems, console, args.verbose, args.quiet)
     if not result.ok:
         console.print(f"[bold red]build failed:[/] {result.failure}", highlight=False)
         return EXIT_FAILED
-    print_summary(result, console, args.verbose)
+    if not args.quiet:
+        print_summary(result, console, args.verbose)
     return EXIT_OK
 
 
@@ -173,8 +174,10 @@ def build_report(result: BuildResult) -> dict:
 SHOWN_PER_GROUP = 5
 
 
-def print_problems(problems: ProblemLog, console: Console, verbose: bool) -> None:
+def print_problems(problems: ProblemLog, console: Console, verbose: bool, quiet: bool = False) -> None:
     for (severity, file, kind), group in problems.grouped():
+        if quiet and severity != ERROR:
+            continue
         colour = "red" if severity == ERROR else "yellow"
         console.print(f"[bold {colour}]{severity}[/] {file}: {kind} ({len(group)})", highlight=False)
         shown = group if verbose else group[:SHOWN_PER_GROUP]
@@ -184,7 +187,7 @@ def print_problems(problems: ProblemLog, console: Console, verbose: bool) -> Non
             console.print(f"    {where}: {problem.message}", markup=False, highlight=False)
         if len(group) > len(shown):
             console.print(f"    … and {len(group) - len(shown)} more (-v lists all)", highlight=False)
-    for reason, count in problems.skipped.items():
+    for reason, count in problems.skipped.items() if not quiet else ():
         console.print(f"[dim]skipped[/] {reason}: {count}", highlight=False)
 
 

@@ -210,12 +210,20 @@ class RowMapper:
         return {fm.spec.column for fm in self.maps if fm.spec.column is not None}
 
 
-def _parse_options(exports: ExportsConfig, source: FileOptions) -> ParseOptions:
+def _first_set(name: str, layers: tuple[FileOptions, ...], default: Any) -> Any:
+    """The first layer (lines, then their document's file, ...) that sets the option wins."""
+    for layer in layers:
+        value = getattr(layer, name)
+        if value is not None:
+            return value
+    return default
+
+
+def _parse_options(exports: ExportsConfig, *layers: FileOptions) -> ParseOptions:
     return ParseOptions(
-        date_formats=tuple(source.date_formats or exports.date_formats),
-        decimal_separator=source.decimal_separator or exports.decimal_separator,
-        thousands_separator=source.thousands_separator if source.thousands_separator is not None
-        else exports.thousands_separator,
+        date_formats=tuple(_first_set("date_formats", layers, exports.date_formats)),
+        decimal_separator=_first_set("decimal_separator", layers, exports.decimal_separator),
+        thousands_separator=_first_set("thousands_separator", layers, exports.thousands_separator),
         true_values=frozenset(v.lower() for v in exports.true_values),
         false_values=frozenset(v.lower() for v in exports.false_values),
     )
@@ -241,6 +249,7 @@ class ExportReader:
         self.folder = config.export_dir
         self.problems = problems
         self.on_rows = on_rows or (lambda n: None)
+        self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
 
     def read(self) -> Export:
         return {name: self.read_entity(name, source) for name, source in self.exports.sources().items()}
@@ -250,25 +259,22 @@ class ExportReader:
         mapper, rows = self._open(source.file, source, source.columns, entity.fields, entity.required)
         line_mapper = None
         if source.lines is not None and source.lines.file is None:
-            line_mapper = self._mapper(source.file, source.lines, source.lines.columns, LINE_FIELDS,
+            line_mapper = self._mapper(source.file, (source.lines, source), source.lines.columns, LINE_FIELDS,
                                        entity.line_required)
         records = self._records(mapper, rows, source, line_mapper, entity.key)
         if source.lines is not None and source.lines.file is not None:
             self._attach_line_file(name, source, records)
         return records
 
-    def _display(self, file: str) -> str:
-        return file
-
-    def _mapper(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
+    def _mapper(self, file: str, layers: tuple[FileOptions, ...], columns: dict[str, ColumnSpec],
                 types: dict[str, str], required: tuple[str, ...]) -> RowMapper:
-        parser = ValueParser(_parse_options(self.exports, options))
-        return RowMapper(_field_maps(columns, types), required, parser, self.problems, self._display(file))
+        parser = ValueParser(_parse_options(self.exports, *layers))
+        return RowMapper(_field_maps(columns, types), required, parser, self.problems, file)
 
     def _open(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
               types: dict[str, str], required: tuple[str, ...]) -> tuple[RowMapper, Iterator]:
         path = self.folder / file
-        mapper = self._mapper(file, options, columns, types, required)
+        mapper = self._mapper(file, (options,), columns, types, required)
         try:
             table = open_table(path, _read_options(self.exports, options, path))
         except ReadError as exc:
@@ -371,6 +377,10 @@ class ExportReader:
             if first is None:
                 record.fields[name] = value
                 continue
+            seen = (mapper.file, record.fields.get(source.group_by), name, value)
+            if seen in self._conflicts_seen:
+                continue  # said once per record and value, not once per row
+            self._conflicts_seen.add(seen)
             message = (f"{name} is {value!s} here but {first!s} on row {record.origin.row} "
                        f"of the same {source.group_by} {record.fields.get(source.group_by)!s}")
             column = mapper_column(mapper, name)

@@ -93,6 +93,7 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            keep_trailing_newline=True,
         )
         self.env.install_null_translations(newstyle=True)
         self.env.globals.update(site=config.site, portal_config=config.portal, actions=config.actions,

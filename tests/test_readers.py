@@ -1,0 +1,202 @@
+"""Each reader format and encoding, and grouping of line rows into documents."""
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from generator.load import read_export
+from generator.problems import ProblemLog
+from generator.readers import ReadOptions, open_table
+
+from conftest import minimal_config
+
+CUSTOMERS = "id,name\nC1,Café Müller\nC2,\"Smith, Jones & Co\"\n"
+ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
+
+
+def read(site, raw):
+    problems = ProblemLog()
+    export = read_export(site.load(raw), problems)
+    return export, problems
+
+
+def customer_names(export):
+    return [r.fields["name"] for r in export["customers"]]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "mac_roman"])
+def test_csv_encodings(site, encoding):
+    site.file("customers.csv", CUSTOMERS, encoding=encoding)
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["customers"]["encoding"] = encoding
+    export, problems = read(site, raw)
+    assert not problems.problems
+    assert customer_names(export) == ["Café Müller", "Smith, Jones & Co"]
+    assert export["customers"][0].fields["id"] == "C1"  # no BOM glued to the first header
+
+
+def test_bom_is_stripped_with_the_default_encoding(site):
+    site.file("customers.csv", "\ufeff" + CUSTOMERS)
+    site.file("orders.csv", ORDERS)
+    export, problems = read(site, minimal_config())
+    assert not problems.problems
+    assert export["customers"][0].fields["id"] == "C1"
+
+
+def test_wrong_encoding_is_a_clear_error(site):
+    site.file("customers.csv", CUSTOMERS, encoding="cp1252")
+    site.file("orders.csv", ORDERS)
+    result = site.build()
+    assert not result.ok
+    assert "customers.csv" in result.failure and "utf-8-sig" in result.failure
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_csv_line_ends(site, newline):
+    site.file("customers.csv", CUSTOMERS.replace("\n", newline))
+    site.file("orders.csv", ORDERS.replace("\n", newline))
+    export, problems = read(site, minimal_config())
+    assert not problems.problems
+    assert customer_names(export) == ["Café Müller", "Smith, Jones & Co"]
+    assert len(export["orders"]) == 1
+
+
+def test_csv_delimiter_quoting_and_embedded_newline(site):
+    site.file("customers.csv", "id;name\nC1;'Line one\nline two; with semicolon'\nC2;'It''s'\n")
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["customers"].update(delimiter=";", quotechar="'")
+    export, problems = read(site, raw)
+    assert not problems.problems
+    assert customer_names(export) == ["Line one\nline two; with semicolon", "It's"]
+    assert [r.origin.row for r in export["customers"]] == [2, 3]
+
+
+def test_csv_delimiter_sniffed(site):
+    site.file("customers.csv", "id\tname\nC1\tTab Ltd\n")
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["customers"]["delimiter"] = "auto"
+    export, _ = read(site, raw)
+    assert customer_names(export) == ["Tab Ltd"]
+
+
+def test_gzip_csv_is_read_directly(site):
+    site.file("customers.csv.gz", gzip.compress(CUSTOMERS.encode()))
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["customers"]["file"] = "customers.csv.gz"
+    export, _ = read(site, raw)
+    assert customer_names(export) == ["Café Müller", "Smith, Jones & Co"]
+
+
+def test_json_with_nested_records_and_fields(site):
+    doc = {"data": {"customers": [{"id": "C1", "profile": {"name": "Nested GmbH"}, "active": True},
+                                  {"id": 2, "profile": {"name": "Number Id"}, "active": False}]}}
+    site.file("customers.json", json.dumps(doc))
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["customers"] = {"file": "customers.json", "records": "data.customers",
+                                   "columns": {"id": "id", "name": "profile.name", "portal_enabled": "active"}}
+    export, problems = read(site, raw)
+    assert not problems.problems
+    assert customer_names(export) == ["Nested GmbH", "Number Id"]
+    assert [r.fields["id"] for r in export["customers"]] == ["C1", "2"]
+    assert [r.fields["portal_enabled"] for r in export["customers"]] == [True, False]
+
+
+def test_ndjson_reports_line_numbers(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.ndjson", '{"order": "A-1", "customer": "C1", "date": "2026-05-01", "sku": "X", "qty": 1, "price": 2}\n'
+                               '\n'
+                               '{"order": "A-2", "customer": "C1", "date": "not a date", "sku": "X", "qty": 1, "price": 2}\n')
+    raw = minimal_config()
+    raw["exports"]["orders"]["file"] = "orders.ndjson"
+    export, problems = read(site, raw)
+    assert len(export["orders"]) == 2
+    [problem] = problems.errors
+    assert (problem.file, problem.row, problem.column) == ("orders.ndjson", 3, "date")
+
+
+def test_xlsx_with_typed_cells(site):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Orders"
+    sheet.append(["order", "customer", "date", "sku", "qty", "price"])
+    sheet.append([1001, "C1", __import__("datetime").datetime(2026, 5, 1), "X", 3, 2.5])
+    sheet.append([None, None, None, None, None, None])  # a blank row in the middle
+    sheet.append([1002, "C2", "2026-05-02", "Y", 1, 10])
+    book.save(site.root / "export" / "orders.xlsx")
+    site.file("customers.csv", CUSTOMERS)
+    raw = minimal_config()
+    raw["exports"]["orders"].update(file="orders.xlsx", sheet="Orders")
+    export, problems = read(site, raw)
+    assert not problems.problems
+    orders = export["orders"]
+    assert [o.fields["number"] for o in orders] == ["1001", "1002"]
+    assert orders[0].fields["date"] == date(2026, 5, 1)
+    assert orders[0].lines[0].quantity == 3 and orders[0].lines[0].total == Decimal("7.50")
+    assert orders[1].origin.row == 4  # spreadsheet row numbers, blank row counted
+
+
+def test_rows_of_one_document_are_grouped_into_lines(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", "order,customer,date,sku,qty,price\n"
+                            "A-1,C1,2026-05-01,X,2,1.50\n"
+                            "A-2,C2,2026-05-03,Z,1,9.99\n"
+                            "A-1,C1,2026-05-01,Y,1,3.00\n")
+    export, problems = read(site, minimal_config())
+    assert not problems.problems
+    orders = {r.fields["number"]: r for r in export["orders"]}
+    assert [line.sku for line in orders["A-1"].lines] == ["X", "Y"]
+    assert orders["A-1"].rows == 2
+    assert sum(line.total for line in orders["A-1"].lines) == Decimal("6.00")
+
+
+def test_lines_from_a_file_of_their_own(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", "order,customer,date\nA-1,C1,2026-05-01\nA-2,C2,2026-05-03\n")
+    site.file("lines.csv", "order,sku,qty,price,disc\nA-1,X,10,2.00,0.1\nA-2,Y,1,5,0\nA-1,Z,1,1,0\nA-9,Q,1,1,0\n")
+    raw = minimal_config()
+    raw["exports"]["orders"] = {"file": "orders.csv", "columns": {"number": "order", "customer": "customer", "date": "date"},
+                                "lines": {"file": "lines.csv", "columns": {"document": "order", "sku": "sku", "quantity": "qty",
+                                                                           "unit_price": "price", "discount_rate": "disc"}}}
+    export, problems = read(site, raw)
+    orders = {r.fields["number"]: r for r in export["orders"]}
+    assert [line.sku for line in orders["A-1"].lines] == ["X", "Z"]
+    assert orders["A-1"].lines[0].total == Decimal("18.00")  # 10 × 2.00 less 10 %
+    [unknown] = problems.errors
+    assert (unknown.file, unknown.row, unknown.column) == ("lines.csv", 5, "order")
+    assert "unknown order 'A-9'" in unknown.message
+
+
+def test_decimal_comma_and_thousands(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", "order;customer;date;sku;qty;price\nA-1;C1;01.05.2026;X;1.000;1.234,56\n")
+    raw = minimal_config()
+    raw["exports"]["orders"].update(delimiter=";", decimal_separator=",", thousands_separator=".",
+                                    date_formats=["%d.%m.%Y"])
+    export, problems = read(site, raw)
+    assert not problems.problems
+    line = export["orders"][0].lines[0]
+    assert (line.quantity, line.unit_price) == (Decimal("1000"), Decimal("1234.56"))
+    assert export["orders"][0].fields["date"] == date(2026, 5, 1)
+
+
+def test_open_table_streams_rows(tmp_path):
+    """A large CSV is read row by row: the first row arrives before the file is consumed."""
+    path = tmp_path / "big.csv"
+    with path.open("w") as out:
+        out.write("a,b\n")
+        for i in range(200_000):
+            out.write(f"{i},x\n")
+    table = open_table(path, ReadOptions(format="csv"))
+    first = next(table.rows)
+    assert first == (2, {"a": "0", "b": "x"})
+    assert table.rows.gi_frame is not None  # a live generator, not a list
