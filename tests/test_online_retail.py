@@ -1,0 +1,74 @@
+"""The Online Retail export's quirks, handled by examples/online-retail/config.yaml alone.
+
+Runs on the first rows of the real file (all quirks occur there), written to a temporary
+folder as gzip, with the example config pointed at it.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from generator.build import BuildOptions, build
+from generator.config import load_config
+
+from conftest import DATASETS, REPO
+
+SOURCE = DATASETS / "online_retail" / "online_retail.csv.gz"
+ROWS = 6000
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory):
+    if not SOURCE.is_file():
+        pytest.skip("../shared/datasets/online_retail is not beside the repository")
+    folder = tmp_path_factory.mktemp("retail")
+    with gzip.open(SOURCE, "rt", encoding="utf-8", newline="") as f:
+        lines = [next(f) for _ in range(ROWS + 1)]
+    (folder / "online_retail.csv.gz").write_bytes(gzip.compress("".join(lines).encode()))
+    raw = yaml.safe_load((REPO / "examples/online-retail/config.yaml").read_text())
+    raw["exports"]["folder"] = str(folder)
+    raw["themes_dir"] = str(REPO / "themes")
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
+    result = build(load_config(folder / "config.yaml"), BuildOptions(strict=True, output_dir=folder / "public"))
+    assert result.ok, result.failure
+    return folder, list(csv.DictReader(io.StringIO("".join(lines)))), result
+
+
+def test_rows_without_customer_are_skipped_and_counted(retail):
+    _, rows, result = retail
+    blank = sum(1 for r in rows if not r["CustomerID"])
+    assert blank > 100
+    assert result.problems.skipped["online_retail.csv.gz: rows with no customer"] == blank
+
+
+def test_float_customer_ids_become_plain_ids(retail):
+    folder, rows, result = retail
+    expected = {r["CustomerID"].removesuffix(".0") for r in rows if r["CustomerID"]}
+    assert {p.customer_id for p in result.portals} == expected
+    assert (folder / "public" / "17850" / "index.html").is_file()
+    assert "Customer 17850" in (folder / "public" / "17850" / "index.html").read_text()
+
+
+def test_invoice_totals_and_credit_notes(retail):
+    folder, rows, _ = retail
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        if r["CustomerID"]:
+            totals[(r["CustomerID"].removesuffix(".0"), r["InvoiceNo"])] += Decimal(r["Quantity"]) * Decimal(r["UnitPrice"])
+    credits = [key for key in totals if key[1].startswith("C")]
+    assert credits, "the sample holds cancellations"
+    for (customer, number), total in totals.items():
+        text = (folder / "public" / customer / f"invoice-{number}.html").read_text()
+        shown = re.search(r'class="grand"><dt>Total</dt><dd>(.*?)</dd>', text).group(1)
+        expected = f"-£{-total:,.2f}" if total < 0 else f"£{total:,.2f}"
+        assert shown == expected, number
+        if number.startswith("C"):
+            assert f"Credit note {number}" in text
+            assert "Pay " not in text
