@@ -32,18 +32,24 @@ class ConfigError(Exception):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ColumnSpec(Strict):
-    """Where one canonical field comes from: a column, a constant, or a template of columns."""
+    """Where one canonical field comes from. A plain string is short for `{column: ...}`."""
 
     column: str | None = None
+    """The export column (CSV/XLSX header, or dotted JSON key such as `address.city`)."""
     value: str | None = None
-    template: str | None = Field(None, description="Python format string over the row's columns, e.g. '{First} {Last}'")
-    default: str | None = Field(None, description="used when the cell is blank")
-    map: dict[str, str] | None = Field(None, description="replace exact cell values, e.g. carrier codes by names")
-    match: str | None = Field(None, description="regular expression; its first group is the value (e.g. '^(\\d+)(?:\\.0)?$')")
+    """A constant, for a field the export does not carry (e.g. `status: {value: paid}`)."""
+    template: str | None = None
+    """A Python format string over the row's mapped fields and columns, e.g. `"{first} {last}"`."""
+    default: str | None = None
+    """Used when the cell is blank."""
+    map: dict[str, str] | None = None
+    """Replaces exact cell values, e.g. carrier codes by carrier names."""
+    match: str | None = None
+    """A regular expression the value must match; its first group is kept (e.g. `'^(\\d+)(?:\\.0)?$'`)."""
 
     @model_validator(mode="after")
     def _one_origin(self) -> "ColumnSpec":
@@ -68,15 +74,24 @@ Columns = dict[str, ColumnSpec]
 class FileOptions(Strict):
     """How one file is read; anything left unset falls back to the `exports` defaults."""
 
-    format: Literal["csv", "json", "ndjson", "xlsx"] | None = Field(None, description="default: from the file name")
+    format: Literal["csv", "json", "ndjson", "xlsx"] | None = None
+    """File format; by default from the file name (`.csv`, `.json`, `.ndjson`/`.jsonl`, `.xlsx`, each optionally `.gz`)."""
     encoding: str | None = None
+    """Text encoding, e.g. `utf-8-sig`, `cp1252`, `mac_roman`, `latin-1`."""
     delimiter: str | None = None
+    """CSV field separator: `,` `;` `tab` `|`, or `auto` to detect it."""
     quotechar: str | None = None
-    sheet: str | None = Field(None, description="XLSX: worksheet name (default: the first)")
-    records: str | None = Field(None, description="JSON: dotted key of the list of records (default: the document itself)")
+    """CSV quote character."""
+    sheet: str | None = None
+    """XLSX: the worksheet's name (default: the first sheet)."""
+    records: str | None = None
+    """JSON: dotted key of the list of records, e.g. `data.orders` (default: the document is the list)."""
     date_formats: list[str] | None = None
+    """`strptime` formats tried in order; ISO dates (`2026-05-01`) are always understood."""
     decimal_separator: str | None = None
+    """Decimal separator of numbers, e.g. `,` for `1234,56`."""
     thousands_separator: str | None = None
+    """Thousands separator to ignore, e.g. `.` for `1.234,56`."""
 
     @field_validator("columns", mode="before", check_fields=False)
     @classmethod
@@ -87,87 +102,148 @@ class FileOptions(Strict):
 
 
 class LineSource(FileOptions):
-    """Line items: from the same rows as their document, or from a file of their own."""
+    """Line items: in the same rows as their document, or in a file of their own."""
 
-    file: str | None = Field(None, description="omit when each row of the document's file is one line")
+    file: str | None = None
+    """Omit when each row of the document's file is one line; otherwise the lines' own file."""
     columns: Columns
+    """Line field → column (see the line fields below); a separate file needs `document`."""
 
 
 class Source(FileOptions):
-    """One entity's file in the export and how its columns map onto canonical fields."""
+    """One entity's file in the export, and how its columns map onto canonical fields."""
 
     file: str
+    """Path relative to `exports.folder`."""
     columns: Columns
-    skip_when_blank: list[str] = Field(default_factory=list, description="fields whose blank value means: skip the row, count it")
-    group_by: str | None = Field(None, description="field shared by the rows of one record (one row per line item)")
-    on_conflict: Literal["error", "first"] = Field("error", description="grouped rows whose header fields differ: an error, or keep the first value with a warning")
+    """Canonical field → column (see the entity fields below)."""
+    skip_when_blank: list[str] = Field(default_factory=list)
+    """Fields whose blank value means: skip the row on purpose and count it (not an error)."""
+    group_by: str | None = None
+    """The field shared by the rows of one record, when the export has one row per line item."""
+    on_conflict: Literal["error", "first"] = "error"
+    """Grouped rows whose header fields differ: an `error`, or keep the `first` value with a warning."""
     lines: LineSource | None = None
-    credit_note_prefix: str | None = Field(None, description="invoices: numbers starting with this are credit notes")
+    """Where the document's line items come from."""
+    credit_note_prefix: str | None = None
+    """Invoices only: numbers starting with this are credit notes (negative totals always are)."""
 
 
 class ExportsConfig(Strict):
+    """The ERP export: a folder of files, one entity each. Only customers and one of orders, invoices or quotes are required."""
+
     folder: str = "content/export"
+    """The export folder, relative to config.yaml."""
     encoding: str = "utf-8-sig"
+    """Default text encoding (`utf-8-sig` reads UTF-8 with or without a BOM)."""
     delimiter: str = ","
+    """Default CSV separator."""
     quotechar: str = '"'
+    """Default CSV quote character."""
     date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d"])
+    """Default date formats."""
     decimal_separator: str = "."
+    """Default decimal separator."""
     thousands_separator: str = ""
+    """Default thousands separator."""
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "x", "ja", "oui", "si", "on"])
+    """Cell values read as yes (case-insensitive)."""
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "", "nein", "non", "off"])
+    """Cell values read as no (case-insensitive)."""
 
     customers: Source
+    """Required. Customer id and name, contact details, addresses, language, currency, portal flag, group, sales rep, terms."""
     contacts: Source | None = None
+    """People at a customer; those with an e-mail and portal access get a password."""
     orders: Source | None = None
+    """Orders with their lines."""
     order_history: Source | None = None
+    """Status changes of orders over time (order, status, date), for the stage timeline."""
     invoices: Source | None = None
+    """Invoices and credit notes with their lines."""
     payments: Source | None = None
+    """Payments received, applied to invoices."""
     shipments: Source | None = None
+    """Shipments of orders, with carrier and tracking number."""
     quotes: Source | None = None
+    """Quotes/estimates with their lines."""
     documents: Source | None = None
+    """Files (PDFs, ...) in the export folder that belong to a customer, an order or an invoice."""
     catalogue: Source | None = None
+    """Products: sku, name, list price, stock."""
     prices: Source | None = None
+    """Customer or price-group prices per sku, with minimum quantities."""
 
     def sources(self) -> dict[str, Source]:
         return {name: s for name in ENTITIES if (s := getattr(self, name)) is not None}
 
 
 class SiteConfig(Strict):
+    """The business publishing the portals."""
+
     name: str = "Customer portal"
-    base_url: str = Field("", description="public URL of the published site, for portal links in listings")
+    """The company name shown on every page."""
+    base_url: str = ""
+    """Public URL of the published site, used for portal links in listings."""
     language: str = "en"
+    """Default language of a portal (a customer's own language wins)."""
     currency: str = "EUR"
-    as_of: date | None = Field(None, description="the date balances and ages are computed at (default: the newest export file's date)")
+    """Default currency (ISO 4217) of a customer's amounts."""
+    as_of: date | None = None
+    """The date balances, due dates and aging are computed at; default: the newest export file's date."""
     support_email: str | None = None
+    """Where customers write for help; also the default address for requests."""
     support_phone: str | None = None
+    """Support telephone number."""
     footer: str = ""
+    """A line of text at the foot of every page."""
 
 
 class StatusMaps(Strict):
-    """ERP status code → customer-facing state, per entity."""
+    """ERP status code → customer-facing state, per entity. Codes already equal to a state need no entry."""
 
     orders: dict[str, str] = Field(default_factory=dict)
+    """To one of `portal.order_stages` or `cancelled`."""
     invoices: dict[str, str] = Field(default_factory=dict)
+    """To `open`, `paid` or `void` (`overdue` is derived from the due date)."""
     quotes: dict[str, str] = Field(default_factory=dict)
+    """To `open`, `accepted`, `declined` or `expired`."""
     shipments: dict[str, str] = Field(default_factory=dict)
+    """To `pending`, `in_transit`, `delivered` or `returned`."""
 
 
 class Modules(Strict):
+    """Which sections a portal has. A section whose entity is not in the export never shows."""
+
     orders: bool = True
+    """Orders list and order pages."""
     invoices: bool = True
+    """Invoices list and invoice pages."""
     statement: bool = True
+    """Statement of account with aging."""
     shipments: bool = True
+    """Shipments list with tracking links."""
     quotes: bool = True
+    """Quotes list and quote pages with approve/decline."""
     documents: bool = True
+    """Documents list and downloads."""
     catalogue: bool = True
+    """Catalogue with the customer's own prices and stock."""
     requests: bool = True
+    """Request page (new order, work request, change of details)."""
     account: bool = True
+    """Account details page."""
 
 
 class ActionsConfig(Strict):
+    """How a customer's requests and quote decisions leave the static site."""
+
     channel: Literal["mailto", "form"] = "mailto"
-    email: str | None = Field(None, description="mailto: the address requests go to (default: site.support_email)")
-    form_url: str | None = Field(None, description="form: HTTPS endpoint that receives posted requests")
+    """`mailto`: prefilled e-mail; `form`: an HTTPS POST to `form_url`."""
+    email: str | None = None
+    """mailto: the address requests go to (default: `site.support_email`)."""
+    form_url: str | None = None
+    """form: the HTTPS endpoint that receives posted requests."""
 
     @model_validator(mode="after")
     def _form_needs_url(self) -> "ActionsConfig":
@@ -177,20 +253,35 @@ class ActionsConfig(Strict):
 
 
 class PortalConfig(Strict):
+    """What every portal shows."""
+
     modules: Modules = Modules()
+    """Sections switched on or off."""
     order_stages: list[str] = Field(default_factory=lambda: list(ORDER_STAGES_DEFAULT))
-    default_stage: str = Field("received", description="stage of an order with no status and no ship date")
+    """The customer-facing order stages, in order, as the timeline shows them."""
+    default_stage: str = "received"
+    """Stage of an order with no status (an order with a ship date is `shipped`)."""
     show_sales_rep: bool = True
-    payment_link_template: str | None = Field(None, description="e.g. 'https://pay.example.com/{invoice}?amount={balance}&currency={currency}'")
+    """Show the assigned sales rep ("your contact")."""
+    payment_link_template: str | None = None
+    """Pay link for invoices with a balance when the export has none; fields `{invoice}`, `{balance}`, `{currency}`, `{customer}`."""
     default_payment_days: int = Field(30, ge=0)
+    """Days from invoice date to due date when neither the invoice nor the customer's terms say."""
     recent_activity: int = Field(8, ge=0)
-    slug: Literal["id", "field"] = Field("id", description="portal folder name: the customer id (made URL-safe), or the export's `slug` field")
+    """How many events the dashboard's recent activity lists."""
+    slug: Literal["id", "field"] = "id"
+    """A portal's folder name: the customer `id` made URL-safe, or the export's `slug` field."""
 
 
 class ContentPage(Strict):
+    """Front matter of a content page (`content/*.md`)."""
+
     title: str
+    """Page title and navigation label."""
     nav_order: int = 100
+    """Position in the navigation, lowest first."""
     audience: list[str] | None = None
+    """Customer ids or groups who see the page; default everyone."""
 
 
 class Config(Strict):
@@ -199,15 +290,25 @@ class Config(Strict):
     root: Path
     source_path: Path
     site: SiteConfig = SiteConfig()
+    """The business publishing the portals."""
     exports: ExportsConfig
+    """The ERP export and how to read it."""
     status_map: StatusMaps = StatusMaps()
+    """ERP status codes → customer-facing states."""
     portal: PortalConfig = PortalConfig()
+    """What every portal shows."""
     actions: ActionsConfig = ActionsConfig()
-    carriers: dict[str, str] = Field(default_factory=dict, description="carrier name → tracking URL template with {tracking}")
+    """How requests leave the site."""
+    carriers: dict[str, str] = Field(default_factory=dict)
+    """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
     theme: str = "default"
+    """The theme's folder name under `themes_dir`."""
     themes_dir: str = "themes"
+    """Where themes live, relative to config.yaml."""
     content_dir: str = "content"
+    """Folder of content pages (`*.md`), relative to config.yaml."""
     output: str = "public"
+    """The output folder, relative to config.yaml."""
 
     def path(self, relative: str) -> Path:
         return (self.root / relative).resolve()
