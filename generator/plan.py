@@ -155,7 +155,7 @@ class Planner:
                           b.customer.currency) for b in books]
         plan = SitePlan(portals)
         plan.files += self.site_files()
-        for portal, book in zip(portals, books):
+        for portal, book in zip(portals, books, strict=True):
             plan.files += self.portal_files(portal, book)
         return plan
 

@@ -73,7 +73,7 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(c.label) for c in table.columns])
     for row in table.rows:
-        writer.writerow([csv_value(cell, column) for cell, column in zip(row, table.columns)])
+        writer.writerow([csv_value(cell, column) for cell, column in zip(row, table.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 

@@ -11,7 +11,7 @@ import html
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -105,7 +105,7 @@ def test_demo_order_totals_and_lines(demo_build, demo_customers):
 
 
 def test_demo_invoice_balances(demo_build, demo_customers, demo_invoices):
-    for number, (customer_id, total, paid, balance, _, void) in demo_invoices.items():
+    for number, (customer_id, total, paid, balance, _due, _void) in demo_invoices.items():
         customer = demo_customers.get(customer_id)
         if customer is None:
             continue
