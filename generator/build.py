@@ -6,18 +6,22 @@ reports progress, and decides whether input problems stop the build.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .access import AccessChanges, sync_access
 from .config import Config
 from .content import read_pages
+from .crypto import MIN_ITERATIONS, kdf_iterations
+from .gate import Gate, encrypted_portals_exist
+from .keystore import Keystore, KeystoreError, master_key, open_keystore, read_keystore
 from .ledger import build_ledger, newest_export_date
 from .load import LoadError, read_export
 from .model import Ledger
 from .plan import PAGE, SitePlan, plan_site
 from .problems import ProblemLog
-from .render import RenderedFile, Renderer, RenderError
+from .render import Renderer, RenderError, logo_asset
+from .slugs import portal_slugs
 from .theme import ThemeError, load_theme
 from .write import StagedOutput
 
@@ -37,7 +41,9 @@ class BuildOptions:
     strict: bool = False
     only: set[str] | None = None  # customer ids; None for all
     output_dir: Path | None = None  # default: from config
-    preview: bool = False
+    encrypt: bool = True  # False: a plain preview for staff, with a PREVIEW banner
+    new_keystore: bool = False  # create the keystore on purpose
+    in_ci: bool = False  # never create a keystore implicitly in CI
 
 
 @dataclass
@@ -59,6 +65,10 @@ class BuildResult:
     bytes: int = 0
     seconds: float = 0.0
     failure: str | None = None  # why nothing was written, if it was not
+    encrypted: bool = False
+    keystore_created: bool = False
+    access: AccessChanges | None = None
+    notices: list[str] = field(default_factory=list)  # things staff must know (new keys, unsafe settings)
 
     @property
     def ok(self) -> bool:
@@ -85,34 +95,72 @@ def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | No
     except LoadError as exc:
         problems.error(str(exc).split(":")[0], None, None, str(exc), "unreadable-file")
         return None, problems
+    portal_slugs(config, ledger, None, problems)
     read_pages(config.path(config.content_dir), problems)
     return ledger, problems
 
 
-def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None,
-          transform: Callable[[RenderedFile], RenderedFile] | None = None) -> BuildResult:
+def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
     options = options or BuildOptions()
     progress = progress or Progress()
     started = time.perf_counter()
-    result = BuildResult(ProblemLog(), options.output_dir or config.output_dir)
+    result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
-        _run(config, options, progress, result, transform)
-    except (LoadError, ThemeError, RenderError, BuildFailed) as exc:
+        _run(config, options, progress, result)
+    except (LoadError, ThemeError, RenderError, KeystoreError, BuildFailed) as exc:
         result.failure = str(exc)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _run(config: Config, options: BuildOptions, progress: Progress, result: BuildResult,
-         transform: Callable[[RenderedFile], RenderedFile] | None) -> None:
+def keystore_for(config: Config, options: BuildOptions, result: BuildResult) -> Keystore | None:
+    """The keystore an encrypted build needs; a preview reads one if it exists (for the slugs)."""
+    path = config.path(config.gate.keystore)
+    if not options.encrypt:
+        return read_keystore(path) if path.exists() else None
+    if path.is_relative_to(result.output_dir):
+        raise BuildFailed(f"gate.keystore {path} is inside the output folder; it would be published")
+    keystore, created = open_keystore(path, create=options.new_keystore, in_ci=options.in_ci,
+                                      portals_exist=encrypted_portals_exist(result.output_dir))
+    if created:
+        result.keystore_created = True
+        result.notices.append(f"created a new keystore at {path}: back it up; without it no portal can be rebuilt "
+                              "with the same keys")
+    if master_key() is None:
+        result.notices.append("the keystore is not encrypted at rest (set PORTICO_MASTER_KEY); written with mode 0600")
+    return keystore
+
+
+def _run(config: Config, options: BuildOptions, progress: Progress, result: BuildResult) -> None:
     problems = result.problems
     ledger = read_input(config, problems, progress)
     pages = read_pages(config.path(config.content_dir), problems)
+    keystore = keystore_for(config, options, result)
+    slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
     if options.strict and problems.errors:
         raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
+    if options.encrypt:
+        iterations = kdf_iterations()
+        if iterations < MIN_ITERATIONS:
+            result.notices.append(f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); "
+                                  f"never publish this build")
+        progress.stage("Key slots")
+        result.access = sync_access(keystore, ledger, iterations, on_slot=progress.advance)
+        keystore.save()
     theme = load_theme(config)
-    plan = plan_site(config, ledger, pages, theme.assets(), options.only)
-    renderer = Renderer(config, theme, preview=options.preview)
+    assets = theme.assets()
+    if config.site.logo:
+        logo = config.path(config.site.logo)
+        if not logo.is_file():
+            raise BuildFailed(f"site.logo: {logo} not found")
+        assets[logo_asset(config)] = logo
+    plan = plan_site(config, ledger, pages, assets, slugs, options.only)
+    renderer = Renderer(config, theme, preview=not options.encrypt)
+    transform = None
+    if options.encrypt:
+        gate = Gate(config, keystore, renderer.render_shell)
+        renderer.href = gate.href
+        transform = gate.seal
     progress.stage("Rendering portals", len(plan.files))
     with StagedOutput(result.output_dir) as out:
         for planned in plan.files:

@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, staff
 from .build import BuildOptions, BuildResult, Progress, build, check
 from .config import Config, ConfigError, load_config
+from .keystore import KeystoreError, new_master_key, read_keystore
 from .problems import ERROR, ProblemLog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -76,7 +77,33 @@ def parser() -> argparse.ArgumentParser:
     add_build_command(commands, common)
     commands.add_parser("check", parents=[common], help="read and validate the export, build nothing",
                         description="Read the export, report every problem with file, row and column.")
+    add_password_commands(commands, common)
+    revoke = commands.add_parser("revoke", parents=[common], help="rotate a customer's keys (a leaked link, a lost laptop)",
+                                 description="Rotate a customer's data key: nothing built afterwards opens with the "
+                                             "old keys or old direct links. Passwords stay. Rebuild and publish next.")
+    revoke.add_argument("customer", metavar="CUSTOMER")
+    keystore = commands.add_parser("keystore", help="keystore tools")
+    keystore_commands = keystore.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")
+    keystore_commands.add_parser("new-master-key", help="print a new random PORTICO_MASTER_KEY")
     return top
+
+
+def add_password_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    passwords = commands.add_parser("passwords", help="list, set, rotate passwords; make direct links")
+    actions = passwords.add_subparsers(dest="password_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[common], help="customer, contact e-mail, password, portal URL")
+    listing.add_argument("--customer", metavar="ID", help="only this customer")
+    setting = actions.add_parser("set", parents=[common], help="set one contact's password")
+    setting.add_argument("customer", metavar="CUSTOMER")
+    setting.add_argument("--contact", required=True, metavar="EMAIL")
+    setting.add_argument("--password", help="the new password (default: asked for, not echoed)")
+    setting.add_argument("--force", action="store_true", help="accept a password the strength check refuses")
+    rotating = actions.add_parser("rotate", parents=[common], help="new generated passwords for a customer's contacts")
+    rotating.add_argument("customer", metavar="CUSTOMER")
+    rotating.add_argument("--contact", metavar="EMAIL", help="only this contact (default: all of the customer's)")
+    linking = actions.add_parser("link", parents=[common], help="a direct link that opens one document page")
+    linking.add_argument("customer", metavar="CUSTOMER")
+    linking.add_argument("document", metavar="DOCUMENT", help="an order, invoice or quote number")
 
 
 def add_build_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -89,6 +116,10 @@ def add_build_command(commands: argparse._SubParsersAction, common: argparse.Arg
                             help="skip bad records and build the rest (default outside CI)")
     build_cmd.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
     build_cmd.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: config `output`)")
+    build_cmd.add_argument("--no-encrypt", action="store_true",
+                           help="plain pages with a PREVIEW banner, for staff only; never publish them")
+    build_cmd.add_argument("--new-keystore", action="store_true",
+                           help="create the keystore on purpose (a missing keystore is otherwise an error)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +131,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_config_error(exc, args, console)
     if args.command == "check":
         return run_check(config, args, console)
-    return run_build(config, args, console)
+    if args.command == "build":
+        return run_build(config, args, console)
+    try:
+        return run_staff_command(config, args, console)
+    except (staff.StaffError, KeystoreError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def run_staff_command(config: Config, args: argparse.Namespace, console: Console) -> int:
+    if args.command == "keystore":
+        print(new_master_key())
+        return EXIT_OK
+    keystore = read_keystore(config.path(config.gate.keystore))
+    ledger, problems = check(config)
+    if ledger is None:
+        print_problems(problems, console, args.verbose, args.quiet)
+        return EXIT_FAILED
+    if args.command == "revoke":
+        staff.revoke(keystore, args.customer)
+        keystore.save()
+        console.print(f"rotated the keys of {args.customer}: rebuild and publish to replace its portal")
+        return EXIT_OK
+    action = args.password_command
+    if action == "list":
+        rows = staff.list_passwords(config, ledger, keystore, args.customer)
+        if args.json:
+            print(json.dumps([{"customer": r.customer_id, "name": r.customer_name, "email": r.email,
+                               "password": r.password, "portal_url": r.portal_url} for r in rows], indent=2))
+        else:
+            table = Table("Customer", "Contact e-mail", "Password", "Portal URL")
+            for r in rows:
+                table.add_row(f"{r.customer_name} ({r.customer_id})", r.email, r.password, r.portal_url)
+            Console(soft_wrap=True).print(table)
+        return EXIT_OK
+    if action == "link":
+        print(staff.direct_link(config, ledger, keystore, args.customer, args.document))
+        return EXIT_OK
+    if action == "set":
+        password = args.password if args.password is not None else ask_password()
+        staff.set_password(ledger, keystore, args.customer, args.contact, password, args.force)
+        keystore.save()
+        console.print(f"password of {args.contact} at {args.customer} set: rebuild and publish to use it")
+        return EXIT_OK
+    changed = staff.rotate_passwords(ledger, keystore, args.customer, args.contact)
+    keystore.save()
+    for email, password in changed:
+        print(f"{args.customer}\t{email}\t{password}")
+    console.print(f"{len(changed)} password(s) rotated: rebuild and publish to use them")
+    return EXIT_OK
+
+
+def ask_password() -> str:
+    import getpass
+    if not sys.stdin.isatty():
+        raise staff.StaffError("no terminal to ask on: pass --password")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise staff.StaffError("the two passwords differ")
+    return first
 
 
 def report_config_error(exc: ConfigError, args: argparse.Namespace, console: Console) -> int:
@@ -136,14 +230,17 @@ def run_check(config: Config, args: argparse.Namespace, console: Console) -> int
 
 
 def run_build(config: Config, args: argparse.Namespace, console: Console) -> int:
-    strict = args.strict if args.strict is not None else os.environ.get("CI", "").lower() == "true"
+    strict = args.strict if args.strict is not None else in_ci()
     options = BuildOptions(strict=strict, only=set(args.customer) if args.customer else None,
-                           output_dir=args.output.resolve() if args.output else None)
+                           output_dir=args.output.resolve() if args.output else None,
+                           encrypt=not args.no_encrypt, new_keystore=args.new_keystore, in_ci=in_ci())
     with progress_for(args, console) as progress:
         result = build(config, options, progress)
     if args.json:
         print(json.dumps(build_report(result), indent=2))
     print_problems(result.problems, console, args.verbose, args.quiet)
+    for notice in result.notices:
+        console.print(f"[bold yellow]note:[/] {notice}", highlight=False)
     if not result.ok:
         console.print(f"[bold red]build failed:[/] {result.failure}", highlight=False)
         return EXIT_FAILED
@@ -168,7 +265,19 @@ def build_report(result: BuildResult) -> dict:
         "portals": [{"customer": p.customer_id, "name": p.name, "path": f"{p.slug}/", "pages": p.pages,
                      "files": p.files} for p in result.portals],
         "problems": result.problems.as_json(),
+        "encrypted": result.encrypted,
+        "keystore_created": result.keystore_created,
+        "access": access_report(result),
+        "notices": result.notices,
     }
+
+
+def access_report(result: BuildResult) -> dict | None:
+    access = result.access
+    if access is None:
+        return None
+    return {"new_customers": len(access.new_customers), "new_passwords": len(access.new_passwords),
+            "rotated": access.rotated, "slots_made": access.slots_made, "kdf_seconds": round(access.kdf_seconds, 3)}
 
 
 SHOWN_PER_GROUP = 5
@@ -210,6 +319,13 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
     summary.add_row("warnings", str(len(result.problems.warnings)))
     if errors:
         summary.add_row("records skipped for errors", str(errors))
+    if result.access is not None:
+        summary.add_row("key slots made", f"{result.access.slots_made} ({result.access.kdf_seconds:.1f} s)")
+        if result.access.new_passwords:
+            summary.add_row("new passwords", f"{len(result.access.new_passwords)} (portico passwords list)")
+        for customer_id, why in result.access.rotated.items():
+            summary.add_row("keys rotated", f"{customer_id}: {why}")
+    summary.add_row("encrypted", "yes" if result.encrypted else "[bold yellow]NO — preview only[/]")
     summary.add_row("time", f"{result.seconds:.2f} s")
     console.print(summary)
     console.print(f"[green]✓[/] built into {result.output_dir}", highlight=False)

@@ -197,6 +197,8 @@ class SiteConfig(Strict):
     """Support telephone number."""
     footer: str = ""
     """A line of text at the foot of every page."""
+    logo: str | None = None
+    """An image file (relative to config.yaml) shown in every page's header and on the sign-in page."""
 
 
 class StatusMaps(Strict):
@@ -269,8 +271,23 @@ class PortalConfig(Strict):
     """Days from invoice date to due date when neither the invoice nor the customer's terms say."""
     recent_activity: int = Field(8, ge=0)
     """How many events the dashboard's recent activity lists."""
-    slug: Literal["id", "field"] = "id"
-    """A portal's folder name: the customer `id` made URL-safe, or the export's `slug` field."""
+    slug: Literal["opaque", "id", "field"] = "opaque"
+    """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field."""
+
+
+class GateConfig(Strict):
+    """The password gate: how portals are encrypted and unlocked in the browser."""
+
+    keystore: str = ".portico/keystore.json"
+    """The keystore file (keys, passwords, key slots), relative to config.yaml; keep it outside the output folder and back it up."""
+    session_minutes: int = Field(30, ge=1)
+    """A signed-in session ends after this many minutes without opening a page."""
+    remember_days: int = Field(30, ge=1)
+    """With "remember me", the session survives browser restarts and lasts this many idle days."""
+    pad_bucket: int = Field(0, ge=0)
+    """Pad every encrypted file to a multiple of this many bytes (e.g. 4096) so sizes say less; 0 is off."""
+    welcome: str = ""
+    """Text on the sign-in page, above the form."""
 
 
 class ContentPage(Strict):
@@ -299,6 +316,8 @@ class Config(Strict):
     """What every portal shows."""
     actions: ActionsConfig = ActionsConfig()
     """How requests leave the site."""
+    gate: GateConfig = GateConfig()
+    """The password gate."""
     carriers: dict[str, str] = Field(default_factory=dict)
     """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
     theme: str = "default"

@@ -105,7 +105,6 @@ class LedgerBuilder:
 
     def customers(self) -> None:
         site = self.config.site
-        slugs: dict[str, str] = {}
         for record in self.good("customers"):
             f = record.fields
             if f["id"] in self.books:
@@ -115,17 +114,10 @@ class LedgerBuilder:
             days = re.search(r"\d+", terms)
             rep = SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone")) \
                 if f.get("sales_rep") else None
-            slug_source = f["id"] if self.config.portal.slug == "id" else f.get("slug")
-            if not slug_source:
+            if self.config.portal.slug == "field" and not f.get("slug"):
                 self.reject("customers", record, "slug", "portal.slug is 'field' but this customer has no slug",
                             "missing-field")
                 continue
-            slug = url_safe(slug_source)
-            if slug in slugs:
-                self.reject("customers", record, "slug" if self.config.portal.slug == "field" else "id",
-                            f"portal folder {slug!r} is already used by customer {slugs[slug]!r}", "duplicate-id")
-                continue
-            slugs[slug] = f["id"]
             customer = Customer(
                 id=f["id"], name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
                 billing=_address(f, "billing"), shipping=_address(f, "shipping"),
@@ -134,7 +126,7 @@ class LedgerBuilder:
                 portal_enabled=f.get("portal_enabled") is not False,
                 group=_text(f, "group"), sales_rep=rep, payment_terms=terms,
                 payment_days=int(days.group()) if days else self.config.portal.default_payment_days,
-                price_group=_text(f, "price_group"), slug=slug, origin=record.origin,
+                price_group=_text(f, "price_group"), slug=_text(f, "slug"), origin=record.origin,
             )
             self.books[customer.id] = CustomerBook(customer)
 

@@ -114,7 +114,7 @@ class Customer:
     payment_terms: str
     payment_days: int
     price_group: str
-    slug: str
+    slug: str  # the export's own portal name for the customer, if it has one
     origin: Origin
     contacts: list[Contact] = field(default_factory=list)
 

@@ -140,18 +140,20 @@ LIST_TABLES = {
 
 
 class Planner:
-    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path]):
+    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path],
+                 slugs: dict[str, str]):
         self.config = config
         self.ledger = ledger
         self.pages = pages
         self.assets = assets
+        self.slugs = slugs
         self.modules = enabled_modules(config, ledger)
 
     def plan(self, only: set[str] | None = None) -> SitePlan:
-        books = [b for b in self.ledger.books.values()
-                 if b.customer.portal_enabled and (only is None or b.customer.id in only)]
-        books.sort(key=lambda b: b.customer.slug)
-        portals = [Portal(b.customer.id, b.customer.slug, b.customer.name, b.customer.language,
+        books = [b for b in self.ledger.books.values() if b.customer.portal_enabled and b.customer.id in self.slugs
+                 and (only is None or b.customer.id in only)]
+        books.sort(key=lambda b: self.slugs[b.customer.id])
+        portals = [Portal(b.customer.id, self.slugs[b.customer.id], b.customer.name, b.customer.language,
                           b.customer.currency) for b in books]
         plan = SitePlan(portals)
         plan.files += self.site_files()
@@ -227,5 +229,5 @@ class Planner:
 
 
 def plan_site(config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path],
-              only: set[str] | None = None) -> SitePlan:
-    return Planner(config, ledger, pages, assets).plan(only)
+              slugs: dict[str, str], only: set[str] | None = None) -> SitePlan:
+    return Planner(config, ledger, pages, assets, slugs).plan(only)

@@ -77,8 +77,22 @@ class RenderedFile:
         return f"{self.portal.slug}/{self.path}" if self.portal else self.path
 
 
+def logo_asset(config: Config) -> str | None:
+    """The logo's name among the site's assets (the build copies it there)."""
+    return f"logo{PurePosixPath(config.site.logo).suffix.lower()}" if config.site.logo else None
+
+
 def identity_href(portal: Portal | None, path: str) -> str:
     return path
+
+
+def content_security_policy(config: Config) -> str:
+    """No external scripts, nothing inline that runs; forms only to the configured channel."""
+    form_targets = "'self' mailto:"
+    if config.actions.channel == "form" and config.actions.form_url:
+        form_targets += " " + config.actions.form_url
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'")
 
 
 class Renderer:
@@ -97,7 +111,9 @@ class Renderer:
         )
         self.env.install_null_translations(newstyle=True)
         self.env.globals.update(site=config.site, portal_config=config.portal, actions=config.actions,
-                                state_label=lambda s: STATE_LABELS.get(s, s), preview=preview)
+                                state_label=lambda s: STATE_LABELS.get(s, s), preview=preview,
+                                gate_config=config.gate, csp=content_security_policy(config),
+                                logo=logo_asset(config))
         self._formatters: dict[tuple[str, str], Formatter] = {}
 
     def formatter(self, language: str, currency: str) -> Formatter:
@@ -119,21 +135,26 @@ class Renderer:
 
     def render_page(self, planned: PlannedFile) -> str:
         portal = planned.portal
+        extra = {"link": lambda target: self._link(portal, planned, target), "page_path": planned.path}
+        return self.render_template(planned.template, portal, {**(planned.context or {}), **extra},
+                                    planned.output_path)
+
+    def render_shell(self, portal: Portal, context: dict) -> str:
+        """The page around an encrypted payload (called by the gate stage)."""
+        return self.render_template("shell.html", portal, context, portal.slug)
+
+    def render_template(self, template: str, portal: Portal | None, context: dict, target: str) -> str:
         site = self.config.site
         fmt = self.formatter(portal.language if portal else site.language, portal.currency if portal else site.currency)
-        context = {
-            **(planned.context or {}),
+        helpers = {
             "fmt": fmt,
             "href": lambda path: self._href(portal, path),
-            "link": lambda target: self._link(portal, planned, target),
             "asset": lambda name: ("../" if portal else "") + f"{ASSETS}/{name}",
-            "page_path": planned.path,
         }
         try:
-            return self.env.get_template(planned.template).render(context)
+            return self.env.get_template(template).render({**context, **helpers})
         except TemplateError as exc:
-            raise RenderError(f"{template_location(exc, planned.template)}: {exc.message} "
-                              f"(rendering {planned.output_path})") from exc
+            raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
 
     def _href(self, portal: Portal | None, path: str | None) -> str:
         if not path:

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import PurePosixPath
 from typing import Any
 
 from .model import CustomerBook, Product
@@ -36,6 +37,7 @@ class Column:
 class Cell:
     value: Any
     link: tuple[str, str] | None = None  # (kind, key) of a page, resolved to a URL when rendered
+    download: str | None = None  # the file name a linked download is saved under
 
 
 @dataclass
@@ -118,7 +120,7 @@ def quotes_table(book: CustomerBook) -> Table:
 def documents_table(book: CustomerBook) -> Table:
     columns = [Column("title", N_("Document")), Column("date", N_("Date"), DATE),
                Column("order", N_("Order")), Column("invoice", N_("Invoice")), Column("size", N_("Size (KB)"), NUMBER)]
-    rows = [[Cell(d.title, ("document", d.id)), Cell(d.date),
+    rows = [[Cell(d.title, ("document", d.id), download=PurePosixPath(d.file).name), Cell(d.date),
              Cell(d.order_number, ("order", d.order_number) if d.order_number else None),
              Cell(d.invoice_number, ("invoice", d.invoice_number) if d.invoice_number else None),
              Cell(Decimal(max(1, round(d.size / 1024))))] for d in book.documents]

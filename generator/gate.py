@@ -1,0 +1,84 @@
+"""The gate stage: seal each customer's rendered files, between render and write.
+
+Pages become small HTML shells that carry their ciphertext and the browser code that opens it;
+other files (documents, CSV downloads) become opaque `.bin` blobs. Every name inside a portal
+is opaque except its entry page, `index.html`, which also carries the contacts' key slots.
+Shared site files (theme assets, 404, robots.txt) pass through unchanged.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from . import crypto
+from .config import Config
+from .keystore import Keystore
+from .plan import Portal
+from .render import RenderedFile
+
+ENTRY = "index.html"
+PAYLOAD_MARKER = 'id="portico-payload"'
+
+
+class Gate:
+    def __init__(self, config: Config, keystore: Keystore, shell: Callable[[Portal, dict], str]):
+        self.config = config
+        self.keystore = keystore
+        self.shell = shell
+
+    def keys(self, portal: Portal) -> crypto.CustomerKeys:
+        return self.keystore.customers[portal.customer_id].keys
+
+    def published_name(self, portal: Portal, logical: str) -> str:
+        if logical == ENTRY:
+            return ENTRY
+        extension = ".html" if logical.endswith(".html") else ".bin"
+        return self.keys(portal).file_name(logical, extension)
+
+    def href(self, portal: Portal | None, logical: str) -> str:
+        """How the renderer links one page of a portal to another: by published name."""
+        return logical if portal is None else self.published_name(portal, logical)
+
+    def seal(self, rendered: RenderedFile) -> RenderedFile:
+        portal = rendered.portal
+        if portal is None:
+            return rendered
+        name = self.published_name(portal, rendered.path)
+        path = f"{portal.slug}/{name}"
+        blob = crypto.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
+        if not name.endswith(".html"):
+            return RenderedFile(portal, name, blob, "application/octet-stream")
+        context = {"payload": crypto.b64(blob), "gate": self.gate_data(portal) if name == ENTRY else None}
+        return RenderedFile(portal, name, self.shell(portal, context).encode("utf-8"), "text/html; charset=utf-8")
+
+    def gate_data(self, portal: Portal) -> dict:
+        """What the sign-in page needs: key id, e-mail salt, slots. No e-mail address, no name."""
+        secret = self.keystore.customers[portal.customer_id]
+        slots = sorted((c.slot for c in secret.contacts.values() if c.slot), key=lambda s: s["id"])
+        gate = self.config.gate
+        return {"v": 1, "kid": crypto.b64(secret.keys.key_id), "salt": crypto.b64(secret.email_salt),
+                "slots": slots, "idle_minutes": gate.session_minutes, "remember_days": gate.remember_days}
+
+    def direct_link(self, portal: Portal, logical: str) -> str:
+        """A URL that opens this one page, its key in the fragment (never sent to a server)."""
+        name = self.published_name(portal, logical)
+        key = self.keys(portal).content_key(f"{portal.slug}/{name}")
+        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#k={crypto.b64url(key)}"
+
+
+def encrypted_portals_exist(output_dir: Path) -> bool:
+    """Whether an earlier build left encrypted portals here (so a missing keystore is an accident)."""
+    if not output_dir.is_dir():
+        return False
+    for entry in output_dir.glob(f"*/{ENTRY}"):
+        try:
+            if PAYLOAD_MARKER in entry.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def gate_json(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
