@@ -5,14 +5,21 @@ import copy
 import shutil
 from pathlib import Path
 
+import os
+
 import pytest
 import yaml
 
 from generator.build import BuildOptions, build
-from generator.config import load_config
+from generator.config import load_config, parse_config
+from generator.crypto import UNSAFE_TEST_ITERATIONS_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"
+
+# Key slots in tests use a cheap KDF so builds take milliseconds; the one test that checks the
+# real cost clears this. Builds made with it say UNSAFE in their notices.
+os.environ[UNSAFE_TEST_ITERATIONS_ENV] = "1000"
 
 
 def minimal_config(**exports) -> dict:
@@ -29,6 +36,8 @@ def minimal_config(**exports) -> dict:
         "themes_dir": str(REPO / "themes"),
         "content_dir": "content",
         "output": "public",
+        "portal": {"slug": "id"},
+        "gate": {"keystore": "keystore/keystore.json"},
     }
     for name, value in exports.items():
         if value is None:
@@ -61,8 +70,9 @@ class Site:
     def load(self, raw: dict | None = None):
         return load_config(self.config(copy.deepcopy(raw or minimal_config())))
 
-    def build(self, raw: dict | None = None, strict: bool = False):
-        return build(self.load(raw), BuildOptions(strict=strict))
+    def build(self, raw: dict | None = None, strict: bool = False, encrypt: bool = False, **options):
+        """A plain preview build by default; `encrypt=True` for the gate."""
+        return build(self.load(raw), BuildOptions(strict=strict, encrypt=encrypt, **options))
 
     @property
     def public(self) -> Path:
@@ -74,13 +84,24 @@ def site(tmp_path: Path) -> Site:
     return Site(tmp_path / "site")
 
 
+def demo_config(folder: Path, **overrides):
+    """The bundled demo's config, with paths made absolute and the keystore in `folder`."""
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
+    raw.update(themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public"))
+    raw["gate"] = {**raw.get("gate", {}), "keystore": str(folder / "keystore.json")}
+    for key, value in overrides.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_config(raw, folder / "config.yaml")
+
+
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory) -> Path:
-    """The bundled demo, built once per session into a temporary folder."""
-    out = tmp_path_factory.mktemp("demo") / "public"
-    result = build(load_config(REPO / "config.yaml"), BuildOptions(strict=True, output_dir=out))
+    """The bundled demo as a plain preview, portals named by customer id, built once per session."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = build(demo_config(folder, portal={"slug": "id"}), BuildOptions(strict=True, encrypt=False))
     assert result.ok, result.failure
-    return out
+    return folder / "public"
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +109,10 @@ def northwind_build(tmp_path_factory) -> Path:
     if not (DATASETS / "northwind").is_dir():
         pytest.skip("../shared/datasets/northwind is not beside the repository")
     out = tmp_path_factory.mktemp("northwind") / "public"
-    result = build(load_config(REPO / "examples/northwind/config.yaml"), BuildOptions(strict=True, output_dir=out))
+    raw = yaml.safe_load((REPO / "examples/northwind/config.yaml").read_text(encoding="utf-8"))
+    raw["portal"]["slug"] = "id"
+    config = parse_config(raw, REPO / "examples/northwind/config.yaml")
+    result = build(config, BuildOptions(strict=True, output_dir=out, encrypt=False))
     assert result.ok, result.failure
     return out
 

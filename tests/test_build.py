@@ -10,7 +10,9 @@ from pathlib import Path
 
 from generator.cli import main
 
-from conftest import REPO, minimal_config
+import yaml
+
+from conftest import REPO, demo_config, minimal_config
 
 CUSTOMERS = "id,name,portal\nC1,Alpha,yes\nC2,Beta,no\nC3,Gamma,yes\n"
 ORDERS = ("order,customer,date,sku,qty,price\n"
@@ -88,15 +90,15 @@ def test_ci_environment_makes_build_strict(site, monkeypatch, capsys):
     site.file("orders.csv", ORDERS + "C-1,C1,not-a-date,X,1,1\n")
     config = site.config(config_with_portal_flag())
     monkeypatch.setenv("CI", "true")
-    assert main(["build", "--config", str(config)]) == 1
+    assert main(["build", "--no-encrypt", "--config", str(config)]) == 1
     assert "strict mode" in capsys.readouterr().err
-    assert main(["build", "--no-strict", "--config", str(config)]) == 0
+    assert main(["build", "--no-encrypt", "--no-strict", "--config", str(config)]) == 0
 
 
 def test_json_report(site, capsys):
     site.file("customers.csv", CUSTOMERS)
     site.file("orders.csv", ORDERS)
-    assert main(["build", "--json", "--config", str(site.config(config_with_portal_flag()))]) == 0
+    assert main(["build", "--no-encrypt", "--json", "--config", str(site.config(config_with_portal_flag()))]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["customers"] == 2
     assert report["portals"][0] == {"customer": "C1", "name": "Alpha", "path": "C1/", "pages": 5, "files": 6}
@@ -107,7 +109,7 @@ def test_customer_option_limits_the_build(site):
     site.file("customers.csv", CUSTOMERS)
     site.file("orders.csv", ORDERS)
     config = site.config(config_with_portal_flag())
-    assert main(["build", "-q", "--customer", "C3", "--config", str(config)]) == 0
+    assert main(["build", "--no-encrypt", "-q", "--customer", "C3", "--config", str(config)]) == 0
     assert sorted(p.name for p in site.public.iterdir() if p.is_dir()) == ["C3", "_static"]
 
 
@@ -140,10 +142,13 @@ def test_bad_front_matter_names_the_file(site):
 
 
 def test_build_py_runs_the_demo_from_the_repo_root(tmp_path):
-    out = tmp_path / "public"
-    run = subprocess.run([sys.executable, "build.py", "--output", str(out)], cwd=REPO, capture_output=True,
-                         text=True, env={**os.environ, "CI": "true", "COLUMNS": "200"}, timeout=300)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(demo_config(tmp_path).model_dump(mode="json", exclude={"root", "source_path"})))
+    run = subprocess.run([sys.executable, "build.py", "--config", str(config), "--new-keystore"], cwd=REPO,
+                         capture_output=True, text=True, env={**os.environ, "CI": "true", "COLUMNS": "200"}, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "Harbourside Marine Ltd (C1001)" in run.stderr and "C1001/" in run.stderr
-    assert (out / "C1001" / "index.html").is_file()
-    assert not (out / "C1012").exists()  # the demo's closed customer has no portal
+    assert "Harbourside Marine Ltd (C1001)" in run.stderr
+    portals = [p for p in (tmp_path / "public").iterdir() if p.is_dir() and p.name != "_static"]
+    assert len(portals) == 11  # the demo's closed customer has no portal
+    assert all(len(p.name) == 16 and (p / "index.html").is_file() for p in portals)  # opaque names
+    assert "UNSAFE" in run.stderr  # the tests' cheap KDF says so loudly

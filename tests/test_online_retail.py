@@ -35,8 +35,9 @@ def retail(tmp_path_factory):
     raw = yaml.safe_load((REPO / "examples/online-retail/config.yaml").read_text())
     raw["exports"]["folder"] = str(folder)
     raw["themes_dir"] = str(REPO / "themes")
+    raw["portal"]["slug"] = "id"
     (folder / "config.yaml").write_text(yaml.safe_dump(raw))
-    result = build(load_config(folder / "config.yaml"), BuildOptions(strict=True, output_dir=folder / "public"))
+    result = build(load_config(folder / "config.yaml"), BuildOptions(strict=True, output_dir=folder / "public", encrypt=False))
     assert result.ok, result.failure
     return folder, list(csv.DictReader(io.StringIO("".join(lines)))), result
 

@@ -1,0 +1,299 @@
+"""Encrypted builds: keystore safety, determinism, revocation, staff commands, and a plaintext scan."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from generator import crypto, staff
+from generator.build import BuildOptions, build
+from generator.cli import main
+from generator.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
+
+from conftest import REPO, demo_config, minimal_config
+
+CUSTOMERS = "id,name,email\nC1,Alpha Works,info@alpha.example\nC2,Beta Foods,info@beta.example\n"
+CONTACTS = "customer,name,email,access\nC1,Ann,ann@alpha.example,yes\nC1,Bob,bob@alpha.example,yes\nC2,Cy,cy@beta.example,yes\n"
+ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-06-01,Y,1,9.99\n"
+
+
+def gate_config():
+    raw = minimal_config(contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name",
+                                                                       "email": "email", "portal_access": "access"}})
+    raw["portal"] = {"slug": "opaque"}
+    return raw
+
+
+@pytest.fixture
+def gated(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", CONTACTS)
+    site.file("orders.csv", ORDERS)
+    return site
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def keystore_of(site):
+    return read_keystore(site.root / "keystore" / "keystore.json")
+
+
+def entry_blob(site, customer_id: str) -> tuple[str, bytes]:
+    ks = keystore_of(site)
+    from generator.slugs import opaque_slug
+    slug = opaque_slug(ks.site_key, customer_id)
+    shell = (site.public / slug / "index.html").read_text()
+    payload = re.search(r'id="portico-payload">([^<]+)<', shell).group(1)
+    return slug, crypto.unb64(payload)
+
+
+def test_encrypted_build_opens_with_a_contacts_password(gated):
+    result = gated.build(gate_config(), encrypt=True, new_keystore=True)
+    assert result.ok, result.failure
+    assert result.access.slots_made == 3 and len(result.access.new_passwords) == 3
+    ks = keystore_of(gated)
+    slug, blob = entry_blob(gated, "C1")
+    shell = (gated.public / slug / "index.html").read_text()
+    gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
+    ann = ks.customers["C1"].contacts["ann@alpha.example"]
+    slot = next(s for s in gate["slots"] if s["id"] == crypto.email_slot_id(crypto.unb64(gate["salt"]), "ANN@alpha.example"))
+    data_key = crypto.open_slot(slot, crypto.unb64(gate["kid"]), ann.password)
+    opened = crypto.open_blob(blob, f"{slug}/index.html", data_key=data_key)
+    assert opened.media_type.startswith("text/html") and b"Alpha Works" in opened.content
+    with pytest.raises(crypto.DecryptError):
+        crypto.open_slot(slot, crypto.unb64(gate["kid"]), ann.password + "x")
+
+
+def test_real_build_uses_600k_iterations(gated, monkeypatch):
+    monkeypatch.delenv(crypto.UNSAFE_TEST_ITERATIONS_ENV)
+    result = gated.build(gate_config(), encrypt=True, new_keystore=True)
+    assert result.ok and not any("UNSAFE" in n for n in result.notices)
+    slots = [c.slot for c in keystore_of(gated).customers["C1"].contacts.values()]
+    assert slots and all(s["iter"] >= 600_000 and s["kdf"] == "PBKDF2-SHA256" for s in slots)
+
+
+def test_same_inputs_and_keystore_give_identical_output_and_no_kdf(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    first = tree(gated.public)
+    again = gated.build(gate_config(), encrypt=True)
+    assert again.ok and again.access.slots_made == 0  # cached slots: no KDF on a rebuild
+    assert tree(gated.public) == first
+
+
+def test_a_changed_password_changes_only_the_entry_page(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = tree(gated.public)
+    ks = keystore_of(gated)
+    staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example")
+    ks.save()
+    result = gated.build(gate_config(), encrypt=True)
+    assert result.access.slots_made == 1
+    changed = {path for path in tree(gated.public) if tree(gated.public)[path] != before.get(path)}
+    slug, _ = entry_blob(gated, "C1")
+    assert changed == {f"{slug}/index.html"}
+
+
+def ledger_of(site):
+    from generator.build import check
+    ledger, _ = check(site.load(gate_config()))
+    return ledger
+
+
+def test_corrupt_keystore_is_a_clear_error_and_nothing_is_overwritten(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = tree(gated.public)
+    path = gated.root / "keystore" / "keystore.json"
+    damaged = path.read_bytes()[:-40]
+    path.write_bytes(damaged)
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.ok and "damaged keystore" in result.failure and str(path) in result.failure
+    assert path.read_bytes() == damaged
+    assert tree(gated.public) == before
+
+
+def test_missing_keystore_is_never_replaced_silently(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = tree(gated.public)
+    (gated.root / "keystore" / "keystore.json").unlink()
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.ok and "missing" in result.failure and "--new-keystore" in result.failure
+    assert tree(gated.public) == before
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok  # on purpose it works
+
+
+def test_no_keystore_in_ci_is_an_error(gated):
+    result = gated.build(gate_config(), encrypt=True, in_ci=True)
+    assert not result.ok and "In CI" in result.failure
+
+
+def test_keystore_encrypted_at_rest_with_the_master_key(gated, monkeypatch):
+    monkeypatch.setenv(MASTER_KEY_ENV, new_master_key())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    path = gated.root / "keystore" / "keystore.json"
+    raw = path.read_bytes()
+    password = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
+    assert password.encode() not in raw and b"ann@alpha.example" not in raw
+    assert gated.build(gate_config(), encrypt=True).ok
+    assert Path(str(path) + ".bak").exists() and os.stat(path).st_mode & 0o777 == 0o600
+    monkeypatch.setenv(MASTER_KEY_ENV, new_master_key())
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.ok and "does not open this keystore" in result.failure
+    monkeypatch.delenv(MASTER_KEY_ENV)
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.ok and "is encrypted" in result.failure
+
+
+def test_revocation_when_a_contact_loses_access(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    old = keystore_of(gated).customers["C1"].keys
+    c2_before = tree(gated.public)
+    gated.file("contacts.csv", CONTACTS.replace("bob@alpha.example,yes", "bob@alpha.example,no"))
+    result = gated.build(gate_config(), encrypt=True)
+    assert result.access.rotated == {"C1": "1 contact(s) lost portal access"}
+    new = keystore_of(gated).customers["C1"].keys
+    assert new.key_id != old.key_id and "bob@alpha.example" not in keystore_of(gated).customers["C1"].contacts
+    slug, blob = entry_blob(gated, "C1")
+    with pytest.raises(crypto.DecryptError):
+        crypto.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
+    assert crypto.open_blob(blob, f"{slug}/index.html", data_key=new.data_key).content
+    c2_slug, _ = entry_blob(gated, "C2")
+    assert {p: h for p, h in tree(gated.public).items() if p.startswith(c2_slug)} == \
+           {p: h for p, h in c2_before.items() if p.startswith(c2_slug)}  # other customers untouched
+
+
+def test_disabled_customer_has_no_portal_and_new_keys(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    c2_slug, _ = entry_blob(gated, "C2")
+    old = keystore_of(gated).customers["C2"].keys.key_id
+    gated.file("customers.csv", CUSTOMERS.replace("name,email", "name,email,portal").replace(
+        "info@alpha.example", "info@alpha.example,yes").replace("info@beta.example", "info@beta.example,no"))
+    raw = gate_config()
+    raw["exports"]["customers"]["columns"]["portal_enabled"] = "portal"
+    result = gated.build(raw, encrypt=True)
+    assert result.access.rotated == {"C2": "portal disabled"}
+    assert not (gated.public / c2_slug).exists()
+    assert keystore_of(gated).customers["C2"].keys.key_id != old
+
+
+def test_revoke_command_and_password_commands(gated, capsys):
+    config = gated.config(gate_config())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    old = keystore_of(gated).customers["C1"].keys.key_id
+    assert main(["revoke", "C1", "--config", str(config)]) == 0
+    assert keystore_of(gated).customers["C1"].keys.key_id != old
+    capsys.readouterr()
+    assert main(["passwords", "list", "--json", "--config", str(config)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {(r["customer"], r["email"]) for r in listed} == {("C1", "ann@alpha.example"), ("C1", "bob@alpha.example"),
+                                                             ("C2", "cy@beta.example")}
+    assert all(r["portal_url"].endswith("/") and "C1" not in r["portal_url"] for r in listed)
+    assert main(["passwords", "set", "C1", "--contact", "ann@alpha.example", "--password", "Alpha2026!",
+                 "--config", str(config)]) == 1
+    assert "password refused" in capsys.readouterr().err
+    assert main(["passwords", "set", "C1", "--contact", "ann@alpha.example", "--password", "quiet-Harbour-lantern-93",
+                 "--config", str(config)]) == 0
+    assert keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password == "quiet-Harbour-lantern-93"
+    assert main(["passwords", "set", "C1", "--contact", "nobody@alpha.example", "--password", "x" * 20,
+                 "--config", str(config)]) == 1
+    assert main(["passwords", "rotate", "C2", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("C2\tcy@beta.example\t") and len(out.split("\t")[2].strip()) == 23
+
+
+def test_direct_link_opens_its_page_only(gated, capsys):
+    config = gated.config(gate_config())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    capsys.readouterr()
+    assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
+    url = capsys.readouterr().out.strip()
+    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
+    shell = (gated.public / slug / name).read_text()
+    blob = crypto.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    assert b"Order A-1" in crypto.open_blob(blob, f"{slug}/{name}", content_key=crypto.unb64(key)).content
+    _, entry = entry_blob(gated, "C1")
+    with pytest.raises(crypto.DecryptError):
+        crypto.open_blob(entry, f"{slug}/index.html", content_key=crypto.unb64(key))
+    assert main(["passwords", "link", "C1", "NOPE", "--config", str(config)]) == 1
+
+
+def test_generated_passwords_are_strong_and_readable():
+    from generator.passwords import ALPHABET, generate_password, generated_bits
+    assert generated_bits() >= 80
+    samples = {generate_password() for _ in range(200)}
+    assert len(samples) == 200
+    assert not set("0o1li5s2z8buv") & set(ALPHABET)
+    assert all(re.fullmatch(r"([a-z0-9]{5}-){3}[a-z0-9]{5}", p) for p in samples)
+
+
+def test_preview_build_is_plain_with_a_banner(gated):
+    result = gated.build(gate_config(), encrypt=False)
+    assert result.ok and not result.encrypted
+    page = (gated.public / "C1" / "index.html").read_text()  # no keystore yet: ids name the portals
+    assert "PREVIEW" in page and "Alpha Works" in page and "portico-payload" not in page
+
+
+# -- the plaintext scan ----------------------------------------------------------------------
+
+CIPHERTEXT_BLOCKS = re.compile(r'(<script type="text/plain" id="portico-payload">)[^<]*(</script>)|'
+                               r'(<script type="application/json" id="portico-gate">)[^<]*(</script>)')
+
+
+def customer_secrets() -> set[str]:
+    """Names, e-mails, ids, document numbers and amounts from the demo export, read independently."""
+    export = REPO / "content" / "export"
+
+    def rows(name, **kw):
+        with (export / name).open(encoding=kw.pop("encoding", "utf-8"), newline="") as f:
+            yield from csv.DictReader(f, **kw)
+
+    found = set()
+    for r in rows("customers.csv", encoding="utf-8-sig"):
+        found |= {r["CustNo"], r["Name"], r["Email"], r["Phone"], r["Street"], r["Rep"], r["RepEmail"]}
+    for r in rows("contacts.csv"):
+        found |= {r["name"], r["email"]}
+    for r in rows("orders.csv"):
+        found |= {r["OrderNo"], r["CustomerPO"], r["Price"], r["ItemText"]}
+    for r in rows("invoices.csv"):
+        found |= {r["InvoiceNo"], r["Total"], r["Total"].replace(".", ",")}
+    for r in rows("documents.csv"):
+        found |= {r["title"], Path(r["file"]).name}
+    payments = json.loads((export / "payments.json").read_text())["payments"]
+    found |= {p["reference"] for p in payments} | {p["amount"] for p in payments}
+    return {s for s in found if s and len(s) >= 4 and not re.fullmatch(r"\d{1,2}\.\d\d", s)}
+
+
+def test_no_customer_data_outside_ciphertext(tmp_path):
+    config = demo_config(tmp_path)
+    result = build(config, BuildOptions(strict=True, new_keystore=True))
+    assert result.ok, result.failure
+    secrets = customer_secrets()
+    assert len(secrets) > 500
+    public = tmp_path / "public"
+    leaks = []
+    for path in public.rglob("*"):
+        relative = path.relative_to(public).as_posix()
+        leaks += [(relative, "in the file name", s) for s in secrets if s in relative]
+        if not path.is_file():
+            continue
+        if path.suffix == ".bin":
+            text = path.read_bytes().decode("latin-1")  # raw ciphertext: any hit would be a leak
+        else:
+            text = CIPHERTEXT_BLOCKS.sub(r"\1\2\3\4", path.read_text(encoding="utf-8"))
+        leaks += [(relative, "in the content", s) for s in secrets if s in text]
+    assert leaks == []
+    shells = list(public.glob("*/*.html"))
+    assert len(shells) > 200
+    titles = {re.search(r"<title>(.*?)</title>", p.read_text()).group(1) for p in shells}
+    assert titles == {"Larkspur Industrial Supply"}  # generic titles only
+    assert all('name="robots" content="noindex' in p.read_text() for p in shells)
+    assert all("http-equiv=\"Content-Security-Policy\"" in p.read_text() for p in shells)
+    assert not any("<script>" in p.read_text() or "https://" in re.sub(r'id="portico-\w+">[^<]*', "", p.read_text())
+                   for p in shells)  # no inline or external scripts
