@@ -1,0 +1,245 @@
+"""The password gate in a real Chromium: sign-in, sessions, sign-out, direct links, damage, isolation."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from generator.build import BuildOptions, build
+from generator.keystore import read_keystore
+from generator.slugs import opaque_slug
+from generator.staff import direct_link
+from generator.build import check
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer, demo_config
+
+pytestmark = pytest.mark.browser
+
+
+class Demo:
+    def __init__(self, folder, config):
+        self.folder = folder
+        self.config = config
+        self.keystore = read_keystore(folder / "keystore.json")
+        self.ledger, _ = check(config)
+        self.server = StaticServer(folder / "public")
+
+    def url(self, customer_id: str, name: str = "") -> str:
+        return f"{self.server.url}/{opaque_slug(self.keystore.site_key, customer_id)}/{name}"
+
+    def contact(self, customer_id: str) -> tuple[str, str]:
+        email, secret = sorted(self.keystore.customers[customer_id].contacts.items())[0]
+        return email, secret.password
+
+    def link(self, customer_id: str, number: str) -> str:
+        url = direct_link(self.config, self.ledger, self.keystore, customer_id, number)
+        return self.server.url + "/" + url.split("/", 3)[3]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gated")
+    config = demo_config(folder)
+    result = build(config, BuildOptions(strict=True, new_keystore=True))
+    assert result.ok, result.failure
+    served = Demo(folder, config)
+    yield served
+    served.server.close()
+
+
+def sign_in(page, demo, customer_id, remember=False, password=None):
+    email, right = demo.contact(customer_id)
+    page.fill("#gate-email", email.upper())  # e-mail addresses are matched case-insensitively
+    page.fill("#gate-password", password or right)
+    if remember:
+        page.check("input[name=remember]")
+    page.click("button[type=submit]")
+
+
+def test_sign_in_once_then_pages_open_without_asking(page, demo):
+    page.goto(demo.url("C1002"))
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    sign_in(page, demo, "C1002")
+    page.wait_for_selector("h1:has-text('Welcome, Brauerei Kranich GmbH')")
+    page.click("nav >> text=Orders")
+    page.click("table[data-list] tbody tr >> nth=0 >> a")
+    page.wait_for_selector("h1:has-text('Order SO-')")
+    assert re.search(r"/[a-z2-7]{16}\.html$", page.url)  # opaque names, also in the address bar
+    page.click("nav >> text=Invoices")
+    page.click("table[data-list] tbody tr >> nth=0 >> a")
+    page.wait_for_selector("h1:has-text('Invoice INV-')")
+    page.reload()
+    page.wait_for_selector("h1:has-text('Invoice INV-')")
+    assert page.errors == []
+
+
+def test_wrong_password_and_unknown_email_get_the_same_message(page, demo):
+    page.goto(demo.url("C1002"))
+    sign_in(page, demo, "C1002", password="not-the-password")
+    page.wait_for_selector(".gate-status.error")
+    message = page.text_content("[data-gate-status]")
+    assert "do not match" in message
+    page.evaluate("() => { document.querySelector('[data-gate-status]').textContent = ''; }")
+    page.fill("#gate-email", "stranger@example.com")
+    page.fill("#gate-password", "whatever-it-is")
+    page.click("button[type=submit]")
+    expect(page.locator("[data-gate-status]")).to_have_text(message)  # polls outside the page's CSP
+    assert page.input_value("#gate-password") == ""
+
+
+def test_sign_out_then_a_protected_page_asks_again(page, demo):
+    page.goto(demo.url("C1003"))
+    sign_in(page, demo, "C1003")
+    page.wait_for_selector("h1:has-text('Welcome')")
+    page.click("nav >> text=Invoices")
+    page.wait_for_selector("h1:has-text('Invoices')")
+    invoices_url = page.url
+    page.click("[data-sign-out]")
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert "signed out" in page.text_content("[data-gate-status]")
+    page.goto(invoices_url)
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert "next=" in page.url
+    sign_in(page, demo, "C1003")
+    page.wait_for_selector("h1:has-text('Invoices')")  # back where they were going
+    assert page.url == invoices_url
+
+
+def test_remember_me_survives_a_restart_a_plain_session_does_not(playwright, demo, tmp_path):
+    def browser_session(profile, action):
+        context = playwright.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM),
+                                                                args=CHROMIUM_ARGS)
+        try:
+            tab = context.pages[0] if context.pages else context.new_page()
+            return action(tab)
+        finally:
+            context.close()
+
+    def opens_without_asking(tab):
+        tab.goto(demo.url("C1004"))
+        tab.wait_for_selector("h1:has-text('Welcome'), [data-gate-form]:not([hidden])")
+        return tab.is_visible("h1:has-text('Welcome')")
+
+    for remember, survives in ((True, True), (False, False)):
+        profile = tmp_path / f"profile-{remember}"
+
+        def first_visit(tab):
+            tab.goto(demo.url("C1004"))
+            sign_in(tab, demo, "C1004", remember=remember)
+            tab.wait_for_selector("h1:has-text('Welcome')")
+            return opens_without_asking(tab)  # within the same browser session it always does
+
+        assert browser_session(profile, first_visit) is True
+        assert browser_session(profile, opens_without_asking) is survives, f"remember={remember}"
+
+
+def test_expired_session_asks_again(page, demo):
+    page.goto(demo.url("C1005"))
+    sign_in(page, demo, "C1005")
+    page.wait_for_selector("h1:has-text('Welcome')")
+    page.evaluate("""slug => new Promise(done => {
+        const open = indexedDB.open('portico', 1);
+        open.onsuccess = () => {
+          const store = open.result.transaction('sessions', 'readwrite').objectStore('sessions');
+          const get = store.get(slug);
+          get.onsuccess = () => { const s = get.result; s.expires = Date.now() - 1000; store.put(s, slug).onsuccess = done; };
+        };
+    })""", demo.url("C1005").rstrip("/").split("/")[-1])
+    page.reload()
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert "session has ended" in page.text_content("[data-gate-status]")
+
+
+def test_session_key_is_not_extractable(page, demo):
+    page.goto(demo.url("C1006"))
+    sign_in(page, demo, "C1006")
+    page.wait_for_selector("h1:has-text('Welcome')")
+    found = page.evaluate("""slug => new Promise(done => {
+        indexedDB.open('portico', 1).onsuccess = e => {
+          e.target.result.transaction('sessions').objectStore('sessions').get(slug).onsuccess = g => {
+            const key = g.target.result.key;
+            crypto.subtle.exportKey('raw', key).then(() => done('exported'), () => done(
+              [key.extractable, key.algorithm.name, key.usages.join()].join('|')));
+          };
+        };
+    })""", demo.url("C1006").rstrip("/").split("/")[-1])
+    assert found == "false|AES-GCM|unwrapKey"
+
+
+def test_direct_link_opens_its_document_only_and_leaves_the_address_bar(page, demo):
+    invoice = demo.ledger.books["C1009"].invoices[0].number
+    link = demo.link("C1009", invoice)
+    assert "#k=" in link
+    page.goto(link)
+    page.wait_for_selector(f"h1:has-text('{invoice}')")
+    assert "#" not in page.url and "k=" not in page.url
+    page.click("nav >> text=Orders")  # anything else needs a password
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert page.errors == []
+
+
+def tamper(route):
+    response = route.fetch()
+    body = response.text()
+    payload = re.search(r'id="portico-payload">([^<]+)<', body)
+    middle = payload.start(1) + len(payload.group(1)) // 2
+    flipped = "A" if body[middle] != "A" else "B"
+    route.fulfill(response=response, body=body[:middle] + flipped + body[middle + 1:])
+
+
+def test_a_tampered_page_shows_the_damage_message(page, demo):
+    page.goto(demo.url("C1010"))
+    sign_in(page, demo, "C1010")
+    page.wait_for_selector("h1:has-text('Welcome')")
+    page.click("nav >> text=Orders")
+    page.wait_for_selector("h1:has-text('Orders')")
+    target = page.url
+    page.route(target, tamper)
+    page.reload()
+    page.wait_for_selector(".gate-status.error")
+    assert "damaged or has been altered" in page.text_content("[data-gate-status]")
+
+
+def test_one_customers_session_does_not_open_anothers_pages(page, demo):
+    page.goto(demo.url("C1011"))
+    sign_in(page, demo, "C1011")
+    page.wait_for_selector("h1:has-text('Welcome, Greenleaf')")
+    page.goto(demo.url("C1001"))  # another customer's portal: its own sign-in
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert "Harbourside" not in page.content()
+    # another customer's page served at one of C1011's addresses does not open with C1011's key
+    c1001_page = demo.url("C1001")
+    page.goto(demo.url("C1011"))
+    page.wait_for_selector("h1:has-text('Welcome, Greenleaf')")
+    page.click("nav >> text=Invoices")
+    page.wait_for_selector("h1:has-text('Invoices')")
+    page.route(page.url, lambda route: route.fulfill(response=route.fetch(url=c1001_page)))
+    page.reload()
+    page.wait_for_selector(".gate-status.error")
+    assert "Harbourside" not in page.content()
+
+
+def test_encrypted_downloads_open_in_the_browser(page, demo):
+    page.goto(demo.url("C1002"))
+    sign_in(page, demo, "C1002")
+    page.wait_for_selector("h1:has-text('Welcome')")
+    page.click("nav >> text=Documents")
+    with page.expect_download() as pdf:
+        page.click("table[data-list] tbody tr >> nth=0 >> a")
+    assert open(pdf.value.path(), "rb").read(5) == b"%PDF-"
+    assert pdf.value.suggested_filename.endswith(".pdf")
+    with page.expect_download() as table:
+        page.click("text=Download CSV")
+    assert open(table.value.path(), encoding="utf-8-sig").readline().startswith("Document,Date")
+    assert page.errors == []
+
+
+def test_unsupported_browser_gets_a_message(browser, demo):
+    context = browser.new_context()
+    context.add_init_script("delete window.DecompressionStream;")
+    tab = context.new_page()
+    tab.goto(demo.url("C1002"))
+    tab.wait_for_selector(".gate-status.error")
+    assert "cannot open the portal safely" in tab.text_content("[data-gate-status]")
+    context.close()
