@@ -57,6 +57,12 @@ def sign_in(page, demo, customer_id, remember=False, password=None):
     page.click("button[type=submit]")
 
 
+def open_signed_in(page, demo, customer_id):
+    page.goto(demo.url(customer_id))
+    sign_in(page, demo, customer_id)
+    page.wait_for_selector(f"h1:has-text('Welcome, {demo.ledger.books[customer_id].customer.name}')")
+
+
 def test_sign_in_once_then_pages_open_without_asking(page, demo):
     page.goto(demo.url("C1002"))
     page.wait_for_selector("[data-gate-form]:not([hidden])")
@@ -89,9 +95,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(page, demo):
 
 
 def test_sign_out_then_a_protected_page_asks_again(page, demo):
-    page.goto(demo.url("C1003"))
-    sign_in(page, demo, "C1003")
-    page.wait_for_selector("h1:has-text('Welcome')")
+    open_signed_in(page, demo, "C1003")
     page.click("nav >> text=Invoices")
     page.wait_for_selector("h1:has-text('Invoices')")
     invoices_url = page.url
@@ -135,9 +139,7 @@ def test_remember_me_survives_a_restart_a_plain_session_does_not(playwright, dem
 
 
 def test_expired_session_asks_again(page, demo):
-    page.goto(demo.url("C1005"))
-    sign_in(page, demo, "C1005")
-    page.wait_for_selector("h1:has-text('Welcome')")
+    open_signed_in(page, demo, "C1005")
     page.evaluate("""slug => new Promise(done => {
         const open = indexedDB.open('portico', 1);
         open.onsuccess = () => {
@@ -152,9 +154,7 @@ def test_expired_session_asks_again(page, demo):
 
 
 def test_session_key_is_not_extractable(page, demo):
-    page.goto(demo.url("C1006"))
-    sign_in(page, demo, "C1006")
-    page.wait_for_selector("h1:has-text('Welcome')")
+    open_signed_in(page, demo, "C1006")
     found = page.evaluate("""slug => new Promise(done => {
         indexedDB.open('portico', 1).onsuccess = e => {
           e.target.result.transaction('sessions').objectStore('sessions').get(slug).onsuccess = g => {
@@ -189,9 +189,7 @@ def tamper(route):
 
 
 def test_a_tampered_page_shows_the_damage_message(page, demo):
-    page.goto(demo.url("C1010"))
-    sign_in(page, demo, "C1010")
-    page.wait_for_selector("h1:has-text('Welcome')")
+    open_signed_in(page, demo, "C1010")
     page.click("nav >> text=Orders")
     page.wait_for_selector("h1:has-text('Orders')")
     target = page.url
@@ -202,9 +200,7 @@ def test_a_tampered_page_shows_the_damage_message(page, demo):
 
 
 def test_one_customers_session_does_not_open_anothers_pages(page, demo):
-    page.goto(demo.url("C1011"))
-    sign_in(page, demo, "C1011")
-    page.wait_for_selector("h1:has-text('Welcome, Greenleaf')")
+    open_signed_in(page, demo, "C1011")
     page.goto(demo.url("C1001"))  # another customer's portal: its own sign-in
     page.wait_for_selector("[data-gate-form]:not([hidden])")
     assert "Harbourside" not in page.content()
@@ -221,9 +217,7 @@ def test_one_customers_session_does_not_open_anothers_pages(page, demo):
 
 
 def test_encrypted_downloads_open_in_the_browser(page, demo):
-    page.goto(demo.url("C1002"))
-    sign_in(page, demo, "C1002")
-    page.wait_for_selector("h1:has-text('Welcome')")
+    open_signed_in(page, demo, "C1002")
     page.click("nav >> text=Documents")
     with page.expect_download() as pdf:
         page.click("table[data-list] tbody tr >> nth=0 >> a")
