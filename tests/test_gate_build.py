@@ -297,3 +297,19 @@ def test_no_customer_data_outside_ciphertext(tmp_path):
     assert all("http-equiv=\"Content-Security-Policy\"" in p.read_text() for p in shells)
     assert not any("<script>" in p.read_text() or "https://" in re.sub(r'id="portico-\w+">[^<]*', "", p.read_text())
                    for p in shells)  # no inline or external scripts
+
+
+def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
+    (gated.root / "brand.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    raw = gate_config()
+    raw["site"].update(name="Test Supply", logo="brand.png", support_email="help@test.example")
+    raw["gate"]["welcome"] = "Welcome to the Test Supply customer portal."
+    assert gated.build(raw, encrypt=True, new_keystore=True).ok
+    slug, _ = entry_blob(gated, "C1")
+    shell = (gated.public / slug / "index.html").read_text()
+    assert '<img class="logo" src="../_static/logo.png" alt="">' in shell
+    assert "Welcome to the Test Supply customer portal." in shell and "help@test.example" in shell
+    assert (gated.public / "_static" / "logo.png").read_bytes().startswith(b"\x89PNG")
+    visible = CIPHERTEXT_BLOCKS.sub("", shell)
+    for private in ("Alpha", "ann@", "A-1", "C1"):
+        assert private not in visible
