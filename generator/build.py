@@ -14,6 +14,7 @@ from .config import Config
 from .content import read_pages
 from .crypto import MIN_ITERATIONS, kdf_iterations
 from .gate import Gate, encrypted_portals_exist
+from .inputs import input_fingerprint
 from .keystore import Keystore, KeystoreError, master_key, open_keystore, read_keystore
 from .ledger import build_ledger, newest_export_date
 from .load import LoadError, read_export
@@ -162,7 +163,7 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
         renderer.href = gate.href
         transform = gate.seal
     progress.stage("Rendering portals", len(plan.files))
-    with StagedOutput(result.output_dir) as out:
+    with StagedOutput(result.output_dir, inputs=input_fingerprint(config)) as out:
         for planned in plan.files:
             rendered = renderer.render(planned)
             if transform is not None:

@@ -63,6 +63,7 @@ class Keystore:
     site_key: bytes
     customers: dict[str, CustomerSecret] = field(default_factory=dict)
     encrypted: bool = False
+    saved_state: dict | None = field(default=None, repr=False)  # as last read or written
 
     @classmethod
     def create(cls, path: Path) -> "Keystore":
@@ -100,10 +101,16 @@ class Keystore:
             contacts = {email: ContactSecret(s["password"], s.get("slot"), s.get("slot_key_id"))
                         for email, s in c["contacts"].items()}
             customers[cid] = CustomerSecret(keys, unb64(c["email_salt"]), contacts, c.get("enabled", True))
-        return cls(path, unb64(data["site_key"]), customers, encrypted)
+        keystore = cls(path, unb64(data["site_key"]), customers, encrypted)
+        keystore.saved_state = keystore.to_json()
+        return keystore
 
     def save(self) -> None:
-        data = json.dumps(self.to_json(), indent=1, sort_keys=True).encode("utf-8")
+        """Writes the keystore if anything changed since it was read or last written."""
+        state = self.to_json()
+        if state == self.saved_state and self.path.exists():
+            return
+        data = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
         master = master_key()
         if master is not None:
             nonce = os.urandom(12)
@@ -112,6 +119,7 @@ class Keystore:
             raise KeystoreError(f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; "
                                 "refusing to write it back in clear")
         atomic_write(self.path, data)
+        self.saved_state = state
 
 
 def master_key() -> bytes | None:

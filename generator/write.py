@@ -5,15 +5,31 @@ live folder until every file of the new site exists.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+STATE_DIR = ".portico"  # inside the output folder, never published
+BUILD_MANIFEST = f"{STATE_DIR}/build.json"
+
+
+def read_build_manifest(output_dir: Path) -> dict | None:
+    """What the last build wrote: every file's SHA-256, and the fingerprint of its inputs."""
+    try:
+        data = json.loads((output_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == 1 else None
+
 
 class StagedOutput:
-    def __init__(self, output_dir: Path):
+    def __init__(self, output_dir: Path, inputs: str = ""):
         self.output_dir = output_dir
         self.staging = output_dir.with_name(f".{output_dir.name}.staging")
+        self.inputs = inputs
+        self.digests: dict[str, str] = {}
         self.files = 0
         self.bytes = 0
 
@@ -36,10 +52,15 @@ class StagedOutput:
         target = self.staging.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        self.digests[relative] = hashlib.sha256(data).hexdigest()
         self.files += 1
         self.bytes += len(data)
 
     def commit(self) -> None:
+        manifest = {"version": 1, "inputs": self.inputs, "files": dict(sorted(self.digests.items()))}
+        state = self.staging / STATE_DIR
+        state.mkdir(exist_ok=True)
+        (state / "build.json").write_text(json.dumps(manifest, indent=0, sort_keys=True), encoding="utf-8")
         previous = self.output_dir.with_name(f".{self.output_dir.name}.previous")
         if previous.exists():
             shutil.rmtree(previous)

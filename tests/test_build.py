@@ -110,7 +110,7 @@ def test_customer_option_limits_the_build(site):
     site.file("orders.csv", ORDERS)
     config = site.config(config_with_portal_flag())
     assert main(["build", "--no-encrypt", "-q", "--customer", "C3", "--config", str(config)]) == 0
-    assert sorted(p.name for p in site.public.iterdir() if p.is_dir()) == ["C3", "_static"]
+    assert sorted(p.name for p in site.public.iterdir() if p.is_dir()) == [".portico", "C3", "_static"]
 
 
 def test_content_pages_respect_their_audience(site):
@@ -148,7 +148,7 @@ def test_build_py_runs_the_demo_from_the_repo_root(tmp_path):
                          capture_output=True, text=True, env={**os.environ, "CI": "true", "COLUMNS": "200"}, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "Harbourside Marine Ltd (C1001)" in run.stderr
-    portals = [p for p in (tmp_path / "public").iterdir() if p.is_dir() and p.name != "_static"]
+    portals = [p for p in (tmp_path / "public").iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
     assert len(portals) == 11  # the demo's closed customer has no portal
     assert all(len(p.name) == 16 and (p / "index.html").is_file() for p in portals)  # opaque names
     assert "UNSAFE" in run.stderr  # the tests' cheap KDF says so loudly

@@ -38,8 +38,9 @@ def gated(site):
 
 
 def tree(folder: Path) -> dict[str, str]:
+    """The published tree (the build's own state folder left out)."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".portico" not in p.parts}
 
 
 def keystore_of(site):
@@ -142,7 +143,11 @@ def test_keystore_encrypted_at_rest_with_the_master_key(gated, monkeypatch):
     password = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
     assert password.encode() not in raw and b"ann@alpha.example" not in raw
     assert gated.build(gate_config(), encrypt=True).ok
-    assert Path(str(path) + ".bak").exists() and os.stat(path).st_mode & 0o777 == 0o600
+    assert path.read_bytes() == raw  # nothing changed: not rewritten
+    ks = keystore_of(gated)
+    staff.rotate_passwords(ledger_of(gated), ks, "C2")
+    ks.save()
+    assert Path(str(path) + ".bak").read_bytes() == raw and os.stat(path).st_mode & 0o777 == 0o600
     monkeypatch.setenv(MASTER_KEY_ENV, new_master_key())
     result = gated.build(gate_config(), encrypt=True)
     assert not result.ok and "does not open this keystore" in result.failure

@@ -1,0 +1,28 @@
+"""A fingerprint of everything a build reads, so `publish` knows whether the output is stale."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .config import Config
+
+
+def input_files(config: Config) -> list[Path]:
+    """Config, every file in the export folder, the theme, content pages and the keystore."""
+    roots = [config.export_dir, config.path(config.themes_dir) / config.theme, config.path(config.content_dir)]
+    files = {config.source_path, config.path(config.gate.keystore)}
+    if config.site.logo:
+        files.add(config.path(config.site.logo))
+    output = config.output_dir
+    for root in roots:
+        if root.is_dir():
+            files.update(p for p in root.rglob("*") if p.is_file() and not p.is_relative_to(output))
+    return sorted(f for f in files if f.is_file())
+
+
+def input_fingerprint(config: Config) -> str:
+    digest = hashlib.sha256()
+    for path in input_files(config):
+        digest.update(str(path).encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
