@@ -78,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="read and validate the export, build nothing",
                         description="Read the export, report every problem with file, row and column.")
     add_password_commands(commands, common)
+    add_publish_command(commands, common)
     revoke = commands.add_parser("revoke", parents=[common], help="rotate a customer's keys (a leaked link, a lost laptop)",
                                  description="Rotate a customer's data key: nothing built afterwards opens with the "
                                              "old keys or old direct links. Passwords stay. Rebuild and publish next.")
@@ -86,6 +87,17 @@ def parser() -> argparse.ArgumentParser:
     keystore_commands = keystore.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")
     keystore_commands.add_parser("new-master-key", help="print a new random PORTICO_MASTER_KEY")
     return top
+
+
+def add_publish_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    publish = commands.add_parser("publish", parents=[common], help="build if stale, then sync to a folder or S3",
+                                  description="Upload new and changed files, then delete what is no longer built.")
+    publish.add_argument("--target", metavar="TARGET", help="a folder or s3://bucket/prefix (overrides config and env)")
+    publish.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible endpoint (MinIO, R2, B2, ...)")
+    publish.add_argument("--no-build", action="store_true", help="publish the output as it is, even if stale")
+    publish.add_argument("--dry-run", action="store_true", help="print the plan (+ new, * changed, - deleted), change nothing")
+    publish.add_argument("--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)")
+    publish.add_argument("--allow-deletes", choices=["all"], help="no cap on deletes")
 
 
 def add_password_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -133,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(config, args, console)
     if args.command == "build":
         return run_build(config, args, console)
+    if args.command == "publish":
+        return run_publish(config, args, console)
     try:
         return run_staff_command(config, args, console)
     except (staff.StaffError, KeystoreError) as exc:
@@ -246,6 +260,46 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
         return EXIT_FAILED
     if not args.quiet:
         print_summary(result, console, args.verbose)
+    return EXIT_OK
+
+
+def run_publish(config: Config, args: argparse.Namespace, console: Console) -> int:
+    from .publish import PublishError, PublishOptions, publish_site
+    options = PublishOptions(target=args.target, endpoint_url=args.endpoint_url, build=not args.no_build,
+                             strict=True, in_ci=in_ci(), dry_run=args.dry_run, max_deletes=args.max_deletes,
+                             allow_all_deletes=args.allow_deletes == "all")
+    try:
+        with progress_for(args, console) as progress:
+            report = publish_site(config, options, progress)
+    except (PublishError, KeystoreError) as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+        console.print(f"[bold red]publish failed:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+    except Exception as exc:  # botocore's many errors: credentials, network, permissions
+        if exc.__class__.__module__.startswith(("botocore", "boto3", "s3transfer")):
+            if args.json:
+                print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+            console.print(f"[bold red]publish failed:[/] {exc} (nothing was deleted; a re-run continues)",
+                          highlight=False)
+            return EXIT_FAILED
+        raise
+    if args.json:
+        print(json.dumps({"ok": True, "target": report.target, "dry_run": report.dry_run, **report.counts,
+                          "uploaded": report.uploaded, "uploaded_bytes": report.uploaded_bytes,
+                          "deleted_objects": report.deleted, "invalidations": report.invalidations,
+                          "seconds": round(report.seconds, 3), "plan": report.plan_lines if args.verbose else None},
+                         indent=2))
+    if args.verbose and not args.json:
+        for line in report.plan_lines:
+            console.print(line, markup=False, highlight=False)
+    if not args.quiet:
+        c = report.counts
+        console.print(f"{'plan for' if report.dry_run else 'published to'} {report.target}: "
+                      f"+{c['new']} new, *{c['changed']} changed, -{c['deleted']} deleted, ={c['unchanged']} unchanged"
+                      + ("" if report.dry_run else f"; {report.uploaded} uploaded ({report.uploaded_bytes / 1e6:.1f} MB), "
+                         f"{report.deleted} deleted, {len(report.invalidations)} CDN invalidation(s), "
+                         f"{report.seconds:.1f} s"), highlight=False)
     return EXIT_OK
 
 

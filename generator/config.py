@@ -290,6 +290,48 @@ class GateConfig(Strict):
     """Text on the sign-in page, above the form."""
 
 
+class CacheRule(Strict):
+    """One Cache-Control rule; the first whose pattern matches a published path wins."""
+
+    pattern: str
+    """A glob over the published path, e.g. `_static/*` or `*/index.html`."""
+    value: str
+    """The Cache-Control header, e.g. `public, max-age=600`."""
+
+
+class PublishConfig(Strict):
+    """Where `portico publish` sends the build. Flags and environment variables override these."""
+
+    target: str | None = None
+    """A folder path, or `s3://bucket/prefix` (env `PORTICO_PUBLISH_TARGET`, flag `--target`)."""
+    region: str | None = None
+    """S3 region (env `PORTICO_PUBLISH_REGION`; default: boto3's own configuration)."""
+    profile: str | None = None
+    """AWS profile to take credentials from (env `PORTICO_PUBLISH_PROFILE`); default: boto3's chain."""
+    endpoint_url: str | None = None
+    """An S3-compatible service's endpoint, e.g. MinIO, R2, B2, Wasabi (env `PORTICO_PUBLISH_ENDPOINT_URL`, flag `--endpoint-url`)."""
+    cloudfront: list[str] = Field(default_factory=list)
+    """CloudFront distribution ids to invalidate after a publish (env `PORTICO_CLOUDFRONT_DISTRIBUTIONS`, comma-separated)."""
+    cloudfront_endpoint_url: str | None = None
+    """A CloudFront-compatible endpoint; only for testing."""
+    max_deletes: int = Field(256, ge=0)
+    """A publish that would delete more objects than this deletes nothing and fails (flags `--max-deletes`, `--allow-deletes all`)."""
+    concurrency: int = Field(16, ge=1, le=128)
+    """Uploads in flight at once."""
+    retry_mode: Literal["standard", "adaptive"] = "adaptive"
+    """botocore's retry mode (exponential back-off; adaptive also slows down when throttled)."""
+    max_attempts: int = Field(6, ge=1)
+    """Attempts per request, first try included."""
+    cache_control: list[CacheRule] = Field(default_factory=list)
+    """Rules checked before the defaults: fingerprinted `_static` assets immutable for a year, other `_static` assets an hour, everything else `no-cache`."""
+    gzip: bool = False
+    """Upload text files (HTML shells, CSS, JS, SVG) gzip-compressed with `Content-Encoding: gzip`."""
+    list_page_size: int = Field(1000, ge=1, le=1000)
+    """Keys per listing request."""
+    invalidation_limit: int = Field(15, ge=1)
+    """More changed paths than this are collapsed into wildcards (per portal, then the whole prefix)."""
+
+
 class ContentPage(Strict):
     """Front matter of a content page (`content/*.md`)."""
 
@@ -318,6 +360,8 @@ class Config(Strict):
     """How requests leave the site."""
     gate: GateConfig = GateConfig()
     """The password gate."""
+    publish: PublishConfig = PublishConfig()
+    """Where and how to publish."""
     carriers: dict[str, str] = Field(default_factory=dict)
     """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
     theme: str = "default"

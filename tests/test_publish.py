@@ -1,0 +1,366 @@
+"""Publishing against a real S3 endpoint (moto's server over HTTP) and to a folder."""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import shutil
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from generator.cli import main
+from generator.publish import PublishError, PublishOptions, publish_site
+from generator.publish.stores import S3Store
+from generator.publish.sync import ManifestConflict, execute, local_files, plan_publish
+from generator.publish.targets import effective_settings, open_store
+from generator.slugs import opaque_slug
+from generator.keystore import read_keystore
+
+from conftest import REPO, minimal_config
+
+CUSTOMERS = "id,name,portal\nC1,Alpha Works,yes\nC2,Beta Foods,yes\nC3,Gamma Tools,yes\n"
+CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
+ORDERS = ("order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
+          "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n")
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in ("AWS_PROFILE", "PORTICO_PUBLISH_TARGET", "PORTICO_PUBLISH_ENDPOINT_URL"):
+            env.delenv(name, raising=False)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint, request):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    bucket = "portals-" + request.node.name.lower().replace("_", "-")[:40]
+    client.create_bucket(Bucket=bucket)
+    return client, bucket
+
+
+def config_for(s3_endpoint, bucket, **publish):
+    raw = minimal_config(contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name",
+                                                                       "email": "email"}})
+    raw["exports"]["customers"]["columns"]["portal_enabled"] = "portal"
+    raw["portal"] = {"slug": "opaque"}
+    raw["publish"] = {"target": f"s3://{bucket}/portals", "endpoint_url": s3_endpoint, "list_page_size": 7,
+                      "concurrency": 4, **publish}
+    return raw
+
+
+@pytest.fixture
+def shop(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", CONTACTS)
+    site.file("orders.csv", ORDERS)
+    return site
+
+
+def rebuild(site, raw):
+    result = site.build(raw, encrypt=True, new_keystore=not (site.root / "keystore" / "keystore.json").exists())
+    assert result.ok, result.failure
+    return result
+
+
+class Recording:
+    """Wraps a store to record what a publish really did."""
+
+    def __init__(self, inner, fail_on=None):
+        self.inner, self.fail_on = inner, fail_on
+        self.puts, self.deletes = [], []
+        self.description = inner.description
+
+    def list_sizes(self):
+        return self.inner.list_sizes()
+
+    def read_manifest(self):
+        return self.inner.read_manifest()
+
+    def put(self, file, body):
+        if self.fail_on and self.fail_on(file.path):
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://injected-fault")
+        self.inner.put(file, body)
+        self.puts.append(file.path)
+
+    def delete(self, paths):
+        self.inner.delete(paths)
+        self.deletes += paths
+
+    def write_manifest(self, body, expected):
+        self.inner.write_manifest(body, expected)
+
+
+def publish(site, raw, fail_on=None, **options):
+    recorder = {}
+
+    def factory(target, settings):
+        recorder["store"] = Recording(open_store(target, settings), fail_on)
+        return recorder["store"]
+
+    report = publish_site(site.load(raw), PublishOptions(build=False, **options), store_factory=factory)
+    return report, recorder["store"]
+
+
+def keys(client, bucket, prefix="portals/"):
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [o["Key"][len(prefix):] for o in page.get("Contents", ())]
+    return set(found)
+
+
+def built_files(site):
+    return set(json.loads((site.public / ".portico" / "build.json").read_text())["files"])
+
+
+def slug(site, customer_id):
+    return opaque_slug(read_keystore(site.root / "keystore" / "keystore.json").site_key, customer_id)
+
+
+def test_first_publish_uploads_everything_with_the_right_headers(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    report, store = publish(shop, raw)
+    files = built_files(shop)
+    assert report.counts == {"new": len(files), "changed": 0, "deleted": 0, "unchanged": 0}
+    assert keys(client, bucket) == files | {".portico/manifest.json"}
+    entry = client.head_object(Bucket=bucket, Key=f"portals/{slug(shop, 'C1')}/index.html")
+    assert entry["ContentType"] == "text/html; charset=utf-8" and entry["CacheControl"] == "no-cache"
+    assert len(entry["Metadata"]["sha256"]) == 64
+    blob = next(k for k in files if k.endswith(".bin"))
+    assert client.head_object(Bucket=bucket, Key=f"portals/{blob}")["ContentType"] == "application/octet-stream"
+    css = client.head_object(Bucket=bucket, Key="portals/_static/portico.css")
+    assert css["ContentType"] == "text/css; charset=utf-8" and "max-age=3600" in css["CacheControl"]
+    order = [store.puts.index(p) for p in (f"_static/gate.js", f"{slug(shop, 'C1')}/index.html", "index.html")]
+    assert order == sorted(order)  # assets, then portals' pages and entries, then the site's root
+    entries = [i for i, p in enumerate(store.puts) if p.endswith("/index.html")]
+    pages = [i for i, p in enumerate(store.puts) if "/" in p and not p.startswith("_static") and not p.endswith("index.html")]
+    assert max(pages) < min(entries)  # an entry page never links to a page not yet uploaded
+
+
+def test_identical_rebuild_publishes_nothing(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    manifest_etag = client.head_object(Bucket=bucket, Key="portals/.portico/manifest.json")["ETag"]
+    rebuild(shop, raw)
+    report, store = publish(shop, raw)
+    assert report.uploaded == 0 and report.deleted == 0 and store.puts == []
+    assert report.counts["unchanged"] == len(built_files(shop))
+    assert client.head_object(Bucket=bucket, Key="portals/.portico/manifest.json")["ETag"] == manifest_etag
+
+
+def test_one_customers_change_uploads_only_that_customers_objects(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    shop.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2"))
+    rebuild(shop, raw)
+    report, store = publish(shop, raw)
+    assert store.puts and all(p.startswith(slug(shop, "C2") + "/") for p in store.puts)
+    assert report.counts["changed"] == len(store.puts) and report.counts["new"] == 0
+
+
+def test_a_disabled_customer_disappears(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    gone = slug(shop, "C2")
+    before = {k for k in keys(client, bucket) if k.startswith(gone + "/")}
+    assert len(before) > 3
+    shop.file("customers.csv", CUSTOMERS.replace("Beta Foods,yes", "Beta Foods,no"))
+    rebuild(shop, raw)
+    report, store = publish(shop, raw)
+    assert set(store.deletes) == before
+    assert not any(k.startswith(gone + "/") for k in keys(client, bucket))
+
+
+def test_the_delete_cap_stops_a_mass_delete(shop, s3, s3_endpoint, capsys):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket, max_deletes=2)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    before = keys(client, bucket)
+    shop.file("customers.csv", CUSTOMERS.replace("Beta Foods,yes", "Beta Foods,no"))
+    rebuild(shop, raw)
+    with pytest.raises(PublishError, match="more than --max-deletes 2; nothing was changed"):
+        publish(shop, raw)
+    assert keys(client, bucket) == before
+    config = shop.config(raw)
+    assert main(["publish", "--no-build", "--config", str(config)]) == 1
+    assert "--allow-deletes all" in capsys.readouterr().err
+    assert main(["publish", "--no-build", "--allow-deletes", "all", "--config", str(config)]) == 0
+    assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
+
+
+def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    manifest_before = client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read()
+    shop.file("customers.csv", CUSTOMERS.replace("Beta Foods,yes", "Beta Foods,no"))
+    shop.file("orders.csv", ORDERS.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,3,1.50"))
+    rebuild(shop, raw)
+    c1 = slug(shop, "C1")
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.html")
+    listed = keys(client, bucket)
+    assert any(k.startswith(slug(shop, "C2") + "/") for k in listed)  # nothing deleted
+    assert client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read() == manifest_before
+    report, store = publish(shop, raw)  # the re-run
+    assert f"{c1}/index.html" in store.puts and store.deletes
+    assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
+    assert publish(shop, raw)[0].uploaded == 0  # converged
+
+
+def test_keys_with_spaces_unicode_plus_and_percent_round_trip(shop, s3, s3_endpoint, tmp_path):
+    client, bucket = s3
+    themes = tmp_path / "themes"
+    shutil.copytree(REPO / "themes", themes)
+    odd = ["a b.txt", "ünïcødé ☃.txt", "plus+sign.txt", "per%20cent%.txt"]
+    for name in odd:
+        (themes / "default" / "static" / name).write_text(name)
+    raw = config_for(s3_endpoint, bucket)
+    raw["themes_dir"] = str(themes)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    listed = keys(client, bucket)
+    for name in odd:
+        assert f"_static/{name}" in listed
+        assert client.get_object(Bucket=bucket, Key=f"portals/_static/{name}")["Body"].read().decode() == name
+    assert publish(shop, raw)[0].uploaded == 0  # the names matched the manifest exactly
+    folder = tmp_path / "www"
+    publish(shop, raw, target=str(folder))
+    assert {f"_static/{name}" for name in odd} <= {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def test_two_racing_publishes_one_loses(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    config = shop.load(raw)
+    settings = effective_settings(config, {})
+    store = S3Store(client, bucket, "portals/", 7)
+    slow = plan_publish(local_files(config.output_dir, settings), store)  # reads: no manifest yet
+    publish(shop, raw)  # another publish finishes first
+    with pytest.raises(ManifestConflict, match="finished first"):
+        execute(slow, store, 4)
+    # the same when a manifest existed: the write is conditional on the version this publish read
+    shop.file("customers.csv", CUSTOMERS.replace("Gamma Tools,yes", "Gamma Tools,no"))
+    rebuild(shop, raw)
+    slow = plan_publish(local_files(config.output_dir, settings), store)
+    assert slow.manifest_version and slow.deleted
+    publish(shop, raw)
+    loser = Recording(store)
+    with pytest.raises(ManifestConflict):
+        execute(slow, loser, 4)
+    assert loser.deletes == []  # the loser deletes nothing
+
+
+def test_dry_run_plan_equals_what_the_real_run_does(shop, s3, s3_endpoint, capsys):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    shop.file("customers.csv", CUSTOMERS.replace("Gamma Tools,yes", "Gamma Tools,no"))
+    shop.file("orders.csv", ORDERS + "A-3,C1,2026-07-01,Q,1,1\n")
+    rebuild(shop, raw)
+    before = keys(client, bucket)
+    dry, dry_store = publish(shop, raw, dry_run=True)
+    assert keys(client, bucket) == before and dry_store.puts == [] and dry_store.deletes == []
+    real, store = publish(shop, raw)
+    planned_uploads = {line[2:] for line in dry.plan_lines if line[0] in "+*"}
+    planned_deletes = {line[2:] for line in dry.plan_lines if line[0] == "-"}
+    assert planned_uploads == set(store.puts) and planned_deletes == set(store.deletes)
+    assert dry.counts == real.counts and all(dry.counts[k] for k in ("new", "changed", "deleted"))
+    config = shop.config(raw)
+    assert main(["publish", "--no-build", "--dry-run", "--json", "-v", "--config", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] is True and out["new"] == out["changed"] == out["deleted"] == 0 and out["plan"] == []
+
+
+def test_cloudfront_invalidates_changed_paths_only(shop, s3, s3_endpoint):
+    client, bucket = s3
+    cloudfront = boto3.client("cloudfront", endpoint_url=s3_endpoint, region_name="us-east-1")
+    distribution = cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": "portico-test", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": f"{bucket}.s3.amazonaws.com",
+                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "TrustedSigners": {"Enabled": False, "Quantity": 0}, "MinTTL": 0,
+                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+    })["Distribution"]["Id"]
+    raw = config_for(s3_endpoint, bucket, cloudfront=[distribution], cloudfront_endpoint_url=s3_endpoint)
+    rebuild(shop, raw)
+    first, _ = publish(shop, raw)
+    assert first.invalidations == {}  # everything was new: nothing cached to refresh
+    rebuild(shop, raw)
+    assert publish(shop, raw)[0].invalidations == {}  # nothing changed
+    shop.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", "G-1,C3,2026-06-03,X,5,1"))
+    rebuild(shop, raw)
+    report, store = publish(shop, raw)
+    paths = report.invalidations[distribution]
+    changed = {p for p in store.puts}
+    assert set(paths) == {f"/portals/{p}" for p in changed} and all(slug(shop, "C3") in p for p in paths)
+    listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
+    assert listed["Quantity"] == 1
+
+
+def test_many_changes_collapse_to_wildcards():
+    from generator.publish.sync import PublishPlan, invalidation_paths
+    plan = PublishPlan(deleted=[f"portal{i % 3}/f{i}.html" for i in range(40)] + ["_static/app.0123abcd.js"])
+    assert invalidation_paths(plan, "p/", 15) == ["/p/portal0/*", "/p/portal1/*", "/p/portal2/*"]
+    assert invalidation_paths(plan, "", 2) == ["/*"]
+
+
+def test_gzip_option(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket, gzip=True)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    css = client.get_object(Bucket=bucket, Key="portals/_static/portico.css")
+    assert css["ContentEncoding"] == "gzip"
+    assert gzip.decompress(css["Body"].read()) == (shop.public / "_static" / "portico.css").read_bytes()
+    assert "ContentEncoding" not in client.head_object(Bucket=bucket, Key=f"portals/{next(k for k in built_files(shop) if k.endswith('.bin'))}")
+
+
+def test_publish_builds_when_stale_and_targets_come_from_the_environment(shop, s3, s3_endpoint, tmp_path, monkeypatch):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    raw["publish"].pop("target")
+    rebuild(shop, raw)
+    config = shop.config(raw)
+    files_before = built_files(shop)
+    monkeypatch.setenv("PORTICO_PUBLISH_TARGET", f"s3://{bucket}/from-env")
+    shop.file("orders.csv", ORDERS + "A-9,C1,2026-07-09,Q,1,1\n")  # the output is now stale
+    assert main(["publish", "-q", "--config", str(config)]) == 0
+    assert len(built_files(shop)) == len(files_before) + 1  # rebuilt first: one more order page
+    listed = keys(client, bucket, "from-env/")
+    assert listed == built_files(shop) | {".portico/manifest.json"}
+    folder = tmp_path / "site-copy"
+    assert main(["publish", "-q", "--target", str(folder), "--config", str(config)]) == 0  # a flag beats env
+    assert (folder / "index.html").is_file() and not (folder / ".portico" / "build.json").exists()
+
+
+def test_no_target_is_a_clear_error(shop, capsys):
+    raw = minimal_config()
+    shop.file("orders.csv", ORDERS)
+    assert main(["publish", "--no-build", "--config", str(shop.config(raw))]) == 1
+    assert "no publish target" in capsys.readouterr().err
