@@ -96,6 +96,8 @@ def add_publish_command(commands: argparse._SubParsersAction, common: argparse.A
     publish.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible endpoint (MinIO, R2, B2, ...)")
     publish.add_argument("--no-build", action="store_true", help="publish the output as it is, even if stale")
     publish.add_argument("--dry-run", action="store_true", help="print the plan (+ new, * changed, - deleted), change nothing")
+    publish.add_argument("--verify", action="store_true",
+                         help="also compare with the store's listing (finds objects deleted behind Portico's back)")
     publish.add_argument("--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)")
     publish.add_argument("--allow-deletes", choices=["all"], help="no cap on deletes")
 
@@ -266,7 +268,7 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
 def run_publish(config: Config, args: argparse.Namespace, console: Console) -> int:
     from .publish import PublishError, PublishOptions, publish_site
     options = PublishOptions(target=args.target, endpoint_url=args.endpoint_url, build=not args.no_build,
-                             strict=True, in_ci=in_ci(), dry_run=args.dry_run, max_deletes=args.max_deletes,
+                             strict=True, in_ci=in_ci(), dry_run=args.dry_run, verify=args.verify, max_deletes=args.max_deletes,
                              allow_all_deletes=args.allow_deletes == "all")
     try:
         with progress_for(args, console) as progress:

@@ -326,6 +326,8 @@ class PublishConfig(Strict):
     """Rules checked before the defaults: fingerprinted `_static` assets immutable for a year, other `_static` assets an hour, everything else `no-cache`."""
     gzip: bool = False
     """Upload text files (HTML shells, CSS, JS, SVG) gzip-compressed with `Content-Encoding: gzip`."""
+    verify: bool = False
+    """Also compare with the store's full listing (flag `--verify`): finds objects removed behind Portico's back, at the cost of listing every key."""
     list_page_size: int = Field(1000, ge=1, le=1000)
     """Keys per listing request."""
     invalidation_limit: int = Field(15, ge=1)

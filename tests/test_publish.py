@@ -100,7 +100,7 @@ class Recording:
         self.deletes += paths
 
     def write_manifest(self, body, expected):
-        self.inner.write_manifest(body, expected)
+        return self.inner.write_manifest(body, expected)
 
 
 def publish(site, raw, fail_on=None, **options):
@@ -223,11 +223,28 @@ def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endp
         publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.html")
     listed = keys(client, bucket)
     assert any(k.startswith(slug(shop, "C2") + "/") for k in listed)  # nothing deleted
-    assert client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read() == manifest_before
+    intent = json.loads(client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read())
+    before = json.loads(manifest_before)["objects"]
+    assert set(before) <= set(intent["objects"])  # the leftovers stay known, to be deleted by the re-run
+    assert intent["objects"][f"{c1}/index.html"]["pending"] is True
     report, store = publish(shop, raw)  # the re-run
     assert f"{c1}/index.html" in store.puts and store.deletes
     assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
     assert publish(shop, raw)[0].uploaded == 0  # converged
+
+
+def test_verify_finds_objects_removed_behind_its_back(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    lost = f"{slug(shop, 'C3')}/index.html"
+    client.delete_object(Bucket=bucket, Key=f"portals/{lost}")
+    client.put_object(Bucket=bucket, Key="portals/stray.html", Body=b"left by hand")
+    assert publish(shop, raw)[0].uploaded == 0  # the manifest alone cannot know
+    report, store = publish(shop, raw, verify=True)
+    assert store.puts == [lost] and store.deletes == ["stray.html"]
+    assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
 
 
 def test_keys_with_spaces_unicode_plus_and_percent_round_trip(shop, s3, s3_endpoint, tmp_path):
@@ -260,8 +277,10 @@ def test_two_racing_publishes_one_loses(shop, s3, s3_endpoint):
     store = S3Store(client, bucket, "portals/", 7)
     slow = plan_publish(local_files(config.output_dir, settings), store)  # reads: no manifest yet
     publish(shop, raw)  # another publish finishes first
-    with pytest.raises(ManifestConflict, match="finished first"):
-        execute(slow, store, 4)
+    loser = Recording(store)
+    with pytest.raises(ManifestConflict, match="wrote the manifest after this one read it"):
+        execute(slow, loser, 4)
+    assert loser.puts == [] and loser.deletes == []  # the loser stops before changing anything
     # the same when a manifest existed: the write is conditional on the version this publish read
     shop.file("customers.csv", CUSTOMERS.replace("Gamma Tools,yes", "Gamma Tools,no"))
     rebuild(shop, raw)
@@ -271,7 +290,7 @@ def test_two_racing_publishes_one_loses(shop, s3, s3_endpoint):
     loser = Recording(store)
     with pytest.raises(ManifestConflict):
         execute(slow, loser, 4)
-    assert loser.deletes == []  # the loser deletes nothing
+    assert loser.puts == [] and loser.deletes == []
 
 
 def test_dry_run_plan_equals_what_the_real_run_does(shop, s3, s3_endpoint, capsys):

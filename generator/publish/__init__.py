@@ -31,6 +31,7 @@ class PublishOptions:
     strict: bool = True
     in_ci: bool = False
     dry_run: bool = False
+    verify: bool = False  # also compare with the store's listing
     max_deletes: int | None = None  # None: the config's cap
     allow_all_deletes: bool = False
 
@@ -52,7 +53,7 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
-    plan = plan_publish(local_files(config.output_dir, settings), store)
+    plan = plan_publish(local_files(config.output_dir, settings), store, verify=options.verify or settings.verify)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))
     check_delete_cap(plan, None if options.allow_all_deletes else
                      (options.max_deletes if options.max_deletes is not None else settings.max_deletes))

@@ -22,7 +22,8 @@ class Store(Protocol):
     def read_manifest(self) -> tuple[dict | None, str | None]: ...
     def put(self, file: LocalFile, body: bytes) -> None: ...
     def delete(self, paths: list[str]) -> None: ...
-    def write_manifest(self, body: bytes, expected: str | None) -> None: ...
+    def write_manifest(self, body: bytes, expected: str | None) -> str:
+        """Writes the manifest only if its version is still `expected` (None: none exists); returns the new version."""
 
 
 class FolderStore:
@@ -64,7 +65,7 @@ class FolderStore:
                     break
                 parent.rmdir()
 
-    def write_manifest(self, body: bytes, expected: str | None) -> None:
+    def write_manifest(self, body: bytes, expected: str | None) -> str:
         target = self._file(MANIFEST_KEY)
         target.parent.mkdir(parents=True, exist_ok=True)
         lock = target.with_name("manifest.lock")
@@ -75,10 +76,12 @@ class FolderStore:
         try:
             current = self.read_manifest()[1]
             if current != expected:
-                raise ManifestConflict(f"another publish to {self.root} finished first; run publish again")
+                raise ManifestConflict(f"another publish to {self.root} wrote the manifest after this one read it; "
+                                       "nothing was deleted; run publish again")
             temp = target.with_name("manifest.json.partial")
             temp.write_bytes(body)
             os.replace(temp, target)
+            return hashlib.sha256(body).hexdigest()
         finally:
             os.close(handle)
             lock.unlink()
@@ -127,15 +130,16 @@ class S3Store:
                 raise PublishError(f"could not delete {len(answer['Errors'])} object(s), e.g. {first['Key']}: "
                                    f"{first.get('Message', first.get('Code'))}")
 
-    def write_manifest(self, body: bytes, expected: str | None) -> None:
+    def write_manifest(self, body: bytes, expected: str | None) -> str:
         condition = {"IfMatch": expected} if expected else {"IfNoneMatch": "*"}
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self.prefix + MANIFEST_KEY, Body=body,
-                                   ContentType="application/json", CacheControl="no-store", **condition)
+            answer = self.client.put_object(Bucket=self.bucket, Key=self.prefix + MANIFEST_KEY, Body=body,
+                                            ContentType="application/json", CacheControl="no-store", **condition)
+            return answer["ETag"]
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                raise ManifestConflict(f"another publish to {self.description} finished first; run publish again "
-                                       "(nothing was deleted)") from None
+                raise ManifestConflict(f"another publish to {self.description} wrote the manifest after this one "
+                                       "read it; nothing was deleted; run publish again") from None
             raise
 
 

@@ -1,15 +1,18 @@
-"""Publish: make a store (a folder, or S3 and any S3-compatible service) hold exactly the build.
+"""What to send, and in which order, to make a store hold exactly the build.
 
 Change detection compares each built file's SHA-256 and headers with the store's manifest (one
-small object that records what was published) and with the store's listing (so an object lost
-since is sent again); it never looks at modification times, ETags or object contents.
+object recording what was published, and with what headers); it never looks at modification
+times, ETags or object contents. With `verify` (and always for a store without a manifest) the
+store's listing is compared too.
 
-Writes go in an order that never leaves a published page pointing at something missing: shared
-assets, then customers' pages and files, then their entry pages (which carry the key slots),
-then the site's root pages. Then the manifest is written conditionally (If-Match on the version
-this publish read), so of two publishes racing, one loses and says so. Only then are objects
-that are no longer built deleted, capped to guard against mass deletion. An interrupted publish
-leaves the old manifest, so a re-run sends whatever did not arrive and converges.
+A publish first writes an intent manifest, conditional on the version it read: the old objects
+plus the ones about to change, marked pending. That write is the lock: of two racing publishes
+the second fails before touching anything. Then uploads go in an order that never leaves a
+published page pointing at something missing: shared assets, customers' pages and files, their
+entry pages (which carry the key slots), the site's root pages. Then objects no longer built
+are deleted (capped against mass deletion), and the final manifest is written. A publish that
+dies part-way leaves the intent, so the next run re-sends what was pending and still knows
+every leftover to delete: it converges.
 """
 from __future__ import annotations
 
@@ -128,8 +131,18 @@ class PublishPlan:
     changed: list[LocalFile] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
-    manifest: dict = field(default_factory=dict)
-    manifest_version: str | None = None
+    manifest: dict = field(default_factory=dict)  # what the store holds once this plan is done
+    manifest_version: str | None = None  # the version of the store's manifest this plan was made from
+    previous: dict = field(default_factory=dict)  # the objects that manifest listed
+
+    def intent(self) -> dict:
+        """The manifest written before anything changes: old objects, plus the ones about to, pending."""
+        pending = {f.path: {**f.signature(), "size": None, "pending": True} for f in self.new + self.changed}
+        return {"version": 1, "objects": {**self.previous, **pending}}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.changed or self.deleted)
 
     def uploads(self) -> list[LocalFile]:
         """In the safe order: assets, pages, entry pages, the site's root pages."""
@@ -148,26 +161,30 @@ class PublishPlan:
                 "unchanged": self.unchanged}
 
 
-def plan_publish(files: dict[str, LocalFile], store: Store) -> PublishPlan:
+def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False) -> PublishPlan:
+    """Compare the build with the store's manifest; with `verify` (or no manifest yet) with its listing too."""
     remote, version = store.read_manifest()
-    published = (remote or {}).get("objects", {})
-    sizes = store.list_sizes()
-    plan = PublishPlan(manifest_version=version)
-    objects = {}
+    published: dict[str, dict] = (remote or {}).get("objects", {})
+    listed = store.list_sizes() if verify or remote is None else None
+    plan = PublishPlan(manifest_version=version, previous=published)
     for path, file in files.items():
-        record = {**file.signature(), "size": published.get(path, {}).get("size")}
         previous = published.get(path)
-        same = previous is not None and {k: previous.get(k) for k in file.signature()} == file.signature()
-        if path not in sizes:
+        present = path in listed if listed is not None else previous is not None
+        if not present:
             plan.new.append(file)
-        elif not same or sizes[path] != previous.get("size"):
+        elif previous is None or previous.get("pending") or not _same(previous, file) or \
+                (listed is not None and listed[path] != previous.get("size")):
             plan.changed.append(file)
         else:
             plan.unchanged += 1
-        objects[path] = record
-    plan.deleted = sorted(set(sizes) - set(files))
-    plan.manifest = {"version": 1, "objects": objects}
+    plan.deleted = sorted((set(published) | set(listed or ())) - set(files))
+    plan.manifest = {"version": 1, "objects": {path: {**file.signature(), "size": published.get(path, {}).get("size")}
+                                               for path, file in files.items()}}
     return plan
+
+
+def _same(previous: dict, file: LocalFile) -> bool:
+    return {k: previous.get(k) for k in file.signature()} == file.signature()
 
 
 # -- doing it -----------------------------------------------------------------------------------
@@ -192,32 +209,43 @@ def check_delete_cap(plan: PublishPlan, max_deletes: int | None) -> None:
                            "or pass --allow-deletes all")
 
 
+def encode_manifest(manifest: dict) -> bytes:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def execute(plan: PublishPlan, store: Store, concurrency: int,
             on_progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
-    """Uploads in order (each group in parallel), then the manifest, then the deletes."""
+    """Intent manifest, uploads in order (each group in parallel), deletes, final manifest.
+
+    Both manifest writes are conditional: the intent on the version the plan was made from (so
+    of two racing publishes the second stops before changing anything), the final one on the
+    intent. A publish that dies part-way leaves the intent: its pending entries are sent again
+    and its leftovers deleted by the next run.
+    """
+    if plan.empty and plan.manifest_version is not None:
+        return 0, 0
+    version = store.write_manifest(encode_manifest(plan.intent()), plan.manifest_version)
     uploaded = uploaded_bytes = 0
     uploads = plan.uploads()
+
+    def send(file: LocalFile) -> int:
+        body = body_of(file)
+        store.put(file, body)
+        on_progress(1)
+        return len(body)
+
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for role in ORDER:
             group = [f for f in uploads if f.role == role]
-
-            def send(file: LocalFile) -> int:
-                body = body_of(file)
-                store.put(file, body)
-                on_progress(1)
-                return len(body)
-
             sizes = list(pool.map(send, group))  # a failure raises here, before the next group starts
             for file, size in zip(group, sizes, strict=True):
                 plan.manifest["objects"][file.path]["size"] = size
             uploaded += len(group)
             uploaded_bytes += sum(sizes)
-    body = json.dumps(plan.manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    if uploads or plan.deleted or plan.manifest_version is None:
-        store.write_manifest(body, plan.manifest_version)
     if plan.deleted:
         store.delete(plan.deleted)
         on_progress(len(plan.deleted))
+    store.write_manifest(encode_manifest(plan.manifest), version)
     return uploaded, uploaded_bytes
 
 
