@@ -85,7 +85,7 @@ def _pad(data: bytes, bucket: int) -> bytes:
 
 def seal(keys: CustomerKeys, path: str, media_type: str, content: bytes, pad_bucket: int = 0) -> bytes:
     """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
     packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
     plaintext = _pad(packed, pad_bucket)
     aad = associated_data(keys.key_id, path)

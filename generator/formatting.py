@@ -1,15 +1,20 @@
 """Locale-aware formatting of money, numbers and dates (Babel), one formatter per customer.
 
-Patterns are looked up once per formatter, not once per value: a large build formats
-millions of amounts.
+A large build formats millions of amounts, and Babel's general formatter looks up locale data
+on every call. So each formatter asks Babel once for its locale's symbols, grouping and
+patterns, and formats with plain string operations; locales with unusual grouping (e.g. the
+Indian 2-digit groups) keep using Babel. A test checks the fast path against Babel itself.
 """
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.numbers import (
+    get_currency_precision, get_currency_symbol, get_decimal_symbol, get_group_symbol, get_minus_sign_symbol,
+)
 
 
 def parse_locale(language: str, fallback: str = "en") -> Locale:
@@ -21,12 +26,52 @@ def parse_locale(language: str, fallback: str = "en") -> Locale:
     raise AssertionError("Babel always knows 'en'")
 
 
+class _Pattern:
+    """A Babel number pattern reduced to what plain formatting needs, or None to use Babel."""
+
+    def __init__(self, pattern, locale: Locale, digits: int | None, symbol: str = ""):
+        self.pattern = pattern
+        self.locale = locale
+        self.fast = pattern.grouping == (3, 3) and "%" not in pattern.pattern and "‰" not in pattern.pattern
+        self.group = get_group_symbol(locale)
+        self.decimal = get_decimal_symbol(locale)
+        self.minus = get_minus_sign_symbol(locale)
+        self.digits = digits  # fixed fraction digits (money), or None for 0..3 (plain numbers)
+        self.prefix = [p.replace("¤", symbol) for p in pattern.prefix]
+        self.suffix = [s.replace("¤", symbol) for s in pattern.suffix]
+        self.max_fraction = pattern.frac_prec[1]
+        self.min_fraction = pattern.frac_prec[0]
+
+    def format(self, value: Decimal) -> str:
+        negative = value < 0
+        if self.digits is not None:
+            text = f"{abs(value).quantize(Decimal(1).scaleb(-self.digits), ROUND_HALF_EVEN):,.{self.digits}f}"
+        else:
+            rounded = abs(value).quantize(Decimal(1).scaleb(-self.max_fraction), ROUND_HALF_EVEN)
+            text = f"{rounded:,f}"
+            if "." in text:
+                whole, fraction = text.split(".")
+                fraction = fraction.rstrip("0").ljust(self.min_fraction, "0")
+                text = f"{whole}.{fraction}" if fraction else whole
+        text = text.replace(",", "\0").replace(".", self.decimal).replace("\0", self.group)
+        index = 1 if negative and len(self.prefix) > 1 else 0
+        prefix, suffix = self.prefix[index], self.suffix[index]
+        if negative and len(self.prefix) == 1:
+            prefix = self.minus + prefix
+        return f"{prefix}{text}{suffix}"
+
+
 class Formatter:
     def __init__(self, language: str, currency: str):
         self.locale = parse_locale(language)
         self.currency = currency
-        self._money = self.locale.currency_formats["standard"]
-        self._decimal = self.locale.decimal_formats[None]
+        money = self.locale.currency_formats["standard"]
+        self._money_pattern = money
+        self._decimal_pattern = self.locale.decimal_formats[None]
+        self._money = _Pattern(money, self.locale, get_currency_precision(currency),
+                               get_currency_symbol(currency, self.locale))
+        self._number = _Pattern(self._decimal_pattern, self.locale, None)
+        self._dates: dict[tuple[date, str], str] = {}
 
     @property
     def language(self) -> str:
@@ -35,17 +80,24 @@ class Formatter:
     def money(self, amount: Decimal | None) -> str:
         if amount is None:
             return ""
-        return self._money.apply(amount, self.locale, currency=self.currency, currency_digits=True)
+        if self._money.fast:
+            return self._money.format(Decimal(amount))
+        return self._money_pattern.apply(amount, self.locale, currency=self.currency, currency_digits=True)
 
     def number(self, value: Decimal | int | None) -> str:
         if value is None:
             return ""
-        return self._decimal.apply(value, self.locale)
+        if self._number.fast:
+            return self._number.format(Decimal(value))
+        return self._decimal_pattern.apply(value, self.locale)
 
     def date(self, value: date | None, style: str = "medium") -> str:
         if value is None:
             return ""
-        return format_date(value, style, locale=self.locale)
+        key = (value, style)
+        if key not in self._dates:
+            self._dates[key] = format_date(value, style, locale=self.locale)
+        return self._dates[key]
 
     def month(self, value: date) -> str:
-        return format_date(value, "MMM yy", locale=self.locale)
+        return self.date(value, "MMM yy")

@@ -19,6 +19,7 @@ from .render import RenderedFile
 
 ENTRY = "index.html"
 PAYLOAD_MARKER = 'id="portico-payload"'
+PAYLOAD_SLOT = "@@portico-payload@@"
 
 
 class Gate:
@@ -26,6 +27,17 @@ class Gate:
         self.config = config
         self.keystore = keystore
         self.shell = shell
+        self._shells: dict[str | None, tuple[str, str]] = {}  # entry pages per portal; one for all others
+
+    def shell_around(self, portal: Portal, entry: bool, payload: str) -> str:
+        """The shell page, rendered once and filled with each payload (base64 needs no escaping)."""
+        key = portal.slug if entry else None
+        if key not in self._shells:
+            html = self.shell(portal, {"payload": PAYLOAD_SLOT, "gate": self.gate_data(portal) if entry else None})
+            before, _, after = html.partition(PAYLOAD_SLOT)
+            self._shells[key] = (before, after)
+        before, after = self._shells[key]
+        return before + payload + after
 
     def keys(self, portal: Portal) -> crypto.CustomerKeys:
         return self.keystore.customers[portal.customer_id].keys
@@ -49,8 +61,8 @@ class Gate:
         blob = crypto.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
         if not name.endswith(".html"):
             return RenderedFile(portal, name, blob, "application/octet-stream")
-        context = {"payload": crypto.b64(blob), "gate": self.gate_data(portal) if name == ENTRY else None}
-        return RenderedFile(portal, name, self.shell(portal, context).encode("utf-8"), "text/html; charset=utf-8")
+        html = self.shell_around(portal, name == ENTRY, crypto.b64(blob))
+        return RenderedFile(portal, name, html.encode("utf-8"), "text/html; charset=utf-8")
 
     def gate_data(self, portal: Portal) -> dict:
         """What the sign-in page needs: key id, e-mail salt, slots. No e-mail address, no name."""

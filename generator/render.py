@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from markupsafe import Markup
 
 from . import tables
 from .config import Config
@@ -115,6 +116,7 @@ class Renderer:
                                 gate_config=config.gate, csp=content_security_policy(config),
                                 logo=logo_asset(config))
         self._formatters: dict[tuple[str, str], Formatter] = {}
+        self._fragments: dict[tuple[str, str], Markup] = {}
 
     def formatter(self, language: str, currency: str) -> Formatter:
         key = (language, currency)
@@ -139,6 +141,13 @@ class Renderer:
         return self.render_template(planned.template, portal, {**(planned.context or {}), **extra},
                                     planned.output_path)
 
+    def fragment(self, template: str, language: str) -> Markup:
+        """A template that depends on nothing but the language, rendered once per language."""
+        key = (template, language)
+        if key not in self._fragments:
+            self._fragments[key] = Markup(self.env.get_template(template).render())
+        return self._fragments[key]
+
     def render_shell(self, portal: Portal, context: dict) -> str:
         """The page around an encrypted payload (called by the gate stage)."""
         return self.render_template("shell.html", portal, context, portal.slug)
@@ -150,6 +159,7 @@ class Renderer:
             "fmt": fmt,
             "href": lambda path: self._href(portal, path),
             "asset": lambda name: ("../" if portal else "") + f"{ASSETS}/{name}",
+            "fragment": lambda name: self.fragment(name, fmt.language),
         }
         try:
             return self.env.get_template(template).render({**context, **helpers})
