@@ -5,10 +5,13 @@ reports progress, and decides whether input problems stop the build.
 """
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import engine
 from .access import AccessChanges, sync_access
 from .config import Config
 from .content import read_pages
@@ -24,7 +27,8 @@ from .problems import ProblemLog
 from .render import Renderer, RenderError, logo_asset
 from .slugs import portal_slugs
 from .theme import ThemeError, load_theme
-from .write import StagedOutput
+from .engine import ENGINE_VERSION, EngineReport, Recipes, TemplateDigests, digest
+from .write import StagedOutput, read_build_manifest
 
 
 class Progress:
@@ -45,6 +49,8 @@ class BuildOptions:
     encrypt: bool = True  # False: a plain preview for staff, with a PREVIEW banner
     new_keystore: bool = False  # create the keystore on purpose
     in_ci: bool = False  # never create a keystore implicitly in CI
+    full: bool = False  # ignore the previous build's state: render everything
+    workers: int | None = None  # processes that render; default: one per core
 
 
 @dataclass
@@ -70,6 +76,8 @@ class BuildResult:
     keystore_created: bool = False
     access: AccessChanges | None = None
     notices: list[str] = field(default_factory=list)  # things staff must know (new keys, unsafe settings)
+    noop: bool = False  # nothing the build reads changed since the last build
+    engine: EngineReport | None = None  # what was rendered and what carried over
 
     @property
     def ok(self) -> bool:
@@ -132,8 +140,31 @@ def keystore_for(config: Config, options: BuildOptions, result: BuildResult) -> 
     return keystore
 
 
+def build_mode(options: BuildOptions) -> dict:
+    return {"engine": ENGINE_VERSION, "encrypted": options.encrypt, "strict": options.strict,
+            "only": sorted(options.only) if options.only else None}
+
+
+def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
+    """Per customer: a digest of the keys (every file depends on them) and of the key slots (the entry page)."""
+    def of(customer_id: str) -> tuple[str, str]:
+        secret = keystore.customers.get(customer_id) if keystore else None
+        if secret is None:
+            return "", ""
+        keys = secret.keys
+        slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
+        return digest(keys.key_id, keys.data_key, keys.file_key, secret.email_salt), digest(*slots)
+    return of
+
+
 def _run(config: Config, options: BuildOptions, progress: Progress, result: BuildResult) -> None:
     problems = result.problems
+    fingerprint = input_fingerprint(config)
+    previous = None if options.full else read_build_manifest(result.output_dir)
+    if previous and previous.get("inputs") == fingerprint and previous.get("mode") == build_mode(options):
+        result.noop = True
+        result.files = len(previous["files"])
+        return
     ledger = read_input(config, problems, progress)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_for(config, options, result)
@@ -162,14 +193,14 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
         gate = Gate(config, keystore, renderer.render_shell)
         renderer.href = gate.href
         transform = gate.seal
+    recipes = Recipes(config, ledger, TemplateDigests(renderer.env), options.encrypt,
+                      keys_digests(keystore if options.encrypt else None), pages)
     progress.stage("Rendering portals", len(plan.files))
-    with StagedOutput(result.output_dir, inputs=input_fingerprint(config)) as out:
-        for planned in plan.files:
-            rendered = renderer.render(planned)
-            if transform is not None:
-                rendered = transform(rendered)
-            out.write(rendered.output_path, rendered.data)
-            progress.advance()
+    if options.encrypt:
+        fingerprint = input_fingerprint(config)  # as the inputs are now this build wrote the keystore
+    with StagedOutput(result.output_dir, inputs=fingerprint, mode=build_mode(options)) as out:
+        result.engine = engine.run(plan, renderer, transform, out, recipes, previous, result.output_dir,
+                                   progress.advance, options.workers)
     result.files, result.bytes = out.files, out.bytes
     result.portals = _summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)

@@ -8,8 +8,9 @@ from .config import Config
 
 
 def input_files(config: Config) -> list[Path]:
-    """Config, every file in the export folder, the theme, content pages and the keystore."""
-    roots = [config.export_dir, config.path(config.themes_dir) / config.theme, config.path(config.content_dir)]
+    """Config, every file in the export folder, the theme and the site's template overrides, content pages, keystore."""
+    roots = [config.export_dir, config.path(config.themes_dir) / config.theme, config.path(config.content_dir),
+             config.root / "templates"]  # the site's own template overrides
     files = {config.source_path, config.path(config.gate.keystore)}
     if config.site.logo:
         files.add(config.path(config.site.logo))

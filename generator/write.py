@@ -1,7 +1,12 @@
-"""Write rendered files into a staging folder, then swap it in place of the output folder.
+"""Write the site into a staging folder, then swap it in place of the output folder.
 
 A build that fails halfway leaves the previous output untouched: nothing is written into the
-live folder until every file of the new site exists.
+live folder until every file of the new site exists. Files an incremental build did not need
+to remake are hard-linked from the previous output, so their bytes are never rewritten.
+
+The build's state (every file's SHA-256 for publishing, every file's recipe for the next
+incremental build, the fingerprint of the inputs) is kept in `.portico/build.json` inside the
+output, swapped in with it, never published, and free of customer data.
 """
 from __future__ import annotations
 
@@ -13,23 +18,43 @@ from pathlib import Path, PurePosixPath
 
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_MANIFEST = f"{STATE_DIR}/build.json"
+STATE_VERSION = 2
 
 
 def read_build_manifest(output_dir: Path) -> dict | None:
-    """What the last build wrote: every file's SHA-256, and the fingerprint of its inputs."""
+    """The last build's state, or None when there is none or it cannot be trusted."""
     try:
         data = json.loads((output_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("version") == 1 else None
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        return None
+    if not isinstance(data.get("files"), dict) or not isinstance(data.get("recipes"), dict):
+        return None
+    return data
+
+
+def state_key(logical: str) -> str:
+    """Recipes are looked up by a hash of the logical path, which may hold document numbers."""
+    return hashlib.sha256(logical.encode("utf-8")).hexdigest()[:24]
+
+
+def _target(root: Path, relative: str) -> Path:
+    parts = PurePosixPath(relative).parts
+    if not parts or relative.startswith("/") or ".." in parts:
+        raise ValueError(f"refusing to write outside the output folder: {relative!r}")
+    return root.joinpath(*parts)
 
 
 class StagedOutput:
-    def __init__(self, output_dir: Path, inputs: str = ""):
+    def __init__(self, output_dir: Path, inputs: str = "", mode: dict | None = None):
         self.output_dir = output_dir
         self.staging = output_dir.with_name(f".{output_dir.name}.staging")
         self.inputs = inputs
-        self.digests: dict[str, str] = {}
+        self.mode = mode or {}
+        self.digests: dict[str, str] = {}  # written path -> sha256
+        self.recipes: dict[str, str] = {}  # logical path -> recipe
+        self.written: dict[str, str] = {}  # logical path -> written path
         self.files = 0
         self.bytes = 0
 
@@ -46,21 +71,47 @@ class StagedOutput:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def write(self, relative: str, data: bytes) -> None:
-        parts = PurePosixPath(relative).parts
-        if not parts or relative.startswith("/") or ".." in parts:
-            raise ValueError(f"refusing to write outside the output folder: {relative!r}")
-        target = self.staging.joinpath(*parts)
+        """Write one file into staging (safe to call from worker processes)."""
+        target = _target(self.staging, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        self.digests[relative] = hashlib.sha256(data).hexdigest()
+
+    def record(self, logical: str, written: str, sha256: str, size: int) -> None:
+        self.written[logical] = written
+        self.digests[written] = sha256
         self.files += 1
-        self.bytes += len(data)
+        self.bytes += size
+
+    def put(self, logical: str, written: str, data: bytes) -> None:
+        self.write(written, data)
+        self.record(logical, written, hashlib.sha256(data).hexdigest(), len(data))
+
+    def carry_over(self, previous_dir: Path, logical: str, written: str, sha256: str | None) -> bool:
+        """Reuse the previous build's file for `logical`, unchanged; False if it is not there."""
+        source = _target(previous_dir, written)
+        if sha256 is None or not source.is_file():
+            return False
+        target = _target(self.staging, written)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+        self.record(logical, written, sha256, source.stat().st_size)
+        return True
 
     def commit(self) -> None:
-        manifest = {"version": 1, "inputs": self.inputs, "files": dict(sorted(self.digests.items()))}
-        state = self.staging / STATE_DIR
-        state.mkdir(exist_ok=True)
-        (state / "build.json").write_text(json.dumps(manifest, indent=0, sort_keys=True), encoding="utf-8")
+        state = {
+            "version": STATE_VERSION,
+            "inputs": self.inputs,
+            "mode": self.mode,
+            "files": dict(sorted(self.digests.items())),
+            "recipes": {state_key(logical): [recipe, self.written[logical]]
+                        for logical, recipe in sorted(self.recipes.items()) if logical in self.written},
+        }
+        folder = self.staging / STATE_DIR
+        folder.mkdir(exist_ok=True)
+        (folder / "build.json").write_text(json.dumps(state, indent=0, sort_keys=True), encoding="utf-8")
         previous = self.output_dir.with_name(f".{self.output_dir.name}.previous")
         if previous.exists():
             shutil.rmtree(previous)
