@@ -132,6 +132,7 @@ def add_build_command(commands: argparse._SubParsersAction, common: argparse.Arg
     build_cmd.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: config `output`)")
     build_cmd.add_argument("--no-encrypt", action="store_true",
                            help="plain pages with a PREVIEW banner, for staff only; never publish them")
+    build_cmd.add_argument("--full", action="store_true", help="render everything, ignoring the last build's state")
     build_cmd.add_argument("--new-keystore", action="store_true",
                            help="create the keystore on purpose (a missing keystore is otherwise an error)")
 
@@ -249,7 +250,8 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
     strict = args.strict if args.strict is not None else in_ci()
     options = BuildOptions(strict=strict, only=set(args.customer) if args.customer else None,
                            output_dir=args.output.resolve() if args.output else None,
-                           encrypt=not args.no_encrypt, new_keystore=args.new_keystore, in_ci=in_ci())
+                           encrypt=not args.no_encrypt, new_keystore=args.new_keystore, in_ci=in_ci(),
+                           full=args.full)
     with progress_for(args, console) as progress:
         result = build(config, options, progress)
     if args.json:
@@ -260,7 +262,9 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
     if not result.ok:
         console.print(f"[bold red]build failed:[/] {result.failure}", highlight=False)
         return EXIT_FAILED
-    if not args.quiet:
+    if result.noop and not args.quiet:
+        console.print(f"[green]✓[/] nothing changed since the last build ({result.output_dir})", highlight=False)
+    elif not args.quiet:
         print_summary(result, console, args.verbose)
     return EXIT_OK
 
@@ -322,6 +326,10 @@ def build_report(result: BuildResult) -> dict:
                      "files": p.files} for p in result.portals],
         "problems": result.problems.as_json(),
         "encrypted": result.encrypted,
+        "noop": result.noop,
+        "rendered": len(result.engine.rendered) if result.engine else 0,
+        "reused": result.engine.reused if result.engine else 0,
+        "workers": result.engine.workers if result.engine else 0,
         "keystore_created": result.keystore_created,
         "access": access_report(result),
         "notices": result.notices,
@@ -381,6 +389,9 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
             summary.add_row("new passwords", f"{len(result.access.new_passwords)} (portico passwords list)")
         for customer_id, why in result.access.rotated.items():
             summary.add_row("keys rotated", f"{customer_id}: {why}")
+    if result.engine is not None:
+        summary.add_row("rendered / carried over", f"{len(result.engine.rendered)} / {result.engine.reused}"
+                        f" ({result.engine.workers} process{'es' if result.engine.workers > 1 else ''})")
     summary.add_row("encrypted", "yes" if result.encrypted else "[bold yellow]NO — preview only[/]")
     summary.add_row("time", f"{result.seconds:.2f} s")
     console.print(summary)

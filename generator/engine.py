@@ -112,6 +112,8 @@ class Recipes:
 
     def __post_init__(self) -> None:
         self.base = render_config_digest(self.config, self.encrypted)
+        self.mode = digest(ENGINE_VERSION, "encrypted" if self.encrypted else "preview")
+        self.sealing = digest(self.config.gate.model_dump_json())
         self.catalogue = data_digest(self.ledger.catalogue)
         self.as_of = self.ledger.as_of.isoformat()
 
@@ -125,13 +127,15 @@ class Recipes:
         return self._portals[customer_id]
 
     def of(self, planned: PlannedFile) -> str:
-        parts = [self.base, planned.kind, planned.output_path]
+        parts = [self.mode, planned.kind, planned.output_path]
+        if planned.kind in (PAGE, CSV):
+            parts.append(self.base)  # the config that templates and tables read
         if planned.portal is not None:
             parts.append(self.portal(planned.portal.customer_id))
             if planned.path == "index.html":
                 parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
             if self.encrypted:
-                parts.append(self.templates.closure("shell.html"))
+                parts += [self.sealing, self.templates.closure("shell.html"), self.base]
         if planned.kind == PAGE:
             parts.append(self.templates.closure(planned.template))
             page = (planned.context or {}).get("page")
@@ -179,6 +183,7 @@ def _work(indices: list[int]) -> list[tuple[str, str, str, int]]:
 def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], RenderedFile] | None,
         out: StagedOutput, recipes: Recipes, previous: dict | None, output_dir: Path,
         on_progress: Callable[[int], None] = lambda n: None, workers: int | None = None) -> EngineReport:
+    """`workers`: None for one process per core on large builds; a number to use exactly that many."""
     report = EngineReport()
     last = (previous or {}).get("recipes", {})
     files = (previous or {}).get("files", {})
@@ -194,9 +199,12 @@ def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], 
         else:
             todo.append(index)
     _JOB.update(renderer=renderer, transform=transform, files=plan.files, out=out)
+    forced = workers is not None
     workers = workers or (os.cpu_count() or 1)
-    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
-    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
+    chunk = CHUNK if not forced else max(1, -(-len(todo) // (workers * 4)))
+    chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
+    if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
         report.workers = workers
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.imap_unordered(_work, chunks)

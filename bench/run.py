@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The build benchmark, on the Online Retail export (541,909 rows, 4,372 portals), encrypted.
+
+Prints: full build (render + encrypt + write) with an existing keystore, no-op rebuild, rebuild
+after one customer's rows changed, peak RSS, pages per second, and separately the first-time
+key-slot setup rate (slots per second, CPU utilisation of all cores).
+Targets on a 2-core machine: full ≤ 30 s, no-op ≤ 2 s, one customer ≤ 0.5 s, RSS ≤ 1 GB,
+key setup ≥ 90 % of both cores. Run from the repository root:  python bench/run.py [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
+TARGETS = {"full_build_seconds": 30, "noop_rebuild_seconds": 2, "one_customer_rebuild_seconds": 0.5,
+           "peak_rss_mb": 1024}
+
+
+def run_build(config: Path, *extra: str) -> tuple[float, float, dict]:
+    """Seconds, peak RSS (MB) and the --json report of one `portico build` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--json", "--config", str(config), *extra],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "CI": ""})
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
+    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return seconds, rss, json.loads(done.stdout)
+
+
+def change_one_customer(source: Path, target: Path, customer: str = "12347.0") -> None:
+    """The same export with one customer's quantities changed (its rows stay where they are)."""
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
+        lines = f.readlines()
+    changed = 0
+    for i, line in enumerate(lines):
+        cells = line.split(",")
+        if len(cells) >= 8 and cells[-2] == customer and cells[3].lstrip("-").isdigit():
+            cells[3] = str(int(cells[3]) + 1)
+            lines[i] = ",".join(cells)
+            changed += 1
+    assert changed, "customer not found"
+    with gzip.open(target, "wt", encoding="utf-8", newline="") as f:
+        f.writelines(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="portico-bench-"))
+    export = folder / "export"
+    export.mkdir()
+    shutil.copy(DATASET, export / DATASET.name)
+    raw = yaml.safe_load((REPO / "examples/online-retail/config.yaml").read_text())
+    raw["exports"]["folder"] = str(export)
+    raw.update(themes_dir=str(REPO / "themes"), output=str(folder / "public"))
+    raw["gate"] = {"keystore": str(folder / "keystore.json")}
+    config = folder / "config.yaml"
+    config.write_text(yaml.safe_dump(raw))
+
+    run_build(config, "--new-keystore")  # creates the keystore; the benchmark starts from here
+    full, full_rss, report = run_build(config, "--full")
+    noop, _, noop_report = run_build(config)
+    assert noop_report["noop"], "expected a no-op rebuild"
+    change_one_customer(DATASET, export / DATASET.name)
+    one, one_rss, one_report = run_build(config)
+
+    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "bench"))
+    sys.path.insert(0, str(REPO / "tests"))
+    from gate import slot_setup_rate  # noqa: E402
+    from conftest import demo_config  # noqa: E402
+    rate, cpu_share, slots = slot_setup_rate(demo_config(Path(tempfile.mkdtemp())))
+
+    figures = {
+        "cores": os.cpu_count(),
+        "files": report["files"],
+        "pages": report["pages"],
+        "full_build_seconds": round(full, 2),
+        "pages_per_second": round(report["pages"] / full),
+        "noop_rebuild_seconds": round(noop, 2),
+        "one_customer_rebuild_seconds": round(one, 2),
+        "one_customer_files_rendered": one_report["rendered"],
+        "peak_rss_mb": round(max(full_rss, one_rss)),
+        "key_setup_slots": slots,
+        "key_setup_slots_per_second": round(rate, 1),
+        "key_setup_cpu_utilisation": round(cpu_share, 2),
+    }
+    met = {k: figures[k] <= limit for k, limit in TARGETS.items()}
+    met["key_setup_cpu_utilisation"] = cpu_share >= 0.9
+    if args.json:
+        print(json.dumps({"figures": figures, "targets_met": met}, indent=2))
+        return
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        mark = "" if key not in met else ("  ✓" if met[key] else "  ✗ target missed")
+        print(f"{key:<{width}}  {value}{mark}")
+
+
+if __name__ == "__main__":
+    main()

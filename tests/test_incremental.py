@@ -1,0 +1,177 @@
+"""Incremental builds: for every kind of change, only what depends on it is rendered again, and
+the result is exactly the tree a fresh full build makes."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+
+from generator import staff
+from generator.build import check
+from generator.keystore import read_keystore
+from generator.slugs import opaque_slug
+
+from conftest import REPO, minimal_config
+
+CUSTOMERS = "id,name,group,portal\nC1,Alpha Works,key,yes\nC2,Beta Foods,trade,yes\nC3,Gamma Tools,trade,yes\n"
+CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
+ORDERS = ("order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
+          "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n")
+QUOTES = "quote,customer,date,sku,qty,price\nQ-1,C1,2026-06-01,X,5,1\nQ-2,C3,2026-06-02,Y,1,2\n"
+
+
+def tree(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and ".portico" not in p.parts}
+
+
+@pytest.fixture
+def project(site, tmp_path):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", CONTACTS)
+    site.file("orders.csv", ORDERS)
+    site.file("quotes.csv", QUOTES)
+    themes = tmp_path / "themes"
+    shutil.copytree(REPO / "themes", themes)
+    content = site.root / "content"
+    content.mkdir()
+    (content / "terms.md").write_text("---\ntitle: Terms\n---\nPay on time.\n")
+    raw = minimal_config(
+        contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}},
+        quotes={"file": "quotes.csv", "group_by": "number",
+                "columns": {"number": "quote", "customer": "customer", "date": "date"},
+                "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}}})
+    raw["exports"]["customers"]["columns"].update(group="group", portal_enabled="portal")
+    raw["portal"] = {"slug": "opaque"}
+    raw["themes_dir"] = str(themes)
+    site.raw, site.themes = raw, themes
+    result = site.build(raw, encrypt=True, new_keystore=True)
+    assert result.ok, result.failure
+    assert len(result.engine.rendered) == result.files  # the first build renders everything
+    return site
+
+
+def rebuild_and_compare(project):
+    """An incremental build; then a full build from scratch must give the very same tree."""
+    result = project.build(project.raw, encrypt=True)
+    assert result.ok, result.failure
+    fresh = project.root / "fresh"
+    full = project.build(project.raw, encrypt=True, full=True, output_dir=fresh)
+    assert full.ok, full.failure
+    assert tree(project.public) == tree(fresh)
+    return result
+
+
+def portal_of(project, customer_id):
+    ks = read_keystore(project.root / "keystore" / "keystore.json")
+    return opaque_slug(ks.site_key, customer_id) + "/"
+
+
+def test_nothing_changed_is_a_no_op(project):
+    result = project.build(project.raw, encrypt=True)
+    assert result.noop
+
+
+def test_one_customers_data(project):
+    project.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2"))
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert rendered and all(p.startswith(portal_of(project, "C2")) for p in rendered)
+
+
+def test_a_template(project):
+    quote = project.themes / "default" / "templates" / "quote.html"
+    quote.write_text(quote.read_text().replace("{{ fmt.date(quote.date) }}", "{{ fmt.date(quote.date, 'long') }}"))
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert sorted(p.split("/", 1)[1] for p in rendered) == ["quote-Q-1.html", "quote-Q-2.html"]
+
+
+def test_a_site_template_override(project):
+    (project.root / "templates").mkdir()
+    source = (project.themes / "default" / "templates" / "account.html").read_text()
+    (project.root / "templates" / "account.html").write_text(source.replace("Your account", "Your details"))
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert sorted(p.split("/", 1)[1] for p in rendered) == ["account.html"] * 3
+
+
+def test_a_content_page(project):
+    (project.root / "content" / "terms.md").write_text("---\ntitle: Terms\n---\nPay within 30 days.\n")
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert sorted(p.split("/", 1)[1] for p in rendered) == ["page-terms.html"] * 3
+
+
+def test_a_new_content_page_reaches_its_audience_only(project):
+    (project.root / "content" / "vip.md").write_text("---\ntitle: Key accounts\naudience: [key]\n---\nHi.\n")
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert rendered and all(p.startswith(portal_of(project, "C1")) for p in rendered)  # the nav changed there
+
+
+def test_css(project):
+    css = project.themes / "default" / "static" / "portico.css"
+    css.write_text(css.read_text() + "\n.brand { letter-spacing: .02em; }\n")
+    assert rebuild_and_compare(project).engine.rendered == ["_static/portico.css"]
+
+
+def test_config_that_rendering_reads_and_config_it_does_not(project):
+    project.raw["publish"] = {"concurrency": 3}
+    result = rebuild_and_compare(project)
+    assert not result.noop and result.engine.rendered == []  # publishing settings render nothing
+    project.raw["site"]["footer"] = "Test Supply Ltd, 1 Main Street"
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert any(p.endswith("/index.html") for p in rendered) and not any(p.startswith("_static/") for p in rendered)
+
+
+def test_password_rotation(project):
+    ks = read_keystore(project.root / "keystore" / "keystore.json")
+    ledger, _ = check(project.load(project.raw))
+    staff.rotate_passwords(ledger, ks, "C3")
+    ks.save()
+    assert rebuild_and_compare(project).engine.rendered == [portal_of(project, "C3") + "index.html"]
+
+
+def test_a_customer_added(project):
+    project.file("customers.csv", CUSTOMERS + "C4,Delta Parts,trade,yes\n")
+    project.file("contacts.csv", CONTACTS + "C4,Ed,ed@delta.example\n")
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert rendered and all(p.startswith(portal_of(project, "C4")) for p in rendered)
+
+
+def test_a_customer_disabled(project):
+    gone = portal_of(project, "C2")
+    project.file("customers.csv", CUSTOMERS.replace("Beta Foods,trade,yes", "Beta Foods,trade,no"))
+    result = rebuild_and_compare(project)
+    assert result.engine.rendered == []
+    assert not (project.public / gone).exists()
+
+
+def test_a_customer_removed(project):
+    gone = portal_of(project, "C3")
+    project.file("customers.csv", CUSTOMERS.replace("C3,Gamma Tools,trade,yes\n", ""))
+    project.file("contacts.csv", CONTACTS.replace("C3,Di,di@gamma.example\n", ""))
+    project.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1\n", ""))
+    project.file("quotes.csv", QUOTES.replace("Q-2,C3,2026-06-02,Y,1,2\n", ""))
+    result = rebuild_and_compare(project)
+    assert result.engine.rendered == [] and not (project.public / gone).exists()
+
+
+def test_unchanged_files_are_not_rewritten(project):
+    before = {p: p.stat().st_ino for p in project.public.rglob("*.html")}
+    project.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", "G-1,C3,2026-06-03,X,2,1"))
+    assert project.build(project.raw, encrypt=True).ok
+    c3 = portal_of(project, "C3")
+    for path, inode in before.items():
+        if path.exists() and c3 not in path.as_posix():
+            assert path.stat().st_ino == inode, path  # the same file, carried over
+
+
+def test_corrupt_state_means_a_full_build(project):
+    (project.public / ".portico" / "build.json").write_text("{not json")
+    result = project.build(project.raw, encrypt=True)
+    assert result.ok and len(result.engine.rendered) == result.files
+
+
+def test_parallel_and_single_process_builds_are_identical(project):
+    one = project.build(project.raw, encrypt=True, full=True, workers=1, output_dir=project.root / "one")
+    two = project.build(project.raw, encrypt=True, full=True, workers=2, output_dir=project.root / "two")
+    assert one.ok and two.ok and two.engine.workers == 2 and one.engine.workers == 1
+    assert tree(project.root / "one") == tree(project.root / "two") == tree(project.public)
