@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
                         description="Read the export, report every problem with file, row and column.")
     add_password_commands(commands, common)
     add_publish_command(commands, common)
+    add_serve_command(commands, common)
     revoke = commands.add_parser("revoke", parents=[common], help="rotate a customer's keys (a leaked link, a lost laptop)",
                                  description="Rotate a customer's data key: nothing built afterwards opens with the "
                                              "old keys or old direct links. Passwords stay. Rebuild and publish next.")
@@ -87,6 +89,16 @@ def parser() -> argparse.ArgumentParser:
     keystore_commands = keystore.add_subparsers(dest="keystore_command", required=True, metavar="ACTION")
     keystore_commands.add_parser("new-master-key", help="print a new random PORTICO_MASTER_KEY")
     return top
+
+
+def add_serve_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    serve = commands.add_parser("serve", parents=[common], help="build, serve on localhost, rebuild and reload on change",
+                                description="Build, serve the output, watch config, export, themes and content, "
+                                            "rebuild incrementally and reload open browser tabs.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
+    serve.add_argument("--no-encrypt", action="store_true", help="serve a plain preview build")
 
 
 def add_publish_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -150,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_build(config, args, console)
     if args.command == "publish":
         return run_publish(config, args, console)
+    if args.command == "serve":
+        return run_serve(args, console)
     try:
         return run_staff_command(config, args, console)
     except (staff.StaffError, KeystoreError) as exc:
@@ -266,6 +280,39 @@ def run_build(config: Config, args: argparse.Namespace, console: Console) -> int
         console.print(f"[green]✓[/] nothing changed since the last build ({result.output_dir})", highlight=False)
     elif not args.quiet:
         print_summary(result, console, args.verbose)
+    return EXIT_OK
+
+
+def run_serve(args: argparse.Namespace, console: Console) -> int:
+    from .serve import DevServer, serve
+    options = BuildOptions(strict=False, only=set(args.customer) if args.customer else None,
+                           encrypt=not args.no_encrypt, in_ci=in_ci())
+    server = DevServer(args.config, options)
+
+    def report(result: BuildResult) -> None:
+        print_problems(result.problems, console, verbose=False, quiet=True)
+        if not result.ok:
+            console.print(f"[bold red]build failed:[/] {result.failure}", highlight=False)
+        elif not result.noop:
+            rendered = len(result.engine.rendered) if result.engine else 0
+            console.print(f"[green]✓[/] built in {result.seconds:.2f} s ({rendered} file(s) rendered)", highlight=False)
+
+    server.on_built = report
+    try:
+        httpd, watcher = serve(server, args.host, args.port)
+    except OSError as exc:
+        console.print(f"[bold red]cannot listen on {args.host}:{args.port}:[/] {exc.strerror}", highlight=False)
+        return EXIT_USAGE
+    console.print(f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, "
+                  "Ctrl-C stops", highlight=False)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        watcher.stop()
+        httpd.shutdown()
+        httpd.server_close()
     return EXIT_OK
 
 

@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, meta
+from jinja2 import Environment, TemplateSyntaxError, meta
 
 from .config import Config
 from .content import Page
 from .model import Ledger, Origin
 from .plan import COPY, CSV, PAGE, PlannedFile, SitePlan
-from .render import RenderedFile, Renderer
+from .render import RenderedFile, Renderer, RenderError
 from .write import StagedOutput, state_key
 
 ENGINE_VERSION = "1"
@@ -73,8 +73,12 @@ class TemplateDigests:
         found = {name}
         todo = [name]
         while todo:
-            source = self._source(todo.pop())
-            for child in meta.find_referenced_templates(self.env.parse(source)):
+            current = todo.pop()
+            try:
+                parsed = self.env.parse(self._source(current), current, current)
+            except TemplateSyntaxError as exc:
+                raise RenderError(f"{exc.filename or current}, line {exc.lineno}: {exc.message}") from exc
+            for child in meta.find_referenced_templates(parsed):
                 if child is not None and child not in found:
                     found.add(child)
                     todo.append(child)
