@@ -9,6 +9,7 @@ build can skip it (or stop, when strict). Relations between entities are joined 
 from __future__ import annotations
 
 import re
+import string
 from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -209,6 +210,14 @@ class RowMapper:
     def columns(self) -> set[str]:
         return {fm.spec.column for fm in self.maps if fm.spec.column is not None}
 
+    def raw_columns(self) -> tuple[str, ...]:
+        """Every column a field's text depends on, templates' placeholders included."""
+        names = set(self.columns())
+        for fm in self.maps:
+            if fm.spec.template is not None:
+                names.update(part[1] for part in string.Formatter().parse(fm.spec.template) if part[1])
+        return tuple(sorted(names))
+
 
 def _first_set(name: str, layers: tuple[FileOptions, ...], default: Any) -> Any:
     """The first layer (lines, then their document's file, ...) that sets the option wins."""
@@ -318,41 +327,62 @@ class ExportReader:
 
     def _records(self, mapper: RowMapper, rows: Iterator, source: Source,
                  line_mapper: RowMapper | None, key: str | None) -> list[Record]:
-        grouped: dict[Any, Record] = {}
+        if source.group_by is not None:
+            return self._grouped(mapper, rows, source, line_mapper)
         records: list[Record] = []
         first_row_of_key: dict[Any, int] = {}
         for number, row in rows:
             if self._skipped(row, source, mapper.maps):
                 continue
             fields, ok = mapper.map(number, row)
-            origin = Origin(mapper.file, number)
-            line = None
+            record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
+            if key is not None and fields.get(key) is not None:
+                first = first_row_of_key.setdefault(fields[key], number)
+                if first != number:
+                    self.problems.error(mapper.file, number, mapper_column(mapper, key),
+                                        f"duplicate {key} {fields[key]!r} (first on row {first})", "duplicate-id")
+                    record.bad = True
+            records.append(record)
+        return records
+
+    def _grouped(self, mapper: RowMapper, rows: Iterator, source: Source,
+                 line_mapper: RowMapper | None) -> list[Record]:
+        """Rows sharing the group field form one record; each row may add a line.
+
+        Most rows of a group repeat its header cells exactly, so a row whose raw header cells
+        were already seen joins that record without being mapped and parsed again.
+        """
+        grouped: dict[Any, Record] = {}
+        by_raw_header: dict[tuple, Record] = {}
+        raw_columns = mapper.raw_columns()
+        records: list[Record] = []
+        for number, row in rows:
+            if self._skipped(row, source, mapper.maps):
+                continue
+            raw = tuple(row.get(column, "") for column in raw_columns)
+            record = by_raw_header.get(raw)
+            line_ok = True
             if line_mapper is not None:
                 line_fields, line_ok = line_mapper.map(number, row)
-                ok = ok and line_ok
-                line = make_line(line_fields) if line_ok else None
-            if source.group_by is None:
-                record = Record(origin, fields, [] if source.lines is not None else None, bad=not ok)
-                if key is not None and fields.get(key) is not None:
-                    first = first_row_of_key.setdefault(fields[key], number)
-                    if first != number:
-                        self.problems.error(mapper.file, number, mapper_column(mapper, key),
-                                            f"duplicate {key} {fields[key]!r} (first on row {first})", "duplicate-id")
-                        record.bad = True
-                records.append(record)
-                continue
-            group = fields.get(source.group_by)
-            record = grouped.get(group)
             if record is None:
-                record = Record(origin, fields, [] if line_mapper is not None else None, bad=not ok)
-                grouped[group] = record
-                records.append(record)
-            else:
-                record.rows += 1
-                record.bad |= not ok
-                self._compare_header(record, fields, number, mapper, source)
-            if line is not None:
-                record.lines.append(line)
+                fields, ok = mapper.map(number, row)
+                group = fields.get(source.group_by)
+                record = grouped.get(group)
+                if record is None:
+                    record = Record(Origin(mapper.file, number), fields, [] if line_mapper is not None else None,
+                                    bad=not ok)
+                    grouped[group] = record
+                    records.append(record)
+                    record.rows = 0
+                else:
+                    record.bad |= not ok
+                    self._compare_header(record, fields, number, mapper, source)
+                if ok:
+                    by_raw_header[raw] = record
+            record.rows += 1
+            record.bad |= not line_ok
+            if line_mapper is not None and line_ok:
+                record.lines.append(make_line(line_fields))
         return records
 
     @staticmethod
