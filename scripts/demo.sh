@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the bundled demo portals into public/ (after installing what they need), then lists
-# the demo contacts' passwords. With --serve, then serves public/ on http://127.0.0.1:8000/.
+# a demo customer's passwords. With --serve, then runs `portico serve` on http://127.0.0.1:8000/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,6 +12,5 @@ fi
 python3 -m generator passwords list --customer C1002
 echo "All demo passwords: portico passwords list"
 if [ "${1:-}" = "--serve" ]; then
-  echo "Serving public/ on http://127.0.0.1:8000/ (Ctrl-C stops)"
-  python3 -m http.server --bind 127.0.0.1 --directory public 8000
+  python3 -m generator serve
 fi
