@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from pathlib import Path, PurePosixPath
 
 STATE_DIR = ".portico"  # inside the output folder, never published
@@ -61,6 +62,8 @@ class StagedOutput:
     def __enter__(self) -> "StagedOutput":
         if self.staging.exists():
             shutil.rmtree(self.staging)  # left by a build that was killed
+        for leftover in self.output_dir.parent.glob(f".{self.output_dir.name}.previous*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # an old output whose removal was cut short
         self.staging.mkdir(parents=True)
         return self
 
@@ -112,10 +115,11 @@ class StagedOutput:
         folder = self.staging / STATE_DIR
         folder.mkdir(exist_ok=True)
         (folder / "build.json").write_text(json.dumps(state, indent=0, sort_keys=True), encoding="utf-8")
-        previous = self.output_dir.with_name(f".{self.output_dir.name}.previous")
-        if previous.exists():
-            shutil.rmtree(previous)
+        previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
         os.replace(self.staging, self.output_dir)
-        shutil.rmtree(previous, ignore_errors=True)
+        # The old tree can go while the caller carries on; the next build sweeps up what is left.
+        self.cleanup = threading.Thread(target=shutil.rmtree, args=(previous,), kwargs={"ignore_errors": True},
+                                        daemon=True)
+        self.cleanup.start()
