@@ -28,6 +28,7 @@ class Gate:
         self.keystore = keystore
         self.shell = shell
         self._shells: dict[str | None, tuple[str, str]] = {}  # entry pages per portal; one for all others
+        self._names: dict[tuple[str, str], str] = {}
 
     def shell_around(self, portal: Portal, entry: bool, payload: str) -> str:
         """The shell page, rendered once and filled with each payload (base64 needs no escaping)."""
@@ -43,10 +44,13 @@ class Gate:
         return self.keystore.customers[portal.customer_id].keys
 
     def published_name(self, portal: Portal, logical: str) -> str:
-        if logical == ENTRY:
-            return ENTRY
-        extension = ".html" if logical.endswith(".html") else ".bin"
-        return self.keys(portal).file_name(logical, extension)
+        key = (portal.slug, logical)
+        name = self._names.get(key)
+        if name is None:
+            extension = ".html" if logical.endswith(".html") else ".bin"
+            name = ENTRY if logical == ENTRY else self.keys(portal).file_name(logical, extension)
+            self._names[key] = name
+        return name
 
     def href(self, portal: Portal | None, logical: str) -> str:
         """How the renderer links one page of a portal to another: by published name."""

@@ -6,6 +6,7 @@ names) without a template changing.
 """
 from __future__ import annotations
 
+import gettext
 import mimetypes
 import traceback
 from collections.abc import Callable
@@ -110,7 +111,8 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.install_null_translations(newstyle=True)
+        self.translations = gettext.NullTranslations()  # the language catalogues plug in here
+        self.env.install_gettext_callables(self.translations.gettext, self.translations.ngettext, newstyle=True)
         self.env.globals.update(site=config.site, portal_config=config.portal, actions=config.actions,
                                 state_label=lambda s: STATE_LABELS.get(s, s), preview=preview,
                                 gate_config=config.gate, csp=content_security_policy(config),
@@ -141,6 +143,11 @@ class Renderer:
         return self.render_template(planned.template, portal, {**(planned.context or {}), **extra},
                                     planned.output_path)
 
+    def state_badge(self, key: str) -> Markup:
+        """A state as a badge; a helper rather than a macro, as lists show one on every row."""
+        label = self.translations.gettext(STATE_LABELS.get(key, key))
+        return Markup('<span class="state state-{}">{}</span>').format(key, label)
+
     def fragment(self, template: str, language: str) -> Markup:
         """A template that depends on nothing but the language, rendered once per language."""
         key = (template, language)
@@ -160,6 +167,7 @@ class Renderer:
             "href": lambda path: self._href(portal, path),
             "asset": lambda name: ("../" if portal else "") + f"{ASSETS}/{name}",
             "fragment": lambda name: self.fragment(name, fmt.language),
+            "state": self.state_badge,
         }
         try:
             return self.env.get_template(template).render({**context, **helpers})
