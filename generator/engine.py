@@ -172,7 +172,7 @@ def _make(planned: PlannedFile) -> RenderedFile:
     return transform(rendered) if transform is not None else rendered
 
 
-def _work(indices: list[int]) -> list[tuple[str, str, str, int]]:
+def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
     """Render, seal and write some files into staging; what was written goes back to the parent."""
     done = []
     for index in indices:
@@ -180,7 +180,7 @@ def _work(indices: list[int]) -> list[tuple[str, str, str, int]]:
         rendered = _make(planned)
         _JOB["out"].write(rendered.output_path, rendered.data)  # only the file: bookkeeping is the parent's
         done.append((planned.output_path, rendered.output_path, hashlib.sha256(rendered.data).hexdigest(),
-                     len(rendered.data)))
+                     len(rendered.data), _JOB["recipes"].of(planned)))
     return done
 
 
@@ -192,7 +192,9 @@ def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], 
     last = (previous or {}).get("recipes", {})
     files = (previous or {}).get("files", {})
     todo: list[int] = []
-    for index, planned in enumerate(plan.files):
+    if not last:  # nothing to compare with: render everything; the workers work out the recipes
+        todo = list(range(len(plan.files)))
+    for index, planned in enumerate(plan.files) if last else ():
         recipe = recipes.of(planned)
         out.recipes[planned.output_path] = recipe
         before = last.get(state_key(planned.output_path))
@@ -202,7 +204,7 @@ def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], 
             on_progress(1)
         else:
             todo.append(index)
-    _JOB.update(renderer=renderer, transform=transform, files=plan.files, out=out)
+    _JOB.update(renderer=renderer, transform=transform, files=plan.files, out=out, recipes=recipes)
     forced = workers is not None
     workers = workers or (os.cpu_count() or 1)
     chunk = CHUNK if not forced else max(1, -(-len(todo) // (workers * 4)))
@@ -222,7 +224,9 @@ def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], 
     return report
 
 
-def _record(out: StagedOutput, done: list[tuple[str, str, str, int]], on_progress: Callable[[int], None]) -> None:
-    for logical, written, sha, size in done:
+def _record(out: StagedOutput, done: list[tuple[str, str, str, int, str]],
+            on_progress: Callable[[int], None]) -> None:
+    for logical, written, sha, size, recipe in done:
         out.record(logical, written, sha, size)
+        out.recipes[logical] = recipe
     on_progress(len(done))
