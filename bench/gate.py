@@ -8,7 +8,6 @@ Run from the repository root:  python bench/gate.py [--json]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -17,10 +16,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 os.environ.pop("PORTICO_UNSAFE_KDF_ITERATIONS_FOR_TESTS_ONLY", None)
 
+from report import print_figures  # noqa: E402
 from generator import crypto  # noqa: E402
 from generator.access import sync_access  # noqa: E402
 from generator.build import BuildOptions, build, check  # noqa: E402
@@ -107,12 +108,7 @@ def main() -> None:
         "browser_sign_in_seconds": round(sign_in, 3),
         "browser_page_open_seconds": round(page_open, 3),
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    width = max(map(len, figures))
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Target: at most 10 s and 0 uploads. Run from the repository root:  python bench/
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -20,8 +19,10 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 
+from report import print_figures  # noqa: E402
 from generator.build import BuildOptions, build  # noqa: E402
 from generator.config import parse_config  # noqa: E402
 from generator.publish import PublishOptions, publish_site  # noqa: E402
@@ -68,12 +69,7 @@ def main() -> None:
         "noop_publish_uploads": noop.uploaded,
         "noop_target_met": noop.seconds <= 10 and noop.uploaded == 0,
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    width = max(map(len, figures))
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

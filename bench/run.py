@@ -103,13 +103,8 @@ def main() -> None:
     }
     met = {k: figures[k] <= limit for k, limit in TARGETS.items()}
     met["key_setup_cpu_utilisation"] = cpu_share >= 0.9
-    if args.json:
-        print(json.dumps({"figures": figures, "targets_met": met}, indent=2))
-        return
-    width = max(map(len, figures))
-    for key, value in figures.items():
-        mark = "" if key not in met else ("  ✓" if met[key] else "  ✗ target missed")
-        print(f"{key:<{width}}  {value}{mark}")
+    from report import print_figures  # noqa: E402
+    print_figures(figures, args.json, met)
 
 
 if __name__ == "__main__":
