@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import shutil
-import threading
+import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 STATE_DIR = ".portico"  # inside the output folder, never published
@@ -119,7 +120,15 @@ class StagedOutput:
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
         os.replace(self.staging, self.output_dir)
-        # The old tree can go while the caller carries on; the next build sweeps up what is left.
-        self.cleanup = threading.Thread(target=shutil.rmtree, args=(previous,), kwargs={"ignore_errors": True},
-                                        daemon=True)
-        self.cleanup.start()
+        remove_in_background(previous)
+
+
+def remove_in_background(folder: Path) -> None:
+    """Delete an old output tree in a detached process, so neither this build nor the process
+    that ran it waits for tens of thousands of unlinks; the next build sweeps up any leftover."""
+    try:
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
+                          str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
