@@ -8,9 +8,11 @@ build can skip it (or stop, when strict). Relations between entities are joined 
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import string
-from collections import ChainMap
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -260,8 +262,33 @@ class ExportReader:
         self.on_rows = on_rows or (lambda n: None)
         self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
 
-    def read(self) -> Export:
-        return {name: self.read_entity(name, source) for name, source in self.exports.sources().items()}
+    def read(self, parallel: bool | None = None) -> Export:
+        """Every mapped entity. On a large export, the entities without lines (customers,
+        contacts, payments, ...) are read in a forked worker while this process reads the
+        documents with lines, which are the bulk; their records would cost more to send back."""
+        sources = self.exports.sources()
+        side = [name for name in sources if not ENTITIES[name].has_lines]
+        main = [name for name in sources if name not in side]
+        if parallel is None:
+            parallel = self.export_bytes(sources) >= PARALLEL_READ_BYTES and (os.cpu_count() or 1) > 1
+        if not (parallel and side and main and "fork" in multiprocessing.get_all_start_methods()):
+            return {name: self.read_entity(name, source) for name, source in sources.items()}
+        _SIDE_JOB.update(reader=self, names=side)
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                pending = pool.apply_async(_read_side)
+                export = {name: self.read_entity(name, sources[name]) for name in main}
+                side_records, problems, skipped = pending.get()
+        finally:
+            _SIDE_JOB.clear()
+        export.update(side_records)
+        self.problems.problems[:0] = problems  # the side entities come first, as in a serial read
+        self.problems.skipped = Counter(skipped) + self.problems.skipped
+        return {name: export[name] for name in sources}
+
+    def export_bytes(self, sources: dict[str, Source]) -> int:
+        files = {self.folder / s.file for s in sources.values()}
+        return sum(f.stat().st_size for f in files if f.is_file())
 
     def read_entity(self, name: str, source: Source) -> list[Record]:
         entity = ENTITIES[name]
@@ -440,6 +467,19 @@ class ExportReader:
                 parent.bad = True
 
 
+PARALLEL_READ_BYTES = 4 * 1024 * 1024
+_SIDE_JOB: dict = {}  # set before forking; the worker inherits it
+
+
+def _read_side() -> tuple[Export, list, Counter]:
+    reader: ExportReader = _SIDE_JOB["reader"]
+    reader.problems = ProblemLog()
+    reader.on_rows = lambda n: None
+    sources = reader.exports.sources()
+    records = {name: reader.read_entity(name, sources[name]) for name in _SIDE_JOB["names"]}
+    return records, reader.problems.problems, reader.problems.skipped
+
+
 def mapper_column(mapper: RowMapper, field_name: str) -> str:
     for fm in mapper.maps:
         if fm.name == field_name:
@@ -448,5 +488,5 @@ def mapper_column(mapper: RowMapper, field_name: str) -> str:
 
 
 def read_export(config: Config, problems: ProblemLog,
-                on_rows: Callable[[int], None] | None = None) -> Export:
-    return ExportReader(config, problems, on_rows).read()
+                on_rows: Callable[[int], None] | None = None, parallel: bool | None = None) -> Export:
+    return ExportReader(config, problems, on_rows).read(parallel)

@@ -200,3 +200,17 @@ def test_open_table_streams_rows(tmp_path):
     first = next(table.rows)
     assert first == (2, {"a": "0", "b": "x"})
     assert table.rows.gi_frame is not None  # a live generator, not a list
+
+
+def test_parallel_read_equals_serial_read(tmp_path):
+    """The demo export read with its entities split over two processes gives the same records and problems."""
+    from conftest import demo_config
+    config = demo_config(tmp_path)
+    serial_problems, parallel_problems = ProblemLog(), ProblemLog()
+    serial = read_export(config, serial_problems, parallel=False)
+    parallel = read_export(config, parallel_problems, parallel=True)
+    assert list(parallel) == list(serial)
+    for name in serial:
+        assert [(r.origin, r.fields, r.lines, r.bad) for r in parallel[name]] == \
+               [(r.origin, r.fields, r.lines, r.bad) for r in serial[name]], name
+    assert parallel_problems.problems == serial_problems.problems
