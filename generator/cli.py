@@ -197,6 +197,9 @@ def run_staff_command(config: Config, args: argparse.Namespace, console: Console
                                "password": r.password, "portal_url": r.portal_url} for r in rows], indent=2))
         else:
             table = Table("Customer", "Contact e-mail", "Password", "Portal URL")
+            for column in table.columns:
+                column.overflow = "fold"  # never cut a password or an address short
+            table.columns[2].no_wrap = True
             for r in rows:
                 table.add_row(f"{r.customer_name} ({r.customer_id})", r.email, r.password, r.portal_url)
             Console(soft_wrap=True).print(table)

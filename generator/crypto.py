@@ -122,10 +122,6 @@ def open_blob(blob: bytes, path: str, *, data_key: bytes | None = None, content_
     return Opened(media_type.decode("utf-8"), content)
 
 
-def blob_key_id(blob: bytes) -> bytes:
-    return HEADER.unpack_from(blob)[1]
-
-
 # -- key slots ---------------------------------------------------------------------------------
 
 def normalise_email(email: str) -> str:

@@ -7,7 +7,6 @@ Shared site files (theme assets, 404, robots.txt) pass through unchanged.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,6 +94,3 @@ def encrypted_portals_exist(output_dir: Path) -> bool:
             continue
     return False
 
-
-def gate_json(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -86,10 +86,6 @@ class StagedOutput:
         self.files += 1
         self.bytes += size
 
-    def put(self, logical: str, written: str, data: bytes) -> None:
-        self.write(written, data)
-        self.record(logical, written, hashlib.sha256(data).hexdigest(), len(data))
-
     def carry_over(self, previous_dir: Path, logical: str, written: str, sha256: str | None) -> bool:
         """Reuse the previous build's file for `logical`, unchanged; False if it is not there."""
         source = _target(previous_dir, written)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import os
@@ -115,11 +114,6 @@ def northwind_build(tmp_path_factory) -> Path:
     result = build(config, BuildOptions(strict=True, output_dir=out, encrypt=False))
     assert result.ok, result.failure
     return out
-
-
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
 
 
 CHROMIUM = Path("/usr/bin/chromium")

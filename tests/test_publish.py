@@ -144,7 +144,7 @@ def test_first_publish_uploads_everything_with_the_right_headers(shop, s3, s3_en
     assert client.head_object(Bucket=bucket, Key=f"portals/{blob}")["ContentType"] == "application/octet-stream"
     css = client.head_object(Bucket=bucket, Key="portals/_static/portico.css")
     assert css["ContentType"] == "text/css; charset=utf-8" and "max-age=3600" in css["CacheControl"]
-    order = [store.puts.index(p) for p in (f"_static/gate.js", f"{slug(shop, 'C1')}/index.html", "index.html")]
+    order = [store.puts.index(p) for p in ("_static/gate.js", f"{slug(shop, 'C1')}/index.html", "index.html")]
     assert order == sorted(order)  # assets, then portals' pages and entries, then the site's root
     entries = [i for i, p in enumerate(store.puts) if p.endswith("/index.html")]
     pages = [i for i, p in enumerate(store.puts) if "/" in p and not p.startswith("_static") and not p.endswith("index.html")]
