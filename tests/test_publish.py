@@ -383,3 +383,18 @@ def test_no_target_is_a_clear_error(shop, capsys):
     shop.file("orders.csv", ORDERS)
     assert main(["publish", "--no-build", "--config", str(shop.config(raw))]) == 1
     assert "no publish target" in capsys.readouterr().err
+
+
+def test_a_preview_or_partial_build_is_never_published(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    assert shop.build(raw, encrypt=False).ok  # a plain preview of the current inputs
+    with pytest.raises(PublishError, match="plain preview"):
+        publish(shop, raw)  # --no-build: refused
+    report = publish_site(shop.load(raw), PublishOptions(build=True), store_factory=open_store)
+    assert report.uploaded > 0  # with building allowed, it builds the encrypted site first
+    listed = keys(client, bucket)
+    assert any(k.endswith(".bin") for k in listed) and not any(k.startswith("C1/") for k in listed)
+    assert shop.build(raw, encrypt=True, only={"C1"}).ok
+    with pytest.raises(PublishError, match="partial build"):
+        publish(shop, raw)

@@ -36,9 +36,15 @@ class PublishOptions:
     allow_all_deletes: bool = False
 
 
+def publishable(manifest: dict | None) -> bool:
+    """Only a complete, encrypted build may be published: never a plain preview, never a partial one."""
+    mode = (manifest or {}).get("mode", {})
+    return mode.get("encrypted") is True and mode.get("only") is None
+
+
 def output_is_stale(config: Config) -> bool:
     manifest = read_build_manifest(config.output_dir)
-    return manifest is None or manifest.get("inputs") != input_fingerprint(config)
+    return manifest is None or not publishable(manifest) or manifest.get("inputs") != input_fingerprint(config)
 
 
 def publish_site(config: Config, options: PublishOptions, progress: Progress | None = None,
@@ -49,6 +55,10 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
         result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
         if not result.ok:
             raise PublishError(f"the build failed, nothing was published: {result.failure}")
+    manifest = read_build_manifest(config.output_dir)
+    if manifest is not None and not publishable(manifest):
+        raise PublishError(f"{config.output_dir} holds a plain preview (--no-encrypt) or a partial build (--customer); "
+                           "nothing was published. Run a full build (or publish without --no-build)")
     settings = effective_settings(config, {"target": options.target, "endpoint_url": options.endpoint_url})
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
