@@ -398,3 +398,21 @@ def test_a_preview_or_partial_build_is_never_published(shop, s3, s3_endpoint):
     assert shop.build(raw, encrypt=True, only={"C1"}).ok
     with pytest.raises(PublishError, match="partial build"):
         publish(shop, raw)
+
+
+def test_never_deletes_what_it_did_not_publish_unasked(shop, s3, s3_endpoint, tmp_path):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    client.put_object(Bucket=bucket, Key="portals/someone-elses.pdf", Body=b"not ours")
+    with pytest.raises(PublishError, match="did not publish"):
+        publish(shop, raw)
+    assert keys(client, bucket) == {"someone-elses.pdf"}  # nothing changed
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("precious")
+    with pytest.raises(PublishError, match="did not publish"):
+        publish(shop, raw, target=str(folder))
+    assert (folder / "notes.txt").read_text() == "precious"
+    report, store = publish(shop, raw, allow_all_deletes=True)  # replacing it on purpose
+    assert store.deletes == ["someone-elses.pdf"]

@@ -15,7 +15,7 @@ from ..config import Config
 from ..inputs import input_fingerprint
 from ..write import read_build_manifest
 from .sync import (
-    PublishError, PublishReport, check_delete_cap, execute, invalidate, invalidation_paths, local_files, plan_publish,
+    PublishError, PublishReport, check_delete_cap, check_foreign_objects, execute, invalidate, invalidation_paths, local_files, plan_publish,
 )
 from .stores import Store
 from .targets import cloudfront_client, effective_settings, open_store, parse_target
@@ -65,6 +65,7 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
     progress.stage("Comparing with the store")
     plan = plan_publish(local_files(config.output_dir, settings), store, verify=options.verify or settings.verify)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))
+    check_foreign_objects(plan, options.allow_all_deletes)
     check_delete_cap(plan, None if options.allow_all_deletes else
                      (options.max_deletes if options.max_deletes is not None else settings.max_deletes))
     if not options.dry_run:

@@ -202,6 +202,14 @@ class PublishReport:
     plan_lines: list[str] = field(default_factory=list)
 
 
+def check_foreign_objects(plan: PublishPlan, allow_all: bool) -> None:
+    """A target with no Portico manifest holds nothing known to be ours: never delete from it unasked."""
+    if plan.manifest_version is None and plan.deleted and not allow_all:
+        raise PublishError(f"the target already holds {len(plan.deleted)} file(s) that Portico did not publish "
+                           f"(e.g. {plan.deleted[0]}) and no Portico manifest; nothing was changed. Publish to an "
+                           "empty folder or prefix, or pass --allow-deletes all to replace what is there")
+
+
 def check_delete_cap(plan: PublishPlan, max_deletes: int | None) -> None:
     if max_deletes is not None and len(plan.deleted) > max_deletes:
         raise PublishError(f"{len(plan.deleted)} objects would be deleted, more than --max-deletes {max_deletes}; "
