@@ -140,9 +140,17 @@ def keystore_for(config: Config, options: BuildOptions, result: BuildResult) -> 
     return keystore
 
 
-def build_mode(options: BuildOptions) -> dict:
-    return {"engine": ENGINE_VERSION, "encrypted": options.encrypt, "strict": options.strict,
+def build_mode(options: BuildOptions, keystore: Keystore | None = None) -> dict:
+    mode = {"engine": ENGINE_VERSION, "encrypted": options.encrypt, "strict": options.strict,
             "only": sorted(options.only) if options.only else None}
+    if keystore is not None:
+        mode["keystore"] = keystore_id(keystore)
+    return mode
+
+
+def keystore_id(keystore: Keystore) -> str:
+    """A public name for a keystore, so a store can tell which keystore its portals were built with."""
+    return digest("keystore", keystore.site_key)[:16]
 
 
 def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
@@ -161,7 +169,9 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
     problems = result.problems
     fingerprint = input_fingerprint(config)
     previous = None if options.full else read_build_manifest(result.output_dir)
-    if previous and previous.get("inputs") == fingerprint and previous.get("mode") == build_mode(options):
+    previous_mode = dict((previous or {}).get("mode", {}))
+    previous_mode.pop("keystore", None)  # covered by the fingerprint, which includes the keystore's bytes
+    if previous and previous.get("inputs") == fingerprint and previous_mode == build_mode(options):
         result.noop = True
         result.files = len(previous["files"])
         return
@@ -198,7 +208,8 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
     progress.stage("Rendering portals", len(plan.files))
     if options.encrypt:
         fingerprint = input_fingerprint(config)  # as the inputs are now this build wrote the keystore
-    with StagedOutput(result.output_dir, inputs=fingerprint, mode=build_mode(options)) as out:
+    mode = build_mode(options, keystore if options.encrypt else None)
+    with StagedOutput(result.output_dir, inputs=fingerprint, mode=mode) as out:
         result.engine = engine.run(plan, renderer, transform, out, recipes, previous, result.output_dir,
                                    progress.advance, options.workers)
     result.files, result.bytes = out.files, out.bytes

@@ -112,6 +112,8 @@ def add_publish_command(commands: argparse._SubParsersAction, common: argparse.A
                          help="also compare with the store's listing (finds objects deleted behind Portico's back)")
     publish.add_argument("--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)")
     publish.add_argument("--allow-deletes", choices=["all"], help="no cap on deletes")
+    publish.add_argument("--replace-keys", action="store_true",
+                         help="publish portals built with a different keystore than the published ones")
 
 
 def add_password_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -323,7 +325,7 @@ def run_publish(config: Config, args: argparse.Namespace, console: Console) -> i
     from .publish import PublishError, PublishOptions, publish_site
     options = PublishOptions(target=args.target, endpoint_url=args.endpoint_url, build=not args.no_build,
                              strict=True, in_ci=in_ci(), dry_run=args.dry_run, verify=args.verify, max_deletes=args.max_deletes,
-                             allow_all_deletes=args.allow_deletes == "all")
+                             allow_all_deletes=args.allow_deletes == "all", replace_keys=args.replace_keys)
     try:
         with progress_for(args, console) as progress:
             report = publish_site(config, options, progress)

@@ -416,3 +416,19 @@ def test_never_deletes_what_it_did_not_publish_unasked(shop, s3, s3_endpoint, tm
     assert (folder / "notes.txt").read_text() == "precious"
     report, store = publish(shop, raw, allow_all_deletes=True)  # replacing it on purpose
     assert store.deletes == ["someone-elses.pdf"]
+
+
+def test_portals_built_with_another_keystore_are_not_published_unasked(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    before = keys(client, bucket)
+    (shop.root / "keystore" / "keystore.json").unlink()  # e.g. a fresh clone without the real keystore
+    assert shop.build(raw, encrypt=True, new_keystore=True, output_dir=shop.root / "elsewhere").ok
+    raw["output"] = str(shop.root / "elsewhere")
+    with pytest.raises(PublishError, match="another keystore"):
+        publish(shop, raw)
+    assert keys(client, bucket) == before
+    report, _ = publish(shop, raw, replace_keys=True)
+    assert report.uploaded > 0

@@ -15,7 +15,7 @@ from ..config import Config
 from ..inputs import input_fingerprint
 from ..write import read_build_manifest
 from .sync import (
-    PublishError, PublishReport, check_delete_cap, check_foreign_objects, execute, invalidate, invalidation_paths, local_files, plan_publish,
+    PublishError, PublishReport, check_delete_cap, check_foreign_objects, check_same_keystore, execute, invalidate, invalidation_paths, local_files, plan_publish,
 )
 from .stores import Store
 from .targets import cloudfront_client, effective_settings, open_store, parse_target
@@ -34,6 +34,7 @@ class PublishOptions:
     verify: bool = False  # also compare with the store's listing
     max_deletes: int | None = None  # None: the config's cap
     allow_all_deletes: bool = False
+    replace_keys: bool = False  # publish portals built with a keystore other than the published ones'
 
 
 def publishable(manifest: dict | None) -> bool:
@@ -63,7 +64,10 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
-    plan = plan_publish(local_files(config.output_dir, settings), store, verify=options.verify or settings.verify)
+    keystore = (read_build_manifest(config.output_dir) or {}).get("mode", {}).get("keystore")
+    plan = plan_publish(local_files(config.output_dir, settings), store, verify=options.verify or settings.verify,
+                        keystore=keystore)
+    check_same_keystore(plan, keystore, options.replace_keys)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))
     check_foreign_objects(plan, options.allow_all_deletes)
     check_delete_cap(plan, None if options.allow_all_deletes else

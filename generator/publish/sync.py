@@ -134,11 +134,12 @@ class PublishPlan:
     manifest: dict = field(default_factory=dict)  # what the store holds once this plan is done
     manifest_version: str | None = None  # the version of the store's manifest this plan was made from
     previous: dict = field(default_factory=dict)  # the objects that manifest listed
+    remote_keystore: str | None = None  # which keystore the published portals were built with
 
     def intent(self) -> dict:
         """The manifest written before anything changes: old objects, plus the ones about to, pending."""
         pending = {f.path: {**f.signature(), "size": None, "pending": True} for f in self.new + self.changed}
-        return {"version": 1, "objects": {**self.previous, **pending}}
+        return {"version": 1, "keystore": self.remote_keystore, "objects": {**self.previous, **pending}}
 
     @property
     def empty(self) -> bool:
@@ -161,12 +162,13 @@ class PublishPlan:
                 "unchanged": self.unchanged}
 
 
-def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False) -> PublishPlan:
+def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False,
+                 keystore: str | None = None) -> PublishPlan:
     """Compare the build with the store's manifest; with `verify` (or no manifest yet) with its listing too."""
     remote, version = store.read_manifest()
     published: dict[str, dict] = (remote or {}).get("objects", {})
     listed = store.list_sizes() if verify or remote is None else None
-    plan = PublishPlan(manifest_version=version, previous=published)
+    plan = PublishPlan(manifest_version=version, previous=published, remote_keystore=(remote or {}).get("keystore"))
     for path, file in files.items():
         previous = published.get(path)
         present = path in listed if listed is not None else previous is not None
@@ -178,8 +180,9 @@ def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False
         else:
             plan.unchanged += 1
     plan.deleted = sorted((set(published) | set(listed or ())) - set(files))
-    plan.manifest = {"version": 1, "objects": {path: {**file.signature(), "size": published.get(path, {}).get("size")}
-                                               for path, file in files.items()}}
+    plan.manifest = {"version": 1, "keystore": keystore,
+                     "objects": {path: {**file.signature(), "size": published.get(path, {}).get("size")}
+                                 for path, file in files.items()}}
     return plan
 
 
@@ -200,6 +203,14 @@ class PublishReport:
     seconds: float = 0.0
     dry_run: bool = False
     plan_lines: list[str] = field(default_factory=list)
+
+
+def check_same_keystore(plan: PublishPlan, keystore: str | None, allow_new: bool) -> None:
+    """Portals built with another keystore would lock every customer out of the published ones."""
+    if plan.remote_keystore and keystore and plan.remote_keystore != keystore and not allow_new:
+        raise PublishError("the target's portals were built with another keystore; publishing this build would "
+                           "replace every customer's keys and passwords. Restore the keystore they were built with, "
+                           "or pass --replace-keys if that is really intended; nothing was changed")
 
 
 def check_foreign_objects(plan: PublishPlan, allow_all: bool) -> None:
