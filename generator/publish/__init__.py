@@ -43,8 +43,7 @@ def publishable(manifest: dict | None) -> bool:
     return mode.get("encrypted") is True and mode.get("only") is None
 
 
-def output_is_stale(config: Config) -> bool:
-    manifest = read_build_manifest(config.output_dir)
+def output_is_stale(config: Config, manifest: dict | None) -> bool:
     return manifest is None or not publishable(manifest) or manifest.get("inputs") != input_fingerprint(config)
 
 
@@ -52,11 +51,12 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
                  store_factory: Callable[..., Store] = open_store) -> PublishReport:
     progress = progress or Progress()
     started = time.perf_counter()
-    if options.build and output_is_stale(config):
+    manifest = read_build_manifest(config.output_dir)
+    if options.build and output_is_stale(config, manifest):
         result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
         if not result.ok:
             raise PublishError(f"the build failed, nothing was published: {result.failure}")
-    manifest = read_build_manifest(config.output_dir)
+        manifest = read_build_manifest(config.output_dir)
     if manifest is not None and not publishable(manifest):
         raise PublishError(f"{config.output_dir} holds a plain preview (--no-encrypt) or a partial build (--customer); "
                            "nothing was published. Run a full build (or publish without --no-build)")
@@ -64,9 +64,9 @@ def publish_site(config: Config, options: PublishOptions, progress: Progress | N
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
-    keystore = (read_build_manifest(config.output_dir) or {}).get("mode", {}).get("keystore")
-    plan = plan_publish(local_files(config.output_dir, settings), store, verify=options.verify or settings.verify,
-                        keystore=keystore)
+    keystore = (manifest or {}).get("mode", {}).get("keystore")
+    plan = plan_publish(local_files(config.output_dir, settings, manifest), store,
+                        verify=options.verify or settings.verify, keystore=keystore)
     check_same_keystore(plan, keystore, options.replace_keys)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))
     check_foreign_objects(plan, options.allow_all_deletes)

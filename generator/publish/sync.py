@@ -103,8 +103,8 @@ def headers_for(path: str, settings: PublishConfig) -> Headers:
     return Headers(kind, cache, encoding)
 
 
-def local_files(output_dir: Path, settings: PublishConfig) -> dict[str, LocalFile]:
-    manifest = read_build_manifest(output_dir)
+def local_files(output_dir: Path, settings: PublishConfig, manifest: dict | None = None) -> dict[str, LocalFile]:
+    manifest = manifest if manifest is not None else read_build_manifest(output_dir)
     if manifest is None:
         raise PublishError(f"{output_dir} holds no complete build (no {STATE_DIR}/build.json); run portico build")
     files = {}
