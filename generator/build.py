@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine
+from .assets import AssetError, collect_assets
 from .access import AccessChanges, sync_access
 from .config import Config
 from .content import read_pages
@@ -24,7 +25,7 @@ from .load import LoadError, read_export
 from .model import Ledger
 from .plan import PAGE, SitePlan, plan_site
 from .problems import ProblemLog
-from .render import Renderer, RenderError, logo_asset
+from .render import Renderer, RenderError
 from .slugs import portal_slugs
 from .theme import ThemeError, load_theme
 from .engine import ENGINE_VERSION, EngineReport, Recipes, TemplateDigests, digest
@@ -78,6 +79,7 @@ class BuildResult:
     notices: list[str] = field(default_factory=list)  # things staff must know (new keys, unsafe settings)
     noop: bool = False  # nothing the build reads changed since the last build
     engine: EngineReport | None = None  # what was rendered and what carried over
+    assets: dict[str, str] = field(default_factory=dict)  # static file → its fingerprinted path
 
     @property
     def ok(self) -> bool:
@@ -116,7 +118,7 @@ def build(config: Config, options: BuildOptions | None = None, progress: Progres
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
         _run(config, options, progress, result)
-    except (LoadError, ThemeError, RenderError, KeystoreError, BuildFailed) as exc:
+    except (LoadError, ThemeError, AssetError, RenderError, KeystoreError, BuildFailed) as exc:
         result.failure = str(exc)
     result.seconds = time.perf_counter() - started
     return result
@@ -190,21 +192,17 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
         result.access = sync_access(keystore, ledger, iterations, on_slot=progress.advance)
         keystore.save()
     theme = load_theme(config)
-    assets = theme.assets()
-    if config.site.logo:
-        logo = config.path(config.site.logo)
-        if not logo.is_file():
-            raise BuildFailed(f"site.logo: {logo} not found")
-        assets[logo_asset(config)] = logo
+    assets = collect_assets(config, theme.assets())
+    result.assets = assets.published()
     plan = plan_site(config, ledger, pages, assets, slugs, options.only)
-    renderer = Renderer(config, theme, preview=not options.encrypt)
+    renderer = Renderer(config, theme, assets, preview=not options.encrypt)
     transform = None
     if options.encrypt:
         gate = Gate(config, keystore, renderer.render_shell)
         renderer.href = gate.href
         transform = gate.seal
     recipes = Recipes(config, ledger, TemplateDigests(renderer.env), options.encrypt,
-                      keys_digests(keystore if options.encrypt else None), pages)
+                      keys_digests(keystore if options.encrypt else None), pages, result.assets)
     progress.stage("Rendering portals", len(plan.files))
     if options.encrypt:
         fingerprint = input_fingerprint(config)  # as the inputs are now this build wrote the keystore

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .entities import ENTITIES, LINE_FIELDS, DOCUMENT_KINDS
 
@@ -195,10 +195,8 @@ class SiteConfig(Strict):
     """Where customers write for help; also the default address for requests."""
     support_phone: str | None = None
     """Support telephone number."""
-    footer: str = ""
-    """A line of text at the foot of every page."""
     logo: str | None = None
-    """An image file (relative to config.yaml) shown in every page's header and on the sign-in page."""
+    """The company logo: an image file (relative to config.yaml), shown where `branding.logo` is `company`."""
 
 
 class StatusMaps(Strict):
@@ -254,25 +252,105 @@ class ActionsConfig(Strict):
         return self
 
 
-class PortalConfig(Strict):
-    """What every portal shows."""
+HIDEABLE_FIELDS = ("sales_rep", "po_number", "promised_date", "notes", "unit_price", "discount", "tax",
+                   "payment_terms", "payment_method", "list_price", "stock")
+CSS_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|rgba|hsl|hsla|oklch|oklab)\([0-9a-z.,%/ +-]+\))$")
+DATE_STYLES = ("short", "medium", "long", "full")
 
+
+class NavLink(Strict):
+    """An extra link in a portal's navigation."""
+
+    label: str
+    """The link's text."""
+    url: str
+    """Where it goes: `https://...`, `mailto:...`, or a path on the site."""
+    audience: list[str] | None = None
+    """Customer ids or groups who see the link; default everyone."""
+
+
+class Branding(Strict):
+    """How a portal looks and greets; every key can differ per group and per customer."""
+
+    display_name: str | None = None
+    """The name in every page's header and title; default `site.name`."""
+    logo: str = "company"
+    """`company` (the `site.logo` file, if any), `none`, or an image file relative to config.yaml."""
+    favicon: str | None = None
+    """An icon file relative to config.yaml; default the theme's `favicon.svg`."""
+    colors: dict[str, str] = Field(default_factory=dict)
+    """CSS custom properties the theme reads, without `--`, e.g. `{brand: "#0b5d3b", brand-contrast: "#fff"}`."""
+    extra_css: list[str] = Field(default_factory=list)
+    """Stylesheets (relative to config.yaml) linked after the theme's own."""
+    footer: str = ""
+    """A line of text at the foot of every page."""
+    welcome: str = ""
+    """Text on the sign-in page, above the form."""
+    after_sign_in: str = ""
+    """Markdown shown at the top of the dashboard once signed in (news, holiday hours)."""
+    nav_links: list[NavLink] = Field(default_factory=list)
+    """Extra navigation links after the portal's own sections."""
+
+    @field_validator("colors")
+    @classmethod
+    def _safe_colours(cls, colors: dict[str, str]) -> dict[str, str]:
+        for name, value in colors.items():
+            if not CSS_NAME.match(name):
+                raise ValueError(f"colour name {name!r}: use lower-case letters, digits and '-'")
+            if not CSS_COLOUR.match(value.strip()):
+                raise ValueError(f"colour {name}: {value!r} is not a CSS colour such as '#1f4e79' or 'rgb(31 78 121)'")
+        return colors
+
+
+class PortalConfig(Strict):
+    """What a portal shows. Set here for everyone; `groups` and `customers` override any key."""
+
+    enabled: bool = True
+    """Whether customers get a portal (the export's `portal_enabled` can also switch one off)."""
+    language: str | None = None
+    """Language of portals whose export row names none (default `site.language`), e.g. `de` or `fr_CH`."""
+    date_format: str = "medium"
+    """`short`, `medium`, `long`, `full`, or a Babel date pattern such as `dd.MM.yyyy`."""
     modules: Modules = Modules()
     """Sections switched on or off."""
+    hidden_fields: list[Literal[HIDEABLE_FIELDS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    """Fields left out of every page and download: `sales_rep`, `po_number`, `promised_date`, `notes`, `unit_price`, `discount`, `tax`, `payment_terms`, `payment_method`, `list_price`, `stock`."""
     order_stages: list[str] = Field(default_factory=lambda: list(ORDER_STAGES_DEFAULT))
     """The customer-facing order stages, in order, as the timeline shows them."""
     default_stage: str = "received"
     """Stage of an order with no status (an order with a ship date is `shipped`)."""
-    show_sales_rep: bool = True
-    """Show the assigned sales rep ("your contact")."""
+    status_map: StatusMaps = StatusMaps()
+    """ERP status codes → customer-facing states."""
+    actions: ActionsConfig = ActionsConfig()
+    """How requests and quote decisions leave the site."""
     payment_link_template: str | None = None
     """Pay link for invoices with a balance when the export has none; fields `{invoice}`, `{balance}`, `{currency}`, `{customer}`."""
     default_payment_days: int = Field(30, ge=0)
     """Days from invoice date to due date when neither the invoice nor the customer's terms say."""
     recent_activity: int = Field(8, ge=0)
     """How many events the dashboard's recent activity lists."""
+    branding: Branding = Branding()
+    """Name, logo, colours, stylesheets and texts."""
     slug: Literal["opaque", "id", "field"] = "opaque"
-    """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field."""
+    """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field. Site-wide only."""
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_pattern(cls, value: str) -> str:
+        if value not in DATE_STYLES:
+            from babel.dates import parse_pattern
+            try:
+                parse_pattern(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}")
+        return value
+
+    def shows(self, field_name: str) -> bool:
+        return field_name not in self.hidden_fields
+
+
+SITE_WIDE_PORTAL_KEYS = {"slug"}
 
 
 class GateConfig(Strict):
@@ -286,8 +364,6 @@ class GateConfig(Strict):
     """With "remember me", the session survives browser restarts and lasts this many idle days."""
     pad_bucket: int = Field(0, ge=0)
     """Pad every encrypted file to a multiple of this many bytes (e.g. 4096) so sizes say less; 0 is off."""
-    welcome: str = ""
-    """Text on the sign-in page, above the form."""
 
 
 class CacheRule(Strict):
@@ -354,12 +430,12 @@ class Config(Strict):
     """The business publishing the portals."""
     exports: ExportsConfig
     """The ERP export and how to read it."""
-    status_map: StatusMaps = StatusMaps()
-    """ERP status codes → customer-facing states."""
     portal: PortalConfig = PortalConfig()
-    """What every portal shows."""
-    actions: ActionsConfig = ActionsConfig()
-    """How requests leave the site."""
+    """What every portal shows, how it looks and how it acts: the first layer of settings."""
+    groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per customer group (the export's `group`): any `portal` keys, overriding the global ones."""
+    customers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per customer id: any `portal` keys, overriding the group's and the global ones."""
     gate: GateConfig = GateConfig()
     """The password gate."""
     publish: PublishConfig = PublishConfig()
@@ -375,8 +451,22 @@ class Config(Strict):
     output: str = "public"
     """The output folder, relative to config.yaml."""
 
+    _layers: dict[tuple[str, str], PortalConfig] = PrivateAttr(default_factory=dict)
+
     def path(self, relative: str) -> Path:
         return (self.root / relative).resolve()
+
+    def settings_for(self, customer_id: str, group: str = "") -> PortalConfig:
+        """A customer's portal settings: global, then its group's, then its own keys."""
+        key = (group if group in self.groups else "", customer_id if customer_id in self.customers else "")
+        if key not in self._layers:
+            self._layers[key] = layered(self.portal, [self.groups.get(key[0]), self.customers.get(key[1])])
+        return self._layers[key]
+
+    def all_settings(self) -> list[PortalConfig]:
+        """Every combination of layers a customer can end up with (for the files they name)."""
+        found = [self.portal] + [self.settings_for("", name) for name in self.groups]
+        return found + [self.settings_for(cid, g) for cid in self.customers for g in ["", *self.groups]]
 
     @property
     def export_dir(self) -> Path:
@@ -400,13 +490,54 @@ def load_config(path: Path | str) -> Config:
     return parse_config(raw, path)
 
 
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`: mappings merge key by key, anything else is replaced."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def layered(base: PortalConfig, overrides: list[dict[str, Any] | None]) -> PortalConfig:
+    data = base.model_dump()
+    for override in overrides:
+        if override:
+            data = merged(data, override)
+    return PortalConfig.model_validate(data)
+
+
+def _check_layers(config: Config) -> list[str]:
+    """Each group's and customer's keys, validated as they will be used: laid over the global ones
+    (and, for a customer, over each group's, as the export decides which group it is in)."""
+    problems = []
+    combos = [(f"groups.{name}", [name], []) for name in config.groups]
+    combos += [(f"customers.{cid}", [], [cid]) for cid in config.customers]
+    combos += [(f"customers.{cid} (in group {name})", [name], [cid]) for cid in config.customers for name in config.groups]
+    for where, groups, customers in combos:
+        overrides = [config.groups[g] for g in groups] + [config.customers[c] for c in customers]
+        if not all(isinstance(o, dict) for o in overrides):
+            problems.append(f"{where}: must be a mapping of portal keys")
+            continue
+        problems += [f"{where}.{key}: site-wide only, set it under portal" for key in SITE_WIDE_PORTAL_KEYS & set(overrides[-1])]
+        try:
+            settings = layered(config.portal, overrides)
+        except ValidationError as exc:
+            problems += [f"{where}.{_describe(err)}" for err in exc.errors()]
+            continue
+        problems += _check_portal(settings, where)
+    return list(dict.fromkeys(problems))
+
+
 def parse_config(raw: dict[str, Any], path: Path) -> Config:
     data = {**raw, "root": path.resolve().parent, "source_path": path.resolve()}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(path, [_describe(err) for err in exc.errors()]) from None
-    problems = _check_semantics(config)
+    problems = _check_semantics(config) + _check_portal(config.portal, "portal") + _check_layers(config)
     if problems:
         raise ConfigError(path, problems)
     return config
@@ -448,15 +579,21 @@ def _check_semantics(config: Config) -> list[str]:
             problems.append(f"{where}.credit_note_prefix: only invoices have credit notes")
     if not any(getattr(exports, kind) for kind in DOCUMENT_KINDS):
         problems.append(f"exports: map at least one of {', '.join(DOCUMENT_KINDS)}")
-    stages = config.portal.order_stages
-    if config.portal.default_stage not in stages:
-        problems.append(f"portal.default_stage: '{config.portal.default_stage}' is not one of portal.order_stages")
+    return problems
+
+
+def _check_portal(settings: PortalConfig, where: str) -> list[str]:
+    """Stages and status maps agree with each other, in every layer as it will be used."""
+    problems = []
+    stages = settings.order_stages
+    if settings.default_stage not in stages:
+        problems.append(f"{where}.default_stage: '{settings.default_stage}' is not one of the order_stages")
     allowed = {"orders": [*stages, "cancelled"], "invoices": INVOICE_STATES, "quotes": QUOTE_STATES,
                "shipments": SHIPMENT_STATES}
     for entity, states in allowed.items():
-        for code, state in getattr(config.status_map, entity).items():
+        for code, state in getattr(settings.status_map, entity).items():
             if state not in states:
-                problems.append(f"status_map.{entity}.{code}: '{state}' is not one of {', '.join(states)}")
+                problems.append(f"{where}.status_map.{entity}.{code}: '{state}' is not one of {', '.join(states)}")
     return problems
 
 

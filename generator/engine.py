@@ -27,7 +27,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateSyntaxError, meta
 
 from .config import Config
-from .content import Page
+from .content import Page, pages_for
 from .model import Ledger, Origin
 from .plan import COPY, CSV, PAGE, PlannedFile, SitePlan
 from .render import RenderedFile, Renderer, RenderError
@@ -86,14 +86,13 @@ class TemplateDigests:
 
     def closure(self, name: str) -> str:
         if name not in self._closures:
-            names = sorted(self._referenced(name))
             # fragment("...") calls are not Jinja references: count the fragments every page may use
-            names += ["_gate_messages.html"]
+            names = sorted(self._referenced(name) | self._referenced("_gate_messages.html"))
             self._closures[name] = digest(*(f"{n}\0{self._source(n)}" for n in names))
         return self._closures[name]
 
 
-RENDER_CONFIG_EXCLUDED = {"root", "source_path", "exports", "publish", "status_map", "carriers", "output"}
+RENDER_CONFIG_EXCLUDED = {"root", "source_path", "exports", "publish", "carriers", "output", "groups", "customers"}
 
 
 def render_config_digest(config: Config, encrypted: bool) -> str:
@@ -112,10 +111,12 @@ class Recipes:
     encrypted: bool
     keys: Callable[[str], tuple[str, str]]  # customer id -> (keys digest, slots digest)
     pages: list[Page]
+    assets: dict[str, str]  # static file → fingerprinted path: pages link them by these names
     _portals: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.base = render_config_digest(self.config, self.encrypted)
+        self.links = digest(json.dumps(self.assets, sort_keys=True))  # pages link assets by hashed names
         self.mode = digest(ENGINE_VERSION, "encrypted" if self.encrypted else "preview")
         self.sealing = digest(self.config.gate.model_dump_json())
         self.catalogue = data_digest(self.ledger.catalogue)
@@ -124,10 +125,12 @@ class Recipes:
     def portal(self, customer_id: str) -> str:
         if customer_id not in self._portals:
             book = self.ledger.books[customer_id]
-            visible = [(p.slug, p.title, p.nav_order) for p in self.pages
-                       if p.visible_to(book.customer.id, book.customer.group)]
+            customer = book.customer
+            visible = [(p.slug, p.title, p.nav_order, p.language)
+                       for p in pages_for(self.pages, customer.id, customer.group, customer.language)]
+            settings = self.config.settings_for(customer.id, customer.group).model_dump_json()
             self._portals[customer_id] = digest(data_digest(book), self.keys(customer_id)[0],
-                                                json.dumps(visible), self.as_of)
+                                                json.dumps(visible), self.as_of, settings)
         return self._portals[customer_id]
 
     def of(self, planned: PlannedFile) -> str:
@@ -139,9 +142,11 @@ class Recipes:
             if planned.path == "index.html":
                 parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
             if self.encrypted:
-                parts += [self.sealing, self.templates.closure("shell.html"), self.base]
+                parts.append(self.sealing)
+                if planned.kind == PAGE:  # sealed pages are wrapped in the shell page
+                    parts += [self.templates.closure("shell.html"), self.base]
         if planned.kind == PAGE:
-            parts.append(self.templates.closure(planned.template))
+            parts += [self.templates.closure(planned.template), self.links]
             page = (planned.context or {}).get("page")
             if isinstance(page, Page):
                 parts.append(page.html)
@@ -150,7 +155,8 @@ class Recipes:
         elif planned.kind == CSV and planned.table is not None and planned.table.name == "catalogue":
             parts.append(self.catalogue)
         elif planned.kind == COPY:
-            parts.append(hashlib.sha256(planned.source.read_bytes()).hexdigest())
+            data = planned.data if planned.data is not None else planned.source.read_bytes()
+            parts.append(hashlib.sha256(data).hexdigest())
         return digest(*parts)
 
 

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.numbers import format_percent
 from babel.numbers import (
     get_currency_precision, get_currency_symbol, get_decimal_symbol, get_group_symbol, get_minus_sign_symbol,
 )
@@ -62,9 +63,10 @@ class _Pattern:
 
 
 class Formatter:
-    def __init__(self, language: str, currency: str):
+    def __init__(self, language: str, currency: str, date_format: str = "medium"):
         self.locale = parse_locale(language)
         self.currency = currency
+        self.date_format = date_format  # a Babel style (short, medium, long, full) or pattern
         money = self.locale.currency_formats["standard"]
         self._money_pattern = money
         self._decimal_pattern = self.locale.decimal_formats[None]
@@ -91,9 +93,10 @@ class Formatter:
             return self._number.format(Decimal(value))
         return self._decimal_pattern.apply(value, self.locale)
 
-    def date(self, value: date | None, style: str = "medium") -> str:
+    def date(self, value: date | None, style: str | None = None) -> str:
         if value is None:
             return ""
+        style = style or self.date_format
         key = (value, style)
         if key not in self._dates:
             self._dates[key] = format_date(value, style, locale=self.locale)
@@ -101,3 +104,9 @@ class Formatter:
 
     def month(self, value: date) -> str:
         return self.date(value, "MMM yy")
+
+    def percent(self, value: Decimal | float | None) -> str:
+        """A fraction as a percentage in the locale's way: 0.15 → `15 %` in German."""
+        if value is None:
+            return ""
+        return format_percent(value, locale=self.locale)

@@ -4,16 +4,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from .assets import branding_files
 from .config import Config
 
 
 def input_files(config: Config) -> list[Path]:
-    """Config, every file in the export folder, the theme and the site's template overrides, content pages, keystore."""
-    roots = [config.export_dir, config.path(config.themes_dir) / config.theme, config.path(config.content_dir),
+    """Config, every file in the export folder, the themes and the site's template overrides, content pages,
+    keystore, and the files branding settings name."""
+    roots = [config.export_dir, config.path(config.themes_dir), config.path(config.content_dir),
              config.root / "templates"]  # the site's own template overrides
     files = {config.source_path, config.path(config.gate.keystore)}
     if config.site.logo:
         files.add(config.path(config.site.logo))
+    files.update(config.path(path) for settings in config.all_settings() for _, path in branding_files(settings.branding))
     output = config.output_dir
     for root in roots:
         if root.is_dir():

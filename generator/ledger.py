@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .entities import ADDRESS_PARTS
-from .config import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES, Config
+from .config import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES, Config, PortalConfig
 from .load import Export, Record
 from .model import (
     CENT, ZERO, Address, Contact, Customer, CustomerBook, Document, Invoice, Ledger, Order,
@@ -65,18 +65,23 @@ class LedgerBuilder:
             self.reject(entity, record, field_name, f"unknown customer {customer_id!r}", "unknown-customer")
         return book
 
-    def state(self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str) -> str:
+    def settings(self, book: CustomerBook) -> PortalConfig:
+        return self.config.settings_for(book.customer.id, book.customer.group)
+
+    def state(self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str,
+              book: CustomerBook) -> str:
         code = record.fields.get("status")
         if code is None:
             return default
-        mapping: dict[str, str] = getattr(self.config.status_map, entity)
+        mapping: dict[str, str] = getattr(self.settings(book).status_map, entity)
         if code in mapping:
             return mapping[code]
         folded = code.strip().lower().replace(" ", "_")
         if folded in allowed:
             return folded
         self.problems.warning(record.origin.file, record.origin.row, self.column(entity, "status"),
-                              f"status {code!r} is not in status_map.{entity}; shown as {default!r}", "unknown-status")
+                              f"status {code!r} is not in the status_map for {entity}; shown as {default!r}",
+                              "unknown-status")
         return default
 
     # -- stages ------------------------------------------------------------------------------
@@ -100,6 +105,7 @@ class LedgerBuilder:
             book.payments.sort(key=lambda p: p.date, reverse=True)
             book.shipments.sort(key=lambda s: (s.date, s.id), reverse=True)
             book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
+            hide_fields(book, self.settings(book).hidden_fields)
         return Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue,
                       has=frozenset(self.export))
 
@@ -114,6 +120,7 @@ class LedgerBuilder:
             days = re.search(r"\d+", terms)
             rep = SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone")) \
                 if f.get("sales_rep") else None
+            settings = self.config.settings_for(f["id"], _text(f, "group"))
             if self.config.portal.slug == "field" and not f.get("slug"):
                 self.reject("customers", record, "slug", "portal.slug is 'field' but this customer has no slug",
                             "missing-field")
@@ -121,11 +128,12 @@ class LedgerBuilder:
             customer = Customer(
                 id=f["id"], name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
                 billing=_address(f, "billing"), shipping=_address(f, "shipping"),
-                language=(f.get("language") or site.language).strip().replace("-", "_"),
+                language=(f.get("language") or settings.language or site.language).strip().replace("-", "_"),
+                language_known=bool(f.get("language") or settings.language),
                 currency=(f.get("currency") or site.currency).strip().upper(),
-                portal_enabled=f.get("portal_enabled") is not False,
+                portal_enabled=f.get("portal_enabled") is not False and settings.enabled,
                 group=_text(f, "group"), sales_rep=rep, payment_terms=terms,
-                payment_days=int(days.group()) if days else self.config.portal.default_payment_days,
+                payment_days=int(days.group()) if days else settings.default_payment_days,
                 price_group=_text(f, "price_group"), slug=_text(f, "slug"), origin=record.origin,
             )
             self.books[customer.id] = CustomerBook(customer)
@@ -182,12 +190,12 @@ class LedgerBuilder:
                 line.unit = line.unit or catalogue[line.sku].unit
 
     def orders(self, catalogue: dict[str, Product]) -> dict[str, Order]:
-        portal = self.config.portal
         orders: dict[str, Order] = {}
         for record in self.good("orders"):
             book = self.book_for("orders", record)
             if book is None:
                 continue
+            portal = self.settings(book)
             f = record.fields
             self._describe_lines(record, catalogue)
             lines = record.lines or []
@@ -197,7 +205,7 @@ class LedgerBuilder:
             default = "shipped" if f.get("shipped_date") and "shipped" in portal.order_stages else portal.default_stage
             order = Order(
                 number=f["number"], customer_id=book.customer.id, date=f["date"], status=_text(f, "status"),
-                stage=self.state("orders", record, [*portal.order_stages, "cancelled"], default),
+                stage=self.state("orders", record, [*portal.order_stages, "cancelled"], default, book),
                 history=[], promised_date=f.get("promised_date"), shipped_date=f.get("shipped_date"),
                 carrier=_text(f, "carrier"), ship_to=_address(f, "ship_to"), po_number=_text(f, "po_number"),
                 sales_rep=_text(f, "sales_rep"), notes=_text(f, "notes"), lines=lines,
@@ -210,14 +218,15 @@ class LedgerBuilder:
         return orders
 
     def order_history(self, orders: dict[str, Order]) -> None:
-        stages = [*self.config.portal.order_stages, "cancelled"]
         for record in self.good("order_history"):
             order = orders.get(record.fields["order"])
             if order is None:
                 self.reject("order_history", record, "order", f"unknown order {record.fields['order']!r}",
                             "unknown-reference")
                 continue
-            stage = self.state("orders", record, stages, self.config.portal.default_stage)
+            book = self.books[order.customer_id]
+            portal = self.settings(book)
+            stage = self.state("orders", record, [*portal.order_stages, "cancelled"], portal.default_stage, book)
             order.history.append(StageEvent(stage, record.fields["date"]))
         for order in orders.values():
             order.history.sort(key=lambda e: e.date)
@@ -245,7 +254,7 @@ class LedgerBuilder:
                 number=f["number"], customer_id=book.customer.id, order_number=order_number, date=f["date"],
                 due_date=f.get("due_date") or f["date"] + timedelta(days=book.customer.payment_days),
                 kind="credit_note" if credit else "invoice",
-                status=self.state("invoices", record, INVOICE_STATES, "open"),
+                status=self.state("invoices", record, INVOICE_STATES, "open", book),
                 lines=lines, tax=tax, total=total, paid=f["paid"] if f.get("paid") is not None else None,
                 balance=ZERO, days_overdue=0, payment_link=_text(f, "payment_link"), origin=record.origin,
             )
@@ -279,7 +288,6 @@ class LedgerBuilder:
 
     def settle(self, invoices: dict[str, Invoice]) -> None:
         """Paid, balance, status and payment link of every invoice, as of the ledger date."""
-        template = self.config.portal.payment_link_template
         for invoice in invoices.values():
             if invoice.paid is None:
                 applied = sum((p.amount for p in invoice.payments), ZERO)
@@ -289,8 +297,10 @@ class LedgerBuilder:
                 invoice.status = _settled_state(invoice, self.as_of)
             if invoice.status == "overdue":
                 invoice.days_overdue = (self.as_of - invoice.due_date).days
+            book = self.books[invoice.customer_id]
+            template = self.settings(book).payment_link_template
             if not invoice.payment_link and template and invoice.balance > 0:
-                customer = self.books[invoice.customer_id].customer
+                customer = book.customer
                 invoice.payment_link = template.format(
                     invoice=quote(invoice.number, safe=""), balance=invoice.balance.quantize(CENT),
                     currency=customer.currency, customer=quote(customer.id, safe=""))
@@ -313,7 +323,8 @@ class LedgerBuilder:
             shipment = Shipment(
                 id=f"{order.number}-{counts[order.number]}", order_number=order.number,
                 customer_id=order.customer_id, date=f["date"], carrier=carrier, tracking_number=tracking,
-                tracking_url=url, status=self.state("shipments", record, SHIPMENT_STATES, "in_transit"),
+                tracking_url=url, status=self.state("shipments", record, SHIPMENT_STATES, "in_transit",
+                                                    self.books[order.customer_id]),
             )
             order.shipments.append(shipment)
             self.books[order.customer_id].shipments.append(shipment)
@@ -326,7 +337,7 @@ class LedgerBuilder:
             f = record.fields
             self._describe_lines(record, catalogue)
             lines = record.lines or []
-            status = self.state("quotes", record, QUOTE_STATES, "open")
+            status = self.state("quotes", record, QUOTE_STATES, "open", book)
             if status == "open" and f.get("valid_until") and f["valid_until"] < self.as_of:
                 status = "expired"
             book.quotes.append(Quote(
@@ -385,3 +396,40 @@ def newest_export_date(config: Config) -> date:
 def build_ledger(config: Config, export: Export, problems: ProblemLog, as_of: date) -> Ledger:
     return LedgerBuilder(config, export, problems, as_of).build()
 
+
+
+def hide_fields(book: CustomerBook, hidden: list[str]) -> None:
+    """Blank the fields a customer's settings hide, so no template or download can show them."""
+    if not hidden:
+        return
+    hide = set(hidden)
+    documents = [*book.orders, *book.invoices, *book.quotes]
+    if "sales_rep" in hide:
+        book.customer.sales_rep = None
+        for order in book.orders:
+            order.sales_rep = ""
+    if "payment_terms" in hide:
+        book.customer.payment_terms = ""
+    for order in book.orders:
+        if "po_number" in hide:
+            order.po_number = ""
+        if "promised_date" in hide:
+            order.promised_date = None
+        if "notes" in hide:
+            order.notes = ""
+    if "notes" in hide:
+        for quote_ in book.quotes:
+            quote_.notes = ""
+    if "payment_method" in hide:
+        for payment in book.payments:
+            payment.method = ""
+    for document in documents:
+        if "tax" in hide and hasattr(document, "tax"):
+            document.tax = ZERO
+        for line in document.lines:
+            if "unit_price" in hide:
+                line.unit_price = ZERO
+            if "discount" in hide:
+                line.discount = ZERO
+            if "tax" in hide:
+                line.tax = ZERO

@@ -116,6 +116,7 @@ class Customer:
     price_group: str
     slug: str  # the export's own portal name for the customer, if it has one
     origin: Origin
+    language_known: bool = True  # False: neither the export nor the settings name one (site default)
     contacts: list[Contact] = field(default_factory=list)
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from . import tables, views
-from .config import Config
-from .content import Page
+from .assets import AssetManifest
+from .config import Config, PortalConfig
+from .content import Page, pages_for
 from .ledger import url_safe
 from .model import CustomerBook, Ledger
 
 PAGE, CSV, COPY = "page", "csv", "copy"
-ASSETS = "_static"  # the site folder of the theme's shared static files
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,8 @@ class Portal:
     name: str
     language: str
     currency: str
+    settings: PortalConfig = field(default_factory=PortalConfig, compare=False, hash=False, repr=False)
+    language_known: bool = True  # False: the sign-in page follows the browser's language
 
 
 @dataclass(slots=True)
@@ -38,7 +40,8 @@ class PlannedFile:
     template: str | None = None
     context: dict[str, Any] | None = None
     table: tables.Table | None = None
-    source: Path | None = None
+    source: Path | None = None  # COPY: the file to copy ...
+    data: bytes | None = None  # ... or its bytes, already read
 
     @property
     def output_path(self) -> str:
@@ -112,15 +115,17 @@ class NavItem:
     key: str
     label: str
     path: str
+    external: bool = False  # a configured link: its label is shown as written, not translated
 
 
-def enabled_modules(config: Config, ledger: Ledger) -> list[str]:
-    """Modules switched on in config whose data the export carries, in navigation order."""
-    modules = config.portal.modules
+def enabled_modules(settings: PortalConfig, ledger: Ledger, support_email: str | None) -> list[str]:
+    """Modules switched on in a portal's settings whose data the export carries, in navigation order."""
+    modules = settings.modules
     needs = {"orders": "orders", "invoices": "invoices", "statement": "invoices", "shipments": "shipments",
              "quotes": "quotes", "documents": "documents", "catalogue": "catalogue"}
     shown = [m for m, entity in needs.items() if getattr(modules, m) and entity in ledger.has]
-    if modules.requests and (config.actions.email or config.actions.form_url or config.site.support_email):
+    actions = settings.actions
+    if modules.requests and (actions.email or actions.form_url or support_email):
         shown.append("requests")
     if modules.account:
         shown.append("account")
@@ -140,21 +145,19 @@ LIST_TABLES = {
 
 
 class Planner:
-    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path],
+    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], assets: AssetManifest,
                  slugs: dict[str, str]):
         self.config = config
         self.ledger = ledger
         self.pages = pages
         self.assets = assets
         self.slugs = slugs
-        self.modules = enabled_modules(config, ledger)
 
     def plan(self, only: set[str] | None = None) -> SitePlan:
         books = [b for b in self.ledger.books.values() if b.customer.portal_enabled and b.customer.id in self.slugs
                  and (only is None or b.customer.id in only)]
         books.sort(key=lambda b: self.slugs[b.customer.id])
-        portals = [Portal(b.customer.id, self.slugs[b.customer.id], b.customer.name, b.customer.language,
-                          b.customer.currency) for b in books]
+        portals = [portal_of(self.config, b, self.slugs[b.customer.id]) for b in books]
         plan = SitePlan(portals)
         plan.files += self.site_files()
         for portal, book in zip(portals, books, strict=True):
@@ -167,67 +170,81 @@ class Planner:
             PlannedFile(None, "404.html", PAGE, "404.html", {}),
             PlannedFile(None, "robots.txt", PAGE, "robots.txt", {}),
         ]
-        return files + [PlannedFile(None, f"{ASSETS}/{name}", COPY, source=path)
-                        for name, path in sorted(self.assets.items())]
+        unique = {asset.path: asset for asset in self.assets.assets.values()}
+        return files + [PlannedFile(None, path, COPY, data=asset.data) for path, asset in sorted(unique.items())]
 
-    def nav(self, book: CustomerBook) -> list[NavItem]:
+    def nav(self, book: CustomerBook, modules: list[str], settings: PortalConfig) -> list[NavItem]:
         items = [NavItem("dashboard", tables.N_("Overview"), PATHS.dashboard)]
-        items += [NavItem(m, MODULE_LABELS[m], PATHS.list(m)) for m in self.modules if m != "account"]
-        items += [NavItem(f"page:{p.slug}", p.title, PATHS.page(p.slug)) for p in self.visible_pages(book)]
-        if "account" in self.modules:
+        items += [NavItem(m, MODULE_LABELS[m], PATHS.list(m)) for m in modules if m != "account"]
+        items += [NavItem(f"page:{p.slug}", p.title, PATHS.page(p.slug), external=True)
+                  for p in self.visible_pages(book)]
+        items += [NavItem(f"link:{i}", link.label, link.url, external=True)
+                  for i, link in enumerate(settings.branding.nav_links)
+                  if link.audience is None or book.customer.id in link.audience or book.customer.group in link.audience]
+        if "account" in modules:
             items.append(NavItem("account", MODULE_LABELS["account"], PATHS.list("account")))
         return items
 
     def visible_pages(self, book: CustomerBook) -> list[Page]:
-        return [p for p in self.pages if p.visible_to(book.customer.id, book.customer.group)]
+        customer = book.customer
+        return pages_for(self.pages, customer.id, customer.group, customer.language)
 
     def portal_files(self, portal: Portal, book: CustomerBook) -> list[PlannedFile]:
-        base = {"portal": portal, "book": book, "customer": book.customer, "nav": self.nav(book),
-                "paths": PATHS, "as_of": self.ledger.as_of, "modules": self.modules}
+        settings = portal.settings
+        modules = enabled_modules(settings, self.ledger, self.config.site.support_email)
+        base = {"portal": portal, "book": book, "customer": book.customer, "nav": self.nav(book, modules, settings),
+                "paths": PATHS, "as_of": self.ledger.as_of, "modules": modules}
 
         def page(path: str, template: str, section: str, **extra: Any) -> PlannedFile:
             return PlannedFile(portal, path, PAGE, template, {**base, "section": section, **extra})
 
-        files = [page(PATHS.dashboard, "dashboard.html", "dashboard", **self.dashboard(book))]
+        files = [page(PATHS.dashboard, "dashboard.html", "dashboard", **self.dashboard(book, settings, modules))]
+        hidden = set(settings.hidden_fields)
         for name, make_table in LIST_TABLES.items():
-            if name in self.modules:
-                table = make_table(book)
+            if name in modules:
+                table = make_table(book).without(hidden)
                 files.append(page(PATHS.list(name), "list.html", name, table=table))
                 files.append(PlannedFile(portal, PATHS.csv(name), CSV, table=table))
-        if "catalogue" in self.modules:
-            table = tables.catalogue_table(book, self.ledger.catalogue)
+        if "catalogue" in modules:
+            table = tables.catalogue_table(book, self.ledger.catalogue).without(hidden)
             files.append(page(PATHS.list("catalogue"), "list.html", "catalogue", table=table))
             files.append(PlannedFile(portal, PATHS.csv("catalogue"), CSV, table=table))
-        if "orders" in self.modules:
+        if "orders" in modules:
             files += [page(PATHS.order(o.number), "order.html", "orders", order=o) for o in book.orders]
-        if "invoices" in self.modules:
+        if "invoices" in modules:
             files += [page(PATHS.invoice(i.number), "invoice.html", "invoices", invoice=i) for i in book.invoices]
-        if "statement" in self.modules:
+        if "statement" in modules:
             files.append(page(PATHS.list("statement"), "statement.html", "statement",
                               items=views.open_items(book), aging=views.aging(book, self.ledger.as_of),
                               balances=views.balances(book)))
-        if "quotes" in self.modules:
+        if "quotes" in modules:
             files += [page(PATHS.quote(q.number), "quote.html", "quotes", quote=q) for q in book.quotes]
-        if "documents" in self.modules:
+        if "documents" in modules:
             files += [PlannedFile(portal, PATHS.document(d.id, d.file), COPY, source=self.config.export_dir / d.file)
                       for d in book.documents]
-        if "requests" in self.modules:
+        if "requests" in modules:
             files.append(page(PATHS.list("requests"), "requests.html", "requests"))
-        if "account" in self.modules:
+        if "account" in modules:
             files.append(page(PATHS.list("account"), "account.html", "account"))
         files += [page(PATHS.page(p.slug), "content.html", f"page:{p.slug}", page=p) for p in self.visible_pages(book)]
         return files
 
-    def dashboard(self, book: CustomerBook) -> dict[str, Any]:
+    def dashboard(self, book: CustomerBook, settings: PortalConfig, modules: list[str]) -> dict[str, Any]:
         as_of = self.ledger.as_of
         return {
             "balances": views.balances(book),
-            "stages": views.stage_counts(book, self.config.portal.order_stages) if "orders" in self.modules else [],
+            "stages": views.stage_counts(book, settings.order_stages) if "orders" in modules else [],
             "chart": views.spend_chart(book, as_of),
-            "activity": views.recent_activity(book, self.config.portal.recent_activity),
+            "activity": views.recent_activity(book, settings.recent_activity),
         }
 
 
-def plan_site(config: Config, ledger: Ledger, pages: list[Page], assets: dict[str, Path],
+def portal_of(config: Config, book: CustomerBook, slug: str) -> Portal:
+    customer = book.customer
+    return Portal(customer.id, slug, customer.name, customer.language, customer.currency,
+                  config.settings_for(customer.id, customer.group), customer.language_known)
+
+
+def plan_site(config: Config, ledger: Ledger, pages: list[Page], assets: AssetManifest,
               slugs: dict[str, str], only: set[str] | None = None) -> SitePlan:
     return Planner(config, ledger, pages, assets, slugs).plan(only)

@@ -26,10 +26,17 @@
     if (box) box.remove();
   }
 
-  function swapStylesheets() {
+  /* Stylesheet names carry a hash of their content, so a changed stylesheet has a new name:
+     `swap` maps old file names to new ones. The integrity hash goes with the old file. */
+  function swapStylesheets(swap) {
     Array.prototype.forEach.call(document.querySelectorAll('link[rel="stylesheet"]'), function (link) {
       var url = new URL(link.href);
-      url.searchParams.set("portico-reload", Date.now());
+      var segments = url.pathname.split("/");
+      var renamed = swap[segments[segments.length - 1]];
+      if (!renamed) return;
+      segments[segments.length - 1] = renamed;
+      url.pathname = segments.join("/");
+      link.removeAttribute("integrity");
       link.href = url.href;
     });
     clearOverlay();
@@ -41,7 +48,7 @@
   source.onmessage = function (message) {
     var event = JSON.parse(message.data);
     if (event.type === "reload") location.reload();
-    else if (event.type === "css") swapStylesheets();
+    else if (event.type === "css") swapStylesheets(event.swap || {});
     else if (event.type === "error") overlay(event);
     else clearOverlay();
   };

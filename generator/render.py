@@ -6,20 +6,23 @@ names) without a template changing.
 """
 from __future__ import annotations
 
-import gettext
+import json
 import mimetypes
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+import markdown
+from jinja2 import Environment, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
 from . import tables
-from .config import Config
+from .assets import AssetManifest, colors_key, file_key
+from .config import ActionsConfig, Branding, Config
 from .formatting import Formatter
-from .plan import ASSETS, COPY, CSV, PAGE, PATHS, PlannedFile, Portal
+from .i18n import Catalogues
+from .plan import COPY, CSV, PAGE, PATHS, PlannedFile, Portal
 from .theme import Theme
 
 MEDIA_TYPES = {
@@ -79,31 +82,28 @@ class RenderedFile:
         return f"{self.portal.slug}/{self.path}" if self.portal else self.path
 
 
-def logo_asset(config: Config) -> str | None:
-    """The logo's name among the site's assets (the build copies it there)."""
-    return f"logo{PurePosixPath(config.site.logo).suffix.lower()}" if config.site.logo else None
-
-
 def identity_href(portal: Portal | None, path: str) -> str:
     return path
 
 
-def content_security_policy(config: Config) -> str:
+def content_security_policy(actions: ActionsConfig) -> str:
     """No external scripts, nothing inline that runs; forms only to the configured channel."""
     form_targets = "'self' mailto:"
-    if config.actions.channel == "form" and config.actions.form_url:
-        form_targets += " " + config.actions.form_url
+    if actions.channel == "form" and actions.form_url:
+        form_targets += " " + actions.form_url
     return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
             f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'")
 
 
 class Renderer:
-    def __init__(self, config: Config, theme: Theme,
+    def __init__(self, config: Config, theme: Theme, assets: AssetManifest,
                  href: Callable[[Portal | None, str], str] = identity_href, preview: bool = False):
         self.config = config
+        self.theme = theme
+        self.assets = assets
         self.href = href
         self.env = Environment(
-            loader=FileSystemLoader([str(d) for d in theme.template_dirs]),
+            loader=theme.loader(),
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
             undefined=StrictUndefined,
@@ -111,20 +111,29 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.translations = gettext.NullTranslations()  # the language catalogues plug in here
-        self.env.install_gettext_callables(self.translations.gettext, self.translations.ngettext, newstyle=True)
-        self.env.globals.update(site=config.site, portal_config=config.portal, actions=config.actions,
-                                state_label=lambda s: STATE_LABELS.get(s, s), preview=preview,
-                                gate_config=config.gate, csp=content_security_policy(config),
-                                logo=logo_asset(config))
-        self._formatters: dict[tuple[str, str], Formatter] = {}
+        self.catalogues = Catalogues(theme.locale_dirs())
+        self.translations = self.catalogues.translations(config.site.language)  # switched per page
+        self.env.install_gettext_callables(lambda text: self.translations.gettext(text),
+                                           lambda one, many, n: self.translations.ngettext(one, many, n),
+                                           newstyle=True)
+        self.env.filters["markdown"] = self.markdown
+        self.env.globals.update(site=config.site, state_label=lambda s: STATE_LABELS.get(s, s), preview=preview,
+                                gate_config=config.gate)
+        self._formatters: dict[tuple[str, str, str], Formatter] = {}
         self._fragments: dict[tuple[str, str], Markup] = {}
+        self._markdown: dict[str, Markup] = {}
 
-    def formatter(self, language: str, currency: str) -> Formatter:
-        key = (language, currency)
+    def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
+        key = (language, currency, date_format)
         if key not in self._formatters:
-            self._formatters[key] = Formatter(language, currency)
+            self._formatters[key] = Formatter(language, currency, date_format)
         return self._formatters[key]
+
+    def markdown(self, text: str) -> Markup:
+        """Staff-written Markdown from the config (e.g. the text after sign-in)."""
+        if text not in self._markdown:
+            self._markdown[text] = Markup(markdown.markdown(text, extensions=["sane_lists"], output_format="html"))
+        return self._markdown[text]
 
     def render(self, planned: PlannedFile) -> RenderedFile:
         if planned.kind == PAGE:
@@ -132,7 +141,7 @@ class Renderer:
         elif planned.kind == CSV:
             data = tables.to_csv(planned.table)
         elif planned.kind == COPY:
-            data = planned.source.read_bytes()
+            data = planned.data if planned.data is not None else planned.source.read_bytes()
         else:
             raise AssertionError(planned.kind)
         return RenderedFile(planned.portal, planned.path, data, media_type(planned.path))
@@ -152,8 +161,19 @@ class Renderer:
         """A template that depends on nothing but the language, rendered once per language."""
         key = (template, language)
         if key not in self._fragments:
-            self._fragments[key] = Markup(self.env.get_template(template).render())
+            current = self.translations
+            self.translations = self.catalogues.translations(language)
+            try:
+                self._fragments[key] = Markup(self.env.get_template(template).render())
+            finally:
+                self.translations = current
         return self._fragments[key]
+
+    def messages_by_language(self) -> dict[str, dict]:
+        """The sign-in page's texts in every language the theme speaks, for a visitor whose
+        language the export does not say: the page picks the browser's."""
+        return {language: json.loads(self.fragment("_gate_texts.json", language))
+                for language in self.catalogues.languages()}
 
     def render_shell(self, portal: Portal, context: dict) -> str:
         """The page around an encrypted payload (called by the gate stage)."""
@@ -161,23 +181,54 @@ class Renderer:
 
     def render_template(self, template: str, portal: Portal | None, context: dict, target: str) -> str:
         site = self.config.site
-        fmt = self.formatter(portal.language if portal else site.language, portal.currency if portal else site.currency)
+        settings = portal.settings if portal else self.config.portal
+        language = portal.language if portal else (settings.language or site.language)
+        self.translations = self.catalogues.translations(language)
+        fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
+        prefix = "../" if portal else ""
+        branding = settings.branding
         helpers = {
             "fmt": fmt,
             "href": lambda path: self._href(portal, path),
-            "asset": lambda name: ("../" if portal else "") + f"{ASSETS}/{name}",
-            "fragment": lambda name: self.fragment(name, fmt.language),
+            "asset": lambda name: prefix + self.assets[name].path,
+            "sri": lambda name: self.assets[name].integrity,
+            "fragment": lambda name: self.fragment(name, language),
             "state": self.state_badge,
+            "settings": settings,
+            "branding": branding,
+            "actions": settings.actions,
+            "shows": settings.shows,
+            "csp": content_security_policy(settings.actions),
+            "display_name": branding.display_name or site.name,
+            "logo": self.logo(branding),
+            "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
+            "stylesheets": self.stylesheets(branding),
+            "language": language.replace("_", "-"),
+            "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
         }
         try:
             return self.env.get_template(template).render({**context, **helpers})
         except TemplateError as exc:
             raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
 
+    def logo(self, branding: Branding) -> str | None:
+        if branding.logo == "none":
+            return None
+        if branding.logo == "company":
+            return file_key(self.config.site.logo) if self.config.site.logo else None
+        return file_key(branding.logo)
+
+    def stylesheets(self, branding: Branding) -> list[str]:
+        """The theme's stylesheets, then the brand colours, then the site's own (later ones win)."""
+        sheets = self.theme.stylesheets()
+        if branding.colors:
+            sheets = [*sheets, colors_key(branding.colors)]
+        return sheets + [file_key(css) for css in branding.extra_css]
+
     def _href(self, portal: Portal | None, path: str | None) -> str:
         if not path:
             return ""
-        if "://" in path or path.startswith(("mailto:", "#")):
+        if "://" in path or path.startswith(("mailto:", "tel:", "#", "/")):
             return path
         return self.href(portal, path)
 

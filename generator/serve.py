@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlparse
 
 from .build import BuildOptions, BuildResult, Progress, build
@@ -49,13 +49,18 @@ class Events:
             return self.serial, (self.last if self.serial != seen else None)
 
 
-def event_for(result: BuildResult) -> dict:
+def event_for(result: BuildResult, changed: set[Path] | None = None,
+              previous_assets: dict[str, str] | None = None) -> dict:
     if not result.ok:
         message = result.failure or "the build failed"
         return {"type": "error", "message": message, "file": message.split(":")[0]}
     rendered = result.engine.rendered if result.engine else []
-    if rendered and all(path.endswith(".css") for path in rendered):
-        return {"type": "css"}
+    if rendered and changed and all(path.suffix == ".css" for path in changed):
+        # stylesheets carry their hash in their name: tell open pages which names to swap
+        swap = {PurePosixPath(old).name: PurePosixPath(result.assets[name]).name
+                for name, old in (previous_assets or {}).items()
+                if name in result.assets and result.assets[name] != old}
+        return {"type": "css", "swap": swap}
     return {"type": "reload" if rendered or not result.noop else "ok"}
 
 
@@ -75,7 +80,8 @@ class DevServer:
     def output_dir(self) -> Path:
         return self.options.output_dir or self.config.output_dir
 
-    def rebuild(self) -> BuildResult | None:
+    def rebuild(self, changed: set[Path] | None = None) -> BuildResult | None:
+        """`changed`: the files that changed since the last build, when known."""
         with self.build_lock:
             self.ready.clear()
             try:
@@ -90,8 +96,9 @@ class DevServer:
                     self.events.publish({"type": "error", "message": f"{exc.__class__.__name__}: {exc}", "file": ""})
                     traceback.print_exc()
                     return None
+                previous_assets = self.last.assets if self.last else {}
                 self.last = result
-                self.events.publish(event_for(result))
+                self.events.publish(event_for(result, changed, previous_assets))
                 self.on_built(result)
                 return result
             finally:
@@ -196,6 +203,8 @@ class ChangeWatcher:
         self.server = server
         self.observer = Observer()
         self.changed = threading.Event()
+        self.paths: set[Path] = set()
+        self.paths_lock = threading.Lock()
         watcher = self
 
         class OnChange(FileSystemEventHandler):
@@ -206,6 +215,11 @@ class ChangeWatcher:
                 output = server.output_dir
                 if path.is_relative_to(output) or path.name.startswith((".", "~")) or "/." in str(path):
                     return
+                with watcher.paths_lock:
+                    if not event.is_directory:  # a folder's own "modified" says nothing new
+                        watcher.paths.add(path)
+                        if getattr(event, "dest_path", None):
+                            watcher.paths.add(Path(str(event.dest_path)))
                 watcher.changed.set()
 
         handler = OnChange()
@@ -224,7 +238,9 @@ class ChangeWatcher:
             while self.changed.is_set():  # debounce: wait until nothing changed for a moment
                 self.changed.clear()
                 time.sleep(DEBOUNCE_SECONDS)
-            self.server.rebuild()
+            with self.paths_lock:
+                changed, self.paths = self.paths, set()
+            self.server.rebuild(changed)
 
     def stop(self) -> None:
         self.observer.stop()

@@ -13,7 +13,7 @@ from .gate import Gate
 from .keystore import Keystore
 from .model import Ledger
 from .passwords import generate_password, weaknesses
-from .plan import PATHS, Portal
+from .plan import PATHS, Portal, portal_of
 from .problems import ProblemLog
 from .slugs import portal_slugs
 
@@ -42,8 +42,7 @@ def portal_for(config: Config, ledger: Ledger, keystore: Keystore, customer_id: 
     if customer_id not in keystore.customers or not keystore.customers[customer_id].enabled:
         raise StaffError(f"customer {customer_id!r} has no portal yet (disabled, or not built since it was added)")
     slugs = portal_slugs(config, ledger, keystore.site_key, ProblemLog())
-    c = book.customer
-    return Portal(c.id, slugs[c.id], c.name, c.language, c.currency)
+    return portal_of(config, book, slugs[customer_id])
 
 
 def list_passwords(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str | None = None) -> list[PasswordRow]:

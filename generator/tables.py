@@ -47,6 +47,14 @@ class Table:
     columns: list[Column]
     rows: list[list[Cell]] = field(default_factory=list)
 
+    def without(self, hidden: set[str]) -> "Table":
+        """The table without the columns a portal's settings hide (from the page and the CSV alike)."""
+        keep = [i for i, c in enumerate(self.columns) if c.key not in hidden]
+        if len(keep) == len(self.columns):
+            return self
+        return Table(self.name, self.caption, [self.columns[i] for i in keep],
+                     [[row[i] for i in keep] for row in self.rows])
+
     def filter_values(self, index: int) -> list[str]:
         return sorted({str(row[index].value) for row in self.rows if row[index].value not in (None, "")})
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
-
 import os
+import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,6 +19,15 @@ DATASETS = REPO.parent / "shared" / "datasets"
 # Key slots in tests use a cheap KDF so builds take milliseconds; the one test that checks the
 # real cost clears this. Builds made with it say UNSAFE in their notices.
 os.environ[UNSAFE_TEST_ITERATIONS_ENV] = "1000"
+
+
+def static_file(public: Path, name: str) -> str:
+    """The published path of a static file, whose name carries a hash of its bytes."""
+    stem, _, suffix = name.rpartition(".")
+    pattern = re.compile(re.escape(stem) + r"\.[0-9a-f]{10}\." + re.escape(suffix))
+    found = [p.name for p in (public / "_static").iterdir() if pattern.fullmatch(p.name)]
+    assert len(found) == 1, f"{name}: {found}"
+    return f"_static/{found[0]}"
 
 
 def minimal_config(**exports) -> dict:

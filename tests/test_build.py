@@ -12,7 +12,7 @@ from generator.cli import main
 
 import yaml
 
-from conftest import REPO, demo_config, minimal_config
+from conftest import REPO, demo_config, minimal_config, static_file
 
 CUSTOMERS = "id,name,portal\nC1,Alpha,yes\nC2,Beta,no\nC3,Gamma,yes\n"
 ORDERS = ("order,customer,date,sku,qty,price\n"
@@ -39,7 +39,7 @@ def test_build_writes_one_portal_per_enabled_customer(site):
     assert not (site.public / "C2").exists()  # portal disabled
     files = sorted(p.name for p in (site.public / "C1").iterdir())
     assert files == ["account.html", "index.html", "order-A-1.html", "order-A-2.html", "orders.csv", "orders.html"]
-    assert (site.public / "404.html").is_file() and (site.public / "_static" / "lists.js").is_file()
+    assert (site.public / "404.html").is_file() and (site.public / static_file(site.public, "lists.js")).is_file()
     assert (site.public / "robots.txt").read_text() == "User-agent: *\nDisallow: /\n"
 
 

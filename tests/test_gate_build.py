@@ -311,13 +311,14 @@ def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
     (gated.root / "brand.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     raw = gate_config()
     raw["site"].update(name="Test Supply", logo="brand.png", support_email="help@test.example")
-    raw["gate"]["welcome"] = "Welcome to the Test Supply customer portal."
+    raw.setdefault("portal", {})["branding"] = {"welcome": "Welcome to the Test Supply customer portal."}
     assert gated.build(raw, encrypt=True, new_keystore=True).ok
     slug, _ = entry_blob(gated, "C1")
     shell = (gated.public / slug / "index.html").read_text()
-    assert '<img class="logo" src="../_static/logo.png" alt="">' in shell
+    logo = re.search(r'<img class="logo" src="\.\./(_static/brand\.[0-9a-f]{10}\.png)" alt="">', shell)
+    assert logo, shell
     assert "Welcome to the Test Supply customer portal." in shell and "help@test.example" in shell
-    assert (gated.public / "_static" / "logo.png").read_bytes().startswith(b"\x89PNG")
+    assert (gated.public / logo[1]).read_bytes().startswith(b"\x89PNG")
     visible = CIPHERTEXT_BLOCKS.sub("", shell)
     for private in ("Alpha", "ann@", "A-1", "C1"):
         assert private not in visible

@@ -12,7 +12,7 @@ from generator.build import check
 from generator.keystore import read_keystore
 from generator.slugs import opaque_slug
 
-from conftest import REPO, minimal_config
+from conftest import REPO, minimal_config, static_file
 
 CUSTOMERS = "id,name,group,portal\nC1,Alpha Works,key,yes\nC2,Beta Foods,trade,yes\nC3,Gamma Tools,trade,yes\n"
 CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
@@ -107,16 +107,20 @@ def test_a_new_content_page_reaches_its_audience_only(project):
 
 
 def test_css(project):
+    """A stylesheet's name carries its hash, so every page that links it changes with it; nothing else does."""
     css = project.themes / "default" / "static" / "portico.css"
     css.write_text(css.read_text() + "\n.brand { letter-spacing: .02em; }\n")
-    assert rebuild_and_compare(project).engine.rendered == ["_static/portico.css"]
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert [p for p in rendered if p.startswith("_static/")] == [static_file(project.public, "portico.css")]
+    assert all(p.endswith((".html", ".txt")) for p in rendered if not p.startswith("_static/")), rendered
+    assert not any(p.endswith((".csv", ".js")) for p in rendered)
 
 
 def test_config_that_rendering_reads_and_config_it_does_not(project):
     project.raw["publish"] = {"concurrency": 3}
     result = rebuild_and_compare(project)
     assert not result.noop and result.engine.rendered == []  # publishing settings render nothing
-    project.raw["site"]["footer"] = "Test Supply Ltd, 1 Main Street"
+    project.raw.setdefault("portal", {}).setdefault("branding", {})["footer"] = "Test Supply Ltd, 1 Main Street"
     rendered = rebuild_and_compare(project).engine.rendered
     assert any(p.endswith("/index.html") for p in rendered) and not any(p.startswith("_static/") for p in rendered)
 

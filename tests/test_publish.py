@@ -18,7 +18,7 @@ from generator.publish.targets import effective_settings, open_store
 from generator.slugs import opaque_slug
 from generator.keystore import read_keystore
 
-from conftest import REPO, minimal_config
+from conftest import REPO, minimal_config, static_file
 
 CUSTOMERS = "id,name,portal\nC1,Alpha Works,yes\nC2,Beta Foods,yes\nC3,Gamma Tools,yes\n"
 CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
@@ -142,9 +142,10 @@ def test_first_publish_uploads_everything_with_the_right_headers(shop, s3, s3_en
     assert len(entry["Metadata"]["sha256"]) == 64
     blob = next(k for k in files if k.endswith(".bin"))
     assert client.head_object(Bucket=bucket, Key=f"portals/{blob}")["ContentType"] == "application/octet-stream"
-    css = client.head_object(Bucket=bucket, Key="portals/_static/portico.css")
-    assert css["ContentType"] == "text/css; charset=utf-8" and "max-age=3600" in css["CacheControl"]
-    order = [store.puts.index(p) for p in ("_static/gate.js", f"{slug(shop, 'C1')}/index.html", "index.html")]
+    css = client.head_object(Bucket=bucket, Key=f"portals/{static_file(shop.public, 'portico.css')}")
+    assert css["ContentType"] == "text/css; charset=utf-8" and "immutable" in css["CacheControl"]
+    order = [store.puts.index(p) for p in (static_file(shop.public, "gate.js"), f"{slug(shop, 'C1')}/index.html",
+                                           "index.html")]
     assert order == sorted(order)  # assets, then portals' pages and entries, then the site's root
     entries = [i for i, p in enumerate(store.puts) if p.endswith("/index.html")]
     pages = [i for i, p in enumerate(store.puts) if "/" in p and not p.startswith("_static") and not p.endswith("index.html")]
@@ -259,13 +260,14 @@ def test_keys_with_spaces_unicode_plus_and_percent_round_trip(shop, s3, s3_endpo
     rebuild(shop, raw)
     publish(shop, raw)
     listed = keys(client, bucket)
-    for name in odd:
-        assert f"_static/{name}" in listed
-        assert client.get_object(Bucket=bucket, Key=f"portals/_static/{name}")["Body"].read().decode() == name
+    published = {name: static_file(shop.public, name) for name in odd}
+    for name, path in published.items():
+        assert path in listed
+        assert client.get_object(Bucket=bucket, Key=f"portals/{path}")["Body"].read().decode() == name
     assert publish(shop, raw)[0].uploaded == 0  # the names matched the manifest exactly
     folder = tmp_path / "www"
     publish(shop, raw, target=str(folder))
-    assert {f"_static/{name}" for name in odd} <= {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+    assert set(published.values()) <= {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
 
 
 def test_two_racing_publishes_one_loses(shop, s3, s3_endpoint):
@@ -354,9 +356,10 @@ def test_gzip_option(shop, s3, s3_endpoint):
     raw = config_for(s3_endpoint, bucket, gzip=True)
     rebuild(shop, raw)
     publish(shop, raw)
-    css = client.get_object(Bucket=bucket, Key="portals/_static/portico.css")
+    css_path = static_file(shop.public, "portico.css")
+    css = client.get_object(Bucket=bucket, Key=f"portals/{css_path}")
     assert css["ContentEncoding"] == "gzip"
-    assert gzip.decompress(css["Body"].read()) == (shop.public / "_static" / "portico.css").read_bytes()
+    assert gzip.decompress(css["Body"].read()) == (shop.public / css_path).read_bytes()
     assert "ContentEncoding" not in client.head_object(Bucket=bucket, Key=f"portals/{next(k for k in built_files(shop) if k.endswith('.bin'))}")
 
 

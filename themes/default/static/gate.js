@@ -58,9 +58,41 @@
   var portal = decodeURIComponent(segments.pop() || "");
   var publishedPath = portal + "/" + fileName;
 
+  var chosenMessages = null; // set when the sign-in page speaks the browser's language
+
   function messages() {
+    if (chosenMessages) return chosenMessages;
     var node = document.getElementById("portico-messages");
     return node ? JSON.parse(node.textContent) : {};
+  }
+
+  /* A portal whose customer's language is unknown carries the sign-in texts in every language
+     the theme speaks; pick the first of the browser's languages that is among them. */
+  function followBrowserLanguage() {
+    var node = document.getElementById("portico-languages");
+    if (!node) return;
+    var byLanguage = JSON.parse(node.textContent);
+    var wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
+    for (var i = 0; i < wanted.length; i++) {
+      var full = String(wanted[i]).replace("-", "_");
+      var candidates = [full, full.split("_")[0]];
+      for (var j = 0; j < candidates.length; j++) {
+        if (Object.prototype.hasOwnProperty.call(byLanguage, candidates[j])) {
+          useLanguage(candidates[j].replace("_", "-"), byLanguage[candidates[j]]);
+          return;
+        }
+      }
+    }
+  }
+
+  function useLanguage(language, texts) {
+    chosenMessages = texts;
+    document.documentElement.lang = language;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (element) {
+      var text = texts[element.getAttribute("data-i18n")];
+      if (text) element.textContent = text;
+    });
+    say("opening", false);
   }
 
   /* ---- the format ------------------------------------------------------------------------ */
@@ -334,6 +366,7 @@
   /* ---- start ------------------------------------------------------------------------------ */
 
   var payloadNode = document.getElementById("portico-payload");
+  if (payloadNode) followBrowserLanguage();
   if (!payloadNode) {
     if (supported()) enhanceOpenedPage();
     return;
