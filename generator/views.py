@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from .model import ZERO, CustomerBook, Invoice
+from .tables import N_
 
 AGING_BUCKETS = (
     ("current", None, 0),
@@ -138,6 +139,12 @@ def spend_chart(book: CustomerBook, as_of: date, width: int = 600, height: int =
     return SpendChart(bars, maximum, width, height, bar_width)
 
 
+ACTIVITY_LABELS = {
+    "order": N_("Order"), "invoice": N_("Invoice"), "credit_note": N_("Credit note"), "payment": N_("Payment"),
+    "shipment": N_("Shipment"), "quote": N_("Quote"), "document": N_("Document"),
+}
+
+
 @dataclass(frozen=True)
 class Activity:
     date: date
@@ -145,6 +152,10 @@ class Activity:
     reference: str
     amount: Decimal | None
     target: tuple[str, str] | None  # (kind, key) of the page it links to
+
+    @property
+    def label(self) -> str:
+        return ACTIVITY_LABELS[self.kind]
 
 
 def recent_activity(book: CustomerBook, limit: int) -> list[Activity]:
