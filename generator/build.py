@@ -26,6 +26,7 @@ from .model import Ledger
 from .plan import PAGE, SitePlan, plan_site
 from .problems import ProblemLog
 from .render import Renderer, RenderError
+from .settings import check_settings
 from .slugs import portal_slugs
 from .theme import ThemeError, load_theme
 from .engine import ENGINE_VERSION, EngineReport, Recipes, TemplateDigests, digest
@@ -108,6 +109,7 @@ def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | No
         return None, problems
     portal_slugs(config, ledger, None, problems)
     read_pages(config.path(config.content_dir), problems)
+    check_settings(config, ledger, problems)
     return ledger, problems
 
 
@@ -178,6 +180,7 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
         result.files = len(previous["files"])
         return
     ledger = read_input(config, problems, progress)
+    check_settings(config, ledger, problems)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_for(config, options, result)
     slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
