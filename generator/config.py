@@ -338,12 +338,15 @@ class PortalConfig(Strict):
     @field_validator("date_format")
     @classmethod
     def _date_pattern(cls, value: str) -> str:
-        if value not in DATE_STYLES:
-            from babel.dates import parse_pattern
-            try:
-                parse_pattern(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}")
+        if value in DATE_STYLES:
+            return value
+        from babel.dates import format_date
+        try:
+            format_date(date(2026, 1, 2), value, locale="en")
+        except Exception as exc:  # Babel raises several kinds for a bad pattern
+            raise ValueError(f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}") from None
+        if not re.search(r"[dMyLE]", value.split("'")[0] + "".join(value.split("'")[2::2])):
+            raise ValueError(f"{value!r} has no day, month or year field (a Babel pattern such as 'dd.MM.yyyy')")
         return value
 
     def shows(self, field_name: str) -> bool:

@@ -125,6 +125,16 @@ def test_config_that_rendering_reads_and_config_it_does_not(project):
     assert any(p.endswith("/index.html") for p in rendered) and not any(p.startswith("_static/") for p in rendered)
 
 
+def test_a_customers_settings_and_a_groups_settings(project):
+    project.raw["customers"] = {"C2": {"branding": {"footer": "Beta's own footer"}}}
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert rendered and all(p.startswith(portal_of(project, "C2")) for p in rendered)
+    project.raw["groups"] = {"trade": {"modules": {"quotes": False}}}
+    rendered = rebuild_and_compare(project).engine.rendered
+    touched = {p.split("/")[0] + "/" for p in rendered}
+    assert touched == {portal_of(project, "C2"), portal_of(project, "C3")}  # the trade group, not C1 (key)
+
+
 def test_password_rotation(project):
     ks = read_keystore(project.root / "keystore" / "keystore.json")
     ledger, _ = check(project.load(project.raw))
