@@ -139,7 +139,8 @@ class Renderer:
         if planned.kind == PAGE:
             data = self.render_page(planned).encode("utf-8")
         elif planned.kind == CSV:
-            data = tables.to_csv(planned.table)
+            language = planned.portal.language if planned.portal else self.config.site.language
+            data = tables.to_csv(planned.table, self.catalogues.translations(language).gettext)
         elif planned.kind == COPY:
             data = planned.data if planned.data is not None else planned.source.read_bytes()
         else:

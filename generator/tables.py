@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import PurePosixPath
+from collections.abc import Callable
 from typing import Any
 
 from .model import CustomerBook, Product
@@ -78,10 +79,11 @@ def csv_value(cell: Cell, column: Column) -> str:
     return neutralise(str(value))
 
 
-def to_csv(table: Table) -> bytes:
+def to_csv(table: Table, translate: Callable[[str], str] = lambda label: label) -> bytes:
+    """The table as CSV; `translate` gives the column headings in the customer's language."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(c.label) for c in table.columns])
+    writer.writerow([neutralise(translate(c.label)) for c in table.columns])
     for row in table.rows:
         writer.writerow([csv_value(cell, column) for cell, column in zip(row, table.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8

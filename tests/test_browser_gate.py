@@ -12,9 +12,11 @@ from generator.slugs import opaque_slug
 from generator.staff import direct_link
 from generator.build import check
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer, demo_config
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, StaticServer, demo_config
+from generator.i18n import Catalogues
 
 pytestmark = pytest.mark.browser
+CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])
 
 
 class Demo:
@@ -31,6 +33,12 @@ class Demo:
     def contact(self, customer_id: str) -> tuple[str, str]:
         email, secret = sorted(self.keystore.customers[customer_id].contacts.items())[0]
         return email, secret.password
+
+    def say(self, customer_id: str, message: str, **values) -> str:
+        """A theme string as this customer reads it (the demo's customers speak five languages)."""
+        language = self.ledger.books[customer_id].customer.language
+        return CATALOGUES.translations(language).gettext(message) % values if values else \
+            CATALOGUES.translations(language).gettext(message)
 
     def link(self, customer_id: str, number: str) -> str:
         url = direct_link(self.config, self.ledger, self.keystore, customer_id, number)
@@ -60,23 +68,24 @@ def sign_in(page, demo, customer_id, remember=False, password=None):
 def open_signed_in(page, demo, customer_id):
     page.goto(demo.url(customer_id))
     sign_in(page, demo, customer_id)
-    page.wait_for_selector(f"h1:has-text('Welcome, {demo.ledger.books[customer_id].customer.name}')")
+    page.wait_for_selector(f"h1:has-text('{demo.ledger.books[customer_id].customer.name}')")
 
 
 def test_sign_in_once_then_pages_open_without_asking(page, demo):
     page.goto(demo.url("C1002"))
     page.wait_for_selector("[data-gate-form]:not([hidden])")
     sign_in(page, demo, "C1002")
-    page.wait_for_selector("h1:has-text('Welcome, Brauerei Kranich GmbH')")
-    page.click("nav >> text=Orders")
+    page.wait_for_selector("h1:has-text('Brauerei Kranich GmbH')")
+    page.click(f"nav >> text={demo.say('C1002', 'Orders')}")  # Bestellungen
     page.click("table[data-list] tbody tr >> nth=0 >> a")
-    page.wait_for_selector("h1:has-text('Order SO-')")
+    page.wait_for_selector(f"h1:has-text('{demo.say('C1002', 'Order %(number)s', number='SO-')}')")
     assert re.search(r"/[a-z2-7]{16}\.html$", page.url)  # opaque names, also in the address bar
-    page.click("nav >> text=Invoices")
+    page.click(f"nav >> text={demo.say('C1002', 'Invoices')}")
     page.click("table[data-list] tbody tr >> nth=0 >> a")
-    page.wait_for_selector("h1:has-text('Invoice INV-')")
+    invoice = demo.say("C1002", "Invoice %(number)s", number="INV-")
+    page.wait_for_selector(f"h1:has-text('{invoice}')")
     page.reload()
-    page.wait_for_selector("h1:has-text('Invoice INV-')")
+    page.wait_for_selector(f"h1:has-text('{invoice}')")
     assert page.errors == []
 
 
@@ -85,7 +94,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(page, demo):
     sign_in(page, demo, "C1002", password="not-the-password")
     page.wait_for_selector(".gate-status.error")
     message = page.text_content("[data-gate-status]")
-    assert "do not match" in message
+    assert message == demo.say("C1002", "That e-mail address and password do not match. Please try again.")
     page.evaluate("() => { document.querySelector('[data-gate-status]').textContent = ''; }")
     page.fill("#gate-email", "stranger@example.com")
     page.fill("#gate-password", "whatever-it-is")
@@ -96,17 +105,18 @@ def test_wrong_password_and_unknown_email_get_the_same_message(page, demo):
 
 def test_sign_out_then_a_protected_page_asks_again(page, demo):
     open_signed_in(page, demo, "C1003")
-    page.click("nav >> text=Invoices")
-    page.wait_for_selector("h1:has-text('Invoices')")
+    invoices = demo.say("C1003", "Invoices")  # Factures
+    page.click(f"nav >> text={invoices}")
+    page.wait_for_selector(f"h1:has-text('{invoices}')")
     invoices_url = page.url
     page.click("[data-sign-out]")
     page.wait_for_selector("[data-gate-form]:not([hidden])")
-    assert "signed out" in page.text_content("[data-gate-status]")
+    assert page.text_content("[data-gate-status]") == demo.say("C1003", "You have signed out.")
     page.goto(invoices_url)
     page.wait_for_selector("[data-gate-form]:not([hidden])")
     assert "next=" in page.url
     sign_in(page, demo, "C1003")
-    page.wait_for_selector("h1:has-text('Invoices')")  # back where they were going
+    page.wait_for_selector(f"h1:has-text('{invoices}')")  # back where they were going
     assert page.url == invoices_url
 
 
@@ -150,7 +160,7 @@ def test_expired_session_asks_again(page, demo):
     })""", demo.url("C1005").rstrip("/").split("/")[-1])
     page.reload()
     page.wait_for_selector("[data-gate-form]:not([hidden])")
-    assert "session has ended" in page.text_content("[data-gate-status]")
+    assert page.text_content("[data-gate-status]") == demo.say("C1005", "Your session has ended. Please sign in again.")
 
 
 def test_session_key_is_not_extractable(page, demo):
@@ -190,13 +200,16 @@ def tamper(route):
 
 def test_a_tampered_page_shows_the_damage_message(page, demo):
     open_signed_in(page, demo, "C1010")
-    page.click("nav >> text=Orders")
-    page.wait_for_selector("h1:has-text('Orders')")
+    orders = demo.say("C1010", "Orders")  # Pedidos
+    page.click(f"nav >> text={orders}")
+    page.wait_for_selector(f"h1:has-text('{orders}')")
     target = page.url
     page.route(target, tamper)
     page.reload()
     page.wait_for_selector(".gate-status.error")
-    assert "damaged or has been altered" in page.text_content("[data-gate-status]")
+    assert page.text_content("[data-gate-status]") == demo.say(
+        "C1010", "This page is damaged or has been altered, so it cannot be opened. Please reload it; "
+        "if that does not help, contact us.")
 
 
 def test_one_customers_session_does_not_open_anothers_pages(page, demo):
@@ -218,14 +231,14 @@ def test_one_customers_session_does_not_open_anothers_pages(page, demo):
 
 def test_encrypted_downloads_open_in_the_browser(page, demo):
     open_signed_in(page, demo, "C1002")
-    page.click("nav >> text=Documents")
+    page.click(f"nav >> text={demo.say('C1002', 'Documents')}")
     with page.expect_download() as pdf:
         page.click("table[data-list] tbody tr >> nth=0 >> a")
     assert open(pdf.value.path(), "rb").read(5) == b"%PDF-"
     assert pdf.value.suggested_filename.endswith(".pdf")
     with page.expect_download() as table:
-        page.click("text=Download CSV")
-    assert open(table.value.path(), encoding="utf-8-sig").readline().startswith("Document,Date")
+        page.click(f"text={demo.say('C1002', 'Download CSV')}")
+    assert open(table.value.path(), encoding="utf-8-sig").readline().startswith("Dokument,Datum")  # German headings
     assert page.errors == []
 
 
@@ -235,5 +248,7 @@ def test_unsupported_browser_gets_a_message(browser, demo):
     tab = context.new_page()
     tab.goto(demo.url("C1002"))
     tab.wait_for_selector(".gate-status.error")
-    assert "cannot open the portal safely" in tab.text_content("[data-gate-status]")
+    assert tab.text_content("[data-gate-status]") == demo.say(
+        "C1002", "This browser cannot open the portal safely. Please use a current version of Chrome, Edge, "
+        "Firefox or Safari.")
     context.close()

@@ -48,9 +48,9 @@ def test_search_and_filter(page, demo_server):
 def test_csv_link_downloads_the_list(page, demo_server):
     page.goto(f"{demo_server.url}/C1002/orders.html")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download CSV").click()
+        page.get_by_role("link", name="CSV herunterladen").click()  # C1002 reads German
     data = open(download.value.path(), encoding="utf-8-sig").read()
-    assert data.splitlines()[0] == "Order,Date,Your reference,Stage,Shipped,Total"
+    assert data.splitlines()[0] == "Bestellung,Datum,Ihre Referenz,Status,Versandt,Gesamt"
     assert len(data.splitlines()) - 1 == len(column_values(page, 0))
 
 
@@ -60,7 +60,7 @@ def test_phone_width_shows_labels_beside_values(browser, demo_server):
     tab.goto(f"{demo_server.url}/C1002/orders.html")
     label = tab.eval_on_selector("table[data-list] tbody td:nth-child(6)",
                                  "td => getComputedStyle(td, '::before').content")
-    assert label == '"Total"'
+    assert label == '"Gesamt"'
     assert tab.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # no sideways scrolling
     context.close()
 

@@ -207,3 +207,21 @@ def test_the_sign_in_page_follows_the_browsers_language(unknown_language_site, b
         context.close()
     finally:
         server.close()
+
+
+def test_every_sealed_page_wears_its_customers_language_and_branding(site):
+    site.file("customers.csv", "id,name,lang\nC1,Alpha,de\nC2,Beta,fr\n")
+    site.file("contacts.csv", "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bo,bo@beta.example\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-05-01,X,1,1\n")
+    raw = minimal_config(contacts={"file": "contacts.csv",
+                                   "columns": {"customer": "customer", "name": "name", "email": "email"}})
+    raw["exports"]["customers"]["columns"]["language"] = "lang"
+    raw["customers"] = {"C2": {"branding": {"display_name": "Beta's portal"}}}
+    assert site.build(raw, encrypt=True, new_keystore=True).ok
+    for customer, language in (("C1", "de"), ("C2", "fr")):
+        shells = list((site.public / customer).glob("*.html"))
+        assert len(shells) >= 4
+        for shell in shells:
+            html = shell.read_text(encoding="utf-8")
+            assert f'<html lang="{language}">' in html, shell
+            assert ("Beta&#39;s portal" in html) == (customer == "C2"), shell
