@@ -1,6 +1,7 @@
 """Layered settings (global → group → customer) and branding."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -157,3 +158,22 @@ def test_check_warns_about_settings_for_unknown_customers_groups_and_stages(laye
     assert any("groups.wholesale" in w and "no customer is in group 'wholesale'" in w for w in warnings)
     assert any("stage 'packed' is not one of portal.order_stages" in w for w in warnings)
     assert not problems.errors
+
+
+def test_portal_switch_actions_channel_and_payment_link_per_layer(layered):
+    layered.file("invoices.csv", "number,customer,date,total\nI-1,C1,2026-06-01,100\nI-2,C3,2026-06-01,50\n")
+    raw = layered.raw
+    raw["exports"]["invoices"] = {"file": "invoices.csv", "columns": {
+        "number": "number", "customer": "customer", "date": "date", "total": "total"}}
+    raw["portal"]["payment_link_template"] = "https://pay.example.com/{invoice}"
+    raw["customers"]["C1"].update(actions={"channel": "form", "form_url": "https://forms.example.com/alpha"},
+                                  payment_link_template="https://alpha-pay.example.com/{invoice}?amount={balance}")
+    raw["customers"]["C2"] = {"enabled": False}
+    result = built(layered, raw)
+    assert sorted(p.customer_id for p in result.portals) == ["C1", "C3"]  # C2's portal is switched off
+    alpha = html.unescape((layered.public / "C1" / "requests.html").read_text())
+    assert 'action="https://forms.example.com/alpha"' in alpha
+    assert "form-action 'self' mailto: https://forms.example.com/alpha" in alpha  # the CSP follows the channel
+    assert "https://forms.example.com" not in (layered.public / "C3" / "requests.html").read_text()
+    assert "https://alpha-pay.example.com/I-1?amount=100.00" in (layered.public / "C1" / "invoice-I-1.html").read_text()
+    assert "https://pay.example.com/I-2" in (layered.public / "C3" / "invoice-I-2.html").read_text()
