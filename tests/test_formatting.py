@@ -37,3 +37,13 @@ def test_numbers_match_babel(locale):
 def test_german_money_looks_german():
     assert Formatter("de", "EUR").money(Decimal("1234.56")) == "1.234,56\xa0€"
     assert Formatter("en", "GBP").money(Decimal("-1234.5")) == "-£1,234.50"
+
+
+@pytest.mark.parametrize("locale, expected", [("de", "15\xa0%"), ("fr", "15\xa0%"), ("en", "15%"), ("nl", "15%")])
+def test_percentages_and_date_patterns_follow_the_locale(locale, expected):
+    from datetime import date
+    from babel.dates import format_date
+    fmt = Formatter(locale, "EUR", "dd/MM/yyyy")
+    assert fmt.percent(Decimal("0.15")) == expected
+    assert fmt.date(date(2026, 11, 20)) == "20/11/2026"  # the configured pattern
+    assert fmt.date(date(2026, 11, 20), "long") == format_date(date(2026, 11, 20), "long", locale=locale)
