@@ -71,6 +71,14 @@ def open_signed_in(page, demo, customer_id):
     page.wait_for_selector(f"h1:has-text('{demo.ledger.books[customer_id].customer.name}')")
 
 
+def open_section(page, demo, customer_id, section):
+    """Click a section in the navigation, in the customer's language, and wait for its heading."""
+    label = demo.say(customer_id, section)
+    page.click(f"nav >> text={label}")
+    page.wait_for_selector(f"h1:has-text('{label}')")
+    return label
+
+
 def test_sign_in_once_then_pages_open_without_asking(page, demo):
     page.goto(demo.url("C1002"))
     page.wait_for_selector("[data-gate-form]:not([hidden])")
@@ -105,9 +113,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(page, demo):
 
 def test_sign_out_then_a_protected_page_asks_again(page, demo):
     open_signed_in(page, demo, "C1003")
-    invoices = demo.say("C1003", "Invoices")  # Factures
-    page.click(f"nav >> text={invoices}")
-    page.wait_for_selector(f"h1:has-text('{invoices}')")
+    invoices = open_section(page, demo, "C1003", "Invoices")  # Factures
     invoices_url = page.url
     page.click("[data-sign-out]")
     page.wait_for_selector("[data-gate-form]:not([hidden])")
@@ -200,9 +206,7 @@ def tamper(route):
 
 def test_a_tampered_page_shows_the_damage_message(page, demo):
     open_signed_in(page, demo, "C1010")
-    orders = demo.say("C1010", "Orders")  # Pedidos
-    page.click(f"nav >> text={orders}")
-    page.wait_for_selector(f"h1:has-text('{orders}')")
+    open_section(page, demo, "C1010", "Orders")  # Pedidos
     target = page.url
     page.route(target, tamper)
     page.reload()

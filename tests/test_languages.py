@@ -161,18 +161,24 @@ def test_a_variant_without_its_page_is_reported(site):
     assert any("faq.de.md" in str(p) and "faq.md, which does not exist" in str(p) for p in result.problems.errors)
 
 
-@pytest.fixture
-def unknown_language_site(site):
-    site.file("customers.csv", "id,name,lang\nC1,Alpha,\nC2,Beta,en\n")
+def two_customer_site(site, languages: tuple[str, str], **settings):
+    """Two customers with a contact and an order each, in the given languages, built encrypted."""
+    site.file("customers.csv", f"id,name,lang\nC1,Alpha,{languages[0]}\nC2,Beta,{languages[1]}\n")
     site.file("contacts.csv", "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bo,bo@beta.example\n")
     site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-05-01,X,1,1\n")
     raw = minimal_config(contacts={"file": "contacts.csv",
                                    "columns": {"customer": "customer", "name": "name", "email": "email"}})
     raw["exports"]["customers"]["columns"]["language"] = "lang"
     raw["site"]["support_email"] = "help@test.example"
+    raw.update(settings)
     result = site.build(raw, encrypt=True, new_keystore=True)
     assert result.ok, result.failure
     return site
+
+
+@pytest.fixture
+def unknown_language_site(site):
+    return two_customer_site(site, ("", "en"))
 
 
 def test_the_sign_in_page_carries_every_language_only_when_the_customers_is_unknown(unknown_language_site):
@@ -210,14 +216,7 @@ def test_the_sign_in_page_follows_the_browsers_language(unknown_language_site, b
 
 
 def test_every_sealed_page_wears_its_customers_language_and_branding(site):
-    site.file("customers.csv", "id,name,lang\nC1,Alpha,de\nC2,Beta,fr\n")
-    site.file("contacts.csv", "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bo,bo@beta.example\n")
-    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-05-01,X,1,1\n")
-    raw = minimal_config(contacts={"file": "contacts.csv",
-                                   "columns": {"customer": "customer", "name": "name", "email": "email"}})
-    raw["exports"]["customers"]["columns"]["language"] = "lang"
-    raw["customers"] = {"C2": {"branding": {"display_name": "Beta's portal"}}}
-    assert site.build(raw, encrypt=True, new_keystore=True).ok
+    two_customer_site(site, ("de", "fr"), customers={"C2": {"branding": {"display_name": "Beta's portal"}}})
     for customer, language in (("C1", "de"), ("C2", "fr")):
         shells = list((site.public / customer).glob("*.html"))
         assert len(shells) >= 4
