@@ -514,19 +514,24 @@ def layered(base: PortalConfig, overrides: list[dict[str, Any] | None]) -> Porta
 
 def _check_layers(config: Config) -> list[str]:
     """Each group's and customer's keys, validated as they will be used: laid over the global ones
-    (and, for a customer, over each group's, as the export decides which group it is in)."""
+    (and, for a customer, over each group's, as the export decides which group it is in). The
+    settings made here are the ones the build uses: `settings_for` keeps them."""
     problems = []
-    combos = [(f"groups.{name}", [name], []) for name in config.groups]
-    combos += [(f"customers.{cid}", [], [cid]) for cid in config.customers]
-    combos += [(f"customers.{cid} (in group {name})", [name], [cid]) for cid in config.customers for name in config.groups]
-    for where, groups, customers in combos:
-        overrides = [config.groups[g] for g in groups] + [config.customers[c] for c in customers]
-        if not all(isinstance(o, dict) for o in overrides):
-            problems.append(f"{where}: must be a mapping of portal keys")
-            continue
-        problems += [f"{where}.{key}: site-wide only, set it under portal" for key in SITE_WIDE_PORTAL_KEYS & set(overrides[-1])]
+    for kind in ("groups", "customers"):
+        for name, override in getattr(config, kind).items():
+            if not isinstance(override, dict):
+                problems.append(f"{kind}.{name}: must be a mapping of portal keys")
+            else:
+                problems += [f"{kind}.{name}.{key}: site-wide only, set it under portal"
+                             for key in SITE_WIDE_PORTAL_KEYS & set(override)]
+    if problems:
+        return problems
+    combos = [(f"groups.{name}", "", name) for name in config.groups]
+    combos += [(f"customers.{cid}", cid, "") for cid in config.customers]
+    combos += [(f"customers.{cid} (in group {name})", cid, name) for cid in config.customers for name in config.groups]
+    for where, customer_id, group in combos:
         try:
-            settings = layered(config.portal, overrides)
+            settings = config.settings_for(customer_id, group)
         except ValidationError as exc:
             problems += [f"{where}.{_describe(err)}" for err in exc.errors()]
             continue

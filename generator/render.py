@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from . import tables
 from .assets import AssetManifest, colors_key, file_key
-from .config import ActionsConfig, Branding, Config
+from .config import ActionsConfig, Branding, Config, PortalConfig
 from .formatting import Formatter
 from .i18n import Catalogues
 from .plan import COPY, CSV, PAGE, PATHS, PlannedFile, Portal
@@ -122,6 +122,8 @@ class Renderer:
         self._formatters: dict[tuple[str, str, str], Formatter] = {}
         self._fragments: dict[tuple[str, str], Markup] = {}
         self._markdown: dict[str, Markup] = {}
+        self._looks: dict[int, tuple[PortalConfig, dict]] = {}
+        self._browser_messages: dict[str, dict] | None = None
 
     def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
         key = (language, currency, date_format)
@@ -173,8 +175,10 @@ class Renderer:
     def messages_by_language(self) -> dict[str, dict]:
         """The sign-in page's texts in every language the theme speaks, for a visitor whose
         language the export does not say: the page picks the browser's."""
-        return {language: json.loads(self.fragment("_gate_texts.json", language))
-                for language in self.catalogues.languages()}
+        if self._browser_messages is None:
+            self._browser_messages = {language: json.loads(self.fragment("_gate_texts.json", language))
+                                      for language in self.catalogues.languages()}
+        return self._browser_messages
 
     def render_shell(self, portal: Portal, context: dict) -> str:
         """The page around an encrypted payload (called by the gate stage)."""
@@ -187,23 +191,14 @@ class Renderer:
         self.translations = self.catalogues.translations(language)
         fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
         prefix = "../" if portal else ""
-        branding = settings.branding
         helpers = {
+            **self.look(settings),
             "fmt": fmt,
             "href": lambda path: self._href(portal, path),
             "asset": lambda name: prefix + self.assets[name].path,
             "sri": lambda name: self.assets[name].integrity,
             "fragment": lambda name: self.fragment(name, language),
             "state": self.state_badge,
-            "settings": settings,
-            "branding": branding,
-            "actions": settings.actions,
-            "shows": settings.shows,
-            "csp": content_security_policy(settings.actions),
-            "display_name": branding.display_name or site.name,
-            "logo": self.logo(branding),
-            "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
-            "stylesheets": self.stylesheets(branding),
             "language": language.replace("_", "-"),
             "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
         }
@@ -211,6 +206,26 @@ class Renderer:
             return self.env.get_template(template).render({**context, **helpers})
         except TemplateError as exc:
             raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
+
+    def look(self, settings: PortalConfig) -> dict:
+        """What pages read from a portal's settings, worked out once per distinct settings
+        (a build has a handful, shared by thousands of pages; the entry keeps them alive, so
+        their `id` stays theirs)."""
+        key = id(settings)
+        if key not in self._looks:
+            branding = settings.branding
+            self._looks[key] = (settings, {
+                "settings": settings,
+                "branding": branding,
+                "actions": settings.actions,
+                "shows": settings.shows,
+                "csp": content_security_policy(settings.actions),
+                "display_name": branding.display_name or self.config.site.name,
+                "logo": self.logo(branding),
+                "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
+                "stylesheets": self.stylesheets(branding),
+            })
+        return self._looks[key][1]
 
     def logo(self, branding: Branding) -> str | None:
         if branding.logo == "none":
