@@ -62,6 +62,14 @@ class _Pattern:
         return f"{prefix}{text}{suffix}"
 
 
+REMEMBERED_VALUES = 50_000  # per formatter and kind; beyond that, values are formatted each time
+
+
+def _remember(cache: dict, value, text: str) -> None:
+    if len(cache) < REMEMBERED_VALUES:
+        cache[value] = text
+
+
 class Formatter:
     def __init__(self, language: str, currency: str, date_format: str = "medium"):
         self.locale = parse_locale(language)
@@ -74,6 +82,8 @@ class Formatter:
                                get_currency_symbol(currency, self.locale))
         self._number = _Pattern(self._decimal_pattern, self.locale, None)
         self._dates: dict[tuple[date, str], str] = {}
+        self._amounts: dict[Decimal, str] = {}  # prices and quantities repeat across lines and pages
+        self._numbers: dict[Decimal, str] = {}
 
     @property
     def language(self) -> str:
@@ -82,16 +92,26 @@ class Formatter:
     def money(self, amount: Decimal | None) -> str:
         if amount is None:
             return ""
-        if self._money.fast:
-            return self._money.format(Decimal(amount))
-        return self._money_pattern.apply(amount, self.locale, currency=self.currency, currency_digits=True)
+        text = self._amounts.get(amount)
+        if text is None:
+            if self._money.fast:
+                text = self._money.format(Decimal(amount))
+            else:
+                text = self._money_pattern.apply(amount, self.locale, currency=self.currency, currency_digits=True)
+            _remember(self._amounts, amount, text)
+        return text
 
     def number(self, value: Decimal | int | None) -> str:
         if value is None:
             return ""
-        if self._number.fast:
-            return self._number.format(Decimal(value))
-        return self._decimal_pattern.apply(value, self.locale)
+        text = self._numbers.get(value)
+        if text is None:
+            if self._number.fast:
+                text = self._number.format(Decimal(value))
+            else:
+                text = self._decimal_pattern.apply(value, self.locale)
+            _remember(self._numbers, value, text)
+        return text
 
     def date(self, value: date | None, style: str | None = None) -> str:
         if value is None:

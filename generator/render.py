@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import markdown
-from jinja2 import Environment, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, select_autoescape
 from markupsafe import Markup
 
 from . import tables
@@ -49,6 +49,20 @@ STATE_LABELS = {
     "accepted": tables.N_("Accepted"), "declined": tables.N_("Declined"), "expired": tables.N_("Expired"),
     "pending": tables.N_("Pending"), "in_transit": tables.N_("In transit"), "returned": tables.N_("Returned"),
 }
+
+
+def _formatting_filter(method: str) -> Callable:
+    """`{{ amount|money }}` formats with the page's formatter (its customer's language and
+    currency). Filters rather than `fmt.money(amount)` calls because Jinja resolves a filter
+    once per template, while every call goes through its runtime checks: lists and invoices
+    format thousands of values."""
+    @pass_context
+    def apply(context, value, *args):
+        return getattr(context["fmt"], method)(value, *args)
+    return apply
+
+
+FORMATTING_FILTERS = {name: _formatting_filter(name) for name in ("money", "number", "date", "month", "percent")}
 
 
 def media_type(path: str) -> str:
@@ -116,7 +130,7 @@ class Renderer:
         self.env.install_gettext_callables(lambda text: self.translations.gettext(text),
                                            lambda one, many, n: self.translations.ngettext(one, many, n),
                                            newstyle=True)
-        self.env.filters["markdown"] = self.markdown
+        self.env.filters.update(markdown=self.markdown, state=self.state_badge, **FORMATTING_FILTERS)
         self.env.globals.update(site=config.site, state_label=lambda s: STATE_LABELS.get(s, s), preview=preview,
                                 gate_config=config.gate)
         self._formatters: dict[tuple[str, str, str], Formatter] = {}

@@ -59,6 +59,7 @@ class StagedOutput:
         self.written: dict[str, str] = {}  # logical path -> written path
         self.files = 0
         self.bytes = 0
+        self._folders: set[Path] = set()  # made already (by this process): a portal has many files
 
     def __enter__(self) -> "StagedOutput":
         if self.staging.exists():
@@ -77,8 +78,13 @@ class StagedOutput:
     def write(self, relative: str, data: bytes) -> None:
         """Write one file into staging (safe to call from worker processes)."""
         target = _target(self.staging, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(target.parent)
         target.write_bytes(data)
+
+    def _make_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
 
     def record(self, logical: str, written: str, sha256: str, size: int) -> None:
         self.written[logical] = written
@@ -92,7 +98,7 @@ class StagedOutput:
         if sha256 is None or not source.is_file():
             return False
         target = _target(self.staging, written)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(target.parent)
         try:
             os.link(source, target)
         except OSError:

@@ -81,7 +81,9 @@ def test_one_customers_data(project):
 
 def test_a_template(project):
     quote = project.themes / "default" / "templates" / "quote.html"
-    quote.write_text(quote.read_text().replace("{{ fmt.date(quote.date) }}", "{{ fmt.date(quote.date, 'long') }}"))
+    source = quote.read_text()
+    assert "{{ quote.date|date }}" in source
+    quote.write_text(source.replace("{{ quote.date|date }}", "{{ quote.date|date('long') }}"))
     rendered = rebuild_and_compare(project).engine.rendered
     assert sorted(p.split("/", 1)[1] for p in rendered) == ["quote-Q-1.html", "quote-Q-2.html"]
 
