@@ -210,8 +210,8 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
     if options.encrypt:
         fingerprint = input_fingerprint(config)  # as the inputs are now this build wrote the keystore
     mode = build_mode(options, keystore if options.encrypt else None)
-    with StagedOutput(result.output_dir, inputs=fingerprint, mode=mode) as out:
-        result.engine = engine.run(plan, renderer, transform, out, recipes, previous, result.output_dir,
+    with StagedOutput(result.output_dir, inputs=fingerprint, mode=mode, previous=previous) as out:
+        result.engine = engine.run(plan, renderer, transform, out, recipes, previous,
                                    progress.advance, options.workers)
     result.files, result.bytes = out.files, out.bytes
     result.portals = _summaries(plan)

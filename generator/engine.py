@@ -4,8 +4,8 @@ Every planned file gets a *recipe*: a digest of everything it is made from — i
 (the customer's book, keys, visible content pages), its template and every template that one
 extends, includes or imports, the parts of the config that rendering reads, the content page
 or static file it shows. The recipes of the last build are kept in the output's state file; a
-file whose recipe is unchanged is carried over from the previous output (hard-linked, so not
-rewritten), the others are rendered. A missing or unreadable state simply means a full build.
+file whose recipe is unchanged is kept in the output as it is (never rewritten), the others
+are rendered. A missing or unreadable state simply means a full build.
 
 Rendering runs in worker processes (forked, so they share the plan without copying it), each
 taking large chunks of files and writing them straight into the staging folder. The output is
@@ -191,7 +191,7 @@ def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
 
 
 def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], RenderedFile] | None,
-        out: StagedOutput, recipes: Recipes, previous: dict | None, output_dir: Path,
+        out: StagedOutput, recipes: Recipes, previous: dict | None,
         on_progress: Callable[[int], None] = lambda n: None, workers: int | None = None) -> EngineReport:
     """`workers`: None for one process per core on large builds; a number to use exactly that many."""
     report = EngineReport()
@@ -204,8 +204,7 @@ def run(plan: SitePlan, renderer: Renderer, transform: Callable[[RenderedFile], 
         recipe = recipes.of(planned)
         out.recipes[planned.output_path] = recipe
         before = last.get(state_key(planned.output_path))
-        if before and before[0] == recipe and out.carry_over(output_dir, planned.output_path, before[1],
-                                                             files.get(before[1])):
+        if before and before[0] == recipe and out.keep(planned.output_path, before[1], files.get(before[1])):
             report.reused += 1
             on_progress(1)
         else:

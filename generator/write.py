@@ -1,12 +1,16 @@
-"""Write the site into a staging folder, then swap it in place of the output folder.
+"""Write the site: new files into a staging folder, then into the output in one step.
 
 A build that fails halfway leaves the previous output untouched: nothing is written into the
-live folder until every file of the new site exists. Files an incremental build did not need
-to remake are hard-linked from the previous output, so their bytes are never rewritten.
+live folder until every new file exists in staging. The first build (or `--full`) stages the
+whole site and swaps it in place of the output folder. An incremental build stages only the
+files it re-rendered, then moves each into the output (a rename, atomic per file) and deletes
+the files no longer produced; files it did not need to remake are never touched.
 
 The build's state (every file's SHA-256 for publishing, every file's recipe for the next
 incremental build, the fingerprint of the inputs) is kept in `.portico/build.json` inside the
-output, swapped in with it, never published, and free of customer data.
+output, never published, and free of customer data. While an incremental build moves files in,
+a marker says so: if the process dies there, the next build sees the marker, distrusts the state
+and builds everything, and `publish` finds no complete build to publish.
 """
 from __future__ import annotations
 
@@ -20,11 +24,14 @@ from pathlib import Path, PurePosixPath
 
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_MANIFEST = f"{STATE_DIR}/build.json"
+APPLYING = f"{STATE_DIR}/applying"  # present while an incremental build moves files into the output
 STATE_VERSION = 2
 
 
 def read_build_manifest(output_dir: Path) -> dict | None:
     """The last build's state, or None when there is none or it cannot be trusted."""
+    if (output_dir / APPLYING).exists():
+        return None  # an incremental build was cut short while moving files in
     try:
         data = json.loads((output_dir / BUILD_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -49,14 +56,19 @@ def _target(root: Path, relative: str) -> Path:
 
 
 class StagedOutput:
-    def __init__(self, output_dir: Path, inputs: str = "", mode: dict | None = None):
+    """`previous`: the state of the output's last build, when this build only updates it."""
+
+    def __init__(self, output_dir: Path, inputs: str = "", mode: dict | None = None, previous: dict | None = None):
         self.output_dir = output_dir
         self.staging = output_dir.with_name(f".{output_dir.name}.staging")
         self.inputs = inputs
         self.mode = mode or {}
+        self.in_place = previous is not None and output_dir.is_dir()
+        self.previous_files: dict[str, str] = dict(previous["files"]) if self.in_place else {}
         self.digests: dict[str, str] = {}  # written path -> sha256
         self.recipes: dict[str, str] = {}  # logical path -> recipe
         self.written: dict[str, str] = {}  # logical path -> written path
+        self.staged: list[str] = []  # written paths of the files this build made
         self.files = 0
         self.bytes = 0
         self._folders: set[Path] = set()  # made already (by this process): a portal has many files
@@ -87,27 +99,29 @@ class StagedOutput:
             self._folders.add(folder)
 
     def record(self, logical: str, written: str, sha256: str, size: int) -> None:
+        """A file this build made (it is in staging)."""
+        self.written[logical] = written
+        self.digests[written] = sha256
+        self.staged.append(written)
+        self.files += 1
+        self.bytes += size
+
+    def keep(self, logical: str, written: str, sha256: str | None) -> bool:
+        """Keep the output's file for `logical` as it is; False if it is not there to keep."""
+        if not self.in_place or sha256 is None or self.previous_files.get(written) != sha256:
+            return False
+        try:
+            size = _target(self.output_dir, written).stat().st_size
+        except OSError:
+            return False
         self.written[logical] = written
         self.digests[written] = sha256
         self.files += 1
         self.bytes += size
-
-    def carry_over(self, previous_dir: Path, logical: str, written: str, sha256: str | None) -> bool:
-        """Reuse the previous build's file for `logical`, unchanged; False if it is not there."""
-        source = _target(previous_dir, written)
-        if sha256 is None or not source.is_file():
-            return False
-        target = _target(self.staging, written)
-        self._make_folder(target.parent)
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
-        self.record(logical, written, sha256, source.stat().st_size)
         return True
 
-    def commit(self) -> None:
-        state = {
+    def state(self) -> dict:
+        return {
             "version": STATE_VERSION,
             "inputs": self.inputs,
             "mode": self.mode,
@@ -115,14 +129,59 @@ class StagedOutput:
             "recipes": {state_key(logical): [recipe, self.written[logical]]
                         for logical, recipe in sorted(self.recipes.items()) if logical in self.written},
         }
-        folder = self.staging / STATE_DIR
-        folder.mkdir(exist_ok=True)
-        (folder / "build.json").write_text(json.dumps(state, indent=0, sort_keys=True), encoding="utf-8")
+
+    def commit(self) -> None:
+        if self.in_place:
+            self._move_in()
+        else:
+            self._swap_in()
+
+    def _swap_in(self) -> None:
+        """The whole site is in staging: it becomes the output."""
+        _write_state(self.staging, self.state())
         previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
         os.replace(self.staging, self.output_dir)
         remove_in_background(previous)
+
+    def _move_in(self) -> None:
+        """Only the new files are in staging: move them into the output, delete what is gone."""
+        marker = self.output_dir / APPLYING
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+        moved_into: set[Path] = set()
+        for written in self.staged:
+            target = _target(self.output_dir, written)
+            if target.parent not in moved_into:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                moved_into.add(target.parent)
+            os.replace(_target(self.staging, written), target)
+        for written in self.previous_files.keys() - self.digests.keys():
+            _remove(self.output_dir, _target(self.output_dir, written))
+        _write_state(self.output_dir, self.state())
+        marker.unlink()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _write_state(root: Path, state: dict) -> None:
+    folder = root / STATE_DIR
+    folder.mkdir(exist_ok=True)
+    temporary = folder / "build.json.tmp"
+    temporary.write_text(json.dumps(state, indent=0), encoding="utf-8")
+    os.replace(temporary, folder / "build.json")
+
+
+def _remove(root: Path, path: Path) -> None:
+    """Delete a file no longer produced, and its folder once empty (a portal that is gone)."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != root:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty
+        folder = folder.parent
 
 
 def remove_in_background(folder: Path) -> None:

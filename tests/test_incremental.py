@@ -191,3 +191,16 @@ def test_parallel_and_single_process_builds_are_identical(project):
     two = project.build(project.raw, encrypt=True, full=True, workers=2, output_dir=project.root / "two")
     assert one.ok and two.ok and two.engine.workers == 2 and one.engine.workers == 1
     assert tree(project.root / "one") == tree(project.root / "two") == tree(project.public)
+
+
+def test_a_build_cut_short_while_moving_files_in_is_followed_by_a_full_build(project):
+    """The marker an incremental build leaves while it moves files into the output means the
+    state cannot be trusted: the next build renders everything, and publishing refuses."""
+    from generator.config import PublishConfig
+    from generator.publish.sync import PublishError, local_files
+    (project.public / ".portico" / "applying").touch()
+    with pytest.raises(PublishError, match="no complete build"):
+        local_files(project.public, PublishConfig())
+    result = project.build(project.raw, encrypt=True)
+    assert result.ok and len(result.engine.rendered) == result.files
+    assert not (project.public / ".portico" / "applying").exists()
