@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import engine
 from .assets import AssetError, collect_assets
@@ -21,7 +22,7 @@ from .gate import Gate, encrypted_portals_exist
 from .inputs import input_fingerprint
 from .keystore import Keystore, KeystoreError, master_key, open_keystore, read_keystore
 from .ledger import build_ledger, newest_export_date
-from .load import LoadError, read_export
+from .load import LoadError, RowOwners, read_export
 from .model import Ledger
 from .plan import PAGE, SitePlan, plan_site
 from .problems import ProblemLog
@@ -30,6 +31,9 @@ from .settings import check_settings
 from .slugs import portal_slugs
 from .theme import ThemeError, load_theme
 from .engine import ENGINE_VERSION, EngineReport, Recipes, TemplateDigests, digest
+
+if TYPE_CHECKING:
+    from .session import Session
 from .write import StagedOutput, read_build_manifest
 
 
@@ -91,10 +95,10 @@ class BuildFailed(Exception):
     pass
 
 
-def read_input(config: Config, problems: ProblemLog, progress: Progress) -> Ledger:
+def read_input(config: Config, problems: ProblemLog, progress: Progress, owners: RowOwners | None = None) -> Ledger:
     """Read and model the export, reporting every problem; `check` stops here."""
     progress.stage("Reading the export")
-    export = read_export(config, problems, on_rows=progress.advance)
+    export = read_export(config, problems, on_rows=progress.advance, owners=owners)
     progress.stage("Joining records")
     as_of = config.site.as_of or newest_export_date(config)
     return build_ledger(config, export, problems, as_of)
@@ -113,13 +117,16 @@ def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | No
     return ledger, problems
 
 
-def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
+def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None,
+          session: "Session | None" = None) -> BuildResult:
+    """`session`: what a long-running process remembers between its builds (see session.py)."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started = time.perf_counter()
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
-        _run(config, options, progress, result)
+        if session is None or not session.rebuild_quickly(config, options, progress, result):
+            _run(config, options, progress, result, session)
     except (LoadError, ThemeError, AssetError, RenderError, KeystoreError, BuildFailed) as exc:
         result.failure = str(exc)
     result.seconds = time.perf_counter() - started
@@ -169,17 +176,20 @@ def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
     return of
 
 
-def _run(config: Config, options: BuildOptions, progress: Progress, result: BuildResult) -> None:
+def _run(config: Config, options: BuildOptions, progress: Progress, result: BuildResult,
+         session: "Session | None" = None) -> None:
     problems = result.problems
     fingerprint = input_fingerprint(config)
     previous = None if options.full else read_build_manifest(result.output_dir)
     previous_mode = dict((previous or {}).get("mode", {}))
     previous_mode.pop("keystore", None)  # covered by the fingerprint, which includes the keystore's bytes
-    if previous and previous.get("inputs") == fingerprint and previous_mode == build_mode(options):
+    if previous and previous.get("inputs") == fingerprint and previous_mode == build_mode(options) and \
+            (session is None or session.memory is not None):
         result.noop = True
         result.files = len(previous["files"])
         return
-    ledger = read_input(config, problems, progress)
+    owners = RowOwners() if session is not None else None
+    ledger = read_input(config, problems, progress, owners)
     check_settings(config, ledger, problems)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_for(config, options, result)
@@ -216,6 +226,9 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
     result.files, result.bytes = out.files, out.bytes
     result.portals = _summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
+    if session is not None:
+        session.remember(config, options, result, owners, ledger, slugs, keystore, pages, assets, renderer, transform,
+                         recipes.templates, mode, out.written_state)
 
 
 def _summaries(plan: SitePlan) -> list[PortalSummary]:

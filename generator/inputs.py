@@ -24,9 +24,11 @@ def input_files(config: Config) -> list[Path]:
     return sorted(f for f in files if f.is_file())
 
 
-def input_fingerprint(config: Config) -> str:
+def input_fingerprint(config: Config, leave_out: frozenset[Path] = frozenset()) -> str:
     digest = hashlib.sha256()
     for path in input_files(config):
+        if path in leave_out:
+            continue
         digest.update(str(path).encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()

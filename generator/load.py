@@ -14,7 +14,7 @@ import re
 import string
 from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,7 +24,7 @@ from .config import ColumnSpec, Config, ExportsConfig, FileOptions, Source
 from .entities import BOOL, DATE, DECIMAL, EMAIL, ENTITIES, LINE_FIELDS, TEXT
 from .model import Line, Origin, make_line
 from .problems import ProblemLog
-from .readers import ReadError, ReadOptions, Table, guess_format, open_table
+from .readers import LineSelection, ReadError, ReadOptions, Table, guess_format, open_table
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -255,11 +255,14 @@ class ExportReader:
     """Reads every mapped entity of an export into records."""
 
     def __init__(self, config: Config, problems: ProblemLog,
-                 on_rows: Callable[[int], None] | None = None):
+                 on_rows: Callable[[int], None] | None = None, owners: RowOwners | None = None,
+                 selection: dict[str, LineSelection] | None = None):
         self.exports = config.exports
         self.folder = config.export_dir
         self.problems = problems
         self.on_rows = on_rows or (lambda n: None)
+        self.owners = owners  # filled in while reading, when given
+        self.selection = selection or {}  # file -> only these lines of it
         self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
 
     def read(self, parallel: bool | None = None) -> Export:
@@ -278,9 +281,11 @@ class ExportReader:
             with multiprocessing.get_context("fork").Pool(1) as pool:
                 pending = pool.apply_async(_read_side)
                 export = {name: self.read_entity(name, sources[name]) for name in main}
-                side_records, problems, skipped = pending.get()
+                side_records, problems, skipped, owners = pending.get()
         finally:
             _SIDE_JOB.clear()
+        if self.owners is not None:
+            self.owners.update(owners)
         export.update(side_records)
         self.problems.problems[:0] = problems  # the side entities come first, as in a serial read
         self.problems.skipped = Counter(skipped) + self.problems.skipped
@@ -297,7 +302,7 @@ class ExportReader:
         if source.lines is not None and source.lines.file is None:
             line_mapper = self._mapper(source.file, (source.lines, source), source.lines.columns, LINE_FIELDS,
                                        entity.line_required)
-        records = self._records(mapper, rows, source, line_mapper, entity.key)
+        records = self._records(name, mapper, rows, source, line_mapper, entity.key)
         if source.lines is not None and source.lines.file is not None:
             self._attach_line_file(name, source, records)
         return records
@@ -312,7 +317,10 @@ class ExportReader:
         path = self.folder / file
         mapper = self._mapper(file, (options,), columns, types, required)
         try:
-            table = open_table(path, _read_options(self.exports, options, path))
+            if file in self.selection:
+                table = self.selection[file].table(path, _read_options(self.exports, options, path))
+            else:
+                table = open_table(path, _read_options(self.exports, options, path))
         except ReadError as exc:
             raise LoadError(str(exc)) from None
         return mapper, self._checked_rows(table, mapper)
@@ -352,16 +360,23 @@ class ExportReader:
             raise LoadError(f"{rows}: cannot be decoded ({exc.reason}); set `encoding`") from None
         self.on_rows(batch)
 
-    def _records(self, mapper: RowMapper, rows: Iterator, source: Source,
+    def _records(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
                  line_mapper: RowMapper | None, key: str | None) -> list[Record]:
         if source.group_by is not None:
-            return self._grouped(mapper, rows, source, line_mapper)
+            return self._grouped(entity, mapper, rows, source, line_mapper)
         records: list[Record] = []
         first_row_of_key: dict[Any, int] = {}
+        owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
             if self._skipped(row, source, mapper.maps):
+                if owners is not None:
+                    owners.own(mapper.file, number, SKIPPED)
                 continue
             fields, ok = mapper.map(number, row)
+            if owners is not None:
+                owners.own(mapper.file, number, fields.get(whose) if whose else SHARED)
+                if key is not None:
+                    owners.claim(entity, fields.get(key), fields.get(whose) if whose else SHARED)
             record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
             if key is not None and fields.get(key) is not None:
                 first = first_row_of_key.setdefault(fields[key], number)
@@ -372,7 +387,7 @@ class ExportReader:
             records.append(record)
         return records
 
-    def _grouped(self, mapper: RowMapper, rows: Iterator, source: Source,
+    def _grouped(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
                  line_mapper: RowMapper | None) -> list[Record]:
         """Rows sharing the group field form one record; each row may add a line.
 
@@ -383,8 +398,11 @@ class ExportReader:
         by_raw_header: dict[tuple, Record] = {}
         raw_columns = mapper.raw_columns()
         records: list[Record] = []
+        owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
             if self._skipped(row, source, mapper.maps):
+                if owners is not None:
+                    owners.own(mapper.file, number, SKIPPED)
                 continue
             raw = tuple(row.get(column, "") for column in raw_columns)
             record = by_raw_header.get(raw)
@@ -401,12 +419,16 @@ class ExportReader:
                     grouped[group] = record
                     records.append(record)
                     record.rows = 0
+                    if owners is not None:
+                        owners.claim(entity, group, fields.get(whose) if whose else SHARED)
                 else:
                     record.bad |= not ok
                     self._compare_header(record, fields, number, mapper, source)
                 if ok:
                     by_raw_header[raw] = record
             record.rows += 1
+            if owners is not None:
+                owners.own(mapper.file, number, record.fields.get(whose) if whose else SHARED)
             record.bad |= not line_ok
             if line_mapper is not None and line_ok:
                 record.lines.append(make_line(line_fields))
@@ -452,9 +474,12 @@ class ExportReader:
         mapper, rows = self._open(lines_source.file, lines_source, lines_source.columns, LINE_FIELDS,
                                   ("document", *ENTITIES[name].line_required))
         by_key = {r.fields.get(ENTITIES[name].key): r for r in records}
+        whose = owner_field(name)
         for number, row in rows:
             fields, ok = mapper.map(number, row)
             parent = by_key.get(fields.get("document"))
+            if self.owners is not None:
+                self.owners.own(mapper.file, number, parent.fields.get(whose) if parent and whose else SHARED)
             if parent is None:
                 if fields.get("document") is not None:
                     self.problems.error(mapper.file, number, mapper_column(mapper, "document"),
@@ -467,17 +492,62 @@ class ExportReader:
                 parent.bad = True
 
 
+SHARED = "\0shared"  # a row any portal may read (a catalogue product, a price group's price), or one of no one
+SKIPPED = "\0skipped"  # a row the mapping skips (e.g. no customer) or a blank line
+
+
+def owner_field(entity: str) -> str | None:
+    """The field that says which customer an entity's record belongs to."""
+    if entity == "customers":
+        return "id"
+    return "customer" if "customer" in ENTITIES[entity].fields else None
+
+
+@dataclass
+class RowOwners:
+    """Which customer each row of each file belongs to, and which customer holds each key
+    (document number, id): what a long-running process needs to rebuild only the customers
+    whose rows changed. Collected only when asked for."""
+
+    rows: dict[str, dict[int, str]] = field(default_factory=dict)  # file -> row number -> customer id
+    keys: dict[tuple[str, Any], str] = field(default_factory=dict)  # (entity, key) -> customer id
+
+    def own(self, file: str, number: int, owner: Any) -> None:
+        owner = SHARED if owner is None else owner
+        rows = self.rows.setdefault(file, {})
+        before = rows.get(number)
+        if before is None or before == SKIPPED:
+            rows[number] = owner
+        elif owner != before and owner != SKIPPED:
+            rows[number] = SHARED  # two entities read this row for different customers
+
+    def claim(self, entity: str, key: Any, owner: Any) -> None:
+        if key is not None:
+            before = self.keys.setdefault((entity, key), SHARED if owner is None else owner)
+            if before != owner:
+                self.keys[(entity, key)] = SHARED
+
+    def update(self, other: "RowOwners") -> None:
+        for file, rows in other.rows.items():
+            for number, owner in rows.items():
+                self.own(file, number, owner)
+        for (entity, key), owner in other.keys.items():
+            self.claim(entity, key, owner)
+
+
 PARALLEL_READ_BYTES = 4 * 1024 * 1024
 _SIDE_JOB: dict = {}  # set before forking; the worker inherits it
 
 
-def _read_side() -> tuple[Export, list, Counter]:
+def _read_side() -> tuple[Export, list, Counter, RowOwners | None]:
     reader: ExportReader = _SIDE_JOB["reader"]
     reader.problems = ProblemLog()
     reader.on_rows = lambda n: None
+    if reader.owners is not None:
+        reader.owners = RowOwners()
     sources = reader.exports.sources()
     records = {name: reader.read_entity(name, sources[name]) for name in _SIDE_JOB["names"]}
-    return records, reader.problems.problems, reader.problems.skipped
+    return records, reader.problems.problems, reader.problems.skipped, reader.owners
 
 
 def mapper_column(mapper: RowMapper, field_name: str) -> str:
@@ -487,6 +557,8 @@ def mapper_column(mapper: RowMapper, field_name: str) -> str:
     return field_name
 
 
-def read_export(config: Config, problems: ProblemLog,
-                on_rows: Callable[[int], None] | None = None, parallel: bool | None = None) -> Export:
-    return ExportReader(config, problems, on_rows).read(parallel)
+def read_export(config: Config, problems: ProblemLog, on_rows: Callable[[int], None] | None = None,
+                parallel: bool | None = None, owners: RowOwners | None = None,
+                selection: dict[str, LineSelection] | None = None) -> Export:
+    """`owners`: filled with whose each row is; `selection`: read only these lines of these files."""
+    return ExportReader(config, problems, on_rows, owners, selection).read(parallel)

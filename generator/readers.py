@@ -87,9 +87,7 @@ def _read_csv(path: Path, options: ReadOptions) -> Table:
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    reader = csv.reader(stream, delimiter=delimiter, quotechar=options.quotechar)
+    reader = csv.reader(stream, delimiter=_delimiter(delimiter), quotechar=options.quotechar)
     header = next(reader, None)
     if header is None:
         stream.close()
@@ -98,15 +96,39 @@ def _read_csv(path: Path, options: ReadOptions) -> Table:
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with stream:
-            width = len(header)
-            for number, cells in enumerate(reader, start=2):
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue  # blank line
-                if len(cells) < width:
-                    cells = cells + [""] * (width - len(cells))
-                yield number, dict(zip(header, cells))
+            yield from _csv_rows(header, enumerate(reader, start=2))
 
     return Table(path, header, rows())
+
+
+def _delimiter(configured: str) -> str:
+    return "\t" if configured in ("\\t", "tab") else configured
+
+
+def _csv_rows(header: list[str], numbered: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, dict[str, str]]]:
+    width = len(header)
+    for number, cells in numbered:
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue  # blank line
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        yield number, dict(zip(header, cells))
+
+
+@dataclass(frozen=True)
+class LineSelection:
+    """Some lines of a delimited text file, each one whole record, with their row numbers: what
+    a quick rebuild reads again when only a few customers' rows changed."""
+
+    header: bytes
+    lines: list[tuple[int, bytes]]
+
+    def table(self, path: Path, options: ReadOptions) -> Table:
+        dialect = {"delimiter": _delimiter(options.delimiter), "quotechar": options.quotechar}
+        header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
+        numbers = [number for number, _ in self.lines]
+        cells = csv.reader((line.decode(options.encoding) for _, line in self.lines), **dialect)
+        return Table(path, header, _csv_rows(header, zip(numbers, cells)))
 
 
 def _cell_text(value: Any) -> str:

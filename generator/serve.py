@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlparse
 
 from .build import BuildOptions, BuildResult, Progress, build
+from .session import Session
 from .config import Config, ConfigError, load_config
 from .render import media_type
 from .write import STATE_DIR
@@ -75,6 +76,7 @@ class DevServer:
         self.config: Config | None = None
         self.last: BuildResult | None = None
         self.on_built = lambda result: None
+        self.session = Session()  # export edits rebuild only the customers they touch
 
     @property
     def output_dir(self) -> Path:
@@ -91,7 +93,7 @@ class DevServer:
                     self.events.publish({"type": "error", "message": "; ".join(exc.problems), "file": str(exc.path)})
                     return None
                 try:
-                    result = build(self.config, self.options, self.progress)
+                    result = build(self.config, self.options, self.progress, self.session)
                 except Exception as exc:  # keep serving; show what broke
                     self.events.publish({"type": "error", "message": f"{exc.__class__.__name__}: {exc}", "file": ""})
                     traceback.print_exc()

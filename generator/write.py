@@ -64,7 +64,9 @@ class StagedOutput:
         self.inputs = inputs
         self.mode = mode or {}
         self.in_place = previous is not None and output_dir.is_dir()
+        self.previous = previous if self.in_place else {}
         self.previous_files: dict[str, str] = dict(previous["files"]) if self.in_place else {}
+        self.kept_recipes: dict[str, list[str]] = {}  # state key -> [recipe, written] of files kept wholesale
         self.digests: dict[str, str] = {}  # written path -> sha256
         self.recipes: dict[str, str] = {}  # logical path -> recipe
         self.written: dict[str, str] = {}  # logical path -> written path
@@ -72,6 +74,7 @@ class StagedOutput:
         self.files = 0
         self.bytes = 0
         self._folders: set[Path] = set()  # made already (by this process): a portal has many files
+        self.written_state: dict | None = None  # the state, once committed
 
     def __enter__(self) -> "StagedOutput":
         if self.staging.exists():
@@ -120,14 +123,36 @@ class StagedOutput:
         self.bytes += size
         return True
 
+    def keep_all_but(self, folders: set[str]) -> bool:
+        """Keep every file of the previous build outside these portal folders as it is, without
+        looking at them (a quick rebuild of a few portals); False when the state cannot say how big they are."""
+        if not self.in_place or "bytes" not in self.previous:
+            return False
+        inside = tuple(f"{folder}/" for folder in folders)
+        self.bytes += self.previous["bytes"]
+        for written, sha in self.previous_files.items():
+            if written.startswith(inside):
+                try:
+                    self.bytes -= _target(self.output_dir, written).stat().st_size
+                except OSError:
+                    return False
+            else:
+                self.digests[written] = sha
+                self.files += 1
+        self.kept_recipes = {key: entry for key, entry in self.previous["recipes"].items()
+                             if not entry[1].startswith(inside)}
+        return True
+
     def state(self) -> dict:
+        recipes = {**self.kept_recipes, **{state_key(logical): [recipe, self.written[logical]]
+                                           for logical, recipe in self.recipes.items() if logical in self.written}}
         return {
             "version": STATE_VERSION,
             "inputs": self.inputs,
             "mode": self.mode,
-            "files": dict(sorted(self.digests.items())),
-            "recipes": {state_key(logical): [recipe, self.written[logical]]
-                        for logical, recipe in sorted(self.recipes.items()) if logical in self.written},
+            "bytes": self.bytes,
+            "files": self.digests,
+            "recipes": recipes,
         }
 
     def commit(self) -> None:
@@ -138,7 +163,7 @@ class StagedOutput:
 
     def _swap_in(self) -> None:
         """The whole site is in staging: it becomes the output."""
-        _write_state(self.staging, self.state())
+        self.written_state = _write_state(self.staging, self.state())
         previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
@@ -159,17 +184,28 @@ class StagedOutput:
             os.replace(_target(self.staging, written), target)
         for written in self.previous_files.keys() - self.digests.keys():
             _remove(self.output_dir, _target(self.output_dir, written))
-        _write_state(self.output_dir, self.state())
+        self.written_state = _write_state(self.output_dir, self.state())
         marker.unlink()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _write_state(root: Path, state: dict) -> None:
+def _write_state(root: Path, state: dict) -> dict:
     folder = root / STATE_DIR
     folder.mkdir(exist_ok=True)
     temporary = folder / "build.json.tmp"
-    temporary.write_text(json.dumps(state, indent=0), encoding="utf-8")
+    temporary.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")  # no indent: the C encoder
     os.replace(temporary, folder / "build.json")
+    return state
+
+
+def state_stamp(output_dir: Path) -> tuple[int, int] | None:
+    """When and how big the state file was written: a process that remembers the state it
+    wrote can tell whether another build has been here since."""
+    try:
+        info = (output_dir / BUILD_MANIFEST).stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _remove(root: Path, path: Path) -> None:

@@ -78,9 +78,9 @@ class Site:
     def load(self, raw: dict | None = None):
         return load_config(self.config(copy.deepcopy(raw or minimal_config())))
 
-    def build(self, raw: dict | None = None, strict: bool = False, encrypt: bool = False, **options):
-        """A plain preview build by default; `encrypt=True` for the gate."""
-        return build(self.load(raw), BuildOptions(strict=strict, encrypt=encrypt, **options))
+    def build(self, raw: dict | None = None, strict: bool = False, encrypt: bool = False, session=None, **options):
+        """A plain preview build by default; `encrypt=True` for the gate; `session` as `portico serve` keeps one."""
+        return build(self.load(raw), BuildOptions(strict=strict, encrypt=encrypt, **options), session=session)
 
     @property
     def public(self) -> Path:

@@ -1,0 +1,108 @@
+"""Quick rebuilds in a long-running process (`portico serve`): when only export rows changed,
+only the customers owning those rows are read again and re-rendered, and the output is still
+exactly what a full build makes. Anything the quick way cannot promise falls back to the
+ordinary build, which the session reports by not counting a quick build."""
+from __future__ import annotations
+
+import pytest
+
+from generator.session import Session
+
+from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def served(project):
+    """The project after a first build in a session, as `portico serve` starts."""
+    session = Session()
+    result = project.build(project.raw, encrypt=True, session=session)
+    assert result.ok and session.memory is not None
+    project.session = session
+    return project
+
+
+def rebuild(project, quick: bool):
+    """Rebuild in the session; check whether it went the quick way and that the tree equals a fresh full build."""
+    before = project.session.quick_builds
+    result = project.build(project.raw, encrypt=True, session=project.session)
+    assert result.ok, result.failure
+    assert project.session.quick_builds == before + quick
+    fresh = project.root / f"fresh-{before}"
+    full = project.build(project.raw, encrypt=True, full=True, output_dir=fresh)
+    assert full.ok and tree(project.public) == tree(fresh)
+    assert result.files == full.files and result.pages == full.pages and result.bytes == full.bytes
+    assert [(p.customer_id, p.pages, p.files) for p in result.portals] == \
+        [(p.customer_id, p.pages, p.files) for p in full.portals]
+    return result
+
+
+def only_in(project, customer_ids, rendered):
+    portals = tuple(portal_of(project, c) for c in customer_ids)
+    return rendered and all(path.startswith(portals) for path in rendered)
+
+
+def test_a_changed_row_rebuilds_its_customer_only(served):
+    served.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2"))
+    result = rebuild(served, quick=True)
+    assert only_in(served, ["C2"], result.engine.rendered)
+    served.file("orders.csv", ORDERS)  # and back again
+    assert only_in(served, ["C2"], rebuild(served, quick=True).engine.rendered)
+
+
+def test_rows_added_at_the_end_and_removed(served):
+    served.file("orders.csv", ORDERS + "G-2,C3,2026-06-04,Y,2,4\nG-2,C3,2026-06-04,Z,1,2\n")
+    result = rebuild(served, quick=True)
+    assert only_in(served, ["C3"], result.engine.rendered)
+    assert portal_of(served, "C3") + "order-G-2.html" in result.engine.rendered
+    served.file("orders.csv", ORDERS.replace("A-2,C1,2026-05-02,Y,1,4\n", ""))
+    assert only_in(served, ["C1", "C3"], rebuild(served, quick=True).engine.rendered)
+
+
+def test_a_row_moving_to_another_customer_rebuilds_both(served):
+    served.file("orders.csv", ORDERS.replace("G-1,C3,", "G-1,C1,"))
+    result = rebuild(served, quick=True)
+    assert only_in(served, ["C1", "C3"], result.engine.rendered)
+    assert any(p.startswith(portal_of(served, "C1")) for p in result.engine.rendered)
+    assert any(p.startswith(portal_of(served, "C3")) for p in result.engine.rendered)
+
+
+def test_a_bad_value_is_reported_with_its_row_and_gone_once_fixed(served):
+    served.file("orders.csv", ORDERS.replace("B-1,C2,2026-06-01,Y,1,9.99", "B-1,C2,2026-13-45,Y,1,9.99"))
+    result = rebuild(served, quick=True)
+    bad = [p for p in result.problems.problems if p.file == "orders.csv"]
+    assert [(p.row, p.column) for p in bad] == [(4, "date")], bad
+    served.file("orders.csv", ORDERS)
+    result = rebuild(served, quick=True)
+    assert not [p for p in result.problems.problems if p.file == "orders.csv"]
+
+
+def test_what_the_quick_way_cannot_promise_goes_the_ordinary_way(served):
+    # a new customer needs keys and key slots
+    served.file("customers.csv", CUSTOMERS + "C4,Delta Ltd,trade,yes\n")
+    served.file("contacts.csv", CONTACTS + "C4,Ed,ed@delta.example\n")
+    rebuild(served, quick=False)
+    # a contact's e-mail changes the key slots
+    served.file("contacts.csv", CONTACTS.replace("cy@beta", "cyrus@beta") + "C4,Ed,ed@delta.example\n")
+    rebuild(served, quick=False)
+    # config changed
+    served.raw["site"]["name"] = "Renamed Ltd"
+    rebuild(served, quick=False)
+    # and after all that, a row edit is quick again
+    served.file("orders.csv", ORDERS.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,3,1.50"))
+    assert only_in(served, ["C1"], rebuild(served, quick=True).engine.rendered)
+
+
+def test_another_build_writing_the_output_meanwhile_is_noticed(served):
+    served.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,5,2"))
+    assert served.build(served.raw, encrypt=True).ok  # e.g. `portico build` in another terminal
+    served.file("orders.csv", ORDERS)
+    rebuild(served, quick=False)
+
+
+def test_a_record_spanning_lines_means_the_ordinary_way(served):
+    served.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", 'G-1,C3,2026-06-03,"X\nX",1,1'))
+    rebuild(served, quick=False)
+    assert served.session.memory is None  # such an export cannot be compared by lines
+    served.file("orders.csv", ORDERS)
+    rebuild(served, quick=False)
+    assert served.session.memory is not None
