@@ -22,7 +22,6 @@ import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from jinja2 import Environment, TemplateSyntaxError, meta
 

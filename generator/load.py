@@ -368,15 +368,14 @@ class ExportReader:
         first_row_of_key: dict[Any, int] = {}
         owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
-            if self._skipped(row, source, mapper.maps):
-                if owners is not None:
-                    owners.own(mapper.file, number, SKIPPED)
+            if self._skipped(number, row, source, mapper):
                 continue
             fields, ok = mapper.map(number, row)
             if owners is not None:
-                owners.own(mapper.file, number, fields.get(whose) if whose else SHARED)
+                owner = fields.get(whose) if whose else SHARED
+                owners.own(mapper.file, number, owner)
                 if key is not None:
-                    owners.claim(entity, fields.get(key), fields.get(whose) if whose else SHARED)
+                    owners.claim(entity, fields.get(key), owner)
             record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
             if key is not None and fields.get(key) is not None:
                 first = first_row_of_key.setdefault(fields[key], number)
@@ -400,9 +399,7 @@ class ExportReader:
         records: list[Record] = []
         owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
-            if self._skipped(row, source, mapper.maps):
-                if owners is not None:
-                    owners.own(mapper.file, number, SKIPPED)
+            if self._skipped(number, row, source, mapper):
                 continue
             raw = tuple(row.get(column, "") for column in raw_columns)
             record = by_raw_header.get(raw)
@@ -438,12 +435,14 @@ class ExportReader:
     def _skipped_reason(source: Source, field_name: str) -> str:
         return f"{source.file}: rows with no {field_name}"
 
-    def _skipped(self, row: dict[str, str], source: Source, maps: list[FieldMap]) -> bool:
+    def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
         if not source.skip_when_blank:
             return False
-        for fm in maps:
+        for fm in mapper.maps:
             if fm.name in source.skip_when_blank and not fm.text(row, {}):
                 self.problems.skip(self._skipped_reason(source, fm.name))
+                if self.owners is not None:
+                    self.owners.own(mapper.file, number, SKIPPED)
                 return True
         return False
 

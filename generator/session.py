@@ -14,13 +14,13 @@ runs the ordinary build, which refreshes the memory.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from . import engine
 from .assets import AssetManifest
-from .build import BuildOptions, BuildResult, PortalSummary, Progress, build_mode, keys_digests
+from .build import BuildOptions, BuildResult, PortalSummary, Progress, keys_digests
 from .config import Config
 from .content import Page
 from .engine import Recipes, TemplateDigests
@@ -28,7 +28,7 @@ from .keystore import Keystore
 from .ledger import build_ledger, newest_export_date
 from .load import RowOwners
 from .model import CustomerBook, Ledger
-from .plan import PAGE, Planner
+from .plan import Planner
 from .problems import ProblemLog
 from .render import Renderer
 from .rowchanges import ExportEdit, ExportSnapshot
