@@ -184,7 +184,7 @@ def _run(config: Config, options: BuildOptions, progress: Progress, result: Buil
     previous_mode = dict((previous or {}).get("mode", {}))
     previous_mode.pop("keystore", None)  # covered by the fingerprint, which includes the keystore's bytes
     if previous and previous.get("inputs") == fingerprint and previous_mode == build_mode(options) and \
-            (session is None or session.memory is not None):
+            (session is None or not session.wants_full_read):
         result.noop = True
         result.files = len(previous["files"])
         return

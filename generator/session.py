@@ -63,12 +63,19 @@ class Memory:
 class Session:
     memory: Memory | None = None
     quick_builds: int = 0  # how many builds took the quick way (for tests and the curious)
+    remembered_once: bool = False  # an ordinary build has run in this session
+
+    @property
+    def wants_full_read(self) -> bool:
+        """The first build reads the export even if nothing changed, to have something to compare with."""
+        return not self.remembered_once
 
     def remember(self, config: Config, options: BuildOptions, result: BuildResult, owners: RowOwners | None,
                  ledger: Ledger, slugs: dict[str, str], keystore: Keystore | None, pages: list[Page],
                  assets: AssetManifest, renderer: Renderer, transform: Callable | None, templates: TemplateDigests,
                  mode: dict, state: dict | None) -> None:
         """After an ordinary build: keep what a quick rebuild needs (nothing, if the export cannot be compared by lines)."""
+        self.remembered_once = True
         gc.unfreeze()  # the last memory's objects may be garbage now
         snapshot = ExportSnapshot.take(config, owners) if owners is not None and state is not None else None
         if snapshot is None:
@@ -90,8 +97,8 @@ class Session:
             return False  # something besides export rows changed, or another build wrote the output
         progress.stage("Comparing the export")
         edit = memory.snapshot.edit(memory.config)
-        if edit is None:
-            return False
+        if edit is None or not edit.customers:
+            return False  # (no customer touched: the ordinary build finds there is nothing to do, or reads it all)
         ledger = _ledger_after(memory, edit)
         if ledger is None:
             return False

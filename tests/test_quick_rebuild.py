@@ -106,3 +106,9 @@ def test_a_record_spanning_lines_means_the_ordinary_way(served):
     served.file("orders.csv", ORDERS)
     rebuild(served, quick=False)
     assert served.session.memory is not None
+
+
+def test_a_rebuild_with_nothing_changed_stays_a_no_op(served):
+    """(`portico serve` tells open pages to reload after any build that was not a no-op.)"""
+    result = served.build(served.raw, encrypt=True, session=served.session)
+    assert result.ok and result.noop and served.session.quick_builds == 0
