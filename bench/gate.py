@@ -22,19 +22,19 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.pop("PORTICO_UNSAFE_KDF_ITERATIONS_FOR_TESTS_ONLY", None)
 
 from report import print_figures  # noqa: E402
-from generator import crypto  # noqa: E402
-from generator.access import sync_access  # noqa: E402
-from generator.build import BuildOptions, build, check  # noqa: E402
-from generator.keystore import Keystore, read_keystore  # noqa: E402
-from generator.slugs import opaque_slug  # noqa: E402
+from generator.seal import blobs, slots  # noqa: E402
+from generator.seal import sync_access  # noqa: E402
+from generator.pipeline import BuildOptions, build, check  # noqa: E402
+from generator.seal.keystore import Keystore, read_keystore  # noqa: E402
+from generator.site.slugs import opaque_slug  # noqa: E402
 
 
 def kdf_per_slot(samples: int = 5) -> float:
-    keys = crypto.CustomerKeys.generate()
+    keys = blobs.CustomerKeys.generate()
     times = []
     for _ in range(samples):
         started = time.perf_counter()
-        crypto.make_slot(keys, os.urandom(16), "a@example.com", "correct horse battery", crypto.MIN_ITERATIONS)
+        slots.make_slot(keys, os.urandom(16), "a@example.com", "correct horse battery", slots.MIN_ITERATIONS)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -44,7 +44,7 @@ def slot_setup_rate(config) -> tuple[float, float, int]:
     ledger, _ = check(config)
     keystore = Keystore.create(Path(tempfile.mkdtemp()) / "ks.json")
     cpu, wall = time.process_time(), time.perf_counter()
-    changes = sync_access(keystore, ledger, crypto.MIN_ITERATIONS)
+    changes = sync_access(keystore, ledger, slots.MIN_ITERATIONS)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     return changes.slots_made / wall, cpu / wall / (os.cpu_count() or 1), changes.slots_made
 
@@ -100,7 +100,7 @@ def main() -> None:
     sign_in, page_open = browser_times(folder, config)
     figures = {
         "cores": os.cpu_count(),
-        "kdf_iterations": crypto.MIN_ITERATIONS,
+        "kdf_iterations": slots.MIN_ITERATIONS,
         "kdf_seconds_per_slot_python": round(per_slot, 3),
         "slot_setup_slots": slots,
         "slot_setup_per_second": round(rate, 1),

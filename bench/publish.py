@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 
 from report import print_figures  # noqa: E402
-from generator.build import BuildOptions, build  # noqa: E402
+from generator.pipeline import BuildOptions, build  # noqa: E402
 from generator.config import parse_config  # noqa: E402
-from generator.publish import PublishOptions, publish_site  # noqa: E402
+from generator.pipeline import publish as publish_site  # noqa: E402
+from generator.publish import PublishOptions  # noqa: E402
 
 
 def main() -> None:

@@ -68,12 +68,12 @@ def served_one_customer_rebuilds(config: Path, export: Path, folder: Path, edits
     """As in `portico serve`: one process, a first build, then re-exports that each change one
     customer's rows (customer 12347's quantities up by one, then back), each timed from config load to done."""
     sys.path.insert(0, str(REPO))
-    from generator.build import BuildOptions, build
+    from generator.pipeline import BuildOptions, build
     from generator.config import load_config
-    from generator.session import Session
+    from generator.dev.session import Session
 
     session = Session()
-    first = build(load_config(config), BuildOptions(), session=session)
+    first = session.build(load_config(config), BuildOptions())
     assert first.ok and session.memory is not None, first.failure
     versions = [folder / "changed.csv.gz", DATASET]
     change_one_customer(DATASET, versions[0])
@@ -81,7 +81,7 @@ def served_one_customer_rebuilds(config: Path, export: Path, folder: Path, edits
     for i in range(edits):
         shutil.copy(versions[i % 2], export)
         started = time.perf_counter()
-        result = build(load_config(config), BuildOptions(), session=session)
+        result = session.build(load_config(config), BuildOptions())
         times.append(time.perf_counter() - started)
         assert result.ok and session.quick_builds == i + 1, result.failure
         rendered = max(rendered, len(result.engine.rendered))

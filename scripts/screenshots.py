@@ -23,7 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from generator.build import BuildOptions, build  # noqa: E402
+from generator.pipeline import BuildOptions, build  # noqa: E402
 from generator.config import parse_config  # noqa: E402
 
 THEMES = ["default", "harbour"]

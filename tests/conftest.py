@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.build import BuildOptions, build
+from generator.pipeline import BuildOptions, build
 from generator.config import load_config, parse_config
-from generator.crypto import UNSAFE_TEST_ITERATIONS_ENV
+from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -80,7 +80,8 @@ class Site:
 
     def build(self, raw: dict | None = None, strict: bool = False, encrypt: bool = False, session=None, **options):
         """A plain preview build by default; `encrypt=True` for the gate; `session` as `portico serve` keeps one."""
-        return build(self.load(raw), BuildOptions(strict=strict, encrypt=encrypt, **options), session=session)
+        config, build_options = self.load(raw), BuildOptions(strict=strict, encrypt=encrypt, **options)
+        return session.build(config, build_options) if session is not None else build(config, build_options)
 
     @property
     def public(self) -> Path:

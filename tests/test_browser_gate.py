@@ -6,14 +6,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from generator.build import BuildOptions, build
-from generator.keystore import read_keystore
-from generator.slugs import opaque_slug
-from generator.staff import direct_link
-from generator.build import check
+from generator.pipeline import BuildOptions, build
+from generator.seal.keystore import read_keystore
+from generator.site.slugs import opaque_slug
+from generator.seal.manage import direct_link
+from generator.pipeline import check
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, StaticServer, demo_config
-from generator.i18n import Catalogues
+from generator.render.i18n import Catalogues
 
 pytestmark = pytest.mark.browser
 CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from generator import crypto
-from generator.crypto import CustomerKeys, DecryptError, open_blob, seal
+from generator.seal import blobs, slots
+from generator.seal.blobs import CustomerKeys, DecryptError, open_blob, seal
 
 PAGE = b"<!doctype html><title>Invoice 42</title><p>Total 1,234.56</p>"
 
@@ -79,18 +79,18 @@ def test_padding_hides_sizes_to_the_bucket(keys):
 
 def test_slot_opens_with_the_right_password_only(keys):
     salt = b"s" * 16
-    slot = crypto.make_slot(keys, salt, "Anna@Example.com ", "right horse battery", 1000)
-    assert slot["id"] == crypto.email_slot_id(salt, "anna@example.com")
-    assert crypto.open_slot(slot, keys.key_id, "right horse battery") == keys.data_key
+    slot = slots.make_slot(keys, salt, "Anna@Example.com ", "right horse battery", 1000)
+    assert slot["id"] == slots.email_slot_id(salt, "anna@example.com")
+    assert slots.open_slot(slot, keys.key_id, "right horse battery") == keys.data_key
     with pytest.raises(DecryptError):
-        crypto.open_slot(slot, keys.key_id, "wrong horse battery")
+        slots.open_slot(slot, keys.key_id, "wrong horse battery")
     with pytest.raises(DecryptError):
-        crypto.open_slot(slot, CustomerKeys.generate().key_id, "right horse battery")
+        slots.open_slot(slot, CustomerKeys.generate().key_id, "right horse battery")
 
 
 def test_real_kdf_cost_is_at_least_owasp(monkeypatch):
-    monkeypatch.delenv(crypto.UNSAFE_TEST_ITERATIONS_ENV)
-    assert crypto.kdf_iterations() >= 600_000 == crypto.MIN_ITERATIONS
+    monkeypatch.delenv(slots.UNSAFE_TEST_ITERATIONS_ENV)
+    assert slots.kdf_iterations() >= 600_000 == slots.MIN_ITERATIONS
 
 
 def test_opaque_names_are_stable_and_say_nothing(keys):

@@ -19,7 +19,7 @@ import pytest
 from babel.numbers import format_currency
 
 from conftest import DATASETS, REPO
-from generator.i18n import Catalogues
+from generator.render.i18n import Catalogues
 
 CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])
 

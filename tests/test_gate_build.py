@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from generator import crypto, staff
-from generator.build import BuildOptions, build
+from generator.seal import blobs, manage as staff, slots
+from generator.pipeline import BuildOptions, build
 from generator.cli import main
-from generator.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
+from generator.seal.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
 
 from conftest import REPO, demo_config, minimal_config
 
@@ -49,11 +49,11 @@ def keystore_of(site):
 
 def entry_blob(site, customer_id: str) -> tuple[str, bytes]:
     ks = keystore_of(site)
-    from generator.slugs import opaque_slug
+    from generator.site.slugs import opaque_slug
     slug = opaque_slug(ks.site_key, customer_id)
     shell = (site.public / slug / "index.html").read_text()
     payload = re.search(r'id="portico-payload">([^<]+)<', shell).group(1)
-    return slug, crypto.unb64(payload)
+    return slug, blobs.unb64(payload)
 
 
 def test_encrypted_build_opens_with_a_contacts_password(gated):
@@ -65,20 +65,20 @@ def test_encrypted_build_opens_with_a_contacts_password(gated):
     shell = (gated.public / slug / "index.html").read_text()
     gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
     ann = ks.customers["C1"].contacts["ann@alpha.example"]
-    slot = next(s for s in gate["slots"] if s["id"] == crypto.email_slot_id(crypto.unb64(gate["salt"]), "ANN@alpha.example"))
-    data_key = crypto.open_slot(slot, crypto.unb64(gate["kid"]), ann.password)
-    opened = crypto.open_blob(blob, f"{slug}/index.html", data_key=data_key)
+    slot = next(s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), "ANN@alpha.example"))
+    data_key = slots.open_slot(slot, blobs.unb64(gate["kid"]), ann.password)
+    opened = blobs.open_blob(blob, f"{slug}/index.html", data_key=data_key)
     assert opened.media_type.startswith("text/html") and b"Alpha Works" in opened.content
-    with pytest.raises(crypto.DecryptError):
-        crypto.open_slot(slot, crypto.unb64(gate["kid"]), ann.password + "x")
+    with pytest.raises(blobs.DecryptError):
+        slots.open_slot(slot, blobs.unb64(gate["kid"]), ann.password + "x")
 
 
 def test_real_build_uses_600k_iterations(gated, monkeypatch):
-    monkeypatch.delenv(crypto.UNSAFE_TEST_ITERATIONS_ENV)
+    monkeypatch.delenv(slots.UNSAFE_TEST_ITERATIONS_ENV)
     result = gated.build(gate_config(), encrypt=True, new_keystore=True)
     assert result.ok and not any("UNSAFE" in n for n in result.notices)
-    slots = [c.slot for c in keystore_of(gated).customers["C1"].contacts.values()]
-    assert slots and all(s["iter"] >= 600_000 and s["kdf"] == "PBKDF2-SHA256" for s in slots)
+    made = [c.slot for c in keystore_of(gated).customers["C1"].contacts.values()]
+    assert made and all(s["iter"] >= 600_000 and s["kdf"] == "PBKDF2-SHA256" for s in made)
 
 
 def test_same_inputs_and_keystore_give_identical_output_and_no_kdf(gated):
@@ -106,7 +106,7 @@ def test_a_changed_password_changes_only_the_entry_page(gated):
 
 
 def ledger_of(site):
-    from generator.build import check
+    from generator.pipeline import check
     ledger, _ = check(site.load(gate_config()))
     return ledger
 
@@ -169,9 +169,9 @@ def test_revocation_when_a_contact_loses_access(gated):
     new = keystore_of(gated).customers["C1"].keys
     assert new.key_id != old.key_id and "bob@alpha.example" not in keystore_of(gated).customers["C1"].contacts
     slug, blob = entry_blob(gated, "C1")
-    with pytest.raises(crypto.DecryptError):
-        crypto.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
-    assert crypto.open_blob(blob, f"{slug}/index.html", data_key=new.data_key).content
+    with pytest.raises(blobs.DecryptError):
+        blobs.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
+    assert blobs.open_blob(blob, f"{slug}/index.html", data_key=new.data_key).content
     c2_slug, _ = entry_blob(gated, "C2")
     assert {p: h for p, h in tree(gated.public).items() if p.startswith(c2_slug)} == \
            {p: h for p, h in c2_before.items() if p.startswith(c2_slug)}  # other customers untouched
@@ -224,16 +224,16 @@ def test_direct_link_opens_its_page_only(gated, capsys):
     url = capsys.readouterr().out.strip()
     slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
     shell = (gated.public / slug / name).read_text()
-    blob = crypto.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
-    assert b"Order A-1" in crypto.open_blob(blob, f"{slug}/{name}", content_key=crypto.unb64(key)).content
+    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
     _, entry = entry_blob(gated, "C1")
-    with pytest.raises(crypto.DecryptError):
-        crypto.open_blob(entry, f"{slug}/index.html", content_key=crypto.unb64(key))
+    with pytest.raises(blobs.DecryptError):
+        blobs.open_blob(entry, f"{slug}/index.html", content_key=blobs.unb64(key))
     assert main(["passwords", "link", "C1", "NOPE", "--config", str(config)]) == 1
 
 
 def test_generated_passwords_are_strong_and_readable():
-    from generator.passwords import ALPHABET, generate_password, generated_bits
+    from generator.seal.passwords import ALPHABET, generate_password, generated_bits
     assert generated_bits() >= 80
     samples = {generate_password() for _ in range(200)}
     assert len(samples) == 200

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from generator import staff
-from generator.build import check
-from generator.keystore import read_keystore
-from generator.slugs import opaque_slug
+from generator.seal import manage as staff
+from generator.pipeline import check
+from generator.seal.keystore import read_keystore
+from generator.site.slugs import opaque_slug
 
 from conftest import REPO, minimal_config, static_file
 
@@ -197,7 +197,7 @@ def test_a_build_cut_short_while_moving_files_in_is_followed_by_a_full_build(pro
     """The marker an incremental build leaves while it moves files into the output means the
     state cannot be trusted: the next build renders everything, and publishing refuses."""
     from generator.config import PublishConfig
-    from generator.publish.sync import PublishError, local_files
+    from generator.publish.files import PublishError, local_files
     (project.public / ".portico" / "applying").touch()
     with pytest.raises(PublishError, match="no complete build"):
         local_files(project.public, PublishConfig())

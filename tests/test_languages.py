@@ -16,9 +16,9 @@ from babel.numbers import format_currency
 from babel.dates import format_date
 
 from conftest import REPO, StaticServer, demo_config, minimal_config
-from generator.build import check
-from generator.i18n import Catalogues
-from generator import views
+from generator.pipeline import check
+from generator.render.i18n import Catalogues
+from generator.model import figures as views
 
 SHIPPED = ["en", "de", "fr", "es", "nl"]
 LOCALES = REPO / "themes" / "default" / "locales"

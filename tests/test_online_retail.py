@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from generator.build import BuildOptions, build
+from generator.pipeline import BuildOptions, build
 from generator.config import load_config
 
 from conftest import DATASETS, REPO

@@ -11,12 +11,16 @@ import botocore.exceptions
 import pytest
 
 from generator.cli import main
-from generator.publish import PublishError, PublishOptions, publish_site
-from generator.publish.stores import S3Store
-from generator.publish.sync import ManifestConflict, execute, local_files, plan_publish
-from generator.publish.targets import effective_settings, open_store
-from generator.slugs import opaque_slug
-from generator.keystore import read_keystore
+from generator.pipeline import publish as publish_site
+from generator.publish import PublishError, PublishOptions
+from generator.publish.stores.s3 import S3Store
+from generator.publish.files import ManifestConflict, local_files
+from generator.publish.plan import plan_publish
+from generator.publish.upload import execute
+from generator.publish.stores import open_store
+from generator.publish.targets import effective_settings
+from generator.site.slugs import opaque_slug
+from generator.seal.keystore import read_keystore
 
 from conftest import REPO, minimal_config, static_file
 
@@ -345,7 +349,8 @@ def test_cloudfront_invalidates_changed_paths_only(shop, s3, s3_endpoint):
 
 
 def test_many_changes_collapse_to_wildcards():
-    from generator.publish.sync import PublishPlan, invalidation_paths
+    from generator.publish.plan import PublishPlan
+    from generator.publish.upload import invalidation_paths
     plan = PublishPlan(deleted=[f"portal{i % 3}/f{i}.html" for i in range(40)] + ["_static/app.0123abcd.js"])
     assert invalidation_paths(plan, "p/", 15) == ["/p/portal0/*", "/p/portal1/*", "/p/portal2/*"]
     assert invalidation_paths(plan, "", 2) == ["/*"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.session import Session
+from generator.dev.session import Session
 
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from generator.config import Config, Strict
-from generator.reference import config_reference, nested_models
+from generator.config.reference import config_reference, nested_models
 
 from conftest import REPO
 
@@ -28,4 +28,4 @@ def test_every_key_has_a_description():
 
 def test_committed_reference_is_current():
     committed = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
-    assert committed == config_reference(), "run: python -m generator.reference > docs/config.md"
+    assert committed == config_reference(), "run: python -m generator.config.reference > docs/config.md"

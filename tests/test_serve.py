@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from generator.keystore import read_keystore
+from generator.seal.keystore import read_keystore
 
 from conftest import REPO, minimal_config
 

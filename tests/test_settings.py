@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import minimal_config, static_file
-from generator.build import check
+from generator.pipeline import check
 from generator.config import ConfigError
 
 CUSTOMERS = ("id,name,group,rep\n"

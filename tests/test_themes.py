@@ -12,7 +12,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from conftest import REPO, StaticServer, demo_config, minimal_config, static_file
-from generator.build import BuildOptions, build
+from generator.pipeline import BuildOptions, build
 
 CUSTOMERS = "id,name,lang\nC1,Alpha Works,en\nC2,Beta GmbH,de\n"
 ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-06-01,Y,1,9.99\n"

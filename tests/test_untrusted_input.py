@@ -5,7 +5,7 @@ import csv
 import io
 import re
 
-from generator.tables import neutralise
+from generator.site.tables import neutralise
 
 from conftest import minimal_config
 

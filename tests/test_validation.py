@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from generator.build import check
+from generator.pipeline import check
 from generator.cli import main
 from generator.config import ConfigError
 

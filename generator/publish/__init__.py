@@ -1,8 +1,13 @@
-"""`portico publish`: build if stale, then make the target hold exactly the build.
+"""`portico publish`: make the target hold exactly the build.
 
-    sync.py     what to send: headers, the plan against the store's manifest, the ordered upload
-    stores.py   where to: a folder, or S3 / S3-compatible storage
-    targets.py  which target: flag > environment > config; boto3 sessions and retries
+    files.py    what to send: the build's files and their headers (Content-Type, Cache-Control)
+    plan.py     what to do: the build against the store's manifest (+ new, * changed, - deleted)
+    upload.py   doing it: intent manifest, ordered uploads, deletes, final manifest, CDN
+    stores/     where to: a registry of stores by URL scheme (a folder, S3 and S3-compatible)
+    targets.py  which target: flag > environment > config
+
+Building first when the output is stale is the pipeline's job (`pipeline.publish`); this stage
+publishes a complete encrypted build as it is.
 """
 from __future__ import annotations
 
@@ -10,17 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..build import BuildOptions, Progress, build
 from ..config import Config
-from ..inputs import input_fingerprint
-from ..write import read_build_manifest
-from .sync import (
-    PublishError, PublishReport, check_delete_cap, check_foreign_objects, check_same_keystore, execute, invalidate, invalidation_paths, local_files, plan_publish,
-)
-from .stores import Store
-from .targets import cloudfront_client, effective_settings, open_store, parse_target
+from ..output import BuildState, input_fingerprint
+from ..progress import Progress
+from .files import ManifestConflict, PublishError, local_files
+from .plan import check_delete_cap, check_foreign_objects, check_same_keystore, plan_publish
+from .stores import Store, Target, open_store
+from .targets import cloudfront_client, effective_settings, parse_target
+from .upload import PublishReport, execute, invalidate, invalidation_paths
 
-__all__ = ["PublishError", "PublishOptions", "PublishReport", "publish_site", "output_is_stale"]
+__all__ = ["ManifestConflict", "PublishError", "PublishOptions", "PublishReport", "output_is_stale", "publish_build"]
 
 
 @dataclass
@@ -37,35 +41,24 @@ class PublishOptions:
     replace_keys: bool = False  # publish portals built with a keystore other than the published ones'
 
 
-def publishable(manifest: dict | None) -> bool:
-    """Only a complete, encrypted build may be published: never a plain preview, never a partial one."""
-    mode = (manifest or {}).get("mode", {})
-    return mode.get("encrypted") is True and mode.get("only") is None
+def output_is_stale(config: Config, state: BuildState | None) -> bool:
+    return state is None or not state.mode.publishable or state.inputs != input_fingerprint(config)
 
 
-def output_is_stale(config: Config, manifest: dict | None) -> bool:
-    return manifest is None or not publishable(manifest) or manifest.get("inputs") != input_fingerprint(config)
-
-
-def publish_site(config: Config, options: PublishOptions, progress: Progress | None = None,
-                 store_factory: Callable[..., Store] = open_store) -> PublishReport:
+def publish_build(config: Config, options: PublishOptions, state: BuildState | None, progress: Progress | None = None,
+                  store_factory: Callable[[Target, object], Store] = open_store) -> PublishReport:
+    """Publish the build in the output folder, whose state is `state`."""
     progress = progress or Progress()
     started = time.perf_counter()
-    manifest = read_build_manifest(config.output_dir)
-    if options.build and output_is_stale(config, manifest):
-        result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
-        if not result.ok:
-            raise PublishError(f"the build failed, nothing was published: {result.failure}")
-        manifest = read_build_manifest(config.output_dir)
-    if manifest is not None and not publishable(manifest):
+    if state is not None and not state.mode.publishable:
         raise PublishError(f"{config.output_dir} holds a plain preview (--no-encrypt) or a partial build (--customer); "
                            "nothing was published. Run a full build (or publish without --no-build)")
     settings = effective_settings(config, {"target": options.target, "endpoint_url": options.endpoint_url})
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
-    keystore = (manifest or {}).get("mode", {}).get("keystore")
-    plan = plan_publish(local_files(config.output_dir, settings, manifest), store,
+    keystore = state.mode.keystore if state else None
+    plan = plan_publish(local_files(config.output_dir, settings, state), store,
                         verify=options.verify or settings.verify, keystore=keystore)
     check_same_keystore(plan, keystore, options.replace_keys)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config import Config, PublishConfig
-from .stores import FolderStore, S3Store, Store
-from .sync import PublishError
+from .files import PublishError
+from .stores import STORES, Target
+from .stores.s3 import client_config, session
 
 ENVIRONMENT = {
     "target": "PORTICO_PUBLISH_TARGET",
@@ -32,50 +32,28 @@ def effective_settings(config: Config, flags: dict[str, str | None]) -> PublishC
     return settings.model_copy(update=changes)
 
 
-@dataclass(frozen=True)
-class Target:
-    kind: str  # "folder" or "s3"
-    location: str  # folder path, or bucket
-    prefix: str = ""
-
-
 def parse_target(text: str | None, config: Config) -> Target:
+    """`scheme://location/prefix` for a registered store, or a folder path (relative to config.yaml)."""
     if not text:
         raise PublishError("no publish target: set publish.target in config.yaml, PORTICO_PUBLISH_TARGET, "
                            "or pass --target (a folder or s3://bucket/prefix)")
-    if text.startswith("s3://"):
+    scheme, separator, _ = text.partition("://")
+    if separator and scheme != "file":
+        if scheme not in STORES:
+            raise PublishError(f"target {text!r}: no store for {scheme}:// (known: a folder, "
+                               f"{', '.join(f'{s}://' for s in sorted(STORES) if s != 'file')})")
         parsed = urlparse(text)
         if not parsed.netloc:
-            raise PublishError(f"target {text!r} names no bucket (s3://bucket/prefix)")
+            raise PublishError(f"target {text!r} names no bucket ({scheme}://bucket/prefix)")
         prefix = parsed.path.lstrip("/")
-        return Target("s3", parsed.netloc, prefix + "/" if prefix and not prefix.endswith("/") else prefix)
-    if "://" in text:
-        raise PublishError(f"target {text!r}: only folders and s3:// are supported")
-    folder = Path(text) if Path(text).is_absolute() else config.root / text
-    if folder.resolve() == config.output_dir:
+        return Target(scheme, parsed.netloc, prefix + "/" if prefix and not prefix.endswith("/") else prefix)
+    path = Path(urlparse(text).path if separator else text)
+    folder = (path if path.is_absolute() else config.root / path).resolve()
+    if folder == config.output_dir:
         raise PublishError("the publish target is the build's own output folder")
-    return Target("folder", str(folder.resolve()))
-
-
-def session(settings: PublishConfig):
-    import boto3
-    return boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
-
-
-def client_config(settings: PublishConfig):
-    from botocore.config import Config as BotoConfig
-    return BotoConfig(retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
-                      max_pool_connections=settings.concurrency + 4, connect_timeout=10, read_timeout=60)
-
-
-def open_store(target: Target, settings: PublishConfig) -> Store:
-    if target.kind == "folder":
-        return FolderStore(Path(target.location))
-    client = session(settings).client("s3", endpoint_url=settings.endpoint_url, config=client_config(settings))
-    return S3Store(client, target.location, target.prefix, settings.list_page_size)
+    return Target("file", str(folder))
 
 
 def cloudfront_client(settings: PublishConfig):
     return session(settings).client("cloudfront", endpoint_url=settings.cloudfront_endpoint_url,
                                     config=client_config(settings))
-

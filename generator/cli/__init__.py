@@ -1,0 +1,52 @@
+"""`portico` on the command line: argument parsing, progress, summaries, exit codes.
+
+Exit codes: 0 ok; 1 the export or the build failed; 2 the command or config.yaml is wrong.
+With `--json`, stdout carries one JSON document and everything for people goes to stderr.
+
+    common.py     the options every command shares, exit codes
+    commands/     one module per command: its parser and what it does
+    progress.py   progress bars on a terminal
+    report.py     problems, summaries and JSON reports
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from .. import __version__
+from ..config import ConfigError
+from ..seal import KeystoreError
+from ..seal.manage import StaffError
+from .commands import COMMANDS
+from .common import EXIT_FAILED, common_options
+from .report import report_config_error
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="portico", description="Private static customer portals from an ERP export.")
+    top.add_argument("--version", action="version", version=f"portico {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_options()
+    for command in COMMANDS:
+        command.add_to(commands, common)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        return args.run(args, console)
+    except ConfigError as exc:
+        return report_config_error(exc, args, console)
+    except (StaffError, KeystoreError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+
+
+def build_main() -> int:
+    """`python build.py [args]`: the same as `portico build [args]`."""
+    return main(["build", *sys.argv[1:]])

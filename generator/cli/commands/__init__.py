@@ -1,0 +1,6 @@
+"""One module per command, each adding its parser (`add_to`) and running it (`run`)."""
+from __future__ import annotations
+
+from . import build, check, keystore, passwords, publish, revoke, serve
+
+COMMANDS = (build, check, passwords, publish, serve, revoke, keystore)  # in the order `portico --help` lists them

@@ -1,0 +1,112 @@
+"""`portico passwords`: list, set and rotate contacts' passwords; make direct links."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from ...config import Config, load_config
+from ...model import Ledger
+from ...pipeline import check
+from ...seal import Keystore, read_keystore
+from ...seal import manage
+from ..common import EXIT_FAILED, EXIT_OK
+from ..report import print_problems
+
+
+def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    passwords = commands.add_parser("passwords", help="list, set, rotate passwords; make direct links")
+    actions = passwords.add_subparsers(dest="password_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[common], help="customer, contact e-mail, password, portal URL")
+    listing.add_argument("--customer", metavar="ID", help="only this customer")
+    listing.set_defaults(run=run_list)
+    setting = actions.add_parser("set", parents=[common], help="set one contact's password")
+    setting.add_argument("customer", metavar="CUSTOMER")
+    setting.add_argument("--contact", required=True, metavar="EMAIL")
+    setting.add_argument("--password", help="the new password (default: asked for, not echoed)")
+    setting.add_argument("--force", action="store_true", help="accept a password the strength check refuses")
+    setting.set_defaults(run=run_set)
+    rotating = actions.add_parser("rotate", parents=[common], help="new generated passwords for a customer's contacts")
+    rotating.add_argument("customer", metavar="CUSTOMER")
+    rotating.add_argument("--contact", metavar="EMAIL", help="only this contact (default: all of the customer's)")
+    rotating.set_defaults(run=run_rotate)
+    linking = actions.add_parser("link", parents=[common], help="a direct link that opens one document page")
+    linking.add_argument("customer", metavar="CUSTOMER")
+    linking.add_argument("document", metavar="DOCUMENT", help="an order, invoice or quote number")
+    linking.set_defaults(run=run_link)
+
+
+def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Ledger, Keystore] | None:
+    """The config, the export's customers and contacts, and the keystore; None (problems printed) if unreadable."""
+    config = load_config(args.config)
+    keystore = read_keystore(config.path(config.gate.keystore))
+    ledger, problems = check(config)
+    if ledger is None:
+        print_problems(problems, console, args.verbose, args.quiet)
+        return None
+    return config, ledger, keystore
+
+
+def run_list(args: argparse.Namespace, console: Console) -> int:
+    opened = open_access(args, console)
+    if opened is None:
+        return EXIT_FAILED
+    rows = manage.list_passwords(*opened, args.customer)
+    if args.json:
+        print(json.dumps([{"customer": r.customer_id, "name": r.customer_name, "email": r.email,
+                           "password": r.password, "portal_url": r.portal_url} for r in rows], indent=2))
+        return EXIT_OK
+    table = Table("Customer", "Contact e-mail", "Password", "Portal URL")
+    for column in table.columns:
+        column.overflow = "fold"  # never cut a password or an address short
+    table.columns[2].no_wrap = True
+    for r in rows:
+        table.add_row(f"{r.customer_name} ({r.customer_id})", r.email, r.password, r.portal_url)
+    Console(soft_wrap=True).print(table)
+    return EXIT_OK
+
+
+def run_set(args: argparse.Namespace, console: Console) -> int:
+    opened = open_access(args, console)
+    if opened is None:
+        return EXIT_FAILED
+    _, ledger, keystore = opened
+    password = args.password if args.password is not None else ask_password()
+    manage.set_password(ledger, keystore, args.customer, args.contact, password, args.force)
+    keystore.save()
+    console.print(f"password of {args.contact} at {args.customer} set: rebuild and publish to use it")
+    return EXIT_OK
+
+
+def run_rotate(args: argparse.Namespace, console: Console) -> int:
+    opened = open_access(args, console)
+    if opened is None:
+        return EXIT_FAILED
+    _, ledger, keystore = opened
+    changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact)
+    keystore.save()
+    for email, password in changed:
+        print(f"{args.customer}\t{email}\t{password}")
+    console.print(f"{len(changed)} password(s) rotated: rebuild and publish to use them")
+    return EXIT_OK
+
+
+def run_link(args: argparse.Namespace, console: Console) -> int:
+    opened = open_access(args, console)
+    if opened is None:
+        return EXIT_FAILED
+    print(manage.direct_link(*opened, args.customer, args.document))
+    return EXIT_OK
+
+
+def ask_password() -> str:
+    if not sys.stdin.isatty():
+        raise manage.StaffError("no terminal to ask on: pass --password")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise manage.StaffError("the two passwords differ")
+    return first

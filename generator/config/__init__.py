@@ -1,0 +1,60 @@
+"""`config.yaml`: the one typed schema, its checks, and loading.
+
+    schema.py     every key, its type, default and meaning (the reference is generated from it)
+    entities.py   the canonical entities and the type of each field an export can map
+    checks.py     what keys must agree on, in every layer of settings; names the export lacks
+    reference.py  docs/config.md, written from the schema: python -m generator.config.reference
+
+The resulting `Config` is passed down the pipeline; nothing re-reads the file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .checks import check_config, check_setting_names, describe_error
+from .schema import (
+    ActionsConfig, Branding, ColumnSpec, Config, ContentPage, FileOptions, GateConfig, LineSource, Modules,
+    PortalConfig, PublishConfig, Source, Strict,
+)
+
+__all__ = ["ActionsConfig", "Branding", "ColumnSpec", "Config", "ConfigError", "ContentPage", "FileOptions",
+           "GateConfig", "LineSource", "Modules", "PortalConfig", "PublishConfig", "Source", "Strict",
+           "check_setting_names", "load_config", "parse_config"]
+
+
+class ConfigError(Exception):
+    """Raised with every problem found in a config file, each naming its key path."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, ["the top level must be a mapping of keys"])
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    data = {**raw, "root": path.resolve().parent, "source_path": path.resolve()}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, [describe_error(err) for err in exc.errors()]) from None
+    problems = check_config(config)
+    if problems:
+        raise ConfigError(path, problems)
+    return config

@@ -1,0 +1,108 @@
+"""Write the configuration reference (docs/config.md) from the schema itself.
+
+Run `python -m generator.config.reference > docs/config.md` after changing the schema; a test fails
+while the committed page and the schema disagree, so the reference cannot go stale.
+"""
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from .entities import ENTITIES, LINE_FIELDS
+from .schema import ColumnSpec, Config, ExportsConfig, LineSource, Source, Strict
+
+INTERNAL = {"root", "source_path"}
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def type_name(annotation: Any) -> str:
+    annotation = _strip_optional(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin in (list, dict):
+        return f"{origin.__name__}[{', '.join(type_name(a) for a in typing.get_args(annotation))}]"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    return getattr(annotation, "__name__", str(annotation)).replace("str", "text")
+
+
+def default_text(field: Any) -> str:
+    if field.is_required():
+        return "**required**"
+    value = field.default_factory() if field.default_factory is not None else field.default
+    if value is None or value is PydanticUndefined:
+        return "—"
+    if isinstance(value, BaseModel):
+        return "see below"
+    return f"`{value!r}`" if not isinstance(value, bool) else f"`{str(value).lower()}`"
+
+
+def table(model: type[Strict], prefix: str) -> list[str]:
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        if name in INTERNAL:
+            continue
+        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{prefix}{name}` | {type_name(field.annotation)} | {default_text(field)} | {description} |")
+    return rows
+
+
+def section(title: str, model: type[Strict], prefix: str) -> list[str]:
+    doc = " ".join((model.__doc__ or "").split())
+    return [f"## {title}", "", doc, "", *table(model, prefix), ""]
+
+
+def nested_models(model: type[Strict]) -> list[tuple[str, type[Strict]]]:
+    found = []
+    for name, field in model.model_fields.items():
+        inner = _strip_optional(field.annotation)
+        if isinstance(inner, type) and issubclass(inner, Strict):
+            found.append((name, inner))
+    return found
+
+
+def entity_table(fields: dict[str, str], required: tuple[str, ...]) -> list[str]:
+    return [", ".join(f"`{f}`{'*' if f in required else ''} ({kind})" for f, kind in fields.items()), ""]
+
+
+def config_reference() -> str:
+    out = ["# Configuration reference", "",
+           "Every key of `config.yaml`, generated from the schema in `generator/config/schema.py` "
+           "(`python -m generator.config.reference > docs/config.md`). Unknown keys are errors. "
+           "Relative paths are relative to the folder of `config.yaml`.", ""]
+    out += section("Top level", Config, "")
+    for name, model in nested_models(Config):
+        if model is ExportsConfig:
+            continue
+        out += section(f"`{name}`", model, f"{name}.")
+        for inner_name, inner in nested_models(model):
+            out += section(f"`{name}.{inner_name}`", inner, f"{name}.{inner_name}.")
+    out += section("`exports`", ExportsConfig, "exports.")
+    out += section("`exports.<entity>`", Source, "exports.<entity>.")
+    out += section("`exports.<entity>.lines`", LineSource, "exports.<entity>.lines.")
+    out += section("`exports.<entity>.columns.<field>`", ColumnSpec, "")
+    out += ["## Entity fields", "",
+            "The canonical fields `columns` can map, per entity (`*` marks a required field). "
+            "Types: text, date, decimal, bool (see `true_values`), email. Address fields come in "
+            "groups: `<prefix>_name`, `_street`, `_city`, `_postal_code`, `_region`, `_country`.", ""]
+    for name, entity in ENTITIES.items():
+        out += [f"### {name}", "", *entity_table(entity.fields, entity.required)]
+        if entity.has_lines:
+            out += [f"Lines (`exports.{name}.lines.columns`):", "", *entity_table(LINE_FIELDS, entity.line_required)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(config_reference(), end="")

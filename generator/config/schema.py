@@ -1,0 +1,491 @@
+"""The one typed schema of `config.yaml`.
+
+Everything the build needs to know is declared here once, with its default, and validated
+before any work starts; the resulting `Config` object is passed down the pipeline. Errors
+name the key path (`exports.orders.columns.date: ...`) so a typo is found in seconds.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .entities import ENTITIES
+
+ORDER_STAGES_DEFAULT = ["received", "confirmed", "in_production", "shipped", "delivered"]
+INVOICE_STATES = ("open", "paid", "void")
+QUOTE_STATES = ("open", "accepted", "declined", "expired")
+SHIPMENT_STATES = ("pending", "in_transit", "delivered", "returned")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ColumnSpec(Strict):
+    """Where one canonical field comes from. A plain string is short for `{column: ...}`."""
+
+    column: str | None = None
+    """The export column (CSV/XLSX header, or dotted JSON key such as `address.city`)."""
+    value: str | None = None
+    """A constant, for a field the export does not carry (e.g. `status: {value: paid}`)."""
+    template: str | None = None
+    """A Python format string over the row's mapped fields and columns, e.g. `"{first} {last}"`."""
+    default: str | None = None
+    """Used when the cell is blank."""
+    map: dict[str, str] | None = None
+    """Replaces exact cell values, e.g. carrier codes by carrier names."""
+    match: str | None = None
+    """A regular expression the value must match; its first group is kept (e.g. `'^(\\d+)(?:\\.0)?$'`)."""
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "ColumnSpec":
+        origins = [o for o in ("column", "value", "template") if getattr(self, o) is not None]
+        if len(origins) != 1:
+            raise ValueError("give exactly one of column, value or template")
+        if self.match is not None:
+            try:
+                re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"match is not a valid regular expression: {exc}") from None
+        return self
+
+
+def _column_spec(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
+Columns = dict[str, ColumnSpec]
+
+
+class FileOptions(Strict):
+    """How one file is read; anything left unset falls back to the `exports` defaults."""
+
+    format: Literal["csv", "json", "ndjson", "xlsx"] | None = None
+    """File format; by default from the file name (`.csv`, `.json`, `.ndjson`/`.jsonl`, `.xlsx`, each optionally `.gz`)."""
+    encoding: str | None = None
+    """Text encoding, e.g. `utf-8-sig`, `cp1252`, `mac_roman`, `latin-1`."""
+    delimiter: str | None = None
+    """CSV field separator: `,` `;` `tab` `|`, or `auto` to detect it."""
+    quotechar: str | None = None
+    """CSV quote character."""
+    sheet: str | None = None
+    """XLSX: the worksheet's name (default: the first sheet)."""
+    records: str | None = None
+    """JSON: dotted key of the list of records, e.g. `data.orders` (default: the document is the list)."""
+    date_formats: list[str] | None = None
+    """`strptime` formats tried in order; ISO dates (`2026-05-01`) are always understood."""
+    decimal_separator: str | None = None
+    """Decimal separator of numbers, e.g. `,` for `1234,56`."""
+    thousands_separator: str | None = None
+    """Thousands separator to ignore, e.g. `.` for `1.234,56`."""
+
+    @field_validator("columns", mode="before", check_fields=False)
+    @classmethod
+    def _columns_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _column_spec(v) for k, v in value.items()}
+        return value
+
+
+class LineSource(FileOptions):
+    """Line items: in the same rows as their document, or in a file of their own."""
+
+    file: str | None = None
+    """Omit when each row of the document's file is one line; otherwise the lines' own file."""
+    columns: Columns
+    """Line field → column (see the line fields below); a separate file needs `document`."""
+
+
+class Source(FileOptions):
+    """One entity's file in the export, and how its columns map onto canonical fields."""
+
+    file: str
+    """Path relative to `exports.folder`."""
+    columns: Columns
+    """Canonical field → column (see the entity fields below)."""
+    skip_when_blank: list[str] = Field(default_factory=list)
+    """Fields whose blank value means: skip the row on purpose and count it (not an error)."""
+    group_by: str | None = None
+    """The field shared by the rows of one record, when the export has one row per line item."""
+    on_conflict: Literal["error", "first"] = "error"
+    """Grouped rows whose header fields differ: an `error`, or keep the `first` value with a warning."""
+    lines: LineSource | None = None
+    """Where the document's line items come from."""
+    credit_note_prefix: str | None = None
+    """Invoices only: numbers starting with this are credit notes (negative totals always are)."""
+
+
+class ExportsConfig(Strict):
+    """The ERP export: a folder of files, one entity each. Only customers and one of orders, invoices or quotes are required."""
+
+    folder: str = "content/export"
+    """The export folder, relative to config.yaml."""
+    encoding: str = "utf-8-sig"
+    """Default text encoding (`utf-8-sig` reads UTF-8 with or without a BOM)."""
+    delimiter: str = ","
+    """Default CSV separator."""
+    quotechar: str = '"'
+    """Default CSV quote character."""
+    date_formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d"])
+    """Default date formats."""
+    decimal_separator: str = "."
+    """Default decimal separator."""
+    thousands_separator: str = ""
+    """Default thousands separator."""
+    true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "x", "ja", "oui", "si", "on"])
+    """Cell values read as yes (case-insensitive)."""
+    false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "", "nein", "non", "off"])
+    """Cell values read as no (case-insensitive)."""
+
+    customers: Source
+    """Required. Customer id and name, contact details, addresses, language, currency, portal flag, group, sales rep, terms."""
+    contacts: Source | None = None
+    """People at a customer; those with an e-mail and portal access get a password."""
+    orders: Source | None = None
+    """Orders with their lines."""
+    order_history: Source | None = None
+    """Status changes of orders over time (order, status, date), for the stage timeline."""
+    invoices: Source | None = None
+    """Invoices and credit notes with their lines."""
+    payments: Source | None = None
+    """Payments received, applied to invoices."""
+    shipments: Source | None = None
+    """Shipments of orders, with carrier and tracking number."""
+    quotes: Source | None = None
+    """Quotes/estimates with their lines."""
+    documents: Source | None = None
+    """Files (PDFs, ...) in the export folder that belong to a customer, an order or an invoice."""
+    catalogue: Source | None = None
+    """Products: sku, name, list price, stock."""
+    prices: Source | None = None
+    """Customer or price-group prices per sku, with minimum quantities."""
+
+    def sources(self) -> dict[str, Source]:
+        return {name: s for name in ENTITIES if (s := getattr(self, name)) is not None}
+
+
+class SiteConfig(Strict):
+    """The business publishing the portals."""
+
+    name: str = "Customer portal"
+    """The company name shown on every page."""
+    base_url: str = ""
+    """Public URL of the published site, used for portal links in listings."""
+    language: str = "en"
+    """Default language of a portal (a customer's own language wins)."""
+    currency: str = "EUR"
+    """Default currency (ISO 4217) of a customer's amounts."""
+    as_of: date | None = None
+    """The date balances, due dates and aging are computed at; default: the newest export file's date."""
+    support_email: str | None = None
+    """Where customers write for help; also the default address for requests."""
+    support_phone: str | None = None
+    """Support telephone number."""
+    logo: str | None = None
+    """The company logo: an image file (relative to config.yaml), shown where `branding.logo` is `company`."""
+
+
+class StatusMaps(Strict):
+    """ERP status code → customer-facing state, per entity. Codes already equal to a state need no entry."""
+
+    orders: dict[str, str] = Field(default_factory=dict)
+    """To one of `portal.order_stages` or `cancelled`."""
+    invoices: dict[str, str] = Field(default_factory=dict)
+    """To `open`, `paid` or `void` (`overdue` is derived from the due date)."""
+    quotes: dict[str, str] = Field(default_factory=dict)
+    """To `open`, `accepted`, `declined` or `expired`."""
+    shipments: dict[str, str] = Field(default_factory=dict)
+    """To `pending`, `in_transit`, `delivered` or `returned`."""
+
+
+class Modules(Strict):
+    """Which sections a portal has. A section whose entity is not in the export never shows."""
+
+    orders: bool = True
+    """Orders list and order pages."""
+    invoices: bool = True
+    """Invoices list and invoice pages."""
+    statement: bool = True
+    """Statement of account with aging."""
+    shipments: bool = True
+    """Shipments list with tracking links."""
+    quotes: bool = True
+    """Quotes list and quote pages with approve/decline."""
+    documents: bool = True
+    """Documents list and downloads."""
+    catalogue: bool = True
+    """Catalogue with the customer's own prices and stock."""
+    requests: bool = True
+    """Request page (new order, work request, change of details)."""
+    account: bool = True
+    """Account details page."""
+
+
+class ActionsConfig(Strict):
+    """How a customer's requests and quote decisions leave the static site."""
+
+    channel: Literal["mailto", "form"] = "mailto"
+    """`mailto`: prefilled e-mail; `form`: an HTTPS POST to `form_url`."""
+    email: str | None = None
+    """mailto: the address requests go to (default: `site.support_email`)."""
+    form_url: str | None = None
+    """form: the HTTPS endpoint that receives posted requests."""
+
+    @model_validator(mode="after")
+    def _form_needs_url(self) -> "ActionsConfig":
+        if self.channel == "form" and not (self.form_url or "").startswith("https://"):
+            raise ValueError("channel 'form' needs form_url starting with https://")
+        return self
+
+
+HIDEABLE_FIELDS = ("sales_rep", "po_number", "promised_date", "notes", "unit_price", "discount", "tax",
+                   "payment_terms", "payment_method", "list_price", "stock")
+CSS_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|rgba|hsl|hsla|oklch|oklab)\([0-9a-z.,%/ +-]+\))$")
+DATE_STYLES = ("short", "medium", "long", "full")
+
+
+class NavLink(Strict):
+    """An extra link in a portal's navigation."""
+
+    label: str
+    """The link's text."""
+    url: str
+    """Where it goes: `https://...`, `mailto:...`, or a path on the site."""
+    audience: list[str] | None = None
+    """Customer ids or groups who see the link; default everyone."""
+
+
+class Branding(Strict):
+    """How a portal looks and greets; every key can differ per group and per customer."""
+
+    display_name: str | None = None
+    """The name in every page's header and title; default `site.name`."""
+    logo: str = "company"
+    """`company` (the `site.logo` file, if any), `none`, or an image file relative to config.yaml."""
+    favicon: str | None = None
+    """An icon file relative to config.yaml; default the theme's `favicon.svg`."""
+    colors: dict[str, str] = Field(default_factory=dict)
+    """CSS custom properties the theme reads, without `--`, e.g. `{brand: "#0b5d3b", brand-contrast: "#fff"}`."""
+    extra_css: list[str] = Field(default_factory=list)
+    """Stylesheets (relative to config.yaml) linked after the theme's own."""
+    footer: str = ""
+    """A line of text at the foot of every page."""
+    welcome: str = ""
+    """Text on the sign-in page, above the form."""
+    after_sign_in: str = ""
+    """Markdown shown at the top of the dashboard once signed in (news, holiday hours)."""
+    nav_links: list[NavLink] = Field(default_factory=list)
+    """Extra navigation links after the portal's own sections."""
+
+    @field_validator("colors")
+    @classmethod
+    def _safe_colours(cls, colors: dict[str, str]) -> dict[str, str]:
+        for name, value in colors.items():
+            if not CSS_NAME.match(name):
+                raise ValueError(f"colour name {name!r}: use lower-case letters, digits and '-'")
+            if not CSS_COLOUR.match(value.strip()):
+                raise ValueError(f"colour {name}: {value!r} is not a CSS colour such as '#1f4e79' or 'rgb(31 78 121)'")
+        return colors
+
+
+class PortalConfig(Strict):
+    """What a portal shows. Set here for everyone; `groups` and `customers` override any key."""
+
+    enabled: bool = True
+    """Whether customers get a portal (the export's `portal_enabled` can also switch one off)."""
+    language: str | None = None
+    """Language of portals whose export row names none (default `site.language`), e.g. `de` or `fr_CH`."""
+    date_format: str = "medium"
+    """`short`, `medium`, `long`, `full`, or a Babel date pattern such as `dd.MM.yyyy`."""
+    modules: Modules = Modules()
+    """Sections switched on or off."""
+    hidden_fields: list[Literal[HIDEABLE_FIELDS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    """Fields left out of every page and download: `sales_rep`, `po_number`, `promised_date`, `notes`, `unit_price`, `discount`, `tax`, `payment_terms`, `payment_method`, `list_price`, `stock`."""
+    order_stages: list[str] = Field(default_factory=lambda: list(ORDER_STAGES_DEFAULT))
+    """The customer-facing order stages, in order, as the timeline shows them."""
+    default_stage: str = "received"
+    """Stage of an order with no status (an order with a ship date is `shipped`)."""
+    status_map: StatusMaps = StatusMaps()
+    """ERP status codes → customer-facing states."""
+    actions: ActionsConfig = ActionsConfig()
+    """How requests and quote decisions leave the site."""
+    payment_link_template: str | None = None
+    """Pay link for invoices with a balance when the export has none; fields `{invoice}`, `{balance}`, `{currency}`, `{customer}`."""
+    default_payment_days: int = Field(30, ge=0)
+    """Days from invoice date to due date when neither the invoice nor the customer's terms say."""
+    recent_activity: int = Field(8, ge=0)
+    """How many events the dashboard's recent activity lists."""
+    branding: Branding = Branding()
+    """Name, logo, colours, stylesheets and texts."""
+    slug: Literal["opaque", "id", "field"] = "opaque"
+    """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field. Site-wide only."""
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_pattern(cls, value: str) -> str:
+        if value in DATE_STYLES:
+            return value
+        from babel.dates import format_date
+        try:
+            format_date(date(2026, 1, 2), value, locale="en")
+        except Exception as exc:  # Babel raises several kinds for a bad pattern
+            raise ValueError(f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}") from None
+        if not re.search(r"[dMyLE]", value.split("'")[0] + "".join(value.split("'")[2::2])):
+            raise ValueError(f"{value!r} has no day, month or year field (a Babel pattern such as 'dd.MM.yyyy')")
+        return value
+
+    def shows(self, field_name: str) -> bool:
+        return field_name not in self.hidden_fields
+
+
+SITE_WIDE_PORTAL_KEYS = {"slug"}
+
+
+class GateConfig(Strict):
+    """The password gate: how portals are encrypted and unlocked in the browser."""
+
+    keystore: str = ".portico/keystore.json"
+    """The keystore file (keys, passwords, key slots), relative to config.yaml; keep it outside the output folder and back it up."""
+    session_minutes: int = Field(30, ge=1)
+    """A signed-in session ends after this many minutes without opening a page."""
+    remember_days: int = Field(30, ge=1)
+    """With "remember me", the session survives browser restarts and lasts this many idle days."""
+    pad_bucket: int = Field(0, ge=0)
+    """Pad every encrypted file to a multiple of this many bytes (e.g. 4096) so sizes say less; 0 is off."""
+
+
+class CacheRule(Strict):
+    """One Cache-Control rule; the first whose pattern matches a published path wins."""
+
+    pattern: str
+    """A glob over the published path, e.g. `_static/*` or `*/index.html`."""
+    value: str
+    """The Cache-Control header, e.g. `public, max-age=600`."""
+
+
+class PublishConfig(Strict):
+    """Where `portico publish` sends the build. Flags and environment variables override these."""
+
+    target: str | None = None
+    """A folder path, or `s3://bucket/prefix` (env `PORTICO_PUBLISH_TARGET`, flag `--target`)."""
+    region: str | None = None
+    """S3 region (env `PORTICO_PUBLISH_REGION`; default: boto3's own configuration)."""
+    profile: str | None = None
+    """AWS profile to take credentials from (env `PORTICO_PUBLISH_PROFILE`); default: boto3's chain."""
+    endpoint_url: str | None = None
+    """An S3-compatible service's endpoint, e.g. MinIO, R2, B2, Wasabi (env `PORTICO_PUBLISH_ENDPOINT_URL`, flag `--endpoint-url`)."""
+    cloudfront: list[str] = Field(default_factory=list)
+    """CloudFront distribution ids to invalidate after a publish (env `PORTICO_CLOUDFRONT_DISTRIBUTIONS`, comma-separated)."""
+    cloudfront_endpoint_url: str | None = None
+    """A CloudFront-compatible endpoint; only for testing."""
+    max_deletes: int = Field(256, ge=0)
+    """A publish that would delete more objects than this deletes nothing and fails (flags `--max-deletes`, `--allow-deletes all`)."""
+    concurrency: int = Field(16, ge=1, le=128)
+    """Uploads in flight at once."""
+    retry_mode: Literal["standard", "adaptive"] = "adaptive"
+    """botocore's retry mode (exponential back-off; adaptive also slows down when throttled)."""
+    max_attempts: int = Field(6, ge=1)
+    """Attempts per request, first try included."""
+    cache_control: list[CacheRule] = Field(default_factory=list)
+    """Rules checked before the defaults: fingerprinted `_static` assets immutable for a year, other `_static` assets an hour, everything else `no-cache`."""
+    gzip: bool = False
+    """Upload text files (HTML shells, CSS, JS, SVG) gzip-compressed with `Content-Encoding: gzip`."""
+    verify: bool = False
+    """Also compare with the store's full listing (flag `--verify`): finds objects removed behind Portico's back, at the cost of listing every key."""
+    list_page_size: int = Field(1000, ge=1, le=1000)
+    """Keys per listing request."""
+    invalidation_limit: int = Field(15, ge=1)
+    """More changed paths than this are collapsed into wildcards (per portal, then the whole prefix)."""
+
+
+class ContentPage(Strict):
+    """Front matter of a content page (`content/*.md`)."""
+
+    title: str
+    """Page title and navigation label."""
+    nav_order: int = 100
+    """Position in the navigation, lowest first."""
+    audience: list[str] | None = None
+    """Customer ids or groups who see the page; default everyone."""
+
+
+class Config(Strict):
+    """A validated `config.yaml`; `root` is the folder relative paths are resolved against."""
+
+    root: Path
+    source_path: Path
+    site: SiteConfig = SiteConfig()
+    """The business publishing the portals."""
+    exports: ExportsConfig
+    """The ERP export and how to read it."""
+    portal: PortalConfig = PortalConfig()
+    """What every portal shows, how it looks and how it acts: the first layer of settings."""
+    groups: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per customer group (the export's `group`): any `portal` keys, overriding the global ones."""
+    customers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per customer id: any `portal` keys, overriding the group's and the global ones."""
+    gate: GateConfig = GateConfig()
+    """The password gate."""
+    publish: PublishConfig = PublishConfig()
+    """Where and how to publish."""
+    carriers: dict[str, str] = Field(default_factory=dict)
+    """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
+    theme: str = "default"
+    """The theme's folder name under `themes_dir`."""
+    themes_dir: str = "themes"
+    """Where themes live, relative to config.yaml."""
+    content_dir: str = "content"
+    """Folder of content pages (`*.md`), relative to config.yaml."""
+    output: str = "public"
+    """The output folder, relative to config.yaml."""
+
+    _layers: dict[tuple[str, str], PortalConfig] = PrivateAttr(default_factory=dict)
+
+    def path(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+    def settings_for(self, customer_id: str, group: str = "") -> PortalConfig:
+        """A customer's portal settings: global, then its group's, then its own keys."""
+        key = (group if group in self.groups else "", customer_id if customer_id in self.customers else "")
+        if key not in self._layers:
+            self._layers[key] = layered(self.portal, [self.groups.get(key[0]), self.customers.get(key[1])])
+        return self._layers[key]
+
+    def all_settings(self) -> list[PortalConfig]:
+        """Every combination of layers a customer can end up with (for the files they name)."""
+        found = [self.portal] + [self.settings_for("", name) for name in self.groups]
+        return found + [self.settings_for(cid, g) for cid in self.customers for g in ["", *self.groups]]
+
+    @property
+    def export_dir(self) -> Path:
+        return self.path(self.exports.folder)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output)
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`: mappings merge key by key, anything else is replaced."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def layered(base: PortalConfig, overrides: list[dict[str, Any] | None]) -> PortalConfig:
+    data = base.model_dump()
+    for override in overrides:
+        if override:
+            data = merged(data, override)
+    return PortalConfig.model_validate(data)
+
+

@@ -1,0 +1,226 @@
+"""Which customers an edit to the export touched, found by comparing the export's raw lines.
+
+After a full read, a long-running process (`portico serve`) keeps a snapshot of the export:
+every file's lines and, for each line, the customer it belongs to (the reader records that).
+When the files change, the new lines are compared with the old ones; the customers owning a
+changed line, before or after the edit, are the ones to rebuild, and the lines to read again
+are all of theirs plus the rows every portal reads (catalogue products, price-group prices).
+
+Whenever that cannot be told for sure — a file that is not delimited text, a header that
+changed, a record spanning lines, a changed row that belongs to everyone or to a key another
+customer holds, too many changed lines — the answer is None, and the caller builds everything.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..problems import ProblemLog
+from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, guess_format, read_export
+
+MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpler to trust
+COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
+
+
+@dataclass
+class SnapshotFile:
+    header: bytes
+    lines: list[bytes]  # the data lines: line i is row i + 2 (the header is row 1)
+    owners: list[str]  # per line: a customer id, SHARED or SKIPPED
+    digest: bytes
+    index: dict[str, list[int]] = field(default_factory=dict)  # owner -> its lines, in order
+
+    def __post_init__(self) -> None:
+        if not self.index:
+            for i, owner in enumerate(self.owners):
+                self.index.setdefault(owner, []).append(i)
+
+    def rows(self, wanted: set[str]) -> LineSelection:
+        """The lines of these customers, and the shared ones, in file order."""
+        lines = sorted(i for owner in (*wanted, SHARED) for i in self.index.get(owner, ()))
+        return LineSelection(self.header, [(i + 2, self.lines[i]) for i in lines])
+
+    def owner(self, row: int) -> str:
+        return self.owners[row - 2] if 2 <= row < len(self.owners) + 2 else SKIPPED
+
+
+@dataclass
+class ExportEdit:
+    """What changed, and what to read again."""
+
+    customers: set[str]  # whose portals to rebuild
+    export: Export  # their records and the shared ones, read again
+    problems: ProblemLog  # what reading those rows reported
+    skipped: Counter  # change in the counts of skipped rows
+    snapshot: "ExportSnapshot"  # the export as it is now
+    before: "ExportSnapshot"  # and as it was
+
+    def touched(self, file: str, row: int | None, snapshot: "ExportSnapshot") -> bool:
+        """Whether that row belongs to one of the customers rebuilt (in the snapshot given)."""
+        known = snapshot.files.get(file)
+        return row is not None and known is not None and known.owner(row) in self.customers
+
+
+def _read_lines(path: Path) -> tuple[bytes, list[bytes]] | None:
+    """The file's digest and lines, or None when a line is not always a record."""
+    raw = path.read_bytes()
+    data = gzip.decompress(raw) if path.suffix.lower() == ".gz" else raw
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a bare carriage return also ends a record
+    return hashlib.sha256(raw).digest(), data.split(b"\n")
+
+
+def _whole(line: bytes) -> bool:
+    return line.count(b'"') % 2 == 0  # an odd number of quotes: a quoted field goes on to the next line
+
+
+def _files(config: Config) -> dict[str, Any] | None:
+    """The export's files with their read options, when every one is delimited text."""
+    files = {}
+    for source in config.exports.sources().values():
+        for options in (source, source.lines):
+            if options is None or options.file is None:
+                continue
+            path = config.export_dir / options.file
+            if (options.format or guess_format(path)) != "csv" or (options.delimiter or config.exports.delimiter) == "auto":
+                return None
+            files[options.file] = path
+    return files
+
+
+@dataclass
+class ExportSnapshot:
+    files: dict[str, SnapshotFile]
+    keys: dict[tuple[str, Any], str]  # (entity, key) -> the customer holding it
+
+    @classmethod
+    def take(cls, config: Config, owners: RowOwners) -> "ExportSnapshot | None":
+        """After a full read that recorded `owners`; None when the export cannot be compared by lines."""
+        paths = _files(config)
+        if paths is None:
+            return None
+        files = {}
+        for name, path in paths.items():
+            read = _read_lines(path)
+            if read is None or not all(_whole(line) for line in read[1]):
+                return None
+            digest, lines = read
+            rows = owners.rows.get(name, {})
+            files[name] = SnapshotFile(lines[0], lines[1:], [rows.get(i + 2, SKIPPED) for i in range(len(lines) - 1)],
+                                       digest)
+        return cls(files, dict(owners.keys))
+
+    def edit(self, config: Config) -> ExportEdit | None:
+        paths = _files(config)
+        if paths is None or paths.keys() != self.files.keys():
+            return None
+        changes: dict[str, LineChange] = {}
+        for name, path in paths.items():
+            try:
+                read = _read_lines(path)
+            except OSError:
+                return None
+            if read is None:
+                return None
+            known = self.files[name]
+            digest, lines = read
+            if digest == known.digest:
+                continue
+            if lines[0] != known.header:
+                return None
+            change = _compare(known.lines, lines[1:], digest)
+            if change is None or not all(_whole(change.lines[i]) for i in change.new):
+                return None
+            changes[name] = change
+        return self._read_changes(config, changes)
+
+    def _read_changes(self, config: Config, changes: dict[str, LineChange]) -> ExportEdit | None:
+        before = {name: [(i + 2, self.files[name].lines[i]) for i in c.old] for name, c in changes.items()}
+        after = {name: [(i + 2, c.lines[i]) for i in c.new] for name, c in changes.items()}
+        old_probe, new_probe, new_owners = ProblemLog(), ProblemLog(), RowOwners()
+        read_export(config, old_probe, parallel=False, selection=self._only(before))
+        read_export(config, new_probe, parallel=False, owners=new_owners, selection=self._only(after))
+        customers = {self.files[name].owners[i] for name, c in changes.items() for i in c.old}
+        customers |= {new_owners.rows.get(name, {}).get(i + 2, SKIPPED) for name, c in changes.items() for i in c.new}
+        customers |= {self.keys.get(key, owner) for key, owner in new_owners.keys.items()}  # a key another holds
+        customers.discard(SKIPPED)
+        if SHARED in customers:
+            return None
+        files = dict(self.files)
+        for name, change in changes.items():
+            files[name] = change.applied(self.files[name], new_owners.rows.get(name, {}))
+        after_edit = ExportSnapshot(files, dict(self.keys))
+        return after_edit._reread(config, customers, self, old_probe.skipped, new_probe.skipped)
+
+    def _only(self, lines: dict[str, list[tuple[int, bytes]]]) -> dict[str, LineSelection]:
+        return {name: LineSelection(f.header, lines.get(name, [])) for name, f in self.files.items()}
+
+    def _reread(self, config: Config, customers: set[str], before: "ExportSnapshot",
+                skipped_before: Counter, skipped_after: Counter) -> ExportEdit | None:
+        problems, owners = ProblemLog(), RowOwners()
+        export = read_export(config, problems, parallel=False, owners=owners,
+                             selection={name: f.rows(customers) for name, f in self.files.items()})
+        for key, owner in owners.keys.items():
+            holder = self.keys.get(key)
+            if owner is SHARED or (holder is not None and holder != owner and holder not in customers):
+                return None
+        self.keys = {k: v for k, v in self.keys.items() if v not in customers}
+        self.keys.update((k, v) for k, v in owners.keys.items() if v in customers)
+        skipped = Counter(skipped_after)
+        skipped.subtract(skipped_before)
+        return ExportEdit(customers, export, problems, skipped, self, before)
+
+
+@dataclass
+class LineChange:
+    lines: list[bytes]  # the file's data lines now
+    digest: bytes
+    old: list[int]  # indices of the old lines that changed or went
+    new: list[int]  # indices of the new lines that changed or came
+    splice: tuple[int, int, int] | None  # (start, old end, new end) of a run where lines were added or removed
+
+    def applied(self, known: SnapshotFile, owners: dict[int, str]) -> SnapshotFile:
+        """The snapshot of the file after the change: the changed lines get their new owners."""
+        if self.splice is None:  # lines stay where they were: move the changed ones between owners
+            kept = list(known.owners)
+            index = dict(known.index)  # the lists of owners whose lines did not move stay shared
+            for i in self.new:
+                kept[i] = owners.get(i + 2, SKIPPED)
+                if kept[i] != known.owners[i]:
+                    index[known.owners[i]] = [line for line in index[known.owners[i]] if line != i]
+                    index[kept[i]] = sorted([*index.get(kept[i], ()), i])
+            return SnapshotFile(known.header, self.lines, kept, self.digest, index)
+        else:
+            start, old_end, new_end = self.splice
+            kept = known.owners[:start] + [owners.get(i + 2, SKIPPED) for i in range(start, new_end)] + \
+                known.owners[old_end:]
+        return SnapshotFile(known.header, self.lines, kept, self.digest)
+
+
+def _compare(old: list[bytes], new: list[bytes], digest: bytes) -> LineChange | None:
+    """The lines that differ; None when too many do.
+
+    Same number of lines: the lines that differ, place by place. Otherwise the run left after
+    the lines both share at the start and at the end (rows added or removed in one place, e.g.
+    new orders at the end of the file)."""
+    if len(old) == len(new):
+        differing = [i for start in range(0, len(old), COMPARED_TOGETHER)
+                     if old[start:start + COMPARED_TOGETHER] != new[start:start + COMPARED_TOGETHER]
+                     for i in range(start, min(start + COMPARED_TOGETHER, len(old))) if old[i] != new[i]]
+        return LineChange(new, digest, differing, differing, None) if len(differing) <= MAX_CHANGED_LINES else None
+    start = 0
+    shortest = min(len(old), len(new))
+    while start < shortest and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    old_end, new_end = len(old) - end, len(new) - end
+    if max(old_end, new_end) - start > MAX_CHANGED_LINES:
+        return None
+    return LineChange(new, digest, list(range(start, old_end)), list(range(start, new_end)), (start, old_end, new_end))

@@ -1,0 +1,187 @@
+"""What a long-running process remembers between builds, so an export edit rebuilds quickly.
+
+`portico serve` rebuilds whenever the export changes. A full incremental build still reads the
+whole export (seconds, for hundreds of thousands of rows) to find that one customer's rows
+changed. A `Session` keeps the last build in memory — the export's lines and whose each one is
+(`export_diff.ExportSnapshot`), and what the build made on its way (the pipeline's `Workshop`:
+ledger, slugs, renderer, the output's state) — so when
+nothing but export rows changed, it reads again only the rows of the customers those edits
+touched, re-plans and re-renders only their portals, and moves only their changed files into
+the output. The result is the same tree a full build makes (the tests check it); whenever that
+could not be promised (config, theme, content or keystore changed, a new customer needs keys,
+contacts changed, the output was built by someone else meanwhile, …) it runs the ordinary
+build, which refreshes the memory. The session calls the pipeline's stages; the pipeline knows
+nothing of sessions.
+"""
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .. import pipeline
+from ..config import Config
+from ..model import CustomerBook, Ledger, build_ledger, newest_export_date
+from ..output import StagedOutput, input_fingerprint, state_stamp
+from ..problems import ProblemLog
+from ..progress import Progress
+from ..seal import Keystore
+from ..site import Planner, slug_for
+from .export_diff import ExportEdit, ExportSnapshot
+
+
+@dataclass
+class Memory:
+    workshop: pipeline.Workshop  # what the last build made: config, ledger, slugs, renderer, state, ...
+    others: str  # fingerprint of every input but the export's row files
+    snapshot: ExportSnapshot
+    problems: ProblemLog
+    stamp: tuple[int, int] | None
+    portals: dict[str, pipeline.PortalSummary]  # by customer id
+    site_pages: int  # pages of the site itself (index, 404, robots.txt)
+
+
+@dataclass
+class Session:
+    memory: Memory | None = None
+    quick_builds: int = 0  # how many builds took the quick way (for tests and the curious)
+    remembered_once: bool = False  # an ordinary build has run in this session
+
+    def build(self, config: Config, options: pipeline.BuildOptions,
+              progress: Progress | None = None) -> pipeline.BuildResult:
+        """What `portico build` does, quickly when only some customers' export rows changed."""
+        progress = progress or Progress()
+        started = time.perf_counter()
+        result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir,
+                                      encrypted=options.encrypt)
+        try:
+            quick = self.rebuild_quickly(config, options, progress, result)
+        except pipeline.BUILD_ERRORS as exc:
+            quick, result.failure = True, str(exc)
+        if quick:
+            result.seconds = time.perf_counter() - started
+            return result
+        # the first build reads the export even if nothing changed, to have something to compare with
+        result = pipeline.build(config, options, progress, remember=True, reread=not self.remembered_once)
+        if result.workshop is not None:
+            self.remember(result)
+        return result
+
+    def remember(self, result: pipeline.BuildResult) -> None:
+        """After an ordinary build: keep what a quick rebuild needs (nothing, if the export cannot be compared by lines)."""
+        self.remembered_once = True
+        gc.unfreeze()  # the last memory's objects may be garbage now
+        workshop, result.workshop = result.workshop, None
+        snapshot = ExportSnapshot.take(workshop.config, workshop.owners) if workshop.state is not None else None
+        if snapshot is None:
+            self.memory = None
+            return
+        self.memory = Memory(replace(workshop, owners=None), _others(workshop.config, snapshot), snapshot,
+                             result.problems, state_stamp(result.output_dir),
+                             {p.customer_id: p for p in result.portals},
+                             result.pages - sum(p.pages for p in result.portals))
+        gc.collect()
+        gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
+
+    def rebuild_quickly(self, config: Config, options: pipeline.BuildOptions, progress: Progress,
+                        result: pipeline.BuildResult) -> bool:
+        """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
+        memory = self.memory
+        if memory is None or options != memory.workshop.options or result.output_dir != _output(memory):
+            return False
+        if state_stamp(result.output_dir) != memory.stamp or _others(config, memory.snapshot) != memory.others:
+            return False  # something besides export rows changed, or another build wrote the output
+        progress.stage("Comparing the export")
+        edit = memory.snapshot.edit(memory.workshop.config)
+        if edit is None or not edit.customers:
+            return False  # (no customer touched: the ordinary build finds there is nothing to do, or reads it all)
+        ledger = _ledger_after(memory, edit)
+        if ledger is None:
+            return False
+        slugs = _slugs_after(memory, edit.customers, ledger)
+        if slugs is None:
+            return False
+        self._render(memory, edit, replace(memory.workshop, ledger=ledger, slugs=slugs), progress, result)
+        self.quick_builds += 1
+        return True
+
+    def _render(self, memory: Memory, edit: ExportEdit, workshop: pipeline.Workshop, progress: Progress,
+                result: pipeline.BuildResult) -> None:
+        """The touched customers' portals, through the pipeline's own plan and render stages."""
+        config, customers, before = workshop.config, edit.customers, memory.workshop
+        plan = Planner(config, workshop.ledger, workshop.pages, workshop.assets.files(), workshop.slugs).plan(customers)
+        plan.files = [f for f in plan.files if f.portal is not None]  # the site's own files did not change
+        folders = {before.slugs[c] for c in customers if c in before.slugs}
+        folders |= {workshop.slugs[c] for c in customers if c in workshop.slugs}
+        out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, before.state)
+        if not out.keep_all_but(folders):
+            raise RuntimeError("the output's state cannot be kept as it is")  # stamp checked: should not happen
+        pipeline.render_stage(workshop, plan, out, before.state, progress, result, workers=1)
+        portals = {c: p for c, p in memory.portals.items() if c not in customers}
+        portals.update((p.customer_id, p) for p in pipeline.summaries(plan))
+        result.problems = _problems_after(memory.problems, edit)
+        result.portals = sorted(portals.values(), key=lambda p: p.slug)
+        result.pages = sum(p.pages for p in result.portals) + memory.site_pages
+        result.assets = workshop.assets.published()
+        workshop.state = out.written_state
+        memory.workshop, memory.snapshot, memory.problems = workshop, edit.snapshot, result.problems
+        memory.stamp, memory.portals = state_stamp(result.output_dir), portals
+
+
+def _output(memory: Memory):
+    return memory.workshop.options.output_dir or memory.workshop.config.output_dir
+
+
+def _others(config: Config, snapshot: ExportSnapshot) -> str:
+    return input_fingerprint(config, leave_out=frozenset(config.export_dir / name for name in snapshot.files))
+
+
+def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
+    """The ledger with the touched customers' books made again from their rows."""
+    config, ledger = memory.workshop.config, memory.workshop.ledger
+    as_of = config.site.as_of or newest_export_date(config)
+    if as_of != ledger.as_of:
+        return None  # every page shows the date
+    changed = build_ledger(config, edit.export, edit.problems, as_of)
+    if changed.catalogue != ledger.catalogue:
+        return None
+    for customer_id in edit.customers:
+        before, after = ledger.books.get(customer_id), changed.books.get(customer_id)
+        if memory.workshop.options.encrypt and not _same_keys(memory.workshop.keystore, before, after):
+            return None  # keys or key slots to make, change or retire: the ordinary build does that (and tells staff)
+    books = {c: b for c, b in ledger.books.items() if c not in edit.customers}
+    books.update((c, changed.books[c]) for c in edit.customers if c in changed.books)
+    return replace(ledger, books=books)
+
+
+def _same_keys(keystore: Keystore, before: CustomerBook | None, after: CustomerBook | None) -> bool:
+    if before is None or after is None or after.customer.id not in keystore.customers:
+        return False
+
+    def access(book: CustomerBook) -> list[Any]:
+        return sorted((c.email, c.portal_access) for c in book.customer.contacts)
+    return access(before) == access(after) and before.customer.portal_enabled == after.customer.portal_enabled
+
+
+def _slugs_after(memory: Memory, customers: set[str], ledger: Ledger) -> dict[str, str] | None:
+    slugs = {c: s for c, s in memory.workshop.slugs.items() if c not in customers}
+    taken = set(slugs.values())
+    site_key = memory.workshop.keystore.site_key if memory.workshop.keystore else None
+    for customer_id in customers:
+        book = ledger.books.get(customer_id)
+        if book is not None:
+            slug = slug_for(memory.workshop.config, book.customer, site_key)
+            if slug in taken:
+                return None  # the ordinary build reports the clash
+            slugs[customer_id] = slug
+    return slugs
+
+
+def _problems_after(before: ProblemLog, edit: ExportEdit) -> ProblemLog:
+    """The last build's problems, those of the touched customers' rows replaced by what reading them said now."""
+    kept = [p for p in before.problems if not edit.touched(p.file, p.row, edit.before)]
+    kept += [p for p in edit.problems.problems if edit.touched(p.file, p.row, edit.snapshot)]
+    skipped = before.skipped.copy()
+    skipped.update(edit.skipped)
+    return ProblemLog(kept, +skipped)

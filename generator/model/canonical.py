@@ -1,0 +1,255 @@
+"""The canonical data model: what a customer's portal is made of, as plain dataclasses.
+
+These types are the currency between stages: the ledger builder fills them from the records
+the export was read into and joins them, the planner and templates read them. Amounts are
+`Decimal`s in the customer's currency; dates are `date`s. No type here knows where it was read
+from, except the `origin` kept for error messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..read.records import Origin
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+@dataclass(slots=True)
+class Address:
+    name: str = ""
+    street: str = ""
+    city: str = ""
+    postal_code: str = ""
+    region: str = ""
+    country: str = ""
+
+    def lines(self) -> list[str]:
+        town = " ".join(p for p in (self.postal_code, self.city) if p)
+        return [p for p in (self.name, self.street, town, self.region, self.country) if p]
+
+    def __bool__(self) -> bool:
+        return any(self.lines())
+
+
+@dataclass(slots=True)
+class Line:
+    sku: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def make_line(fields: dict[str, Any]) -> Line:
+    """A line from parsed fields; the total is computed when the export leaves it out."""
+    quantity = fields.get("quantity") or ZERO
+    unit_price = fields.get("unit_price") or ZERO
+    gross = quantity * unit_price
+    discount = fields.get("discount")
+    rate = fields.get("discount_rate")
+    if rate is None and fields.get("discount_percent") is not None:
+        rate = fields["discount_percent"] / 100
+    if discount is None and rate is not None:
+        discount = (gross * rate).quantize(CENT)
+    discount = discount or ZERO
+    tax = fields.get("tax") or ZERO
+    total = fields.get("total")
+    if total is None:
+        total = (gross - discount).quantize(CENT)
+    return Line(
+        sku=fields.get("sku") or "",
+        description=fields.get("description") or "",
+        quantity=quantity,
+        unit=fields.get("unit") or "",
+        unit_price=unit_price,
+        discount=discount,
+        tax=tax,
+        total=total,
+    )
+
+
+@dataclass(slots=True)
+class Contact:
+    customer_id: str
+    name: str
+    email: str
+    phone: str
+    role: str
+    portal_access: bool
+
+
+@dataclass(slots=True)
+class SalesRep:
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(slots=True)
+class Customer:
+    id: str
+    name: str
+    email: str
+    phone: str
+    billing: Address
+    shipping: Address
+    language: str
+    currency: str
+    portal_enabled: bool
+    group: str
+    sales_rep: SalesRep | None
+    payment_terms: str
+    payment_days: int
+    price_group: str
+    slug: str  # the export's own portal name for the customer, if it has one
+    origin: Origin
+    language_known: bool = True  # False: neither the export nor the settings name one (site default)
+    contacts: list[Contact] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StageEvent:
+    stage: str
+    date: date
+
+
+@dataclass(slots=True)
+class Shipment:
+    id: str
+    order_number: str
+    customer_id: str
+    date: date
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    status: str
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    customer_id: str
+    order_number: str
+    invoice_number: str
+    title: str
+    file: str  # relative to the export folder
+    date: date | None
+    size: int
+
+
+@dataclass(slots=True)
+class Payment:
+    customer_id: str
+    invoice_number: str
+    date: date
+    amount: Decimal
+    method: str
+    reference: str
+
+
+@dataclass(slots=True)
+class Invoice:
+    number: str
+    customer_id: str
+    order_number: str
+    date: date
+    due_date: date
+    kind: str  # "invoice" or "credit_note"
+    status: str  # open | paid | void | overdue (derived)
+    lines: list[Line]
+    tax: Decimal
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    days_overdue: int
+    payment_link: str
+    origin: Origin
+    payments: list[Payment] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Order:
+    number: str
+    customer_id: str
+    date: date
+    status: str
+    stage: str
+    history: list[StageEvent]
+    promised_date: date | None
+    shipped_date: date | None
+    carrier: str
+    ship_to: Address
+    po_number: str
+    sales_rep: str
+    notes: str
+    lines: list[Line]
+    subtotal: Decimal
+    shipping: Decimal
+    tax: Decimal
+    total: Decimal
+    origin: Origin
+    invoices: list[Invoice] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Quote:
+    number: str
+    customer_id: str
+    date: date
+    valid_until: date | None
+    status: str
+    lines: list[Line]
+    total: Decimal
+    notes: str
+    origin: Origin
+
+
+@dataclass(slots=True)
+class Product:
+    sku: str
+    name: str
+    description: str
+    unit: str
+    list_price: Decimal | None
+    stock: Decimal | None
+
+
+@dataclass(slots=True)
+class PriceBreak:
+    sku: str
+    price: Decimal
+    min_quantity: Decimal
+
+
+@dataclass(slots=True)
+class CustomerBook:
+    """Everything one customer's portal shows, joined and sorted newest first."""
+
+    customer: Customer
+    orders: list[Order] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    prices: dict[str, list[PriceBreak]] = field(default_factory=dict)
+
+
+@dataclass
+class Ledger:
+    """The whole export, modelled: one book per customer plus what they share."""
+
+    as_of: date
+    books: dict[str, CustomerBook]
+    catalogue: dict[str, Product]
+    has: frozenset[str]  # the entities the export maps, so absent ones grow no pages

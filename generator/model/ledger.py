@@ -1,0 +1,390 @@
+"""Join the loaded records into one book per customer, deriving what the export leaves out.
+
+Here the relations are resolved (an invoice's order, a payment's invoice, a shipment's order),
+references that lead nowhere are reported with file, row and column, ERP status codes become
+customer-facing stages, and the figures a portal shows are derived: totals, paid and balance,
+due dates, overdue days, tracking and payment links.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from ..config import Config, PortalConfig
+from ..config.entities import ADDRESS_PARTS
+from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
+from ..problems import ProblemLog
+from ..read import Export, Record
+from .canonical import (
+    CENT, ZERO, Address, Contact, Customer, CustomerBook, Document, Invoice, Ledger, Line, Order, Payment,
+    PriceBreak, Product, Quote, SalesRep, Shipment, StageEvent, make_line,
+)
+from .privacy import hide_fields
+
+
+def _text(fields: dict[str, Any], name: str) -> str:
+    return fields.get(name) or ""
+
+
+class LedgerBuilder:
+    def __init__(self, config: Config, export: Export, problems: ProblemLog, as_of: date):
+        self.config = config
+        self.export = export
+        self.problems = problems
+        self.as_of = as_of
+        self.books: dict[str, CustomerBook] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def column(self, entity: str, field_name: str) -> str:
+        spec = getattr(self.config.exports, entity).columns.get(field_name)
+        return (spec.column if spec is not None and spec.column else None) or field_name
+
+    def reject(self, entity: str, record: Record, field_name: str, message: str, kind: str) -> None:
+        self.problems.error(record.origin.file, record.origin.row, self.column(entity, field_name), message, kind)
+        record.bad = True
+
+    def good(self, entity: str) -> list[Record]:
+        return [r for r in self.export.get(entity, ()) if not r.bad]
+
+    def book_for(self, entity: str, record: Record, field_name: str = "customer") -> CustomerBook | None:
+        customer_id = record.fields.get(field_name)
+        book = self.books.get(customer_id)
+        if book is None:
+            self.reject(entity, record, field_name, f"unknown customer {customer_id!r}", "unknown-customer")
+        return book
+
+    def settings(self, book: CustomerBook) -> PortalConfig:
+        return self.config.settings_for(book.customer.id, book.customer.group)
+
+    def state(self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str,
+              book: CustomerBook) -> str:
+        code = record.fields.get("status")
+        if code is None:
+            return default
+        mapping: dict[str, str] = getattr(self.settings(book).status_map, entity)
+        if code in mapping:
+            return mapping[code]
+        folded = code.strip().lower().replace(" ", "_")
+        if folded in allowed:
+            return folded
+        self.problems.warning(record.origin.file, record.origin.row, self.column(entity, "status"),
+                              f"status {code!r} is not in the status_map for {entity}; shown as {default!r}",
+                              "unknown-status")
+        return default
+
+    # -- stages ------------------------------------------------------------------------------
+
+    def build(self) -> Ledger:
+        self.customers()
+        self.contacts()
+        catalogue = self.catalogue()
+        self.prices(catalogue)
+        orders = self.orders(catalogue)
+        self.order_history(orders)
+        invoices = self.invoices(orders, catalogue)
+        self.payments(invoices)
+        self.settle(invoices)
+        self.shipments(orders)
+        self.quotes(catalogue)
+        self.documents(orders, invoices)
+        for book in self.books.values():
+            for items in (book.orders, book.invoices, book.quotes):
+                items.sort(key=lambda d: (d.date, d.number), reverse=True)
+            book.payments.sort(key=lambda p: p.date, reverse=True)
+            book.shipments.sort(key=lambda s: (s.date, s.id), reverse=True)
+            book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
+            hide_fields(book, self.settings(book).hidden_fields)
+        return Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue,
+                      has=frozenset(self.export))
+
+    def customers(self) -> None:
+        site = self.config.site
+        for record in self.good("customers"):
+            f = record.fields
+            if f["id"] in self.books:
+                self.reject("customers", record, "id", f"duplicate id {f['id']!r}", "duplicate-id")
+                continue
+            terms = _text(f, "payment_terms")
+            days = re.search(r"\d+", terms)
+            rep = SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone")) \
+                if f.get("sales_rep") else None
+            settings = self.config.settings_for(f["id"], _text(f, "group"))
+            if self.config.portal.slug == "field" and not f.get("slug"):
+                self.reject("customers", record, "slug", "portal.slug is 'field' but this customer has no slug",
+                            "missing-field")
+                continue
+            customer = Customer(
+                id=f["id"], name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
+                billing=_address(f, "billing"), shipping=_address(f, "shipping"),
+                language=(f.get("language") or settings.language or site.language).strip().replace("-", "_"),
+                language_known=bool(f.get("language") or settings.language),
+                currency=(f.get("currency") or site.currency).strip().upper(),
+                portal_enabled=f.get("portal_enabled") is not False and settings.enabled,
+                group=_text(f, "group"), sales_rep=rep, payment_terms=terms,
+                payment_days=int(days.group()) if days else settings.default_payment_days,
+                price_group=_text(f, "price_group"), slug=_text(f, "slug"), origin=record.origin,
+            )
+            self.books[customer.id] = CustomerBook(customer)
+
+    def contacts(self) -> None:
+        for record in self.good("contacts"):
+            book = self.book_for("contacts", record)
+            if book is None:
+                continue
+            f = record.fields
+            book.customer.contacts.append(Contact(
+                customer_id=book.customer.id, name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
+                role=_text(f, "role"), portal_access=bool(f.get("email")) and f.get("portal_access") is not False,
+            ))
+
+    def catalogue(self) -> dict[str, Product]:
+        products: dict[str, Product] = {}
+        for record in self.good("catalogue"):
+            f = record.fields
+            products[f["sku"]] = Product(sku=f["sku"], name=f["name"], description=_text(f, "description"),
+                                         unit=_text(f, "unit"), list_price=f.get("list_price"),
+                                         stock=f.get("stock"))
+        return products
+
+    def prices(self, catalogue: dict[str, Product]) -> None:
+        by_group: dict[str, list[CustomerBook]] = {}
+        for book in self.books.values():
+            if book.customer.price_group:
+                by_group.setdefault(book.customer.price_group, []).append(book)
+        for record in self.good("prices"):
+            f = record.fields
+            if catalogue and f["sku"] not in catalogue:
+                self.problems.warning(record.origin.file, record.origin.row, self.column("prices", "sku"),
+                                      f"sku {f['sku']!r} is not in the catalogue", "unknown-reference")
+            price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
+            if f.get("customer"):
+                book = self.book_for("prices", record)
+                books = [book] if book else []
+            elif f.get("price_group"):
+                books = by_group.get(f["price_group"], [])
+            else:
+                self.reject("prices", record, "customer", "a price needs a customer or a price group", "missing-field")
+                continue
+            for book in books:
+                book.prices.setdefault(price.sku, []).append(price)
+        for book in self.books.values():
+            for breaks in book.prices.values():
+                breaks.sort(key=lambda p: p.min_quantity)
+
+    @staticmethod
+    def lines(record: Record, catalogue: dict[str, Product]) -> list[Line]:
+        """The record's lines, described from the catalogue where the export leaves the description out."""
+        lines = [make_line(fields) for fields in record.lines or ()]
+        for line in lines:
+            if not line.description and line.sku in catalogue:
+                line.description = catalogue[line.sku].name
+                line.unit = line.unit or catalogue[line.sku].unit
+        return lines
+
+    def orders(self, catalogue: dict[str, Product]) -> dict[str, Order]:
+        orders: dict[str, Order] = {}
+        for record in self.good("orders"):
+            book = self.book_for("orders", record)
+            if book is None:
+                continue
+            portal = self.settings(book)
+            f = record.fields
+            lines = self.lines(record, catalogue)
+            subtotal = sum((line.total for line in lines), ZERO)
+            shipping = f.get("shipping") or ZERO
+            tax = f["tax"] if f.get("tax") is not None else sum((line.tax for line in lines), ZERO)
+            default = "shipped" if f.get("shipped_date") and "shipped" in portal.order_stages else portal.default_stage
+            order = Order(
+                number=f["number"], customer_id=book.customer.id, date=f["date"], status=_text(f, "status"),
+                stage=self.state("orders", record, [*portal.order_stages, "cancelled"], default, book),
+                history=[], promised_date=f.get("promised_date"), shipped_date=f.get("shipped_date"),
+                carrier=_text(f, "carrier"), ship_to=_address(f, "ship_to"), po_number=_text(f, "po_number"),
+                sales_rep=_text(f, "sales_rep"), notes=_text(f, "notes"), lines=lines,
+                subtotal=subtotal, shipping=shipping, tax=tax,
+                total=f["total"] if f.get("total") is not None else subtotal + shipping + tax,
+                origin=record.origin,
+            )
+            orders[order.number] = order
+            book.orders.append(order)
+        return orders
+
+    def order_history(self, orders: dict[str, Order]) -> None:
+        for record in self.good("order_history"):
+            order = orders.get(record.fields["order"])
+            if order is None:
+                self.reject("order_history", record, "order", f"unknown order {record.fields['order']!r}",
+                            "unknown-reference")
+                continue
+            book = self.books[order.customer_id]
+            portal = self.settings(book)
+            stage = self.state("orders", record, [*portal.order_stages, "cancelled"], portal.default_stage, book)
+            order.history.append(StageEvent(stage, record.fields["date"]))
+        for order in orders.values():
+            order.history.sort(key=lambda e: e.date)
+
+    def invoices(self, orders: dict[str, Order], catalogue: dict[str, Product]) -> dict[str, Invoice]:
+        source = self.config.exports.invoices
+        invoices: dict[str, Invoice] = {}
+        for record in self.good("invoices"):
+            book = self.book_for("invoices", record)
+            if book is None:
+                continue
+            f = record.fields
+            lines = self.lines(record, catalogue)
+            tax = f["tax"] if f.get("tax") is not None else sum((line.tax for line in lines), ZERO)
+            total = f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO) + tax
+            order_number = _text(f, "order")
+            if order_number and order_number not in orders:
+                self.problems.warning(record.origin.file, record.origin.row, self.column("invoices", "order"),
+                                      f"unknown order {order_number!r}; the invoice is shown without it",
+                                      "unknown-reference")
+                order_number = ""
+            credit = bool(source.credit_note_prefix and f["number"].startswith(source.credit_note_prefix)) or total < 0
+            invoice = Invoice(
+                number=f["number"], customer_id=book.customer.id, order_number=order_number, date=f["date"],
+                due_date=f.get("due_date") or f["date"] + timedelta(days=book.customer.payment_days),
+                kind="credit_note" if credit else "invoice",
+                status=self.state("invoices", record, INVOICE_STATES, "open", book),
+                lines=lines, tax=tax, total=total, paid=f["paid"] if f.get("paid") is not None else None,
+                balance=ZERO, days_overdue=0, payment_link=_text(f, "payment_link"), origin=record.origin,
+            )
+            invoices[invoice.number] = invoice
+            book.invoices.append(invoice)
+            if order_number:
+                orders[order_number].invoices.append(invoice)
+        return invoices
+
+    def payments(self, invoices: dict[str, Invoice]) -> None:
+        for record in self.good("payments"):
+            f = record.fields
+            invoice = invoices.get(f.get("invoice")) if f.get("invoice") else None
+            if f.get("invoice") and invoice is None:
+                self.reject("payments", record, "invoice", f"unknown invoice {f['invoice']!r}", "unknown-reference")
+                continue
+            if f.get("customer"):
+                book = self.book_for("payments", record)
+            elif invoice is not None:
+                book = self.books[invoice.customer_id]
+            else:
+                self.reject("payments", record, "customer", "a payment needs a customer or an invoice", "missing-field")
+                continue
+            if book is None:
+                continue
+            payment = Payment(book.customer.id, invoice.number if invoice else "", f["date"], f["amount"],
+                              _text(f, "method"), _text(f, "reference"))
+            book.payments.append(payment)
+            if invoice is not None:
+                invoice.payments.append(payment)
+
+    def settle(self, invoices: dict[str, Invoice]) -> None:
+        """Paid, balance, status and payment link of every invoice, as of the ledger date."""
+        for invoice in invoices.values():
+            if invoice.paid is None:
+                applied = sum((p.amount for p in invoice.payments), ZERO)
+                invoice.paid = invoice.total if invoice.status == "paid" and not applied else applied
+            invoice.balance = ZERO if invoice.status == "void" else invoice.total - invoice.paid
+            if invoice.status != "void":
+                invoice.status = _settled_state(invoice, self.as_of)
+            if invoice.status == "overdue":
+                invoice.days_overdue = (self.as_of - invoice.due_date).days
+            book = self.books[invoice.customer_id]
+            template = self.settings(book).payment_link_template
+            if not invoice.payment_link and template and invoice.balance > 0:
+                customer = book.customer
+                invoice.payment_link = template.format(
+                    invoice=quote(invoice.number, safe=""), balance=invoice.balance.quantize(CENT),
+                    currency=customer.currency, customer=quote(customer.id, safe=""))
+
+    def shipments(self, orders: dict[str, Order]) -> None:
+        carriers = {name.lower(): url for name, url in self.config.carriers.items()}
+        counts: dict[str, int] = {}
+        for record in self.good("shipments"):
+            f = record.fields
+            order = orders.get(f["order"])
+            if order is None:
+                self.reject("shipments", record, "order", f"unknown order {f['order']!r}", "unknown-reference")
+                continue
+            counts[order.number] = counts.get(order.number, 0) + 1
+            tracking = _text(f, "tracking_number")
+            url = _text(f, "tracking_url")
+            carrier = _text(f, "carrier")
+            if not url and tracking and carrier.lower() in carriers:
+                url = carriers[carrier.lower()].format(tracking=quote(tracking, safe=""))
+            shipment = Shipment(
+                id=f"{order.number}-{counts[order.number]}", order_number=order.number,
+                customer_id=order.customer_id, date=f["date"], carrier=carrier, tracking_number=tracking,
+                tracking_url=url, status=self.state("shipments", record, SHIPMENT_STATES, "in_transit",
+                                                    self.books[order.customer_id]),
+            )
+            order.shipments.append(shipment)
+            self.books[order.customer_id].shipments.append(shipment)
+
+    def quotes(self, catalogue: dict[str, Product]) -> None:
+        for record in self.good("quotes"):
+            book = self.book_for("quotes", record)
+            if book is None:
+                continue
+            f = record.fields
+            lines = self.lines(record, catalogue)
+            status = self.state("quotes", record, QUOTE_STATES, "open", book)
+            if status == "open" and f.get("valid_until") and f["valid_until"] < self.as_of:
+                status = "expired"
+            book.quotes.append(Quote(
+                number=f["number"], customer_id=book.customer.id, date=f["date"],
+                valid_until=f.get("valid_until"), status=status, lines=lines,
+                total=f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO),
+                notes=_text(f, "notes"), origin=record.origin,
+            ))
+
+    def documents(self, orders: dict[str, Order], invoices: dict[str, Invoice]) -> None:
+        folder = self.config.export_dir
+        for record in self.good("documents"):
+            book = self.book_for("documents", record)
+            if book is None:
+                continue
+            f = record.fields
+            path = (folder / f["file"]).resolve()
+            if not path.is_relative_to(folder) or not path.is_file():
+                self.reject("documents", record, "file", f"file {f['file']!r} not found in the export folder",
+                            "missing-file")
+                continue
+            document = Document(
+                id=hashlib.sha256(f"{book.customer.id}\0{f['file']}".encode()).hexdigest()[:16],
+                customer_id=book.customer.id, order_number=_text(f, "order"), invoice_number=_text(f, "invoice"),
+                title=f["title"], file=f["file"], date=f.get("date"), size=path.stat().st_size,
+            )
+            book.documents.append(document)
+            if document.order_number in orders:
+                orders[document.order_number].documents.append(document)
+            if document.invoice_number in invoices:
+                invoices[document.invoice_number].documents.append(document)
+
+
+def _settled_state(invoice: Invoice, as_of: date) -> str:
+    if invoice.kind == "credit_note" or invoice.balance <= 0:
+        return "paid"
+    if invoice.due_date < as_of:
+        return "overdue"
+    return "open"
+
+
+def _address(fields: dict[str, Any], prefix: str) -> Address:
+    return Address(*(_text(fields, f"{prefix}_{part}") for part in ADDRESS_PARTS))
+
+
+def newest_export_date(config: Config) -> date:
+    """The default 'as of' date: the newest modification date among the export's files."""
+    newest = 0.0
+    for source in config.exports.sources().values():
+        for file in (source.file, source.lines.file if source.lines else None):
+            if file and (path := config.export_dir / file).is_file():
+                newest = max(newest, path.stat().st_mtime)
+    return date.fromtimestamp(newest) if newest else date.today()
+
+
+def build_ledger(config: Config, export: Export, problems: ProblemLog, as_of: date) -> Ledger:
+    return LedgerBuilder(config, export, problems, as_of).build()

@@ -1,0 +1,164 @@
+"""Recipes: a digest of everything a planned file is made from, so a rebuild renders only what changed.
+
+Every planned file gets a recipe: its portal's data (the customer's book, keys, visible content
+pages, settings), its template and every template that one extends, includes or imports, the
+parts of the config that rendering reads, the shared data its section declares (the catalogue),
+the content page or static file it shows. The recipes of the last build are kept in the output's
+state; a file whose recipe is unchanged is kept as it is.
+"""
+from __future__ import annotations
+
+import copyreg
+import hashlib
+import io
+import json
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jinja2 import Environment, TemplateSyntaxError, meta
+
+from ..config import Config
+from ..model import Ledger
+from ..read import Origin, Page, pages_for
+from ..render import RenderError
+from ..seal import Keystore
+from ..site import COPY, CSV, PAGE, PlannedFile
+
+ENGINE_VERSION = "2"
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8") if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class _StablePickler(pickle.Pickler):
+    """Pickles data for digests, leaving out where a record was read (row numbers shift)."""
+
+    dispatch_table = copyreg.dispatch_table.copy()
+    dispatch_table[Origin] = lambda origin: (Origin, ("", 0))
+
+
+def data_digest(obj: object) -> str:
+    buffer = io.BytesIO()
+    _StablePickler(buffer, protocol=5).dump(obj)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+class TemplateDigests:
+    """The digest of a template together with every template it pulls in."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self._closures: dict[str, str] = {}
+
+    def _source(self, name: str) -> str:
+        return self.env.loader.get_source(self.env, name)[0]
+
+    def _referenced(self, name: str) -> set[str]:
+        found = {name}
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            try:
+                parsed = self.env.parse(self._source(current), current, current)
+            except TemplateSyntaxError as exc:
+                raise RenderError(f"{exc.filename or current}, line {exc.lineno}: {exc.message}") from exc
+            for child in meta.find_referenced_templates(parsed):
+                if child is not None and child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
+    def closure(self, name: str) -> str:
+        if name not in self._closures:
+            # fragment("...") calls are not Jinja references: count the fragments every page may use
+            names = sorted(self._referenced(name) | self._referenced("_gate_messages.html"))
+            self._closures[name] = digest(*(f"{n}\0{self._source(n)}" for n in names))
+        return self._closures[name]
+
+
+RENDER_CONFIG_EXCLUDED = {"root", "source_path", "exports", "publish", "carriers", "output", "groups", "customers"}
+
+
+def render_config_digest(config: Config, encrypted: bool) -> str:
+    """The config that rendering reads; export mapping only matters through the data."""
+    data = config.model_dump(mode="json", exclude=RENDER_CONFIG_EXCLUDED)
+    return digest(ENGINE_VERSION, json.dumps(data, sort_keys=True), "encrypted" if encrypted else "preview")
+
+
+@dataclass
+class Recipes:
+    """Computes each planned file's recipe; `keys` gives a portal's key and slot digests."""
+
+    config: Config
+    ledger: Ledger
+    templates: TemplateDigests
+    encrypted: bool
+    keys: Callable[[str], tuple[str, str]]  # customer id -> (keys digest, slots digest)
+    pages: list[Page]
+    assets: dict[str, str]  # static file → fingerprinted path: pages link them by these names
+    _portals: dict[str, str] = field(default_factory=dict)
+
+    _shared: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.base = render_config_digest(self.config, self.encrypted)
+        self.links = digest(json.dumps(self.assets, sort_keys=True))  # pages link assets by hashed names
+        self.mode = digest(ENGINE_VERSION, "encrypted" if self.encrypted else "preview")
+        self.sealing = digest(self.config.gate.model_dump_json())
+        self.as_of = self.ledger.as_of.isoformat()
+
+    def shared(self, name: str) -> str:
+        """The digest of ledger data that some sections' pages show besides a customer's book."""
+        if name not in self._shared:
+            self._shared[name] = data_digest(getattr(self.ledger, name))
+        return self._shared[name]
+
+    def portal(self, customer_id: str) -> str:
+        if customer_id not in self._portals:
+            book = self.ledger.books[customer_id]
+            customer = book.customer
+            visible = [(p.slug, p.title, p.nav_order, p.language)
+                       for p in pages_for(self.pages, customer.id, customer.group, customer.language)]
+            settings = self.config.settings_for(customer.id, customer.group).model_dump_json()
+            self._portals[customer_id] = digest(data_digest(book), self.keys(customer_id)[0],
+                                                json.dumps(visible), self.as_of, settings)
+        return self._portals[customer_id]
+
+    def of(self, planned: PlannedFile) -> str:
+        parts = [self.mode, planned.kind, planned.output_path]
+        if planned.kind in (PAGE, CSV):
+            parts.append(self.base)  # the config that templates and tables read
+        if planned.portal is not None:
+            parts.append(self.portal(planned.portal.customer_id))
+            if planned.entry:
+                parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
+            if self.encrypted:
+                parts.append(self.sealing)
+                if planned.kind == PAGE:  # sealed pages are wrapped in the shell page
+                    parts += [self.templates.closure("shell.html"), self.base]
+        if planned.kind == PAGE:
+            parts += [self.templates.closure(planned.template), self.links]
+        parts += [self.shared(name) for name in planned.shared]
+        parts += planned.inputs
+        if planned.kind == COPY:
+            data = planned.data if planned.data is not None else planned.source.read_bytes()
+            parts.append(hashlib.sha256(data).hexdigest())
+        return digest(*parts)
+
+
+def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
+    """Per customer: a digest of the keys (every file depends on them) and of the key slots (the entry page)."""
+    def of(customer_id: str) -> tuple[str, str]:
+        secret = keystore.customers.get(customer_id) if keystore else None
+        if secret is None:
+            return "", ""
+        keys = secret.keys
+        slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
+        return digest(keys.key_id, keys.data_key, keys.file_key, secret.email_salt), digest(*slots)
+    return of

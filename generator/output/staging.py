@@ -1,0 +1,180 @@
+"""Write the site: new files into a staging folder, then into the output in one step.
+
+A build that fails halfway leaves the previous output untouched: nothing is written into the
+live folder until every new file exists in staging. The first build (or `--full`) stages the
+whole site and swaps it in place of the output folder. An incremental build stages only the
+files it re-rendered, then moves each into the output (a rename, atomic per file) and deletes
+the files no longer produced; files it did not need to remake are never touched.
+
+Alongside, it keeps the build's state (`state.py`). While an incremental build moves files in,
+a marker says so: if the process dies there, the next build sees the marker, distrusts the state
+and builds everything, and `publish` finds no complete build to publish.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+from .state import APPLYING, BuildMode, BuildState, state_key, write_state
+
+
+def _target(root: Path, relative: str) -> Path:
+    parts = PurePosixPath(relative).parts
+    if not parts or relative.startswith("/") or ".." in parts:
+        raise ValueError(f"refusing to write outside the output folder: {relative!r}")
+    return root.joinpath(*parts)
+
+
+class StagedOutput:
+    """`previous`: the state of the output's last build, when this build only updates it."""
+
+    def __init__(self, output_dir: Path, inputs: str, mode: BuildMode, previous: BuildState | None = None):
+        self.output_dir = output_dir
+        self.staging = output_dir.with_name(f".{output_dir.name}.staging")
+        self.inputs = inputs
+        self.mode = mode
+        self.in_place = previous is not None and output_dir.is_dir()
+        self.previous = previous if self.in_place else None
+        self.previous_files: dict[str, str] = dict(previous.files) if self.in_place else {}
+        self.kept_recipes: dict[str, list[str]] = {}  # state key -> [recipe, written] of files kept wholesale
+        self.digests: dict[str, str] = {}  # written path -> sha256
+        self.recipes: dict[str, str] = {}  # logical path -> recipe
+        self.written: dict[str, str] = {}  # logical path -> written path
+        self.staged: list[str] = []  # written paths of the files this build made
+        self.files = 0
+        self.bytes = 0
+        self._folders: set[Path] = set()  # made already (by this process): a portal has many files
+        self.written_state: BuildState | None = None  # the state, once committed
+
+    def __enter__(self) -> "StagedOutput":
+        if self.staging.exists():
+            shutil.rmtree(self.staging)  # left by a build that was killed
+        for leftover in self.output_dir.parent.glob(f".{self.output_dir.name}.previous*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # an old output whose removal was cut short
+        self.staging.mkdir(parents=True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def write(self, relative: str, data: bytes) -> None:
+        """Write one file into staging (safe to call from worker processes)."""
+        target = _target(self.staging, relative)
+        self._make_folder(target.parent)
+        target.write_bytes(data)
+
+    def _make_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def record(self, logical: str, written: str, sha256: str, size: int) -> None:
+        """A file this build made (it is in staging)."""
+        self.written[logical] = written
+        self.digests[written] = sha256
+        self.staged.append(written)
+        self.files += 1
+        self.bytes += size
+
+    def keep(self, logical: str, written: str, sha256: str | None) -> bool:
+        """Keep the output's file for `logical` as it is; False if it is not there to keep."""
+        if not self.in_place or sha256 is None or self.previous_files.get(written) != sha256:
+            return False
+        try:
+            size = _target(self.output_dir, written).stat().st_size
+        except OSError:
+            return False
+        self.written[logical] = written
+        self.digests[written] = sha256
+        self.files += 1
+        self.bytes += size
+        return True
+
+    def keep_all_but(self, folders: set[str]) -> bool:
+        """Keep every file of the previous build outside these portal folders as it is, without
+        looking at them (a quick rebuild of a few portals); False when the state cannot say how big they are."""
+        if not self.in_place:
+            return False
+        inside = tuple(f"{folder}/" for folder in folders)
+        self.bytes += self.previous.bytes
+        for written, sha in self.previous_files.items():
+            if written.startswith(inside):
+                try:
+                    self.bytes -= _target(self.output_dir, written).stat().st_size
+                except OSError:
+                    return False
+            else:
+                self.digests[written] = sha
+                self.files += 1
+        self.kept_recipes = {key: entry for key, entry in self.previous.recipes.items()
+                             if not entry[1].startswith(inside)}
+        return True
+
+    def state(self) -> BuildState:
+        recipes = {**self.kept_recipes, **{state_key(logical): [recipe, self.written[logical]]
+                                           for logical, recipe in self.recipes.items() if logical in self.written}}
+        return BuildState(self.inputs, self.mode, self.bytes, self.digests, recipes)
+
+    def commit(self) -> None:
+        if self.in_place:
+            self._move_in()
+        else:
+            self._swap_in()
+
+    def _swap_in(self) -> None:
+        """The whole site is in staging: it becomes the output."""
+        self.written_state = self.state()
+        write_state(self.staging, self.written_state)
+        previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
+        if self.output_dir.exists():
+            os.replace(self.output_dir, previous)
+        os.replace(self.staging, self.output_dir)
+        remove_in_background(previous)
+
+    def _move_in(self) -> None:
+        """Only the new files are in staging: move them into the output, delete what is gone."""
+        marker = self.output_dir / APPLYING
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+        moved_into: set[Path] = set()
+        for written in self.staged:
+            target = _target(self.output_dir, written)
+            if target.parent not in moved_into:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                moved_into.add(target.parent)
+            os.replace(_target(self.staging, written), target)
+        for written in self.previous_files.keys() - self.digests.keys():
+            _remove(self.output_dir, _target(self.output_dir, written))
+        self.written_state = self.state()
+        write_state(self.output_dir, self.written_state)
+        marker.unlink()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _remove(root: Path, path: Path) -> None:
+    """Delete a file no longer produced, and its folder once empty (a portal that is gone)."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != root:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty
+        folder = folder.parent
+
+
+def remove_in_background(folder: Path) -> None:
+    """Delete an old output tree in a detached process, so neither this build nor the process
+    that ran it waits for tens of thousands of unlinks; the next build sweeps up any leftover."""
+    try:
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
+                          str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,114 @@
+"""The build's state: what the last build wrote, read and written here only.
+
+Kept in `.portico/build.json` inside the output folder, never published, and free of customer
+data: every written file's SHA-256 (what `publish` sends), every file's recipe (what the next
+incremental build compares), the fingerprint of the inputs and the build's mode. While an
+incremental build moves files into the output, a marker says so: a state found beside that
+marker cannot be trusted, and reads as no state at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATE_DIR = ".portico"  # inside the output folder, never published
+BUILD_STATE = f"{STATE_DIR}/build.json"
+APPLYING = f"{STATE_DIR}/applying"  # present while an incremental build moves files into the output
+STATE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class BuildMode:
+    """How a build was made; a build in another mode is not the same build."""
+
+    engine: str  # the recipe engine's version
+    encrypted: bool  # False: a plain preview
+    strict: bool
+    only: tuple[str, ...] | None = None  # a partial build of these customers
+    keystore: str | None = None  # the public id of the keystore an encrypted build used
+
+    @property
+    def publishable(self) -> bool:
+        """Only a complete, encrypted build may be published: never a preview, never a partial one."""
+        return self.encrypted and self.only is None
+
+    def same_as(self, other: BuildMode) -> bool:
+        """The same kind of build, whichever keystore (the input fingerprint covers its bytes)."""
+        return (self.engine, self.encrypted, self.strict, self.only) == \
+            (other.engine, other.encrypted, other.strict, other.only)
+
+    def to_json(self) -> dict:
+        data = {"engine": self.engine, "encrypted": self.encrypted, "strict": self.strict,
+                "only": list(self.only) if self.only is not None else None}
+        if self.keystore is not None:
+            data["keystore"] = self.keystore
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> BuildMode:
+        only = data.get("only")
+        return cls(str(data["engine"]), bool(data["encrypted"]), bool(data["strict"]),
+                   tuple(only) if only is not None else None, data.get("keystore"))
+
+
+@dataclass
+class BuildState:
+    inputs: str  # fingerprint of everything the build read
+    mode: BuildMode
+    bytes: int  # total size of the files
+    files: dict[str, str] = field(default_factory=dict)  # written path -> SHA-256
+    recipes: dict[str, list[str]] = field(default_factory=dict)  # state key -> [recipe, written path]
+
+    def to_json(self) -> dict:
+        return {"version": STATE_VERSION, "inputs": self.inputs, "mode": self.mode.to_json(), "bytes": self.bytes,
+                "files": self.files, "recipes": self.recipes}
+
+    @classmethod
+    def from_json(cls, data: object) -> BuildState | None:
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            return None
+        files, recipes, mode = data.get("files"), data.get("recipes"), data.get("mode")
+        if not isinstance(files, dict) or not isinstance(recipes, dict) or not isinstance(mode, dict):
+            return None
+        try:
+            return cls(str(data.get("inputs", "")), BuildMode.from_json(mode), int(data.get("bytes", 0)), files,
+                       recipes)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def read_state(output_dir: Path) -> BuildState | None:
+    """The last build's state, or None when there is none or it cannot be trusted."""
+    if (output_dir / APPLYING).exists():
+        return None  # an incremental build was cut short while moving files in
+    try:
+        data = json.loads((output_dir / BUILD_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return BuildState.from_json(data)
+
+
+def write_state(root: Path, state: BuildState) -> None:
+    folder = root / STATE_DIR
+    folder.mkdir(exist_ok=True)
+    temporary = folder / "build.json.tmp"
+    temporary.write_text(json.dumps(state.to_json(), separators=(",", ":")), encoding="utf-8")  # the C encoder
+    os.replace(temporary, folder / "build.json")
+
+
+def state_key(logical: str) -> str:
+    """Recipes are looked up by a hash of the logical path, which may hold document numbers."""
+    return hashlib.sha256(logical.encode("utf-8")).hexdigest()[:24]
+
+
+def state_stamp(output_dir: Path) -> tuple[int, int] | None:
+    """When and how big the state file was written: a process that remembers the state it
+    wrote can tell whether another build has been here since."""
+    try:
+        info = (output_dir / BUILD_STATE).stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size

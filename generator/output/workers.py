@@ -1,0 +1,93 @@
+"""Render, seal and write the planned files that need it, on every core.
+
+Rendering runs in worker processes (forked, so they share the plan without copying it), each
+taking large chunks of files, rendering and sealing them and writing them straight into the
+staging folder; the parent only coordinates and keeps the books. The output is byte-for-byte
+the same whichever way it is made.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..render import Renderer
+from ..site import SitePlan
+from .recipes import Recipes
+from .staging import StagedOutput
+from .state import BuildState, state_key
+
+PARALLEL_THRESHOLD = 400  # fewer files than this render in one process
+CHUNK = 250
+
+
+@dataclass
+class EngineReport:
+    rendered: list[str] = field(default_factory=list)  # logical output paths rendered this time
+    reused: int = 0
+    workers: int = 1
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+_JOB: dict = {}  # set in the parent before forking; the workers inherit it
+
+
+def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
+    """Render, seal and write some files into staging; what was written goes back to the parent."""
+    done = []
+    for index in indices:
+        planned = _JOB["files"][index]
+        rendered = _JOB["renderer"].make(planned)
+        _JOB["out"].write(rendered.output_path, rendered.data)  # only the file: bookkeeping is the parent's
+        done.append((planned.output_path, rendered.output_path, hashlib.sha256(rendered.data).hexdigest(),
+                     len(rendered.data), _JOB["recipes"].of(planned)))
+    return done
+
+
+def run(plan: SitePlan, renderer: Renderer, out: StagedOutput, recipes: Recipes, previous: BuildState | None,
+        on_progress: Callable[[int], None] = lambda n: None, workers: int | None = None) -> EngineReport:
+    """`workers`: None for one process per core on large builds; a number to use exactly that many."""
+    report = EngineReport()
+    last = previous.recipes if previous else {}
+    files = previous.files if previous else {}
+    todo: list[int] = []
+    if not last:  # nothing to compare with: render everything; the workers work out the recipes
+        todo = list(range(len(plan.files)))
+    for index, planned in enumerate(plan.files) if last else ():
+        recipe = recipes.of(planned)
+        out.recipes[planned.output_path] = recipe
+        before = last.get(state_key(planned.output_path))
+        if before and before[0] == recipe and out.keep(planned.output_path, before[1], files.get(before[1])):
+            report.reused += 1
+            on_progress(1)
+        else:
+            todo.append(index)
+    _JOB.update(renderer=renderer, files=plan.files, out=out, recipes=recipes)
+    forced = workers is not None
+    workers = workers or (os.cpu_count() or 1)
+    chunk = CHUNK if not forced else max(1, -(-len(todo) // (workers * 4)))
+    chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
+    if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
+        report.workers = workers
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.imap_unordered(_work, chunks)
+            for done in results:
+                _record(out, done, on_progress)
+    else:
+        for chunk in chunks:
+            _record(out, _work(chunk), on_progress)
+    report.rendered = sorted(plan.files[i].output_path for i in todo)
+    _JOB.clear()
+    return report
+
+
+def _record(out: StagedOutput, done: list[tuple[str, str, str, int, str]],
+            on_progress: Callable[[int], None]) -> None:
+    for logical, written, sha, size, recipe in done:
+        out.record(logical, written, sha, size)
+        out.recipes[logical] = recipe
+    on_progress(len(done))

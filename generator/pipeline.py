@@ -1,0 +1,264 @@
+"""The pipeline, stage by stage: read → model → plan → render → seal → write; and publish.
+
+Each stage takes plain data and returns plain data; this module runs them in order, one short
+function per stage, reports progress, and decides whether input problems stop the build. The
+long-running development session (`dev/session.py`) calls these functions too: it never has a
+copy of its own.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, check_setting_names
+from .model import Ledger, build_ledger, newest_export_date
+from .output import (
+    ENGINE_VERSION, BuildMode, BuildState, EngineReport, Recipes, StagedOutput, TemplateDigests, input_fingerprint,
+    keys_digests, read_state, run,
+)
+from .problems import ProblemLog
+from .progress import Progress
+from .publish import PublishError, PublishOptions, PublishReport, Store, Target, open_store, output_is_stale, \
+    publish_build
+from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
+from .render import AssetError, AssetManifest, Renderer, RenderError, ThemeError, Unsealed, collect_assets, load_theme
+from .seal import (
+    MIN_ITERATIONS, AccessChanges, Gate, Keystore, KeystoreError, encrypted_portals_exist, kdf_iterations, master_key,
+    open_keystore, read_keystore, sync_access,
+)
+from .site import PAGE, SitePlan, plan_site, portal_slugs
+
+__all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "publish"]
+
+
+@dataclass
+class BuildOptions:
+    strict: bool = False
+    only: set[str] | None = None  # customer ids; None for all
+    output_dir: Path | None = None  # default: from config
+    encrypt: bool = True  # False: a plain preview for staff, with a PREVIEW banner
+    new_keystore: bool = False  # create the keystore on purpose
+    in_ci: bool = False  # never create a keystore implicitly in CI
+    full: bool = False  # ignore the previous build's state: render everything
+    workers: int | None = None  # processes that render; default: one per core
+
+
+@dataclass
+class PortalSummary:
+    customer_id: str
+    name: str
+    slug: str
+    pages: int
+    files: int
+
+
+@dataclass
+class Workshop:
+    """What a build made on its way, for a long-running session that rebuilds part of the site later."""
+
+    config: Config
+    options: BuildOptions
+    mode: BuildMode
+    ledger: Ledger
+    owners: RowOwners | None  # whose each export row is, when the build was asked to remember
+    slugs: dict[str, str]
+    keystore: Keystore | None
+    pages: list[Page]
+    assets: AssetManifest
+    renderer: Renderer
+    templates: TemplateDigests
+    state: BuildState | None = None  # the output's state as this build wrote it
+
+
+@dataclass
+class BuildResult:
+    problems: ProblemLog
+    output_dir: Path | None = None
+    portals: list[PortalSummary] = field(default_factory=list)
+    files: int = 0
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    failure: str | None = None  # why nothing was written, if it was not
+    encrypted: bool = False
+    keystore_created: bool = False
+    access: AccessChanges | None = None
+    notices: list[str] = field(default_factory=list)  # things staff must know (new keys, unsafe settings)
+    noop: bool = False  # nothing the build reads changed since the last build
+    engine: EngineReport | None = None  # what was rendered and what carried over
+    assets: dict[str, str] = field(default_factory=dict)  # static file → its fingerprinted path
+    workshop: Workshop | None = None  # kept only when the caller asked to remember the build
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class BuildFailed(Exception):
+    pass
+
+
+BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, KeystoreError, BuildFailed)
+
+
+# -- check ----------------------------------------------------------------------------------------
+
+def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | None, ProblemLog]:
+    """Read and model the export, reporting every problem; build nothing."""
+    problems = ProblemLog()
+    try:
+        ledger = model_stage(config, read_stage(config, problems, progress or Progress()), problems, progress)
+    except LoadError as exc:
+        problems.error(str(exc).split(":")[0], None, None, str(exc), "unreadable-file")
+        return None, problems
+    portal_slugs(config, ledger, None, problems)
+    read_pages(config.path(config.content_dir), problems)
+    check_names(config, ledger, problems)
+    return ledger, problems
+
+
+# -- build ----------------------------------------------------------------------------------------
+
+def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None, *,
+          remember: bool = False, reread: bool = False) -> BuildResult:
+    """Build the site. `remember`: keep what the build made (`result.workshop`), with whose each
+    export row is; `reread`: read the export even if nothing changed (to remember it)."""
+    options = options or BuildOptions()
+    progress = progress or Progress()
+    started = time.perf_counter()
+    result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
+    try:
+        _build(config, options, progress, result, remember, reread)
+    except BUILD_ERRORS as exc:
+        result.failure = str(exc)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build(config: Config, options: BuildOptions, progress: Progress, result: BuildResult, remember: bool,
+           reread: bool) -> None:
+    problems = result.problems
+    previous = None if options.full else read_state(result.output_dir)
+    if not reread and nothing_changed(config, options, previous):
+        result.noop, result.files = True, len(previous.files)
+        return
+    owners = RowOwners() if remember else None
+    ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
+    check_names(config, ledger, problems)
+    pages = read_pages(config.path(config.content_dir), problems)
+    keystore = keystore_stage(config, options, result)
+    slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
+    if options.strict and problems.errors:
+        raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
+    if options.encrypt:
+        result.access = access_stage(keystore, ledger, progress, result)
+    theme = load_theme(config)
+    assets = collect_assets(config, theme.assets())
+    result.assets = assets.published()
+    plan = plan_site(config, ledger, pages, assets.files(), slugs, options.only)
+    sealer = Gate(config, keystore) if options.encrypt else Unsealed()
+    renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
+    workshop = Workshop(config, options, build_mode(options, keystore), ledger, owners, slugs, keystore, pages,
+                        assets, renderer, TemplateDigests(renderer.env))
+    out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, previous)
+    render_stage(workshop, plan, out, previous, progress, result)
+    result.portals = summaries(plan)
+    result.pages = sum(1 for f in plan.files if f.kind == PAGE)
+    if remember:
+        workshop.state = out.written_state
+        result.workshop = workshop
+
+
+def nothing_changed(config: Config, options: BuildOptions, previous: BuildState | None) -> bool:
+    """Whether the last build read exactly what this one would, in the same mode (by content)."""
+    return previous is not None and previous.inputs == input_fingerprint(config) and \
+        previous.mode.same_as(build_mode(options))
+
+
+def read_stage(config: Config, problems: ProblemLog, progress: Progress, owners: RowOwners | None = None) -> Export:
+    progress.stage("Reading the export")
+    return read_export(config, problems, on_rows=progress.advance, owners=owners)
+
+
+def model_stage(config: Config, export: Export, problems: ProblemLog, progress: Progress | None = None) -> Ledger:
+    if progress is not None:
+        progress.stage("Joining records")
+    return build_ledger(config, export, problems, config.site.as_of or newest_export_date(config))
+
+
+def check_names(config: Config, ledger: Ledger, problems: ProblemLog) -> None:
+    """Settings that name customers or groups the export does not have."""
+    groups = {book.customer.group for book in ledger.books.values() if book.customer.group}
+    check_setting_names(config, set(ledger.books), groups, problems)
+
+
+def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -> Keystore | None:
+    """The keystore an encrypted build needs; a preview reads one if it exists (for the slugs)."""
+    path = config.path(config.gate.keystore)
+    if not options.encrypt:
+        return read_keystore(path) if path.exists() else None
+    if path.is_relative_to(result.output_dir):
+        raise BuildFailed(f"gate.keystore {path} is inside the output folder; it would be published")
+    keystore, created = open_keystore(path, create=options.new_keystore, in_ci=options.in_ci,
+                                      portals_exist=encrypted_portals_exist(result.output_dir))
+    if created:
+        result.keystore_created = True
+        result.notices.append(f"created a new keystore at {path}: back it up; without it no portal can be rebuilt "
+                              "with the same keys")
+    if master_key() is None:
+        result.notices.append("the keystore is not encrypted at rest (set PORTICO_MASTER_KEY); written with mode 0600")
+    return keystore
+
+
+def access_stage(keystore: Keystore, ledger: Ledger, progress: Progress, result: BuildResult) -> AccessChanges:
+    """Keys for every customer, a password and key slot for every contact with access; revocations."""
+    iterations = kdf_iterations()
+    if iterations < MIN_ITERATIONS:
+        result.notices.append(f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); "
+                              f"never publish this build")
+    progress.stage("Key slots")
+    changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance)
+    keystore.save()
+    return changes
+
+
+def build_mode(options: BuildOptions, keystore: Keystore | None = None) -> BuildMode:
+    return BuildMode(ENGINE_VERSION, options.encrypt, options.strict,
+                     tuple(sorted(options.only)) if options.only else None,
+                     keystore.public_id if keystore is not None and options.encrypt else None)
+
+
+def render_stage(workshop: Workshop, plan: SitePlan, out: StagedOutput, previous: BuildState | None,
+                 progress: Progress, result: BuildResult, workers: int | None = None) -> None:
+    """Render, seal and write what changed, then swap it into the output."""
+    w = workshop
+    encrypted = w.options.encrypt
+    recipes = Recipes(w.config, w.ledger, w.templates, encrypted, keys_digests(w.keystore if encrypted else None),
+                      w.pages, w.assets.published())
+    progress.stage("Rendering portals", len(plan.files))
+    with out:
+        result.engine = run(plan, w.renderer, out, recipes, previous, progress.advance,
+                            workers if workers is not None else w.options.workers)
+    result.files, result.bytes = out.files, out.bytes
+
+
+def summaries(plan: SitePlan) -> list[PortalSummary]:
+    pages, files = plan.pages_per_portal(), plan.files_per_portal()
+    return [PortalSummary(p.customer_id, p.name, p.slug, pages[p.slug], files[p.slug]) for p in plan.portals]
+
+
+# -- publish --------------------------------------------------------------------------------------
+
+def publish(config: Config, options: PublishOptions, progress: Progress | None = None,
+            store_factory: Callable[[Target, object], Store] = open_store) -> PublishReport:
+    """Build first if anything the build reads changed (unless told not to), then publish."""
+    progress = progress or Progress()
+    state = read_state(config.output_dir)
+    if options.build and output_is_stale(config, state):
+        result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
+        if not result.ok:
+            raise PublishError(f"the build failed, nothing was published: {result.failure}")
+        state = read_state(config.output_dir)
+    return publish_build(config, options, state, progress, store_factory)

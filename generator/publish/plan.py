@@ -1,0 +1,118 @@
+"""What to send, and in which order, to make a store hold exactly the build.
+
+Change detection compares each built file's SHA-256 and headers with the store's manifest (one
+object recording what was published, and with what headers); it never looks at modification
+times, ETags or object contents. With `verify` (and always for a store without a manifest) the
+store's listing is compared too.
+
+A publish first writes an intent manifest, conditional on the version it read: the old objects
+plus the ones about to change, marked pending. That write is the lock: of two racing publishes
+the second fails before touching anything. Then uploads go in an order that never leaves a
+published page pointing at something missing: shared assets, customers' pages and files, their
+entry pages (which carry the key slots), the site's root pages. Then objects no longer built
+are deleted (capped against mass deletion), and the final manifest is written. A publish that
+dies part-way leaves the intent, so the next run re-sends what was pending and still knows
+every leftover to delete: it converges.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .files import ORDER, LocalFile, PublishError
+from .stores import Store
+
+
+@dataclass
+class PublishPlan:
+    new: list[LocalFile] = field(default_factory=list)
+    changed: list[LocalFile] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    manifest: dict = field(default_factory=dict)  # what the store holds once this plan is done
+    manifest_version: str | None = None  # the version of the store's manifest this plan was made from
+    previous: dict = field(default_factory=dict)  # the objects that manifest listed
+    remote_keystore: str | None = None  # which keystore the published portals were built with
+
+    def intent(self) -> dict:
+        """The manifest written before anything changes: old objects, plus the ones about to, pending."""
+        pending = {f.path: {**f.signature(), "size": None, "pending": True} for f in self.new + self.changed}
+        return {"version": 1, "keystore": self.remote_keystore, "objects": {**self.previous, **pending}}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.changed or self.deleted)
+
+    def uploads(self) -> list[LocalFile]:
+        """In the safe order: assets, pages, entry pages, the site's root pages."""
+        return sorted(self.new + self.changed, key=lambda f: (ORDER.index(f.role), f.path))
+
+    def lines(self) -> Iterator[str]:
+        for f in sorted(self.new, key=lambda f: f.path):
+            yield f"+ {f.path}"
+        for f in sorted(self.changed, key=lambda f: f.path):
+            yield f"* {f.path}"
+        for path in sorted(self.deleted):
+            yield f"- {path}"
+
+    def counts(self) -> dict[str, int]:
+        return {"new": len(self.new), "changed": len(self.changed), "deleted": len(self.deleted),
+                "unchanged": self.unchanged}
+
+
+def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False,
+                 keystore: str | None = None) -> PublishPlan:
+    """Compare the build with the store's manifest; with `verify` (or no manifest yet) with its listing too."""
+    remote, version = store.read_manifest()
+    published: dict[str, dict] = (remote or {}).get("objects", {})
+    listed = store.list_sizes() if verify or remote is None else None
+    plan = PublishPlan(manifest_version=version, previous=published, remote_keystore=(remote or {}).get("keystore"))
+    for path, file in files.items():
+        previous = published.get(path)
+        present = path in listed if listed is not None else previous is not None
+        if not present:
+            plan.new.append(file)
+        elif previous is None or previous.get("pending") or not _same(previous, file) or \
+                (listed is not None and listed[path] != previous.get("size")):
+            plan.changed.append(file)
+        else:
+            plan.unchanged += 1
+    plan.deleted = sorted((set(published) | set(listed or ())) - set(files))
+    plan.manifest = {"version": 1, "keystore": keystore,
+                     "objects": {path: {**file.signature(), "size": published.get(path, {}).get("size")}
+                                 for path, file in files.items()}}
+    return plan
+
+
+def _same(previous: dict, file: LocalFile) -> bool:
+    return {k: previous.get(k) for k in file.signature()} == file.signature()
+
+
+def check_same_keystore(plan: PublishPlan, keystore: str | None, allow_new: bool) -> None:
+    """Portals built with another keystore would lock every customer out of the published ones."""
+    if plan.remote_keystore and keystore and plan.remote_keystore != keystore and not allow_new:
+        raise PublishError("the target's portals were built with another keystore; publishing this build would "
+                           "replace every customer's keys and passwords. Restore the keystore they were built with, "
+                           "or pass --replace-keys if that is really intended; nothing was changed")
+
+
+def check_foreign_objects(plan: PublishPlan, allow_all: bool) -> None:
+    """A target with no Portico manifest holds nothing known to be ours: never delete from it unasked."""
+    if plan.manifest_version is None and plan.deleted and not allow_all:
+        raise PublishError(f"the target already holds {len(plan.deleted)} file(s) that Portico did not publish "
+                           f"(e.g. {plan.deleted[0]}) and no Portico manifest; nothing was changed. Publish to an "
+                           "empty folder or prefix, or pass --allow-deletes all to replace what is there")
+
+
+def check_delete_cap(plan: PublishPlan, max_deletes: int | None) -> None:
+    if max_deletes is not None and len(plan.deleted) > max_deletes:
+        raise PublishError(f"{len(plan.deleted)} objects would be deleted, more than --max-deletes {max_deletes}; "
+                           "nothing was changed. Check the build (a missing export file?), then raise the cap "
+                           "or pass --allow-deletes all")
+
+
+def encode_manifest(manifest: dict) -> bytes:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+

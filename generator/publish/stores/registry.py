@@ -1,0 +1,44 @@
+"""What every store is, and the registry of stores by URL scheme."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...config import PublishConfig
+from ..files import LocalFile
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str  # "file" for a folder, "s3", ...
+    location: str  # the folder's absolute path, or the bucket
+    prefix: str = ""  # keys under a bucket's prefix ("" or ending in "/")
+
+
+class Store(Protocol):
+    description: str
+
+    def list_sizes(self) -> dict[str, int]: ...
+    def read_manifest(self) -> tuple[dict | None, str | None]: ...
+    def put(self, file: LocalFile, body: bytes) -> None: ...
+    def delete(self, paths: list[str]) -> None: ...
+    def write_manifest(self, body: bytes, expected: str | None) -> str:
+        """Writes the manifest only if its version is still `expected` (None: none exists); returns the new version."""
+
+
+StoreFactory = Callable[[Target, PublishConfig], Store]
+STORES: dict[str, StoreFactory] = {}
+
+
+def store(scheme: str) -> Callable[[StoreFactory], StoreFactory]:
+    """Registers the store for targets with this URL scheme."""
+    def register(factory: StoreFactory) -> StoreFactory:
+        STORES[scheme] = factory
+        return factory
+    return register
+
+
+def open_store(target: Target, settings: PublishConfig) -> Store:
+    return STORES[target.scheme](target, settings)
+

@@ -1,0 +1,321 @@
+"""Read the export: every mapped entity's file, row by row, into records of typed fields.
+
+Input: the `exports` section of the config and the files it names. Output: for each entity, a
+list of `Record`s with typed fields (and, for documents, the fields of each line). Every value
+that cannot be used is reported with file, row and column; a record with such a value is marked
+`bad` so the build can skip it (or stop, when strict). Relations between entities are joined
+later, by the model.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import ColumnSpec, Config, FileOptions, Source
+from ..config.entities import ENTITIES, LINE_FIELDS
+from ..config.schema import ExportsConfig
+from ..problems import ProblemLog
+from .formats import LineSelection, RawRows, ReadError, ReadOptions, guess_format, open_rows
+from .mapping import RowMapper, field_maps, mapper_column
+from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
+from .values import ParseOptions, ValueParser
+
+
+class LoadError(Exception):
+    """A file that could not be read at all; the message names it."""
+
+
+def _first_set(name: str, layers: tuple[FileOptions, ...], default: Any) -> Any:
+    """The first layer (lines, then their document's file, ...) that sets the option wins."""
+    for layer in layers:
+        value = getattr(layer, name)
+        if value is not None:
+            return value
+    return default
+
+
+def _parse_options(exports: ExportsConfig, *layers: FileOptions) -> ParseOptions:
+    return ParseOptions(
+        date_formats=tuple(_first_set("date_formats", layers, exports.date_formats)),
+        decimal_separator=_first_set("decimal_separator", layers, exports.decimal_separator),
+        thousands_separator=_first_set("thousands_separator", layers, exports.thousands_separator),
+        true_values=frozenset(v.lower() for v in exports.true_values),
+        false_values=frozenset(v.lower() for v in exports.false_values),
+    )
+
+
+def _read_options(exports: ExportsConfig, source: FileOptions, path: Path) -> ReadOptions:
+    return ReadOptions(
+        format=source.format or guess_format(path),
+        encoding=source.encoding or exports.encoding,
+        delimiter=source.delimiter or exports.delimiter,
+        quotechar=source.quotechar or exports.quotechar,
+        sheet=source.sheet,
+        records=source.records,
+    )
+
+
+class ExportReader:
+    """Reads every mapped entity of an export into records."""
+
+    def __init__(self, config: Config, problems: ProblemLog,
+                 on_rows: Callable[[int], None] | None = None, owners: RowOwners | None = None,
+                 selection: dict[str, LineSelection] | None = None):
+        self.exports = config.exports
+        self.folder = config.export_dir
+        self.problems = problems
+        self.on_rows = on_rows or (lambda n: None)
+        self.owners = owners  # filled in while reading, when given
+        self.selection = selection or {}  # file -> only these lines of it
+        self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
+
+    def read(self, parallel: bool | None = None) -> Export:
+        """Every mapped entity. On a large export, the entities without lines (customers,
+        contacts, payments, ...) are read in a forked worker while this process reads the
+        documents with lines, which are the bulk; their records would cost more to send back."""
+        sources = self.exports.sources()
+        side = [name for name in sources if not ENTITIES[name].has_lines]
+        main = [name for name in sources if name not in side]
+        if parallel is None:
+            parallel = self.export_bytes(sources) >= PARALLEL_READ_BYTES and (os.cpu_count() or 1) > 1
+        if not (parallel and side and main and "fork" in multiprocessing.get_all_start_methods()):
+            return {name: self.read_entity(name, source) for name, source in sources.items()}
+        _SIDE_JOB.update(reader=self, names=side)
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                pending = pool.apply_async(_read_side)
+                export = {name: self.read_entity(name, sources[name]) for name in main}
+                side_records, problems, skipped, owners = pending.get()
+        finally:
+            _SIDE_JOB.clear()
+        if self.owners is not None:
+            self.owners.update(owners)
+        export.update(side_records)
+        self.problems.problems[:0] = problems  # the side entities come first, as in a serial read
+        self.problems.skipped = Counter(skipped) + self.problems.skipped
+        return {name: export[name] for name in sources}
+
+    def export_bytes(self, sources: dict[str, Source]) -> int:
+        files = {self.folder / s.file for s in sources.values()}
+        return sum(f.stat().st_size for f in files if f.is_file())
+
+    def read_entity(self, name: str, source: Source) -> list[Record]:
+        entity = ENTITIES[name]
+        mapper, rows = self._open(source.file, source, source.columns, entity.fields, entity.required)
+        line_mapper = None
+        if source.lines is not None and source.lines.file is None:
+            line_mapper = self._mapper(source.file, (source.lines, source), source.lines.columns, LINE_FIELDS,
+                                       entity.line_required)
+        records = self._records(name, mapper, rows, source, line_mapper, entity.key)
+        if source.lines is not None and source.lines.file is not None:
+            self._attach_line_file(name, source, records)
+        return records
+
+    def _mapper(self, file: str, layers: tuple[FileOptions, ...], columns: dict[str, ColumnSpec],
+                types: dict[str, str], required: tuple[str, ...]) -> RowMapper:
+        parser = ValueParser(_parse_options(self.exports, *layers))
+        return RowMapper(field_maps(columns, types), required, parser, self.problems, file)
+
+    def _open(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
+              types: dict[str, str], required: tuple[str, ...]) -> tuple[RowMapper, Iterator]:
+        path = self.folder / file
+        mapper = self._mapper(file, (options,), columns, types, required)
+        try:
+            if file in self.selection:
+                table = self.selection[file].table(path, _read_options(self.exports, options, path))
+            else:
+                table = open_rows(path, _read_options(self.exports, options, path))
+        except ReadError as exc:
+            raise LoadError(str(exc)) from None
+        return mapper, self._checked_rows(table, mapper)
+
+    def _checked_rows(self, table: RawRows, mapper: RowMapper) -> Iterator[tuple[int, dict[str, str]]]:
+        """The table's rows, after checking that every mapped column exists in it."""
+        wanted = mapper.columns()
+        if table.columns is not None:
+            missing = sorted(wanted - set(table.columns))
+            for column in missing:
+                self.problems.error(mapper.file, 1, column,
+                                    f"column not found in the header (columns: {', '.join(table.columns)})",
+                                    "missing-column")
+            if missing:
+                return
+            yield from self._counted(table.rows)
+            return
+        seen: set[str] = set()
+        for number, row in self._counted(table.rows):
+            seen.update(row)
+            yield number, row
+        for column in sorted(wanted - seen):
+            self.problems.error(mapper.file, None, column, "no record has this key", "missing-column")
+
+    def _counted(self, rows: Iterator) -> Iterator:
+        batch = 0
+        try:
+            for item in rows:
+                batch += 1
+                if batch == 5000:
+                    self.on_rows(batch)
+                    batch = 0
+                yield item
+        except ReadError as exc:
+            raise LoadError(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"{rows}: cannot be decoded ({exc.reason}); set `encoding`") from None
+        self.on_rows(batch)
+
+    def _records(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
+                 line_mapper: RowMapper | None, key: str | None) -> list[Record]:
+        if source.group_by is not None:
+            return self._grouped(entity, mapper, rows, source, line_mapper)
+        records: list[Record] = []
+        first_row_of_key: dict[Any, int] = {}
+        owners, whose = self.owners, owner_field(entity)
+        for number, row in rows:
+            if self._skipped(number, row, source, mapper):
+                continue
+            fields, ok = mapper.map(number, row)
+            if owners is not None:
+                owner = fields.get(whose) if whose else SHARED
+                owners.own(mapper.file, number, owner)
+                if key is not None:
+                    owners.claim(entity, fields.get(key), owner)
+            record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
+            if key is not None and fields.get(key) is not None:
+                first = first_row_of_key.setdefault(fields[key], number)
+                if first != number:
+                    self.problems.error(mapper.file, number, mapper_column(mapper, key),
+                                        f"duplicate {key} {fields[key]!r} (first on row {first})", "duplicate-id")
+                    record.bad = True
+            records.append(record)
+        return records
+
+    def _grouped(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
+                 line_mapper: RowMapper | None) -> list[Record]:
+        """Rows sharing the group field form one record; each row may add a line.
+
+        Most rows of a group repeat its header cells exactly, so a row whose raw header cells
+        were already seen joins that record without being mapped and parsed again.
+        """
+        grouped: dict[Any, Record] = {}
+        by_raw_header: dict[tuple, Record] = {}
+        raw_columns = mapper.raw_columns()
+        records: list[Record] = []
+        owners, whose = self.owners, owner_field(entity)
+        for number, row in rows:
+            if self._skipped(number, row, source, mapper):
+                continue
+            raw = tuple(row.get(column, "") for column in raw_columns)
+            record = by_raw_header.get(raw)
+            line_ok = True
+            if line_mapper is not None:
+                line_fields, line_ok = line_mapper.map(number, row)
+            if record is None:
+                fields, ok = mapper.map(number, row)
+                group = fields.get(source.group_by)
+                record = grouped.get(group)
+                if record is None:
+                    record = Record(Origin(mapper.file, number), fields, [] if line_mapper is not None else None,
+                                    bad=not ok)
+                    grouped[group] = record
+                    records.append(record)
+                    record.rows = 0
+                    if owners is not None:
+                        owners.claim(entity, group, fields.get(whose) if whose else SHARED)
+                else:
+                    record.bad |= not ok
+                    self._compare_header(record, fields, number, mapper, source)
+                if ok:
+                    by_raw_header[raw] = record
+            record.rows += 1
+            if owners is not None:
+                owners.own(mapper.file, number, record.fields.get(whose) if whose else SHARED)
+            record.bad |= not line_ok
+            if line_mapper is not None and line_ok:
+                record.lines.append(line_fields)
+        return records
+
+    @staticmethod
+    def _skipped_reason(source: Source, field_name: str) -> str:
+        return f"{source.file}: rows with no {field_name}"
+
+    def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
+        if not source.skip_when_blank:
+            return False
+        for fm in mapper.maps:
+            if fm.name in source.skip_when_blank and not fm.text(row, {}):
+                self.problems.skip(self._skipped_reason(source, fm.name))
+                if self.owners is not None:
+                    self.owners.own(mapper.file, number, SKIPPED)
+                return True
+        return False
+
+    def _compare_header(self, record: Record, fields: dict[str, Any], number: int,
+                        mapper: RowMapper, source: Source) -> None:
+        for name, value in fields.items():
+            first = record.fields.get(name)
+            if value == first or value is None:
+                continue
+            if first is None:
+                record.fields[name] = value
+                continue
+            seen = (mapper.file, record.fields.get(source.group_by), name, value)
+            if seen in self._conflicts_seen:
+                continue  # said once per record and value, not once per row
+            self._conflicts_seen.add(seen)
+            message = (f"{name} is {value!s} here but {first!s} on row {record.origin.row} "
+                       f"of the same {source.group_by} {record.fields.get(source.group_by)!s}")
+            column = mapper_column(mapper, name)
+            if source.on_conflict == "first":
+                self.problems.warning(mapper.file, number, column, message + " (first value kept)", "header-conflict")
+            else:
+                self.problems.error(mapper.file, number, column, message, "header-conflict")
+                record.bad = True
+
+    def _attach_line_file(self, name: str, source: Source, records: list[Record]) -> None:
+        lines_source = source.lines
+        mapper, rows = self._open(lines_source.file, lines_source, lines_source.columns, LINE_FIELDS,
+                                  ("document", *ENTITIES[name].line_required))
+        by_key = {r.fields.get(ENTITIES[name].key): r for r in records}
+        whose = owner_field(name)
+        for number, row in rows:
+            fields, ok = mapper.map(number, row)
+            parent = by_key.get(fields.get("document"))
+            if self.owners is not None:
+                self.owners.own(mapper.file, number, parent.fields.get(whose) if parent and whose else SHARED)
+            if parent is None:
+                if fields.get("document") is not None:
+                    self.problems.error(mapper.file, number, mapper_column(mapper, "document"),
+                                        f"unknown {name[:-1]} {fields['document']!r}", "unknown-reference")
+                continue
+            parent.rows += 1
+            if ok:
+                parent.lines.append(fields)
+            else:
+                parent.bad = True
+
+
+PARALLEL_READ_BYTES = 4 * 1024 * 1024
+_SIDE_JOB: dict = {}  # set before forking; the worker inherits it
+
+
+def _read_side() -> tuple[Export, list, Counter, RowOwners | None]:
+    reader: ExportReader = _SIDE_JOB["reader"]
+    reader.problems = ProblemLog()
+    reader.on_rows = lambda n: None
+    if reader.owners is not None:
+        reader.owners = RowOwners()
+    sources = reader.exports.sources()
+    records = {name: reader.read_entity(name, sources[name]) for name in _SIDE_JOB["names"]}
+    return records, reader.problems.problems, reader.problems.skipped, reader.owners
+
+
+def read_export(config: Config, problems: ProblemLog, on_rows: Callable[[int], None] | None = None,
+                parallel: bool | None = None, owners: RowOwners | None = None,
+                selection: dict[str, LineSelection] | None = None) -> Export:
+    """`owners`: filled with whose each row is; `selection`: read only these lines of these files."""
+    return ExportReader(config, problems, on_rows, owners, selection).read(parallel)

@@ -1,0 +1,244 @@
+"""The file formats an export can come in, each read by a `Reader` into a stream of raw rows.
+
+A row is a dict of column name → text, with the row number a person would see (the header
+is row 1 in a CSV or spreadsheet; the first record is 1 in JSON, its line in NDJSON). Rows
+are streamed, never loaded whole, so a large export needs little memory. Nothing here knows
+about entities or fields: mapping columns onto fields is `mapping.py`'s job.
+
+Readers are registered by format name (`@reads("csv")`); a new format is one function.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class ReadError(Exception):
+    """A file that cannot be read at all (missing, wrong encoding, not the format it claims)."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    format: str
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+    quotechar: str = '"'
+    sheet: str | None = None
+    records: str | None = None
+
+
+@dataclass
+class RawRows:
+    """An open file of numbered rows. `columns` is known up front for CSV and XLSX, not for JSON."""
+
+    path: Path
+    columns: list[str] | None
+    rows: Iterator[tuple[int, dict[str, str]]]
+
+
+class Reader(Protocol):
+    """Opens one file of its format as raw rows; raises `ReadError` for a file it cannot read."""
+
+    def __call__(self, path: Path, options: ReadOptions) -> RawRows: ...
+
+
+READERS: dict[str, Reader] = {}
+SUFFIXES = {"jsonl": "ndjson", "ndjson": "ndjson", "json": "json", "xlsx": "xlsx"}  # anything else is CSV
+
+
+def reads(format_name: str) -> Callable[[Reader], Reader]:
+    """Registers a reader for a format name (`exports.<entity>.format`)."""
+    def register(reader: Reader) -> Reader:
+        READERS[format_name] = reader
+        return reader
+    return register
+
+
+def guess_format(path: Path) -> str:
+    suffixes = [s.lower().lstrip(".") for s in path.suffixes]
+    if suffixes and suffixes[-1] == "gz":
+        suffixes = suffixes[:-1]
+    return SUFFIXES.get(suffixes[-1] if suffixes else "", "csv")  # .csv, .txt, .tsv: delimited text
+
+
+def open_rows(path: Path, options: ReadOptions) -> RawRows:
+    if not path.is_file():
+        raise ReadError(f"{path}: file not found")
+    try:
+        return READERS[options.format](path, options)
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{path}: cannot be decoded as {options.encoding} ({exc.reason} at byte {exc.start}); "
+                        f"set the file's `encoding` in config.yaml") from None
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(_open_binary(path), encoding=encoding, newline="")
+
+
+@reads("csv")
+def read_csv(path: Path, options: ReadOptions) -> RawRows:
+    stream = _open_text(path, options.encoding)
+    delimiter = options.delimiter
+    if delimiter == "auto":
+        sample = stream.read(64 * 1024)
+        stream.seek(0)
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(stream, delimiter=_delimiter(delimiter), quotechar=options.quotechar)
+    header = next(reader, None)
+    if header is None:
+        stream.close()
+        return RawRows(path, [], iter(()))
+    header = [h.strip() for h in header]
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with stream:
+            yield from _csv_rows(header, enumerate(reader, start=2))
+
+    return RawRows(path, header, rows())
+
+
+def _delimiter(configured: str) -> str:
+    return "\t" if configured in ("\\t", "tab") else configured
+
+
+def _csv_rows(header: list[str], numbered: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, dict[str, str]]]:
+    width = len(header)
+    for number, cells in numbered:
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue  # blank line
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        yield number, dict(zip(header, cells))
+
+
+@dataclass(frozen=True)
+class LineSelection:
+    """Some lines of a delimited text file, each one whole record, with their row numbers: what
+    a quick rebuild reads again when only a few customers' rows changed."""
+
+    header: bytes
+    lines: list[tuple[int, bytes]]
+
+    def table(self, path: Path, options: ReadOptions) -> RawRows:
+        dialect = {"delimiter": _delimiter(options.delimiter), "quotechar": options.quotechar}
+        header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
+        numbers = [number for number, _ in self.lines]
+        cells = csv.reader((line.decode(options.encoding) for _, line in self.lines), **dialect)
+        return RawRows(path, header, _csv_rows(header, zip(numbers, cells)))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != datetime.min.time() else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            flat[name] = _cell_text(value)
+    return flat
+
+
+@reads("json")
+def read_json(path: Path, options: ReadOptions) -> RawRows:
+    with _open_text(path, options.encoding) as stream:
+        try:
+            document = json.load(stream)
+        except json.JSONDecodeError as exc:
+            raise ReadError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    for key in (options.records or "").split(".") if options.records else []:
+        if not isinstance(document, dict) or key not in document:
+            raise ReadError(f"{path}: no key {options.records!r} holding the records")
+        document = document[key]
+    if not isinstance(document, list):
+        raise ReadError(f"{path}: expected a list of records (set `records` to the key that holds them)")
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for number, record in enumerate(document, start=1):
+            if isinstance(record, dict):
+                yield number, _flatten(record)
+            else:
+                raise ReadError(f"{path}: record {number} is not an object")
+
+    return RawRows(path, None, rows())
+
+
+@reads("ndjson")
+def read_ndjson(path: Path, options: ReadOptions) -> RawRows:
+    stream = _open_text(path, options.encoding)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ReadError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    raise ReadError(f"{path}: line {number} is not an object")
+                yield number, _flatten(record)
+
+    return RawRows(path, None, rows())
+
+
+@reads("xlsx")
+def read_xlsx(path: Path, options: ReadOptions) -> RawRows:
+    import openpyxl  # imported here: only XLSX exports pay for it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or mislabelled file
+        raise ReadError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    if options.sheet is not None and options.sheet not in book.sheetnames:
+        raise ReadError(f"{path}: no sheet {options.sheet!r} (sheets: {', '.join(book.sheetnames)})")
+    sheet = book[options.sheet] if options.sheet else book.worksheets[0]
+    values = sheet.iter_rows(values_only=True)
+    header_cells = next(values, None) or ()
+    header = [_cell_text(h).strip() for h in header_cells]
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            for number, cells in enumerate(values, start=2):
+                texts = [_cell_text(c) for c in cells]
+                if not any(t.strip() for t in texts):
+                    continue
+                yield number, dict(zip(header, texts))
+        finally:
+            book.close()
+
+    return RawRows(path, header, rows())

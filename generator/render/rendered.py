@@ -1,0 +1,46 @@
+"""A rendered file, and the `Sealer` it is handed to before it is written.
+
+The renderer knows only this protocol: a sealer names a portal's files (links between pages go
+through `href`, so published names may be opaque) and wraps each rendered file (the seal stage
+encrypts it into a shell page or a blob). `Unsealed` leaves both as they are, for previews.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..site import Portal
+
+Shell = Callable[[Portal, dict], str]  # renders the page around a sealed payload
+
+
+@dataclass(slots=True)
+class RenderedFile:
+    portal: Portal | None
+    path: str
+    data: bytes
+    media_type: str
+    entry: bool = False  # the portal's entry page
+
+    @property
+    def output_path(self) -> str:
+        return f"{self.portal.slug}/{self.path}" if self.portal else self.path
+
+
+class Sealer(Protocol):
+    def href(self, portal: Portal | None, logical: str) -> str:
+        """The name a page links another file of the same portal by."""
+
+    def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
+        """The file as it is published."""
+
+
+class Unsealed:
+    """Plain files under their logical names: a preview for staff."""
+
+    def href(self, portal: Portal | None, logical: str) -> str:
+        return logical
+
+    def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
+        return rendered

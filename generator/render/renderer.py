@@ -1,0 +1,224 @@
+"""Render planned files into bytes: Jinja2 templates, CSV tables, copied files.
+
+The renderer knows nothing of encryption or of where files go. It is made with a `Sealer`
+(`rendered.py`): links between pages go through the sealer's `href`, so the seal stage may
+publish files under opaque names without a template changing, and `make` hands every rendered
+file to the sealer.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+
+import markdown
+from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, select_autoescape
+from markupsafe import Markup
+
+from ..config import ActionsConfig, Branding, Config, PortalConfig
+from ..site import COPY, CSV, PAGE, PATHS, PlannedFile, Portal, media_type, tables
+from ..site.labels import activity_label, state_label
+from .assets import AssetManifest, colors_key, file_key
+from .formatting import Formatter
+from .i18n import Catalogues
+from .rendered import RenderedFile, Sealer, Unsealed
+from .theme import Theme
+
+
+def _formatting_filter(method: str) -> Callable:
+    """`{{ amount|money }}` formats with the page's formatter (its customer's language and
+    currency). Filters rather than `fmt.money(amount)` calls because Jinja resolves a filter
+    once per template, while every call goes through its runtime checks: lists and invoices
+    format thousands of values."""
+    @pass_context
+    def apply(context, value, *args):
+        return getattr(context["fmt"], method)(value, *args)
+    return apply
+
+
+FORMATTING_FILTERS = {name: _formatting_filter(name) for name in ("money", "number", "date", "month", "percent")}
+
+
+class RenderError(Exception):
+    """A template failed; the message names the template and the line."""
+
+
+def template_location(exc: TemplateError, fallback: str) -> str:
+    """'file.html, line N' of the innermost template frame (Jinja keeps them in the traceback)."""
+    if getattr(exc, "filename", None) and getattr(exc, "lineno", None):
+        return f"{exc.filename}, line {exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".txt", ".xml"))]
+    if frames:
+        return f"{frames[-1].filename}, line {frames[-1].lineno}"
+    return fallback
+
+
+def content_security_policy(actions: ActionsConfig) -> str:
+    """No external scripts, nothing inline that runs; forms only to the configured channel."""
+    form_targets = "'self' mailto:"
+    if actions.channel == "form" and actions.form_url:
+        form_targets += " " + actions.form_url
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'")
+
+
+class Renderer:
+    def __init__(self, config: Config, theme: Theme, assets: AssetManifest, sealer: Sealer | None = None,
+                 preview: bool = False):
+        self.config = config
+        self.theme = theme
+        self.assets = assets
+        self.sealer = sealer or Unsealed()
+        self.env = Environment(
+            loader=theme.loader(),
+            autoescape=select_autoescape(["html"]),
+            extensions=["jinja2.ext.i18n"],
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.catalogues = Catalogues(theme.locale_dirs())
+        self.translations = self.catalogues.translations(config.site.language)  # switched per page
+        self.env.install_gettext_callables(lambda text: self.translations.gettext(text),
+                                           lambda one, many, n: self.translations.ngettext(one, many, n),
+                                           newstyle=True)
+        self.env.filters.update(markdown=self.markdown, state=self.state_badge, **FORMATTING_FILTERS)
+        self.env.globals.update(site=config.site, state_label=state_label, activity_label=activity_label,
+                                preview=preview, gate_config=config.gate)
+        self._formatters: dict[tuple[str, str, str], Formatter] = {}
+        self._fragments: dict[tuple[str, str], Markup] = {}
+        self._markdown: dict[str, Markup] = {}
+        self._looks: dict[int, tuple[PortalConfig, dict]] = {}
+        self._browser_messages: dict[str, dict] | None = None
+
+    def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
+        key = (language, currency, date_format)
+        if key not in self._formatters:
+            self._formatters[key] = Formatter(language, currency, date_format)
+        return self._formatters[key]
+
+    def markdown(self, text: str) -> Markup:
+        """Staff-written Markdown from the config (e.g. the text after sign-in)."""
+        if text not in self._markdown:
+            self._markdown[text] = Markup(markdown.markdown(text, extensions=["sane_lists"], output_format="html"))
+        return self._markdown[text]
+
+    def make(self, planned: PlannedFile) -> RenderedFile:
+        """The file as it is published: rendered, then sealed."""
+        return self.sealer.seal(self.render(planned), self.render_shell)
+
+    def render(self, planned: PlannedFile) -> RenderedFile:
+        if planned.kind == PAGE:
+            data = self.render_page(planned).encode("utf-8")
+        elif planned.kind == CSV:
+            language = planned.portal.language if planned.portal else self.config.site.language
+            data = tables.to_csv(planned.table, self.catalogues.translations(language).gettext)
+        elif planned.kind == COPY:
+            data = planned.data if planned.data is not None else planned.source.read_bytes()
+        else:
+            raise AssertionError(planned.kind)
+        return RenderedFile(planned.portal, planned.path, data, media_type(planned.path), planned.entry)
+
+    def render_page(self, planned: PlannedFile) -> str:
+        portal = planned.portal
+        extra = {"link": lambda target: self._link(portal, planned, target), "page_path": planned.path}
+        return self.render_template(planned.template, portal, {**(planned.context or {}), **extra},
+                                    planned.output_path)
+
+    def state_badge(self, key: str) -> Markup:
+        """A state as a badge; a helper rather than a macro, as lists show one on every row."""
+        label = self.translations.gettext(state_label(key))
+        return Markup('<span class="state state-{}">{}</span>').format(key, label)
+
+    def fragment(self, template: str, language: str) -> Markup:
+        """A template that depends on nothing but the language, rendered once per language."""
+        key = (template, language)
+        if key not in self._fragments:
+            current = self.translations
+            self.translations = self.catalogues.translations(language)
+            try:
+                self._fragments[key] = Markup(self.env.get_template(template).render())
+            finally:
+                self.translations = current
+        return self._fragments[key]
+
+    def messages_by_language(self) -> dict[str, dict]:
+        """The sign-in page's texts in every language the theme speaks, for a visitor whose
+        language the export does not say: the page picks the browser's."""
+        if self._browser_messages is None:
+            self._browser_messages = {language: json.loads(self.fragment("_gate_texts.json", language))
+                                      for language in self.catalogues.languages()}
+        return self._browser_messages
+
+    def render_shell(self, portal: Portal, context: dict) -> str:
+        """The page around an encrypted payload (called by the gate stage)."""
+        return self.render_template("shell.html", portal, context, portal.slug)
+
+    def render_template(self, template: str, portal: Portal | None, context: dict, target: str) -> str:
+        site = self.config.site
+        settings = portal.settings if portal else self.config.portal
+        language = portal.language if portal else (settings.language or site.language)
+        self.translations = self.catalogues.translations(language)
+        fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
+        prefix = "../" if portal else ""
+        helpers = {
+            **self.look(settings),
+            "fmt": fmt,
+            "href": lambda path: self._href(portal, path),
+            "asset": lambda name: prefix + self.assets[name].path,
+            "sri": lambda name: self.assets[name].integrity,
+            "fragment": lambda name: self.fragment(name, language),
+            "state": self.state_badge,
+            "language": language.replace("_", "-"),
+            "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
+        }
+        try:
+            return self.env.get_template(template).render({**context, **helpers})
+        except TemplateError as exc:
+            raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
+
+    def look(self, settings: PortalConfig) -> dict:
+        """What pages read from a portal's settings, worked out once per distinct settings
+        (a build has a handful, shared by thousands of pages; the entry keeps them alive, so
+        their `id` stays theirs)."""
+        key = id(settings)
+        if key not in self._looks:
+            branding = settings.branding
+            self._looks[key] = (settings, {
+                "settings": settings,
+                "branding": branding,
+                "actions": settings.actions,
+                "shows": settings.shows,
+                "csp": content_security_policy(settings.actions),
+                "display_name": branding.display_name or self.config.site.name,
+                "logo": self.logo(branding),
+                "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
+                "stylesheets": self.stylesheets(branding),
+            })
+        return self._looks[key][1]
+
+    def logo(self, branding: Branding) -> str | None:
+        if branding.logo == "none":
+            return None
+        if branding.logo == "company":
+            return file_key(self.config.site.logo) if self.config.site.logo else None
+        return file_key(branding.logo)
+
+    def stylesheets(self, branding: Branding) -> list[str]:
+        """The theme's stylesheets, then the brand colours, then the site's own (later ones win)."""
+        sheets = self.theme.stylesheets()
+        if branding.colors:
+            sheets = [*sheets, colors_key(branding.colors)]
+        return sheets + [file_key(css) for css in branding.extra_css]
+
+    def _href(self, portal: Portal | None, path: str | None) -> str:
+        if not path:
+            return ""
+        if "://" in path or path.startswith(("mailto:", "tel:", "#", "/")):
+            return path
+        return self.sealer.href(portal, path)
+
+    def _link(self, portal: Portal | None, planned: PlannedFile, target: tuple[str, str] | None) -> str:
+        book = (planned.context or {}).get("book")
+        return self._href(portal, PATHS.target(target, book))

@@ -1,0 +1,121 @@
+"""The encrypted file format (version 1).
+
+Specified in docs/encryption.md; the browser's decoder is themes/default/static/portico-format.js.
+In short:
+
+* every file of a customer is sealed with its own content key (CEK), which is wrapped by the
+  customer's data key; a session holds the data key, a direct link carries one CEK;
+* AES-256-GCM throughout; the associated data binds the format version, the customer's key id
+  and the file's published path, so a blob moved to another file or customer fails to open;
+* nonces, CEKs and file names are derived by HMAC from a per-customer file key, so the same
+  inputs and keystore give byte-identical output, and a nonce repeats only for identical input.
+
+The key slots that unlock a customer's data key are in `slots.py`.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+MAGIC = b"PTC1"
+KEY_ID_BYTES = 16
+HEADER = struct.Struct(">4s16s12s48s12s")  # magic, key id, wrap nonce, wrapped CEK, body nonce
+
+
+class DecryptError(Exception):
+    """A blob that does not open: wrong key, another customer's or path's blob, or tampered bytes."""
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    text = text.replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _mac(key: bytes, label: str, *parts: bytes) -> bytes:
+    return hmac.new(key, b"\0".join([label.encode(), *parts]), hashlib.sha256).digest()
+
+
+def associated_data(key_id: bytes, path: str) -> bytes:
+    """Binds version, customer key and published path ('<portal>/<file name>')."""
+    return b"portico/1\0" + key_id + b"\0" + path.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class CustomerKeys:
+    key_id: bytes  # 16 random bytes, public: it names which data key a blob needs
+    data_key: bytes  # 32 random bytes: wraps content keys; what a signed-in session holds
+    file_key: bytes  # 32 random bytes: derives file names, content keys and nonces
+
+    @classmethod
+    def generate(cls) -> "CustomerKeys":
+        return cls(os.urandom(KEY_ID_BYTES), os.urandom(32), os.urandom(32))
+
+    def file_name(self, logical_path: str, extension: str) -> str:
+        """An opaque, stable name that says nothing of what the file holds."""
+        digest = _mac(self.file_key, "name", logical_path.encode("utf-8"))
+        return base64.b32encode(digest[:10]).decode("ascii").lower() + extension
+
+    def content_key(self, published_path: str) -> bytes:
+        return _mac(self.file_key, "cek", published_path.encode("utf-8"))
+
+
+def _pad(data: bytes, bucket: int) -> bytes:
+    framed = struct.pack(">I", len(data)) + data
+    if bucket > 0:
+        framed += b"\0" * (-len(framed) % bucket)
+    return framed
+
+
+def seal(keys: CustomerKeys, path: str, media_type: str, content: bytes, pad_bucket: int = 0) -> bytes:
+    """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
+    packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
+    plaintext = _pad(packed, pad_bucket)
+    aad = associated_data(keys.key_id, path)
+    cek = keys.content_key(path)
+    wrap_nonce = _mac(keys.file_key, "wrap", path.encode("utf-8"))[:12]
+    body_nonce = _mac(keys.file_key, "nonce", path.encode("utf-8"), hashlib.sha256(plaintext).digest())[:12]
+    wrapped = AESGCM(keys.data_key).encrypt(wrap_nonce, cek, aad)
+    body = AESGCM(cek).encrypt(body_nonce, plaintext, aad)
+    return HEADER.pack(MAGIC, keys.key_id, wrap_nonce, wrapped, body_nonce) + body
+
+
+@dataclass(frozen=True)
+class Opened:
+    media_type: str
+    content: bytes
+
+
+def open_blob(blob: bytes, path: str, *, data_key: bytes | None = None, content_key: bytes | None = None) -> Opened:
+    """The reference decoder: with the data key (a session) or one content key (a direct link)."""
+    if len(blob) < HEADER.size + 16:
+        raise DecryptError("too short to be a Portico blob")
+    magic, key_id, wrap_nonce, wrapped, body_nonce = HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise DecryptError("not a Portico v1 blob")
+    aad = associated_data(key_id, path)
+    try:
+        cek = content_key if content_key is not None else AESGCM(data_key).decrypt(wrap_nonce, wrapped, aad)
+        plaintext = AESGCM(cek).decrypt(body_nonce, blob[HEADER.size:], aad)
+    except InvalidTag:
+        raise DecryptError("the key does not open this file, or the file was altered") from None
+    (length,) = struct.unpack_from(">I", plaintext)
+    packed = zlib.decompress(plaintext[4:4 + length], -15)
+    media_type, _, content = packed.partition(b"\n")
+    return Opened(media_type.decode("utf-8"), content)

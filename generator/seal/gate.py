@@ -1,0 +1,97 @@
+"""The gate: seal each customer's rendered files, between render and write.
+
+Pages become small HTML shells that carry their ciphertext and the browser code that opens it;
+other files (documents, CSV downloads) become opaque `.bin` blobs. Every name inside a portal
+is opaque except its entry page (the one its URL opens), which also carries the contacts' key
+slots. Shared site files (theme assets, 404, robots.txt) pass through unchanged. The `Gate` is
+the renderer's `Sealer`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import Config
+from ..render import RenderedFile, Shell
+from ..site import PATHS, Portal
+from . import blobs
+from .keystore import Keystore
+
+ENTRY = PATHS.entry
+PAYLOAD_MARKER = 'id="portico-payload"'
+PAYLOAD_SLOT = "@@portico-payload@@"
+
+
+class Gate:
+    def __init__(self, config: Config, keystore: Keystore):
+        self.config = config
+        self.keystore = keystore
+        self._shells: dict[str | None, tuple[str, str]] = {}  # entry pages per portal; one for all others
+        self._names: dict[tuple[str, str], str] = {}
+
+    def shell_around(self, shell: Shell, portal: Portal, entry: bool, payload: str) -> str:
+        """The shell page, rendered once per look and filled with each payload (base64 needs no escaping).
+        An entry page carries its portal's key slots; any other shell depends only on the portal's
+        language and settings (the settings objects live as long as the config, so `id` names them)."""
+        key = portal.slug if entry else (portal.language, portal.language_known, id(portal.settings))
+        if key not in self._shells:
+            html = shell(portal, {"payload": PAYLOAD_SLOT, "gate": self.gate_data(portal) if entry else None})
+            before, _, after = html.partition(PAYLOAD_SLOT)
+            self._shells[key] = (before, after)
+        before, after = self._shells[key]
+        return before + payload + after
+
+    def keys(self, portal: Portal) -> blobs.CustomerKeys:
+        return self.keystore.customers[portal.customer_id].keys
+
+    def published_name(self, portal: Portal, logical: str) -> str:
+        key = (portal.slug, logical)
+        name = self._names.get(key)
+        if name is None:
+            extension = ".html" if logical.endswith(".html") else ".bin"
+            name = ENTRY if logical == ENTRY else self.keys(portal).file_name(logical, extension)
+            self._names[key] = name
+        return name
+
+    def href(self, portal: Portal | None, logical: str) -> str:
+        """How the renderer links one page of a portal to another: by published name."""
+        return logical if portal is None else self.published_name(portal, logical)
+
+    def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
+        portal = rendered.portal
+        if portal is None:
+            return rendered
+        name = self.published_name(portal, rendered.path)
+        path = f"{portal.slug}/{name}"
+        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
+        if not name.endswith(".html"):
+            return RenderedFile(portal, name, blob, "application/octet-stream")
+        html = self.shell_around(shell, portal, rendered.entry, blobs.b64(blob))
+        return RenderedFile(portal, name, html.encode("utf-8"), "text/html; charset=utf-8", rendered.entry)
+
+    def gate_data(self, portal: Portal) -> dict:
+        """What the sign-in page needs: key id, e-mail salt, slots. No e-mail address, no name."""
+        secret = self.keystore.customers[portal.customer_id]
+        slots = sorted((c.slot for c in secret.contacts.values() if c.slot), key=lambda s: s["id"])
+        gate = self.config.gate
+        return {"v": 1, "kid": blobs.b64(secret.keys.key_id), "salt": blobs.b64(secret.email_salt),
+                "slots": slots, "idle_minutes": gate.session_minutes, "remember_days": gate.remember_days}
+
+    def direct_link(self, portal: Portal, logical: str) -> str:
+        """A URL that opens this one page, its key in the fragment (never sent to a server)."""
+        name = self.published_name(portal, logical)
+        key = self.keys(portal).content_key(f"{portal.slug}/{name}")
+        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#k={blobs.b64url(key)}"
+
+
+def encrypted_portals_exist(output_dir: Path) -> bool:
+    """Whether an earlier build left encrypted portals here (so a missing keystore is an accident)."""
+    if not output_dir.is_dir():
+        return False
+    for entry in output_dir.glob(f"*/{ENTRY}"):
+        try:
+            if PAYLOAD_MARKER in entry.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+

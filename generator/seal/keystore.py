@@ -1,0 +1,217 @@
+"""The keystore: every secret a build needs, kept outside the output folder.
+
+It holds a site key (opaque portal names), and per customer the data key, file key, key id,
+e-mail salt, and each contact's password with its cached key slot, so a rebuild never reruns
+the KDF for an unchanged password. With PORTICO_MASTER_KEY set it is encrypted at rest
+(AES-256-GCM); otherwise it is written with mode 0600 and a warning. Writes are atomic (temp
+file, fsync, rename) and keep one backup. A keystore that is missing or unreadable is an error,
+never a reason to make new keys silently: that would lock every customer out.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .blobs import CustomerKeys, b64, b64url, unb64
+
+MASTER_KEY_ENV = "PORTICO_MASTER_KEY"
+ENCRYPTED_MAGIC = b"PORTICO-KEYSTORE-1\n"
+FORMAT_VERSION = 1
+
+
+class KeystoreError(Exception):
+    pass
+
+
+@dataclass
+class ContactSecret:
+    password: str
+    slot: dict | None = None  # cached; valid while `slot_key_id` is the customer's key id
+    slot_key_id: str | None = None
+
+
+@dataclass
+class CustomerSecret:
+    keys: CustomerKeys
+    email_salt: bytes
+    contacts: dict[str, ContactSecret] = field(default_factory=dict)  # normalised e-mail -> secret
+    enabled: bool = True
+
+    @classmethod
+    def generate(cls) -> "CustomerSecret":
+        return cls(CustomerKeys.generate(), os.urandom(16))
+
+    def rotate(self) -> None:
+        """New data key, file key and key id: nothing sealed afterwards opens with the old ones."""
+        self.keys = CustomerKeys.generate()
+        for contact in self.contacts.values():
+            contact.slot = None
+            contact.slot_key_id = None
+
+
+@dataclass
+class Keystore:
+    path: Path
+    site_key: bytes
+    customers: dict[str, CustomerSecret] = field(default_factory=dict)
+    encrypted: bool = False
+    saved_state: dict | None = field(default=None, repr=False)  # as last read or written
+
+    @classmethod
+    def create(cls, path: Path) -> "Keystore":
+        return cls(path, os.urandom(32), encrypted=bool(os.environ.get(MASTER_KEY_ENV)))
+
+    @property
+    def public_id(self) -> str:
+        """A public name for this keystore, so a store can tell which keystore its portals were built with."""
+        return hashlib.sha256(b"keystore\0" + self.site_key + b"\0").hexdigest()[:16]
+
+    def customer(self, customer_id: str) -> CustomerSecret:
+        if customer_id not in self.customers:
+            self.customers[customer_id] = CustomerSecret.generate()
+        return self.customers[customer_id]
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def to_json(self) -> dict:
+        return {
+            "version": FORMAT_VERSION,
+            "site_key": b64(self.site_key),
+            "customers": {
+                cid: {
+                    "key_id": b64url(c.keys.key_id), "data_key": b64(c.keys.data_key),
+                    "file_key": b64(c.keys.file_key), "email_salt": b64(c.email_salt), "enabled": c.enabled,
+                    "contacts": {email: {"password": s.password, "slot": s.slot, "slot_key_id": s.slot_key_id}
+                                 for email, s in sorted(c.contacts.items())},
+                }
+                for cid, c in sorted(self.customers.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, path: Path, data: dict, encrypted: bool) -> "Keystore":
+        if data.get("version") != FORMAT_VERSION:
+            raise KeystoreError(f"{path}: unsupported keystore version {data.get('version')!r}")
+        customers = {}
+        for cid, c in data["customers"].items():
+            keys = CustomerKeys(unb64(c["key_id"]), unb64(c["data_key"]), unb64(c["file_key"]))
+            contacts = {email: ContactSecret(s["password"], s.get("slot"), s.get("slot_key_id"))
+                        for email, s in c["contacts"].items()}
+            customers[cid] = CustomerSecret(keys, unb64(c["email_salt"]), contacts, c.get("enabled", True))
+        keystore = cls(path, unb64(data["site_key"]), customers, encrypted)
+        keystore.saved_state = keystore.to_json()
+        return keystore
+
+    def save(self) -> None:
+        """Writes the keystore if anything changed since it was read or last written."""
+        state = self.to_json()
+        if state == self.saved_state and self.path.exists():
+            return
+        data = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
+        master = master_key()
+        if master is not None:
+            nonce = os.urandom(12)
+            data = ENCRYPTED_MAGIC + nonce + AESGCM(master).encrypt(nonce, data, ENCRYPTED_MAGIC)
+        elif self.encrypted:
+            raise KeystoreError(f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; "
+                                "refusing to write it back in clear")
+        atomic_write(self.path, data)
+        self.saved_state = state
+
+
+def master_key() -> bytes | None:
+    text = os.environ.get(MASTER_KEY_ENV)
+    if not text:
+        return None
+    try:
+        key = unb64(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise KeystoreError(f"{MASTER_KEY_ENV} must be 32 random bytes in base64 "
+                            "(make one with: portico keystore new-master-key)")
+    return key
+
+
+def new_master_key() -> str:
+    return b64(secrets.token_bytes(32))
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, keep the old file as .bak, rename over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            shutil.copy2(path, backup_path(path))
+        os.replace(temp, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def read_keystore(path: Path) -> Keystore:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise KeystoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    encrypted = raw.startswith(ENCRYPTED_MAGIC)
+    if encrypted:
+        master = master_key()
+        if master is None:
+            raise KeystoreError(f"{path} is encrypted: set {MASTER_KEY_ENV} to the master key it was written with")
+        body = raw[len(ENCRYPTED_MAGIC):]
+        try:
+            raw = AESGCM(master).decrypt(body[:12], body[12:], ENCRYPTED_MAGIC)
+        except InvalidTag:
+            raise KeystoreError(f"{path}: {MASTER_KEY_ENV} does not open this keystore, or the file is damaged; "
+                                f"a backup may be at {backup_path(path)}") from None
+    try:
+        return Keystore.from_json(path, json.loads(raw), encrypted)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KeystoreError(f"{path}: damaged keystore ({exc.__class__.__name__}: {exc}); "
+                            f"a backup may be at {backup_path(path)}; nothing was overwritten") from None
+
+
+def open_keystore(path: Path, *, create: bool, portals_exist: bool, in_ci: bool) -> tuple[Keystore, bool]:
+    """The keystore to build with, and whether it was just created.
+
+    A missing keystore is created only on purpose (`create`), or on a first interactive build:
+    never in CI and never when the output already holds encrypted portals.
+    """
+    if path.exists():
+        if create:
+            raise KeystoreError(f"{path} already exists; --new-keystore would replace every customer's keys. "
+                                "Move it away first if that is really what you want")
+        return read_keystore(path), False
+    if not create and portals_exist:
+        raise KeystoreError(f"keystore {path} is missing but the output folder holds encrypted portals built "
+                            f"with it. Restore it (a backup may be at {backup_path(path)}), or pass --new-keystore "
+                            "to make new keys on purpose: every customer will need their new password")
+    if not create and in_ci:
+        raise KeystoreError(f"keystore {path} is missing. In CI it must be provided (e.g. restored from a secret); "
+                            "pass --new-keystore to create one on purpose")
+    return Keystore.create(path), True

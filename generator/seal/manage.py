@@ -1,0 +1,110 @@
+"""What staff do to access between builds: list, set and rotate passwords, make direct links, revoke.
+
+Each operation reads the export (to know the customers and contacts) and the keystore, changes
+the keystore, and leaves publishing to the next build: nothing here writes the output folder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config
+from ..model import Ledger
+from ..problems import ProblemLog
+from ..site import PATHS, Portal, portal_of, portal_slugs
+from .gate import Gate
+from .keystore import Keystore
+from .passwords import generate_password, weaknesses
+from .slots import normalise_email
+
+
+class StaffError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PasswordRow:
+    customer_id: str
+    customer_name: str
+    email: str
+    password: str
+    portal_url: str
+
+
+def portal_url(config: Config, slug: str) -> str:
+    return f"{config.site.base_url.rstrip('/')}/{slug}/"
+
+
+def portal_for(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str) -> Portal:
+    book = ledger.books.get(customer_id)
+    if book is None:
+        raise StaffError(f"no customer {customer_id!r} in the export")
+    if customer_id not in keystore.customers or not keystore.customers[customer_id].enabled:
+        raise StaffError(f"customer {customer_id!r} has no portal yet (disabled, or not built since it was added)")
+    slugs = portal_slugs(config, ledger, keystore.site_key, ProblemLog())
+    return portal_of(config, book, slugs[customer_id])
+
+
+def list_passwords(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str | None = None) -> list[PasswordRow]:
+    slugs = portal_slugs(config, ledger, keystore.site_key, ProblemLog())
+    rows = []
+    for cid, secret in sorted(keystore.customers.items()):
+        if not secret.enabled or cid not in ledger.books or (customer_id and cid != customer_id):
+            continue
+        name = ledger.books[cid].customer.name
+        rows += [PasswordRow(cid, name, email, contact.password, portal_url(config, slugs[cid]))
+                 for email, contact in sorted(secret.contacts.items())]
+    return rows
+
+
+def _contact(ledger: Ledger, keystore: Keystore, customer_id: str, email: str):
+    secret = keystore.customers.get(customer_id)
+    if customer_id not in ledger.books or secret is None:
+        raise StaffError(f"no portal for customer {customer_id!r}; build first")
+    contact = secret.contacts.get(normalise_email(email))
+    if contact is None:
+        known = ", ".join(sorted(secret.contacts)) or "none"
+        raise StaffError(f"{email} has no portal access at {customer_id} (contacts with access: {known})")
+    return contact
+
+
+def set_password(ledger: Ledger, keystore: Keystore, customer_id: str, email: str, password: str,
+                 force: bool = False) -> None:
+    contact = _contact(ledger, keystore, customer_id, email)
+    customer = ledger.books[customer_id].customer
+    problems = weaknesses(password, [customer.id, customer.name, *customer.name.split(), email.split("@")[0]])
+    if problems and not force:
+        raise StaffError("password refused: " + "; ".join(problems) + " (--force to use it anyway)")
+    contact.password = password
+    contact.slot = None  # the next build makes a slot for it
+
+
+def rotate_passwords(ledger: Ledger, keystore: Keystore, customer_id: str,
+                     email: str | None = None) -> list[tuple[str, str]]:
+    secret = keystore.customers.get(customer_id)
+    if secret is None or customer_id not in ledger.books:
+        raise StaffError(f"no portal for customer {customer_id!r}; build first")
+    emails = [normalise_email(email)] if email else sorted(secret.contacts)
+    changed = []
+    for address in emails:
+        contact = _contact(ledger, keystore, customer_id, address)
+        contact.password = generate_password()
+        contact.slot = None
+        changed.append((address, contact.password))
+    return changed
+
+
+def revoke(keystore: Keystore, customer_id: str) -> None:
+    secret = keystore.customers.get(customer_id)
+    if secret is None:
+        raise StaffError(f"customer {customer_id!r} is not in the keystore")
+    secret.rotate()
+
+
+def direct_link(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str, number: str) -> str:
+    """A link that opens one order, invoice or quote page of a customer and nothing else."""
+    portal = portal_for(config, ledger, keystore, customer_id)
+    book = ledger.books[customer_id]
+    for documents, path in ((book.invoices, PATHS.invoice), (book.orders, PATHS.order), (book.quotes, PATHS.quote)):
+        if any(d.number == number for d in documents):
+            return Gate(config, keystore).direct_link(portal, path(number))
+    raise StaffError(f"customer {customer_id!r} has no order, invoice or quote {number!r}")

@@ -1,0 +1,147 @@
+"""List tables, declared once and rendered twice: as an HTML table and as a CSV download.
+
+A `Table` holds typed cells (text, money, date, number, state). The HTML template formats them
+for the customer's locale and gives each a sortable key; `to_csv` writes the raw values with
+text cells neutralised against spreadsheet formula injection.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import PurePosixPath
+from collections.abc import Callable
+from typing import Any
+
+from ..model.canonical import CustomerBook, Product
+from .labels import N_
+
+TEXT, MONEY, DATE, NUMBER, STATE = "text", "money", "date", "number", "state"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = TEXT
+    filter: bool = False  # offer a drop-down filter on this column
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: Any
+    link: tuple[str, str] | None = None  # (kind, key) of a page, resolved to a URL when rendered
+    download: str | None = None  # the file name a linked download is saved under
+
+
+@dataclass
+class Table:
+    name: str  # also the CSV file's name
+    caption: str
+    columns: list[Column]
+    rows: list[list[Cell]] = field(default_factory=list)
+
+    def without(self, hidden: set[str]) -> "Table":
+        """The table without the columns a portal's settings hide (from the page and the CSV alike)."""
+        keep = [i for i, c in enumerate(self.columns) if c.key not in hidden]
+        if len(keep) == len(self.columns):
+            return self
+        return Table(self.name, self.caption, [self.columns[i] for i in keep],
+                     [[row[i] for i in keep] for row in self.rows])
+
+    def filter_values(self, index: int) -> list[str]:
+        return sorted({str(row[index].value) for row in self.rows if row[index].value not in (None, "")})
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet will show as text, never evaluate (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_value(cell: Cell, column: Column) -> str:
+    value = cell.value
+    if value is None:
+        return ""
+    if column.kind in (MONEY, NUMBER) and isinstance(value, (Decimal, int)):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def to_csv(table: Table, translate: Callable[[str], str] = lambda label: label) -> bytes:
+    """The table as CSV; `translate` gives the column headings in the customer's language."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(translate(c.label)) for c in table.columns])
+    for row in table.rows:
+        writer.writerow([csv_value(cell, column) for cell, column in zip(row, table.columns, strict=True)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+
+
+def orders_table(book: CustomerBook) -> Table:
+    columns = [Column("number", N_("Order")), Column("date", N_("Date"), DATE),
+               Column("po_number", N_("Your reference")), Column("stage", N_("Stage"), STATE, filter=True),
+               Column("shipped", N_("Shipped"), DATE), Column("total", N_("Total"), MONEY)]
+    rows = [[Cell(o.number, ("order", o.number)), Cell(o.date), Cell(o.po_number), Cell(o.stage),
+             Cell(o.shipped_date), Cell(o.total)] for o in book.orders]
+    return Table("orders", N_("Orders"), columns, rows)
+
+
+def invoices_table(book: CustomerBook) -> Table:
+    columns = [Column("number", N_("Invoice")), Column("date", N_("Date"), DATE),
+               Column("due", N_("Due"), DATE), Column("status", N_("Status"), STATE, filter=True),
+               Column("total", N_("Total"), MONEY), Column("balance", N_("Balance"), MONEY)]
+    rows = [[Cell(i.number, ("invoice", i.number)), Cell(i.date), Cell(i.due_date),
+             Cell("credit_note" if i.kind == "credit_note" else i.status), Cell(i.total), Cell(i.balance)]
+            for i in book.invoices]
+    return Table("invoices", N_("Invoices"), columns, rows)
+
+
+def shipments_table(book: CustomerBook) -> Table:
+    columns = [Column("date", N_("Date"), DATE), Column("order", N_("Order")),
+               Column("carrier", N_("Carrier"), filter=True), Column("tracking", N_("Tracking number")),
+               Column("status", N_("Status"), STATE, filter=True)]
+    rows = [[Cell(s.date), Cell(s.order_number, ("order", s.order_number)), Cell(s.carrier),
+             Cell(s.tracking_number, ("tracking", s.tracking_url) if s.tracking_url else None), Cell(s.status)]
+            for s in book.shipments]
+    return Table("shipments", N_("Shipments"), columns, rows)
+
+
+def quotes_table(book: CustomerBook) -> Table:
+    columns = [Column("number", N_("Quote")), Column("date", N_("Date"), DATE),
+               Column("valid_until", N_("Valid until"), DATE), Column("status", N_("Status"), STATE, filter=True),
+               Column("total", N_("Total"), MONEY)]
+    rows = [[Cell(q.number, ("quote", q.number)), Cell(q.date), Cell(q.valid_until), Cell(q.status), Cell(q.total)]
+            for q in book.quotes]
+    return Table("quotes", N_("Quotes"), columns, rows)
+
+
+def documents_table(book: CustomerBook) -> Table:
+    columns = [Column("title", N_("Document")), Column("date", N_("Date"), DATE),
+               Column("order", N_("Order")), Column("invoice", N_("Invoice")), Column("size", N_("Size (KB)"), NUMBER)]
+    rows = [[Cell(d.title, ("document", d.id), download=PurePosixPath(d.file).name), Cell(d.date),
+             Cell(d.order_number, ("order", d.order_number) if d.order_number else None),
+             Cell(d.invoice_number, ("invoice", d.invoice_number) if d.invoice_number else None),
+             Cell(Decimal(max(1, round(d.size / 1024))))] for d in book.documents]
+    return Table("documents", N_("Documents"), columns, rows)
+
+
+def your_price(book: CustomerBook, product: Product) -> Decimal | None:
+    """The customer's own price for one unit: the lowest break at quantity 1, else the list price."""
+    breaks = [p for p in book.prices.get(product.sku, ()) if p.min_quantity <= 1]
+    return min((p.price for p in breaks), default=product.list_price)
+
+
+def catalogue_table(book: CustomerBook, catalogue: dict[str, Product]) -> Table:
+    columns = [Column("sku", N_("Item")), Column("name", N_("Description")),
+               Column("unit", N_("Unit")), Column("list_price", N_("List price"), MONEY),
+               Column("your_price", N_("Your price"), MONEY), Column("stock", N_("In stock"), NUMBER)]
+    rows = [[Cell(p.sku), Cell(p.name), Cell(p.unit), Cell(p.list_price), Cell(your_price(book, p)), Cell(p.stock)]
+            for p in sorted(catalogue.values(), key=lambda p: p.sku)]
+    return Table("catalogue", N_("Catalogue"), columns, rows)
