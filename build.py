@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """`python build.py [args]` does what `portico build [args]` does, without installing the package."""
+
 import sys
 
 from generator.cli import build_main

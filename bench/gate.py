@@ -5,6 +5,7 @@ Prints: KDF time per key slot in Python, key-slot setup rate on all cores, and i
 Chromium the sign-in time (one KDF in WebCrypto) and the time to open a page after sign-in.
 Run from the repository root:  python bench/gate.py [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,13 @@ sys.path.insert(0, str(REPO / "tests"))
 os.environ.pop("PORTICO_UNSAFE_KDF_ITERATIONS_FOR_TESTS_ONLY", None)
 
 from report import print_figures  # noqa: E402
-from generator.seal import blobs, slots  # noqa: E402
-from generator.seal import sync_access  # noqa: E402
+
 from generator.pipeline import BuildOptions, build, check  # noqa: E402
+from generator.seal import (  # noqa: E402
+    blobs,
+    slots,
+    sync_access,
+)
 from generator.seal.keystore import Keystore, read_keystore  # noqa: E402
 from generator.site.slugs import opaque_slug  # noqa: E402
 
@@ -50,8 +55,8 @@ def slot_setup_rate(config) -> tuple[float, float, int]:
 
 
 def browser_times(folder: Path, config, rounds: int = 5) -> tuple[float, float]:
-    from playwright.sync_api import sync_playwright
     from conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer
+    from playwright.sync_api import sync_playwright
 
     keystore = read_keystore(folder / "keystore.json")
     customer = "C1002"

@@ -6,6 +6,7 @@ fresh bucket on a local moto server over HTTP, then times a second publish with 
 which includes the staleness check of every input, listing every key, and reading the manifest.
 Target: at most 10 s and 0 uploads. Run from the repository root:  python bench/publish.py [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 
 from report import print_figures  # noqa: E402
-from generator.pipeline import BuildOptions, build  # noqa: E402
+
 from generator.config import parse_config  # noqa: E402
+from generator.pipeline import BuildOptions, build  # noqa: E402
 from generator.pipeline import publish as publish_site  # noqa: E402
 from generator.publish import PublishOptions  # noqa: E402
 
@@ -35,8 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from moto.server import ThreadedMotoServer
     import boto3
+    from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -1,4 +1,5 @@
 """How every benchmark prints its figures: an aligned table, or JSON with --json."""
+
 from __future__ import annotations
 
 import json

@@ -12,6 +12,7 @@ one customer's rows, config reload included. The same change in a fresh `portico
 Targets on a 2-core machine: full ≤ 30 s, no-op ≤ 2 s, one customer ≤ 0.5 s, RSS ≤ 1 GB,
 key setup ≥ 90 % of both cores. Run from the repository root:  python bench/run.py [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,25 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
-TARGETS = {"full_build_seconds": 30, "noop_rebuild_seconds": 2, "one_customer_rebuild_seconds": 0.5,
-           "peak_rss_mb": 1024}
+TARGETS = {
+    "full_build_seconds": 30,
+    "noop_rebuild_seconds": 2,
+    "one_customer_rebuild_seconds": 0.5,
+    "peak_rss_mb": 1024,
+}
 
 
 def run_build(config: Path, *extra: str) -> tuple[float, float, dict]:
     """Seconds, peak RSS (MB) and the --json report of one `portico build` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "generator", "build", "--json", "--config", str(config), *extra],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "CI": ""})
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "build", "--json", "--config", str(config), *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": ""},
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
@@ -68,9 +78,9 @@ def served_one_customer_rebuilds(config: Path, export: Path, folder: Path, edits
     """As in `portico serve`: one process, a first build, then re-exports that each change one
     customer's rows (customer 12347's quantities up by one, then back), each timed from config load to done."""
     sys.path.insert(0, str(REPO))
-    from generator.pipeline import BuildOptions, build
     from generator.config import load_config
     from generator.dev.session import Session
+    from generator.pipeline import BuildOptions
 
     session = Session()
     first = session.build(load_config(config), BuildOptions())
@@ -115,8 +125,9 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "bench"))
     sys.path.insert(0, str(REPO / "tests"))
-    from gate import slot_setup_rate  # noqa: E402
-    from conftest import demo_config  # noqa: E402
+    from conftest import demo_config
+    from gate import slot_setup_rate
+
     rate, cpu_share, slots = slot_setup_rate(demo_config(Path(tempfile.mkdtemp())))
 
     figures = {
@@ -138,7 +149,8 @@ def main() -> None:
     }
     met = {k: figures[k] <= limit for k, limit in TARGETS.items()}
     met["key_setup_cpu_utilisation"] = cpu_share >= 0.9
-    from report import print_figures  # noqa: E402
+    from report import print_figures
+
     print_figures(figures, args.json, met)
 
 

@@ -5,6 +5,7 @@ function per stage, reports progress, and decides whether input problems stop th
 long-running development session (`dev/session.py`) calls these functions too: it never has a
 copy of its own.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,18 +16,44 @@ from pathlib import Path
 from .config import Config, check_setting_names
 from .model import Ledger, build_ledger, newest_export_date
 from .output import (
-    ENGINE_VERSION, BuildMode, BuildState, EngineReport, Recipes, StagedOutput, TemplateDigests, input_fingerprint,
-    keys_digests, read_state, run,
+    ENGINE_VERSION,
+    BuildMode,
+    BuildState,
+    EngineReport,
+    Recipes,
+    StagedOutput,
+    TemplateDigests,
+    input_fingerprint,
+    keys_digests,
+    read_state,
+    run,
 )
 from .problems import ProblemLog
 from .progress import Progress
-from .publish import PublishError, PublishOptions, PublishReport, Store, Target, open_store, output_is_stale, \
-    publish_build
+from .publish import (
+    PublishError,
+    PublishOptions,
+    PublishReport,
+    Store,
+    Target,
+    open_store,
+    output_is_stale,
+    publish_build,
+)
 from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
 from .render import AssetError, AssetManifest, Renderer, RenderError, ThemeError, Unsealed, collect_assets, load_theme
 from .seal import (
-    MIN_ITERATIONS, AccessChanges, Gate, Keystore, KeystoreError, encrypted_portals_exist, kdf_iterations, master_key,
-    open_keystore, read_keystore, sync_access,
+    MIN_ITERATIONS,
+    AccessChanges,
+    Gate,
+    Keystore,
+    KeystoreError,
+    encrypted_portals_exist,
+    kdf_iterations,
+    master_key,
+    open_keystore,
+    read_keystore,
+    sync_access,
 )
 from .site import PAGE, SitePlan, plan_site, portal_slugs
 
@@ -105,6 +132,7 @@ BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, KeystoreError, B
 
 # -- check ----------------------------------------------------------------------------------------
 
+
 def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | None, ProblemLog]:
     """Read and model the export, reporting every problem; build nothing."""
     problems = ProblemLog()
@@ -121,8 +149,15 @@ def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | No
 
 # -- build ----------------------------------------------------------------------------------------
 
-def build(config: Config, options: BuildOptions | None = None, progress: Progress | None = None, *,
-          remember: bool = False, reread: bool = False) -> BuildResult:
+
+def build(
+    config: Config,
+    options: BuildOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    remember: bool = False,
+    reread: bool = False,
+) -> BuildResult:
     """Build the site. `remember`: keep what the build made (`result.workshop`), with whose each
     export row is; `reread`: read the export even if nothing changed (to remember it)."""
     options = options or BuildOptions()
@@ -137,8 +172,9 @@ def build(config: Config, options: BuildOptions | None = None, progress: Progres
     return result
 
 
-def _build(config: Config, options: BuildOptions, progress: Progress, result: BuildResult, remember: bool,
-           reread: bool) -> None:
+def _build(
+    config: Config, options: BuildOptions, progress: Progress, result: BuildResult, remember: bool, reread: bool
+) -> None:
     problems = result.problems
     previous = None if options.full else read_state(result.output_dir)
     if not reread and nothing_changed(config, options, previous):
@@ -160,8 +196,19 @@ def _build(config: Config, options: BuildOptions, progress: Progress, result: Bu
     plan = plan_site(config, ledger, pages, assets.files(), slugs, options.only)
     sealer = Gate(config, keystore) if options.encrypt else Unsealed()
     renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
-    workshop = Workshop(config, options, build_mode(options, keystore), ledger, owners, slugs, keystore, pages,
-                        assets, renderer, TemplateDigests(renderer.env))
+    workshop = Workshop(
+        config,
+        options,
+        build_mode(options, keystore),
+        ledger,
+        owners,
+        slugs,
+        keystore,
+        pages,
+        assets,
+        renderer,
+        TemplateDigests(renderer.env),
+    )
     out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, previous)
     render_stage(workshop, plan, out, previous, progress, result)
     result.portals = summaries(plan)
@@ -173,8 +220,11 @@ def _build(config: Config, options: BuildOptions, progress: Progress, result: Bu
 
 def nothing_changed(config: Config, options: BuildOptions, previous: BuildState | None) -> bool:
     """Whether the last build read exactly what this one would, in the same mode (by content)."""
-    return previous is not None and previous.inputs == input_fingerprint(config) and \
-        previous.mode.same_as(build_mode(options))
+    return (
+        previous is not None
+        and previous.inputs == input_fingerprint(config)
+        and previous.mode.same_as(build_mode(options))
+    )
 
 
 def read_stage(config: Config, problems: ProblemLog, progress: Progress, owners: RowOwners | None = None) -> Export:
@@ -201,12 +251,14 @@ def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -
         return read_keystore(path) if path.exists() else None
     if path.is_relative_to(result.output_dir):
         raise BuildFailed(f"gate.keystore {path} is inside the output folder; it would be published")
-    keystore, created = open_keystore(path, create=options.new_keystore, in_ci=options.in_ci,
-                                      portals_exist=encrypted_portals_exist(result.output_dir))
+    keystore, created = open_keystore(
+        path, create=options.new_keystore, in_ci=options.in_ci, portals_exist=encrypted_portals_exist(result.output_dir)
+    )
     if created:
         result.keystore_created = True
-        result.notices.append(f"created a new keystore at {path}: back it up; without it no portal can be rebuilt "
-                              "with the same keys")
+        result.notices.append(
+            f"created a new keystore at {path}: back it up; without it no portal can be rebuilt with the same keys"
+        )
     if master_key() is None:
         result.notices.append("the keystore is not encrypted at rest (set PORTICO_MASTER_KEY); written with mode 0600")
     return keystore
@@ -216,8 +268,9 @@ def access_stage(keystore: Keystore, ledger: Ledger, progress: Progress, result:
     """Keys for every customer, a password and key slot for every contact with access; revocations."""
     iterations = kdf_iterations()
     if iterations < MIN_ITERATIONS:
-        result.notices.append(f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); "
-                              f"never publish this build")
+        result.notices.append(
+            f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); never publish this build"
+        )
     progress.stage("Key slots")
     changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance)
     keystore.save()
@@ -225,22 +278,47 @@ def access_stage(keystore: Keystore, ledger: Ledger, progress: Progress, result:
 
 
 def build_mode(options: BuildOptions, keystore: Keystore | None = None) -> BuildMode:
-    return BuildMode(ENGINE_VERSION, options.encrypt, options.strict,
-                     tuple(sorted(options.only)) if options.only else None,
-                     keystore.public_id if keystore is not None and options.encrypt else None)
+    return BuildMode(
+        ENGINE_VERSION,
+        options.encrypt,
+        options.strict,
+        tuple(sorted(options.only)) if options.only else None,
+        keystore.public_id if keystore is not None and options.encrypt else None,
+    )
 
 
-def render_stage(workshop: Workshop, plan: SitePlan, out: StagedOutput, previous: BuildState | None,
-                 progress: Progress, result: BuildResult, workers: int | None = None) -> None:
+def render_stage(
+    workshop: Workshop,
+    plan: SitePlan,
+    out: StagedOutput,
+    previous: BuildState | None,
+    progress: Progress,
+    result: BuildResult,
+    workers: int | None = None,
+) -> None:
     """Render, seal and write what changed, then swap it into the output."""
     w = workshop
     encrypted = w.options.encrypt
-    recipes = Recipes(w.config, w.ledger, w.templates, encrypted, keys_digests(w.keystore if encrypted else None),
-                      w.pages, w.assets.published())
+    recipes = Recipes(
+        w.config,
+        w.ledger,
+        w.templates,
+        encrypted,
+        keys_digests(w.keystore if encrypted else None),
+        w.pages,
+        w.assets.published(),
+    )
     progress.stage("Rendering portals", len(plan.files))
     with out:
-        result.engine = run(plan, w.renderer, out, recipes, previous, progress.advance,
-                            workers if workers is not None else w.options.workers)
+        result.engine = run(
+            plan,
+            w.renderer,
+            out,
+            recipes,
+            previous,
+            progress.advance,
+            workers if workers is not None else w.options.workers,
+        )
     result.files, result.bytes = out.files, out.bytes
 
 
@@ -251,8 +329,13 @@ def summaries(plan: SitePlan) -> list[PortalSummary]:
 
 # -- publish --------------------------------------------------------------------------------------
 
-def publish(config: Config, options: PublishOptions, progress: Progress | None = None,
-            store_factory: Callable[[Target, object], Store] = open_store) -> PublishReport:
+
+def publish(
+    config: Config,
+    options: PublishOptions,
+    progress: Progress | None = None,
+    store_factory: Callable[[Target, object], Store] = open_store,
+) -> PublishReport:
     """Build first if anything the build reads changed (unless told not to), then publish."""
     progress = progress or Progress()
     state = read_state(config.output_dir)

@@ -3,6 +3,7 @@
 Every stage that reads input reports into one `ProblemLog`; `portico check` prints it and
 `portico build` decides from it whether to stop (strict) or to skip the bad records.
 """
+
 from __future__ import annotations
 
 from collections import Counter

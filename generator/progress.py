@@ -1,4 +1,5 @@
 """What long work tells its caller as it goes; the command line shows it as progress bars."""
+
 from __future__ import annotations
 
 

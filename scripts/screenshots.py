@@ -6,6 +6,7 @@ Builds the bundled demo into a temporary folder once per theme (a plain preview 
 pages, an encrypted build for the sign-in page, with a throwaway keystore), serves it on
 127.0.0.1 and photographs each page in Debian's Chromium through Playwright.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from generator.pipeline import BuildOptions, build  # noqa: E402
 from generator.config import parse_config  # noqa: E402
+from generator.pipeline import BuildOptions, build  # noqa: E402
 
 THEMES = ["default", "harbour"]
 PAGES = {  # name: (customer, page) in the preview build; the sign-in page comes from the encrypted one
@@ -40,8 +41,9 @@ VIEWPORT = {"width": 1200, "height": 780}
 def demo_config(folder: Path, theme: str):
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
-    raw.update(theme=theme, themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"),
-               output=str(folder / "public"))
+    raw.update(
+        theme=theme, themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public")
+    )
     raw["portal"]["slug"] = "id"
     raw["gate"] = {**raw.get("gate", {}), "keystore": str(folder / "keystore.json")}
     return parse_config(raw, REPO / "config.yaml")

@@ -1,4 +1,5 @@
 """Shared fixtures: small exports written into a temporary folder, and the bundled demo."""
+
 from __future__ import annotations
 
 import copy
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.pipeline import BuildOptions, build
 from generator.config import load_config, parse_config
+from generator.pipeline import BuildOptions, build
 from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,9 +38,12 @@ def minimal_config(**exports) -> dict:
         "exports": {
             "folder": "export",
             "customers": {"file": "customers.csv", "columns": {"id": "id", "name": "name"}},
-            "orders": {"file": "orders.csv", "group_by": "number",
-                       "columns": {"number": "order", "customer": "customer", "date": "date"},
-                       "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}}},
+            "orders": {
+                "file": "orders.csv",
+                "group_by": "number",
+                "columns": {"number": "order", "customer": "customer", "date": "date"},
+                "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
+            },
         },
         "themes_dir": str(REPO / "themes"),
         "content_dir": "content",
@@ -127,8 +131,15 @@ def northwind_build(tmp_path_factory) -> Path:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

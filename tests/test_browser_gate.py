@@ -1,19 +1,19 @@
 """The password gate in a real Chromium: sign-in, sessions, sign-out, direct links, damage, isolation."""
+
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, StaticServer, demo_config
 from playwright.sync_api import expect
 
-from generator.pipeline import BuildOptions, build
-from generator.seal.keystore import read_keystore
-from generator.site.slugs import opaque_slug
-from generator.seal.manage import direct_link
-from generator.pipeline import check
-
-from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, StaticServer, demo_config
+from generator.pipeline import BuildOptions, build, check
 from generator.render.i18n import Catalogues
+from generator.seal.keystore import read_keystore
+from generator.seal.manage import direct_link
+from generator.site.slugs import opaque_slug
 
 pytestmark = pytest.mark.browser
 CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])
@@ -37,8 +37,11 @@ class Demo:
     def say(self, customer_id: str, message: str, **values) -> str:
         """A theme string as this customer reads it (the demo's customers speak five languages)."""
         language = self.ledger.books[customer_id].customer.language
-        return CATALOGUES.translations(language).gettext(message) % values if values else \
-            CATALOGUES.translations(language).gettext(message)
+        return (
+            CATALOGUES.translations(language).gettext(message) % values
+            if values
+            else CATALOGUES.translations(language).gettext(message)
+        )
 
     def link(self, customer_id: str, number: str) -> str:
         url = direct_link(self.config, self.ledger, self.keystore, customer_id, number)
@@ -128,8 +131,9 @@ def test_sign_out_then_a_protected_page_asks_again(page, demo):
 
 def test_remember_me_survives_a_restart_a_plain_session_does_not(playwright, demo, tmp_path):
     def browser_session(profile, action):
-        context = playwright.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM),
-                                                                args=CHROMIUM_ARGS)
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         try:
             tab = context.pages[0] if context.pages else context.new_page()
             return action(tab)
@@ -144,7 +148,7 @@ def test_remember_me_survives_a_restart_a_plain_session_does_not(playwright, dem
     for remember, survives in ((True, True), (False, False)):
         profile = tmp_path / f"profile-{remember}"
 
-        def first_visit(tab):
+        def first_visit(tab, remember=remember):
             tab.goto(demo.url("C1004"))
             sign_in(tab, demo, "C1004", remember=remember)
             tab.wait_for_selector("h1:has-text('Welcome')")
@@ -156,14 +160,19 @@ def test_remember_me_survives_a_restart_a_plain_session_does_not(playwright, dem
 
 def test_expired_session_asks_again(page, demo):
     open_signed_in(page, demo, "C1005")
-    page.evaluate("""slug => new Promise(done => {
+    page.evaluate(
+        """slug => new Promise(done => {
         const open = indexedDB.open('portico', 1);
         open.onsuccess = () => {
           const store = open.result.transaction('sessions', 'readwrite').objectStore('sessions');
           const get = store.get(slug);
-          get.onsuccess = () => { const s = get.result; s.expires = Date.now() - 1000; store.put(s, slug).onsuccess = done; };
+          get.onsuccess = () => {
+            const s = get.result; s.expires = Date.now() - 1000; store.put(s, slug).onsuccess = done;
+          };
         };
-    })""", demo.url("C1005").rstrip("/").split("/")[-1])
+    })""",
+        demo.url("C1005").rstrip("/").split("/")[-1],
+    )
     page.reload()
     page.wait_for_selector("[data-gate-form]:not([hidden])")
     assert page.text_content("[data-gate-status]") == demo.say("C1005", "Your session has ended. Please sign in again.")
@@ -171,7 +180,8 @@ def test_expired_session_asks_again(page, demo):
 
 def test_session_key_is_not_extractable(page, demo):
     open_signed_in(page, demo, "C1006")
-    found = page.evaluate("""slug => new Promise(done => {
+    found = page.evaluate(
+        """slug => new Promise(done => {
         indexedDB.open('portico', 1).onsuccess = e => {
           e.target.result.transaction('sessions').objectStore('sessions').get(slug).onsuccess = g => {
             const key = g.target.result.key;
@@ -179,7 +189,9 @@ def test_session_key_is_not_extractable(page, demo):
               [key.extractable, key.algorithm.name, key.usages.join()].join('|')));
           };
         };
-    })""", demo.url("C1006").rstrip("/").split("/")[-1])
+    })""",
+        demo.url("C1006").rstrip("/").split("/")[-1],
+    )
     assert found == "false|AES-GCM|unwrapKey"
 
 
@@ -201,7 +213,7 @@ def tamper(route):
     payload = re.search(r'id="portico-payload">([^<]+)<', body)
     middle = payload.start(1) + len(payload.group(1)) // 2
     flipped = "A" if body[middle] != "A" else "B"
-    route.fulfill(response=response, body=body[:middle] + flipped + body[middle + 1:])
+    route.fulfill(response=response, body=body[:middle] + flipped + body[middle + 1 :])
 
 
 def test_a_tampered_page_shows_the_damage_message(page, demo):
@@ -212,8 +224,10 @@ def test_a_tampered_page_shows_the_damage_message(page, demo):
     page.reload()
     page.wait_for_selector(".gate-status.error")
     assert page.text_content("[data-gate-status]") == demo.say(
-        "C1010", "This page is damaged or has been altered, so it cannot be opened. Please reload it; "
-        "if that does not help, contact us.")
+        "C1010",
+        "This page is damaged or has been altered, so it cannot be opened. Please reload it; "
+        "if that does not help, contact us.",
+    )
 
 
 def test_one_customers_session_does_not_open_anothers_pages(page, demo):
@@ -238,11 +252,11 @@ def test_encrypted_downloads_open_in_the_browser(page, demo):
     page.click(f"nav >> text={demo.say('C1002', 'Documents')}")
     with page.expect_download() as pdf:
         page.click("table[data-list] tbody tr >> nth=0 >> a")
-    assert open(pdf.value.path(), "rb").read(5) == b"%PDF-"
+    assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
     assert pdf.value.suggested_filename.endswith(".pdf")
     with page.expect_download() as table:
         page.click(f"text={demo.say('C1002', 'Download CSV')}")
-    assert open(table.value.path(), encoding="utf-8-sig").readline().startswith("Dokument,Datum")  # German headings
+    assert Path(table.value.path()).read_text(encoding="utf-8-sig").startswith("Dokument,Datum")  # German headings
     assert page.errors == []
 
 
@@ -253,6 +267,7 @@ def test_unsupported_browser_gets_a_message(browser, demo):
     tab.goto(demo.url("C1002"))
     tab.wait_for_selector(".gate-status.error")
     assert tab.text_content("[data-gate-status]") == demo.say(
-        "C1002", "This browser cannot open the portal safely. Please use a current version of Chrome, Edge, "
-        "Firefox or Safari.")
+        "C1002",
+        "This browser cannot open the portal safely. Please use a current version of Chrome, Edge, Firefox or Safari.",
+    )
     context.close()

@@ -1,8 +1,10 @@
 """The theme's list script in a real Chromium: sorting, searching, filtering, no script errors."""
+
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
 from conftest import StaticServer
 
 pytestmark = pytest.mark.browser
@@ -11,7 +13,8 @@ pytestmark = pytest.mark.browser
 def column_values(page, index: int, attribute: str = "data-sort") -> list[str]:
     return page.eval_on_selector_all(
         f"table[data-list] tbody tr:not([hidden]) td:nth-child({index + 1})",
-        f"cells => cells.map(c => c.getAttribute('{attribute}') ?? c.textContent.trim())")
+        f"cells => cells.map(c => c.getAttribute('{attribute}') ?? c.textContent.trim())",
+    )
 
 
 def test_sorting_by_money_and_date(page, demo_server):
@@ -49,7 +52,7 @@ def test_csv_link_downloads_the_list(page, demo_server):
     page.goto(f"{demo_server.url}/C1002/orders.html")
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV herunterladen").click()  # C1002 reads German
-    data = open(download.value.path(), encoding="utf-8-sig").read()
+    data = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert data.splitlines()[0] == "Bestellung,Datum,Ihre Referenz,Status,Versandt,Gesamt"
     assert len(data.splitlines()) - 1 == len(column_values(page, 0))
 
@@ -58,8 +61,9 @@ def test_phone_width_shows_labels_beside_values(browser, demo_server):
     context = browser.new_context(viewport={"width": 375, "height": 800})
     tab = context.new_page()
     tab.goto(f"{demo_server.url}/C1002/orders.html")
-    label = tab.eval_on_selector("table[data-list] tbody td:nth-child(6)",
-                                 "td => getComputedStyle(td, '::before').content")
+    label = tab.eval_on_selector(
+        "table[data-list] tbody td:nth-child(6)", "td => getComputedStyle(td, '::before').content"
+    )
     assert label == '"Gesamt"'
     assert tab.evaluate("document.documentElement.scrollWidth") <= 375 + 1  # no sideways scrolling
     context.close()

@@ -1,4 +1,5 @@
 """The build command end to end: output layout, strictness, failure safety, CLI and reports."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,20 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generator.cli import main
-
 import yaml
-
 from conftest import REPO, demo_config, minimal_config, static_file
 
+from generator.cli import main
+
 CUSTOMERS = "id,name,portal\nC1,Alpha,yes\nC2,Beta,no\nC3,Gamma,yes\n"
-ORDERS = ("order,customer,date,sku,qty,price\n"
-          "A-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-03,Y,1,3\nB-1,C3,2026-06-01,X,1,1\n")
+ORDERS = (
+    "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-03,Y,1,3\nB-1,C3,2026-06-01,X,1,1\n"
+)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def config_with_portal_flag():
@@ -144,8 +148,14 @@ def test_bad_front_matter_names_the_file(site):
 def test_build_py_runs_the_demo_from_the_repo_root(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(demo_config(tmp_path).model_dump(mode="json", exclude={"root", "source_path"})))
-    run = subprocess.run([sys.executable, "build.py", "--config", str(config), "--new-keystore"], cwd=REPO,
-                         capture_output=True, text=True, env={**os.environ, "CI": "true", "COLUMNS": "200"}, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "build.py", "--config", str(config), "--new-keystore"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": "true", "COLUMNS": "200"},
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert "Harbourside Marine Ltd (C1001)" in run.stderr
     portals = [p for p in (tmp_path / "public").iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]

@@ -1,11 +1,12 @@
 """The encrypted format and key slots, Python side: what must open does, what must not does not."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from generator.seal import blobs, slots
+from generator.seal import slots
 from generator.seal.blobs import CustomerKeys, DecryptError, open_blob, seal
 
 PAGE = b"<!doctype html><title>Invoice 42</title><p>Total 1,234.56</p>"

@@ -4,6 +4,7 @@ The expectations here are computed with the csv and json modules straight from t
 Northwind exports, not with Portico's readers, so a mistake in mapping, grouping, joining or
 arithmetic shows up as a mismatch.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from babel.numbers import format_currency
-
 from conftest import DATASETS, REPO
+
 from generator.render.i18n import Catalogues
 
 CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])
@@ -26,8 +27,14 @@ CATALOGUES = Catalogues([REPO / "themes" / "default" / "locales"])
 CENT = Decimal("0.01")
 DEMO = REPO / "content" / "export"
 AS_OF = date(2026, 11, 20)
-STAGES = {"10": "received", "20": "confirmed", "30": "in_production", "40": "shipped", "50": "delivered",
-          "90": "cancelled"}
+STAGES = {
+    "10": "received",
+    "20": "confirmed",
+    "30": "in_production",
+    "40": "shipped",
+    "50": "delivered",
+    "90": "cancelled",
+}
 
 
 def money(amount: Decimal, currency: str, language: str) -> str:
@@ -64,6 +71,7 @@ def figure(text: str, name: str) -> str:
 
 # -- the demo ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def demo_customers():
     return {r["CustNo"]: r for r in rows(DEMO / "customers.csv", encoding="utf-8-sig") if r["Portal"] == "Y"}
@@ -92,8 +100,9 @@ def demo_invoices():
 def test_demo_order_totals_and_lines(demo_build, demo_customers):
     orders: dict[str, dict] = {}
     for r in rows(DEMO / "orders.csv"):
-        order = orders.setdefault(r["OrderNo"], {"customer": r["CustNo"], "lines": Decimal(0), "count": 0,
-                                                 "freight": Decimal(r["Freight"])})
+        order = orders.setdefault(
+            r["OrderNo"], {"customer": r["CustNo"], "lines": Decimal(0), "count": 0, "freight": Decimal(r["Freight"])}
+        )
         order["lines"] += line_total(r["Qty"], r["Price"], Decimal(r["DiscPct"]) / 100)
         order["count"] += 1
     checked = 0
@@ -130,8 +139,17 @@ def test_demo_statement_aging_and_dashboard_balances(demo_build, demo_customers,
             if cid != customer_id or void or balance == 0:
                 continue
             days = (AS_OF - due).days
-            key = ("current" if days <= 0 else "1-30" if days <= 30 else "31-60" if days <= 60
-                   else "61-90" if days <= 90 else "over-90")
+            key = (
+                "current"
+                if days <= 0
+                else "1-30"
+                if days <= 30
+                else "31-60"
+                if days <= 60
+                else "61-90"
+                if days <= 90
+                else "over-90"
+            )
             buckets[key] += balance
             if days > 0 and balance > 0:
                 overdue += balance
@@ -174,11 +192,19 @@ def test_demo_csv_downloads_match_the_export(demo_build, demo_invoices):
 
 # -- Northwind -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def northwind_orders():
     folder = DATASETS / "northwind"
-    orders = {r["OrderID"]: {"customer": r["CustomerID"], "freight": Decimal(r["Freight"]), "lines": Decimal(0),
-                             "shipped": bool(r["ShippedDate"])} for r in rows(folder / "orders.csv")}
+    orders = {
+        r["OrderID"]: {
+            "customer": r["CustomerID"],
+            "freight": Decimal(r["Freight"]),
+            "lines": Decimal(0),
+            "shipped": bool(r["ShippedDate"]),
+        }
+        for r in rows(folder / "orders.csv")
+    }
     for r in rows(folder / "order-details.csv"):
         orders[r["OrderID"]]["lines"] += line_total(r["Quantity"], r["UnitPrice"], Decimal(r["Discount"]))
     return orders
@@ -200,8 +226,10 @@ def test_northwind_counts_per_customer(northwind_build, northwind_orders):
     for customer_id in customers:
         dashboard = page(northwind_build, customer_id, "index.html")
         shown = {m.group(1): int(m.group(2)) for m in re.finditer(r'data-stage="(\w+)">(\d+)<', dashboard)}
-        assert shown == {"received": per_customer[customer_id]["received"],
-                         "shipped": per_customer[customer_id]["shipped"]}, customer_id
+        assert shown == {
+            "received": per_customer[customer_id]["received"],
+            "shipped": per_customer[customer_id]["shipped"],
+        }, customer_id
 
 
 def test_northwind_lines_are_described_from_the_catalogue(northwind_build):

@@ -1,4 +1,5 @@
 """Encrypted builds: keystore safety, determinism, revocation, staff commands, and a plaintext scan."""
+
 from __future__ import annotations
 
 import csv
@@ -9,22 +10,29 @@ import re
 from pathlib import Path
 
 import pytest
-
-from generator.seal import blobs, manage as staff, slots
-from generator.pipeline import BuildOptions, build
-from generator.cli import main
-from generator.seal.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
-
 from conftest import REPO, demo_config, minimal_config
 
+from generator.cli import main
+from generator.pipeline import BuildOptions, build
+from generator.seal import blobs, slots
+from generator.seal import manage as staff
+from generator.seal.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
+
 CUSTOMERS = "id,name,email\nC1,Alpha Works,info@alpha.example\nC2,Beta Foods,info@beta.example\n"
-CONTACTS = "customer,name,email,access\nC1,Ann,ann@alpha.example,yes\nC1,Bob,bob@alpha.example,yes\nC2,Cy,cy@beta.example,yes\n"
+CONTACTS = (
+    "customer,name,email,access\n"
+    "C1,Ann,ann@alpha.example,yes\nC1,Bob,bob@alpha.example,yes\nC2,Cy,cy@beta.example,yes\n"
+)
 ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-06-01,Y,1,9.99\n"
 
 
 def gate_config():
-    raw = minimal_config(contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name",
-                                                                       "email": "email", "portal_access": "access"}})
+    raw = minimal_config(
+        contacts={
+            "file": "contacts.csv",
+            "columns": {"customer": "customer", "name": "name", "email": "email", "portal_access": "access"},
+        }
+    )
     raw["portal"] = {"slug": "opaque"}
     return raw
 
@@ -39,8 +47,11 @@ def gated(site):
 
 def tree(folder: Path) -> dict[str, str]:
     """The published tree (the build's own state folder left out)."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".portico" not in p.parts}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".portico" not in p.parts
+    }
 
 
 def keystore_of(site):
@@ -50,6 +61,7 @@ def keystore_of(site):
 def entry_blob(site, customer_id: str) -> tuple[str, bytes]:
     ks = keystore_of(site)
     from generator.site.slugs import opaque_slug
+
     slug = opaque_slug(ks.site_key, customer_id)
     shell = (site.public / slug / "index.html").read_text()
     payload = re.search(r'id="portico-payload">([^<]+)<', shell).group(1)
@@ -65,7 +77,9 @@ def test_encrypted_build_opens_with_a_contacts_password(gated):
     shell = (gated.public / slug / "index.html").read_text()
     gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
     ann = ks.customers["C1"].contacts["ann@alpha.example"]
-    slot = next(s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), "ANN@alpha.example"))
+    slot = next(
+        s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), "ANN@alpha.example")
+    )
     data_key = slots.open_slot(slot, blobs.unb64(gate["kid"]), ann.password)
     opened = blobs.open_blob(blob, f"{slug}/index.html", data_key=data_key)
     assert opened.media_type.startswith("text/html") and b"Alpha Works" in opened.content
@@ -107,6 +121,7 @@ def test_a_changed_password_changes_only_the_entry_page(gated):
 
 def ledger_of(site):
     from generator.pipeline import check
+
     ledger, _ = check(site.load(gate_config()))
     return ledger
 
@@ -173,16 +188,21 @@ def test_revocation_when_a_contact_loses_access(gated):
         blobs.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
     assert blobs.open_blob(blob, f"{slug}/index.html", data_key=new.data_key).content
     c2_slug, _ = entry_blob(gated, "C2")
-    assert {p: h for p, h in tree(gated.public).items() if p.startswith(c2_slug)} == \
-           {p: h for p, h in c2_before.items() if p.startswith(c2_slug)}  # other customers untouched
+    assert {p: h for p, h in tree(gated.public).items() if p.startswith(c2_slug)} == {
+        p: h for p, h in c2_before.items() if p.startswith(c2_slug)
+    }  # other customers untouched
 
 
 def test_disabled_customer_has_no_portal_and_new_keys(gated):
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     c2_slug, _ = entry_blob(gated, "C2")
     old = keystore_of(gated).customers["C2"].keys.key_id
-    gated.file("customers.csv", CUSTOMERS.replace("name,email", "name,email,portal").replace(
-        "info@alpha.example", "info@alpha.example,yes").replace("info@beta.example", "info@beta.example,no"))
+    gated.file(
+        "customers.csv",
+        CUSTOMERS.replace("name,email", "name,email,portal")
+        .replace("info@alpha.example", "info@alpha.example,yes")
+        .replace("info@beta.example", "info@beta.example,no"),
+    )
     raw = gate_config()
     raw["exports"]["customers"]["columns"]["portal_enabled"] = "portal"
     result = gated.build(raw, encrypt=True)
@@ -200,17 +220,62 @@ def test_revoke_command_and_password_commands(gated, capsys):
     capsys.readouterr()
     assert main(["passwords", "list", "--json", "--config", str(config)]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert {(r["customer"], r["email"]) for r in listed} == {("C1", "ann@alpha.example"), ("C1", "bob@alpha.example"),
-                                                             ("C2", "cy@beta.example")}
+    assert {(r["customer"], r["email"]) for r in listed} == {
+        ("C1", "ann@alpha.example"),
+        ("C1", "bob@alpha.example"),
+        ("C2", "cy@beta.example"),
+    }
     assert all(r["portal_url"].endswith("/") and "C1" not in r["portal_url"] for r in listed)
-    assert main(["passwords", "set", "C1", "--contact", "ann@alpha.example", "--password", "Alpha2026!",
-                 "--config", str(config)]) == 1
+    assert (
+        main(
+            [
+                "passwords",
+                "set",
+                "C1",
+                "--contact",
+                "ann@alpha.example",
+                "--password",
+                "Alpha2026!",
+                "--config",
+                str(config),
+            ]
+        )
+        == 1
+    )
     assert "password refused" in capsys.readouterr().err
-    assert main(["passwords", "set", "C1", "--contact", "ann@alpha.example", "--password", "quiet-Harbour-lantern-93",
-                 "--config", str(config)]) == 0
+    assert (
+        main(
+            [
+                "passwords",
+                "set",
+                "C1",
+                "--contact",
+                "ann@alpha.example",
+                "--password",
+                "quiet-Harbour-lantern-93",
+                "--config",
+                str(config),
+            ]
+        )
+        == 0
+    )
     assert keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password == "quiet-Harbour-lantern-93"
-    assert main(["passwords", "set", "C1", "--contact", "nobody@alpha.example", "--password", "x" * 20,
-                 "--config", str(config)]) == 1
+    assert (
+        main(
+            [
+                "passwords",
+                "set",
+                "C1",
+                "--contact",
+                "nobody@alpha.example",
+                "--password",
+                "x" * 20,
+                "--config",
+                str(config),
+            ]
+        )
+        == 1
+    )
     assert main(["passwords", "rotate", "C2", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("C2\tcy@beta.example\t") and len(out.split("\t")[2].strip()) == 23
@@ -234,6 +299,7 @@ def test_direct_link_opens_its_page_only(gated, capsys):
 
 def test_generated_passwords_are_strong_and_readable():
     from generator.seal.passwords import ALPHABET, generate_password, generated_bits
+
     assert generated_bits() >= 80
     samples = {generate_password() for _ in range(200)}
     assert len(samples) == 200
@@ -250,8 +316,10 @@ def test_preview_build_is_plain_with_a_banner(gated):
 
 # -- the plaintext scan ----------------------------------------------------------------------
 
-CIPHERTEXT_BLOCKS = re.compile(r'(<script type="text/plain" id="portico-payload">)[^<]*(</script>)|'
-                               r'(<script type="application/json" id="portico-gate">)[^<]*(</script>)')
+CIPHERTEXT_BLOCKS = re.compile(
+    r'(<script type="text/plain" id="portico-payload">)[^<]*(</script>)|'
+    r'(<script type="application/json" id="portico-gate">)[^<]*(</script>)'
+)
 
 
 def customer_secrets() -> set[str]:
@@ -302,9 +370,11 @@ def test_no_customer_data_outside_ciphertext(tmp_path):
     titles = {re.search(r"<title>(.*?)</title>", p.read_text()).group(1) for p in shells}
     assert titles == {"Larkspur Industrial Supply"}  # generic titles only
     assert all('name="robots" content="noindex' in p.read_text() for p in shells)
-    assert all("http-equiv=\"Content-Security-Policy\"" in p.read_text() for p in shells)
-    assert not any("<script>" in p.read_text() or "https://" in re.sub(r'id="portico-\w+">[^<]*', "", p.read_text())
-                   for p in shells)  # no inline or external scripts
+    assert all('http-equiv="Content-Security-Policy"' in p.read_text() for p in shells)
+    assert not any(
+        "<script>" in p.read_text() or "https://" in re.sub(r'id="portico-\w+">[^<]*', "", p.read_text())
+        for p in shells
+    )  # no inline or external scripts
 
 
 def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):

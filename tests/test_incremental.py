@@ -1,29 +1,34 @@
 """Incremental builds: for every kind of change, only what depends on it is rendered again, and
 the result is exactly the tree a fresh full build makes."""
+
 from __future__ import annotations
 
 import hashlib
 import shutil
 
 import pytest
+from conftest import REPO, minimal_config, static_file
 
-from generator.seal import manage as staff
 from generator.pipeline import check
+from generator.seal import manage as staff
 from generator.seal.keystore import read_keystore
 from generator.site.slugs import opaque_slug
 
-from conftest import REPO, minimal_config, static_file
-
 CUSTOMERS = "id,name,group,portal\nC1,Alpha Works,key,yes\nC2,Beta Foods,trade,yes\nC3,Gamma Tools,trade,yes\n"
 CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
-ORDERS = ("order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
-          "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n")
+ORDERS = (
+    "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
+    "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n"
+)
 QUOTES = "quote,customer,date,sku,qty,price\nQ-1,C1,2026-06-01,X,5,1\nQ-2,C3,2026-06-02,Y,1,2\n"
 
 
 def tree(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".portico" not in p.parts}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".portico" not in p.parts
+    }
 
 
 @pytest.fixture
@@ -39,9 +44,13 @@ def project(site, tmp_path):
     (content / "terms.md").write_text("---\ntitle: Terms\n---\nPay on time.\n")
     raw = minimal_config(
         contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}},
-        quotes={"file": "quotes.csv", "group_by": "number",
-                "columns": {"number": "quote", "customer": "customer", "date": "date"},
-                "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}}})
+        quotes={
+            "file": "quotes.csv",
+            "group_by": "number",
+            "columns": {"number": "quote", "customer": "customer", "date": "date"},
+            "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
+        },
+    )
     raw["exports"]["customers"]["columns"].update(group="group", portal_enabled="portal")
     raw["portal"] = {"slug": "opaque"}
     raw["themes_dir"] = str(themes)
@@ -198,6 +207,7 @@ def test_a_build_cut_short_while_moving_files_in_is_followed_by_a_full_build(pro
     state cannot be trusted: the next build renders everything, and publishing refuses."""
     from generator.config import PublishConfig
     from generator.publish.files import PublishError, local_files
+
     (project.public / ".portico" / "applying").touch()
     with pytest.raises(PublishError, match="no complete build"):
         local_files(project.public, PublishConfig())

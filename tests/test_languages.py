@@ -1,4 +1,5 @@
 """Languages: catalogues, locale formats, per-language content pages, the sign-in page's language."""
+
 from __future__ import annotations
 
 import json
@@ -9,16 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 from babel.numbers import format_currency
-from babel.dates import format_date
-
 from conftest import REPO, StaticServer, demo_config, minimal_config
+
+from generator.model import figures as views
 from generator.pipeline import check
 from generator.render.i18n import Catalogues
-from generator.model import figures as views
 
 SHIPPED = ["en", "de", "fr", "es", "nl"]
 LOCALES = REPO / "themes" / "default" / "locales"
@@ -52,8 +53,9 @@ def test_german_and_french_customers_see_their_language_and_formats_with_the_sam
         shown = re.search(r'data-figure="open-balance">([^<]+)<', html)[1]
         assert shown == format_currency(balance, currency, locale=language)  # Babel, in the customer's locale
         assert format_date(as_of, "medium", locale=language) in html
-    assert re.fullmatch(r"[\d.]+,\d\d\xa0€", re.search(r'data-figure="open-balance">([^<]+)<',
-                                                        german.read_text())[1])  # 1.234,56 €
+    assert re.fullmatch(
+        r"[\d.]+,\d\d\xa0€", re.search(r'data-figure="open-balance">([^<]+)<', german.read_text())[1]
+    )  # 1.234,56 €
 
 
 def test_a_date_format_override_for_one_customer(demo_build, demo_ledger):
@@ -65,8 +67,12 @@ def test_a_date_format_override_for_one_customer(demo_build, demo_ledger):
 
 def extracted_messages() -> set:
     """Every translatable string in the default theme and the generator, as Babel extracts it."""
-    method_map = [("generator/**.py", "python"), ("themes/default/templates/**.html", "jinja2"),
-                  ("themes/default/templates/**.json", "jinja2"), ("themes/default/templates/**.txt", "jinja2")]
+    method_map = [
+        ("generator/**.py", "python"),
+        ("themes/default/templates/**.html", "jinja2"),
+        ("themes/default/templates/**.json", "jinja2"),
+        ("themes/default/templates/**.txt", "jinja2"),
+    ]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     return {message for _, _, message, *_ in extract_from_dir(str(REPO), method_map, keywords=keywords)}
 
@@ -80,8 +86,11 @@ def test_every_theme_string_has_a_translation_in_every_shipped_catalogue():
     for language in SHIPPED:
         with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
             catalogue = read_po(handle, locale=language)
-        translated = {m.id for m in catalogue if m.id and not m.fuzzy
-                      and all(m.string if isinstance(m.string, tuple) else [m.string])}
+        translated = {
+            m.id
+            for m in catalogue
+            if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else [m.string])
+        }
         missing = sorted(str(m) for m in messages - translated)
         assert not missing, f"{language}: untranslated {missing[:10]}"
 
@@ -103,8 +112,9 @@ def test_a_missing_translation_falls_back_to_english_never_empty(tmp_path):
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], cwd=cwd,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", *args], cwd=cwd, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -115,12 +125,32 @@ def test_babel_extract_update_and_compile_work_and_a_new_language_is_one_catalog
     for part in ("generator", "themes"):
         shutil.copytree(REPO / part, repo / part)
     locales = repo / "themes" / "default" / "locales"
-    run("extract", "-F", "themes/default/babel.cfg", "-k", "N_", "--no-location", "--sort-output",
-        "-o", "themes/default/locales/messages.pot", ".", cwd=repo)
+    run(
+        "extract",
+        "-F",
+        "themes/default/babel.cfg",
+        "-k",
+        "N_",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        "themes/default/locales/messages.pot",
+        ".",
+        cwd=repo,
+    )
     run("update", "-i", "themes/default/locales/messages.pot", "-d", "themes/default/locales", cwd=repo)
     for language in SHIPPED:
-        compiled = run("compile", "--statistics", "-i", f"themes/default/locales/{language}/LC_MESSAGES/messages.po",
-                       "-o", str(tmp_path / f"{language}.mo"), "-l", language, cwd=repo)
+        compiled = run(
+            "compile",
+            "--statistics",
+            "-i",
+            f"themes/default/locales/{language}/LC_MESSAGES/messages.po",
+            "-o",
+            str(tmp_path / f"{language}.mo"),
+            "-l",
+            language,
+            cwd=repo,
+        )
         assert "(100%) translated" in compiled.stderr, compiled.stderr
     run("init", "-i", "themes/default/locales/messages.pot", "-d", "themes/default/locales", "-l", "it", cwd=repo)
     italian = locales / "it" / "LC_MESSAGES" / "messages.po"
@@ -166,8 +196,9 @@ def two_customer_site(site, languages: tuple[str, str], **settings):
     site.file("customers.csv", f"id,name,lang\nC1,Alpha,{languages[0]}\nC2,Beta,{languages[1]}\n")
     site.file("contacts.csv", "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bo,bo@beta.example\n")
     site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nB-1,C2,2026-05-01,X,1,1\n")
-    raw = minimal_config(contacts={"file": "contacts.csv",
-                                   "columns": {"customer": "customer", "name": "name", "email": "email"}})
+    raw = minimal_config(
+        contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}}
+    )
     raw["exports"]["customers"]["columns"]["language"] = "lang"
     raw["site"]["support_email"] = "help@test.example"
     raw.update(settings)
@@ -191,12 +222,15 @@ def test_the_sign_in_page_carries_every_language_only_when_the_customers_is_unkn
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("locale, heading, label", [
-    ("de-DE", "Melden Sie sich bei Ihrem Portal an", "Passwort"),
-    ("fr-FR", "Connectez-vous à votre portail", "Mot de passe"),
-    ("nl-BE", "Log in op uw portaal", "Wachtwoord"),
-    ("ja-JP", "Sign in to your portal", "Password"),  # no catalogue: the site's language
-])
+@pytest.mark.parametrize(
+    "locale, heading, label",
+    [
+        ("de-DE", "Melden Sie sich bei Ihrem Portal an", "Passwort"),
+        ("fr-FR", "Connectez-vous à votre portail", "Mot de passe"),
+        ("nl-BE", "Log in op uw portaal", "Wachtwoord"),
+        ("ja-JP", "Sign in to your portal", "Password"),  # no catalogue: the site's language
+    ],
+)
 def test_the_sign_in_page_follows_the_browsers_language(unknown_language_site, browser, locale, heading, label):
     server = StaticServer(unknown_language_site.public)
     url = server.url

@@ -3,6 +3,7 @@
 Runs on the first rows of the real file (all quirks occur there), written to a temporary
 folder as gzip, with the example config pointed at it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,11 +15,10 @@ from decimal import Decimal
 
 import pytest
 import yaml
-
-from generator.pipeline import BuildOptions, build
-from generator.config import load_config
-
 from conftest import DATASETS, REPO
+
+from generator.config import load_config
+from generator.pipeline import BuildOptions, build
 
 SOURCE = DATASETS / "online_retail" / "online_retail.csv.gz"
 ROWS = 6000
@@ -37,7 +37,9 @@ def retail(tmp_path_factory):
     raw["themes_dir"] = str(REPO / "themes")
     raw["portal"]["slug"] = "id"
     (folder / "config.yaml").write_text(yaml.safe_dump(raw))
-    result = build(load_config(folder / "config.yaml"), BuildOptions(strict=True, output_dir=folder / "public", encrypt=False))
+    result = build(
+        load_config(folder / "config.yaml"), BuildOptions(strict=True, output_dir=folder / "public", encrypt=False)
+    )
     assert result.ok, result.failure
     return folder, list(csv.DictReader(io.StringIO("".join(lines)))), result
 
@@ -62,7 +64,9 @@ def test_invoice_totals_and_credit_notes(retail):
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for r in rows:
         if r["CustomerID"]:
-            totals[(r["CustomerID"].removesuffix(".0"), r["InvoiceNo"])] += Decimal(r["Quantity"]) * Decimal(r["UnitPrice"])
+            totals[(r["CustomerID"].removesuffix(".0"), r["InvoiceNo"])] += Decimal(r["Quantity"]) * Decimal(
+                r["UnitPrice"]
+            )
     credits = [key for key in totals if key[1].startswith("C")]
     assert credits, "the sample holds cancellations"
     for (customer, number), total in totals.items():

@@ -1,4 +1,5 @@
 """Publishing against a real S3 endpoint (moto's server over HTTP) and to a folder."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,30 +10,32 @@ import shutil
 import boto3
 import botocore.exceptions
 import pytest
+from conftest import REPO, minimal_config, static_file
 
 from generator.cli import main
 from generator.pipeline import publish as publish_site
 from generator.publish import PublishError, PublishOptions
-from generator.publish.stores.s3 import S3Store
 from generator.publish.files import ManifestConflict, local_files
 from generator.publish.plan import plan_publish
-from generator.publish.upload import execute
 from generator.publish.stores import open_store
+from generator.publish.stores.s3 import S3Store
 from generator.publish.targets import effective_settings
-from generator.site.slugs import opaque_slug
+from generator.publish.upload import execute
 from generator.seal.keystore import read_keystore
-
-from conftest import REPO, minimal_config, static_file
+from generator.site.slugs import opaque_slug
 
 CUSTOMERS = "id,name,portal\nC1,Alpha Works,yes\nC2,Beta Foods,yes\nC3,Gamma Tools,yes\n"
 CONTACTS = "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Cy,cy@beta.example\nC3,Di,di@gamma.example\n"
-ORDERS = ("order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
-          "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n")
+ORDERS = (
+    "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
+    "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n"
+)
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
     from moto.server import ThreadedMotoServer
+
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ACCESS_KEY_ID", "testing")
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -56,12 +59,18 @@ def s3(s3_endpoint, request):
 
 
 def config_for(s3_endpoint, bucket, **publish):
-    raw = minimal_config(contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name",
-                                                                       "email": "email"}})
+    raw = minimal_config(
+        contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}}
+    )
     raw["exports"]["customers"]["columns"]["portal_enabled"] = "portal"
     raw["portal"] = {"slug": "opaque"}
-    raw["publish"] = {"target": f"s3://{bucket}/portals", "endpoint_url": s3_endpoint, "list_page_size": 7,
-                      "concurrency": 4, **publish}
+    raw["publish"] = {
+        "target": f"s3://{bucket}/portals",
+        "endpoint_url": s3_endpoint,
+        "list_page_size": 7,
+        "concurrency": 4,
+        **publish,
+    }
     return raw
 
 
@@ -121,7 +130,7 @@ def publish(site, raw, fail_on=None, **options):
 def keys(client, bucket, prefix="portals/"):
     found = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        found += [o["Key"][len(prefix):] for o in page.get("Contents", ())]
+        found += [o["Key"][len(prefix) :] for o in page.get("Contents", ())]
     return set(found)
 
 
@@ -148,11 +157,15 @@ def test_first_publish_uploads_everything_with_the_right_headers(shop, s3, s3_en
     assert client.head_object(Bucket=bucket, Key=f"portals/{blob}")["ContentType"] == "application/octet-stream"
     css = client.head_object(Bucket=bucket, Key=f"portals/{static_file(shop.public, 'portico.css')}")
     assert css["ContentType"] == "text/css; charset=utf-8" and "immutable" in css["CacheControl"]
-    order = [store.puts.index(p) for p in (static_file(shop.public, "gate.js"), f"{slug(shop, 'C1')}/index.html",
-                                           "index.html")]
+    order = [
+        store.puts.index(p)
+        for p in (static_file(shop.public, "gate.js"), f"{slug(shop, 'C1')}/index.html", "index.html")
+    ]
     assert order == sorted(order)  # assets, then portals' pages and entries, then the site's root
     entries = [i for i, p in enumerate(store.puts) if p.endswith("/index.html")]
-    pages = [i for i, p in enumerate(store.puts) if "/" in p and not p.startswith("_static") and not p.endswith("index.html")]
+    pages = [
+        i for i, p in enumerate(store.puts) if "/" in p and not p.startswith("_static") and not p.endswith("index.html")
+    ]
     assert max(pages) < min(entries)  # an entry page never links to a page not yet uploaded
 
 
@@ -170,7 +183,7 @@ def test_identical_rebuild_publishes_nothing(shop, s3, s3_endpoint):
 
 
 def test_one_customers_change_uploads_only_that_customers_objects(shop, s3, s3_endpoint):
-    client, bucket = s3
+    _client, bucket = s3
     raw = config_for(s3_endpoint, bucket)
     rebuild(shop, raw)
     publish(shop, raw)
@@ -191,7 +204,7 @@ def test_a_disabled_customer_disappears(shop, s3, s3_endpoint):
     assert len(before) > 3
     shop.file("customers.csv", CUSTOMERS.replace("Beta Foods,yes", "Beta Foods,no"))
     rebuild(shop, raw)
-    report, store = publish(shop, raw)
+    _report, store = publish(shop, raw)
     assert set(store.deletes) == before
     assert not any(k.startswith(gone + "/") for k in keys(client, bucket))
 
@@ -232,7 +245,7 @@ def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endp
     before = json.loads(manifest_before)["objects"]
     assert set(before) <= set(intent["objects"])  # the leftovers stay known, to be deleted by the re-run
     assert intent["objects"][f"{c1}/index.html"]["pending"] is True
-    report, store = publish(shop, raw)  # the re-run
+    _report, store = publish(shop, raw)  # the re-run
     assert f"{c1}/index.html" in store.puts and store.deletes
     assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
     assert publish(shop, raw)[0].uploaded == 0  # converged
@@ -247,7 +260,7 @@ def test_verify_finds_objects_removed_behind_its_back(shop, s3, s3_endpoint):
     client.delete_object(Bucket=bucket, Key=f"portals/{lost}")
     client.put_object(Bucket=bucket, Key="portals/stray.html", Body=b"left by hand")
     assert publish(shop, raw)[0].uploaded == 0  # the manifest alone cannot know
-    report, store = publish(shop, raw, verify=True)
+    _report, store = publish(shop, raw, verify=True)
     assert store.puts == [lost] and store.deletes == ["stray.html"]
     assert keys(client, bucket) == built_files(shop) | {".portico/manifest.json"}
 
@@ -322,16 +335,32 @@ def test_dry_run_plan_equals_what_the_real_run_does(shop, s3, s3_endpoint, capsy
 
 
 def test_cloudfront_invalidates_changed_paths_only(shop, s3, s3_endpoint):
-    client, bucket = s3
+    _client, bucket = s3
     cloudfront = boto3.client("cloudfront", endpoint_url=s3_endpoint, region_name="us-east-1")
-    distribution = cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": "portico-test", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": f"{bucket}.s3.amazonaws.com",
-                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "TrustedSigners": {"Enabled": False, "Quantity": 0}, "MinTTL": 0,
-                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
-    })["Distribution"]["Id"]
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "portico-test",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "s3",
+                        "DomainName": f"{bucket}.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "s3",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+                "MinTTL": 0,
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+            },
+        }
+    )["Distribution"]["Id"]
     raw = config_for(s3_endpoint, bucket, cloudfront=[distribution], cloudfront_endpoint_url=s3_endpoint)
     rebuild(shop, raw)
     first, _ = publish(shop, raw)
@@ -351,6 +380,7 @@ def test_cloudfront_invalidates_changed_paths_only(shop, s3, s3_endpoint):
 def test_many_changes_collapse_to_wildcards():
     from generator.publish.plan import PublishPlan
     from generator.publish.upload import invalidation_paths
+
     plan = PublishPlan(deleted=[f"portal{i % 3}/f{i}.html" for i in range(40)] + ["_static/app.0123abcd.js"])
     assert invalidation_paths(plan, "p/", 15) == ["/p/portal0/*", "/p/portal1/*", "/p/portal2/*"]
     assert invalidation_paths(plan, "", 2) == ["/*"]
@@ -365,7 +395,9 @@ def test_gzip_option(shop, s3, s3_endpoint):
     css = client.get_object(Bucket=bucket, Key=f"portals/{css_path}")
     assert css["ContentEncoding"] == "gzip"
     assert gzip.decompress(css["Body"].read()) == (shop.public / css_path).read_bytes()
-    assert "ContentEncoding" not in client.head_object(Bucket=bucket, Key=f"portals/{next(k for k in built_files(shop) if k.endswith('.bin'))}")
+    assert "ContentEncoding" not in client.head_object(
+        Bucket=bucket, Key=f"portals/{next(k for k in built_files(shop) if k.endswith('.bin'))}"
+    )
 
 
 def test_publish_builds_when_stale_and_targets_come_from_the_environment(shop, s3, s3_endpoint, tmp_path, monkeypatch):
@@ -422,7 +454,7 @@ def test_never_deletes_what_it_did_not_publish_unasked(shop, s3, s3_endpoint, tm
     with pytest.raises(PublishError, match="did not publish"):
         publish(shop, raw, target=str(folder))
     assert (folder / "notes.txt").read_text() == "precious"
-    report, store = publish(shop, raw, allow_all_deletes=True)  # replacing it on purpose
+    _report, store = publish(shop, raw, allow_all_deletes=True)  # replacing it on purpose
     assert store.deletes == ["someone-elses.pdf"]
 
 

@@ -2,17 +2,17 @@
 only the customers owning those rows are read again and re-rendered, and the output is still
 exactly what a full build makes. Anything the quick way cannot promise falls back to the
 ordinary build, which the session reports by not counting a quick build."""
+
 from __future__ import annotations
 
 import pytest
+from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 
 from generator.dev.session import Session
 
-from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
-
 
 @pytest.fixture
-def served(project):
+def served(project):  # noqa: F811  (the fixture imported above)
     """The project after a first build in a session, as `portico serve` starts."""
     session = Session()
     result = project.build(project.raw, encrypt=True, session=session)
@@ -21,7 +21,7 @@ def served(project):
     return project
 
 
-def rebuild(project, quick: bool):
+def rebuild(project, quick: bool):  # noqa: F811
     """Rebuild in the session; check whether it went the quick way and that the tree equals a fresh full build."""
     before = project.session.quick_builds
     result = project.build(project.raw, encrypt=True, session=project.session)
@@ -31,12 +31,13 @@ def rebuild(project, quick: bool):
     full = project.build(project.raw, encrypt=True, full=True, output_dir=fresh)
     assert full.ok and tree(project.public) == tree(fresh)
     assert result.files == full.files and result.pages == full.pages and result.bytes == full.bytes
-    assert [(p.customer_id, p.pages, p.files) for p in result.portals] == \
-        [(p.customer_id, p.pages, p.files) for p in full.portals]
+    assert [(p.customer_id, p.pages, p.files) for p in result.portals] == [
+        (p.customer_id, p.pages, p.files) for p in full.portals
+    ]
     return result
 
 
-def only_in(project, customer_ids, rendered):
+def only_in(project, customer_ids, rendered):  # noqa: F811
     portals = tuple(portal_of(project, c) for c in customer_ids)
     return rendered and all(path.startswith(portals) for path in rendered)
 

@@ -1,4 +1,5 @@
 """Each reader format and encoding, and grouping of line rows into documents."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,22 +9,21 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-
-from generator.model.canonical import make_line
-from generator.read import read_export
-from generator.problems import ProblemLog
-from generator.read.formats import ReadOptions, open_rows
-
 from conftest import minimal_config
 
-CUSTOMERS = "id,name\nC1,Café Müller\nC2,\"Smith, Jones & Co\"\n"
-ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
+from generator.model.canonical import make_line
+from generator.problems import ProblemLog
+from generator.read import read_export
+from generator.read.formats import ReadOptions, open_rows
 
+CUSTOMERS = 'id,name\nC1,Café Müller\nC2,"Smith, Jones & Co"\n'
+ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
 
 
 def lines_of(record):
     """A record's line items as the model makes them (reading yields each line's fields)."""
     return [make_line(fields) for fields in record.lines]
+
 
 def read(site, raw):
     problems = ProblemLog()
@@ -103,13 +103,22 @@ def test_gzip_csv_is_read_directly(site):
 
 
 def test_json_with_nested_records_and_fields(site):
-    doc = {"data": {"customers": [{"id": "C1", "profile": {"name": "Nested GmbH"}, "active": True},
-                                  {"id": 2, "profile": {"name": "Number Id"}, "active": False}]}}
+    doc = {
+        "data": {
+            "customers": [
+                {"id": "C1", "profile": {"name": "Nested GmbH"}, "active": True},
+                {"id": 2, "profile": {"name": "Number Id"}, "active": False},
+            ]
+        }
+    }
     site.file("customers.json", json.dumps(doc))
     site.file("orders.csv", ORDERS)
     raw = minimal_config()
-    raw["exports"]["customers"] = {"file": "customers.json", "records": "data.customers",
-                                   "columns": {"id": "id", "name": "profile.name", "portal_enabled": "active"}}
+    raw["exports"]["customers"] = {
+        "file": "customers.json",
+        "records": "data.customers",
+        "columns": {"id": "id", "name": "profile.name", "portal_enabled": "active"},
+    }
     export, problems = read(site, raw)
     assert not problems.problems
     assert customer_names(export) == ["Nested GmbH", "Number Id"]
@@ -119,9 +128,12 @@ def test_json_with_nested_records_and_fields(site):
 
 def test_ndjson_reports_line_numbers(site):
     site.file("customers.csv", CUSTOMERS)
-    site.file("orders.ndjson", '{"order": "A-1", "customer": "C1", "date": "2026-05-01", "sku": "X", "qty": 1, "price": 2}\n'
-                               '\n'
-                               '{"order": "A-2", "customer": "C1", "date": "not a date", "sku": "X", "qty": 1, "price": 2}\n')
+    site.file(
+        "orders.ndjson",
+        '{"order": "A-1", "customer": "C1", "date": "2026-05-01", "sku": "X", "qty": 1, "price": 2}\n'
+        "\n"
+        '{"order": "A-2", "customer": "C1", "date": "not a date", "sku": "X", "qty": 1, "price": 2}\n',
+    )
     raw = minimal_config()
     raw["exports"]["orders"]["file"] = "orders.ndjson"
     export, problems = read(site, raw)
@@ -153,10 +165,13 @@ def test_xlsx_with_typed_cells(site):
 
 def test_rows_of_one_document_are_grouped_into_lines(site):
     site.file("customers.csv", CUSTOMERS)
-    site.file("orders.csv", "order,customer,date,sku,qty,price\n"
-                            "A-1,C1,2026-05-01,X,2,1.50\n"
-                            "A-2,C2,2026-05-03,Z,1,9.99\n"
-                            "A-1,C1,2026-05-01,Y,1,3.00\n")
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price\n"
+        "A-1,C1,2026-05-01,X,2,1.50\n"
+        "A-2,C2,2026-05-03,Z,1,9.99\n"
+        "A-1,C1,2026-05-01,Y,1,3.00\n",
+    )
     export, problems = read(site, minimal_config())
     assert not problems.problems
     orders = {r.fields["number"]: r for r in export["orders"]}
@@ -170,9 +185,20 @@ def test_lines_from_a_file_of_their_own(site):
     site.file("orders.csv", "order,customer,date\nA-1,C1,2026-05-01\nA-2,C2,2026-05-03\n")
     site.file("lines.csv", "order,sku,qty,price,disc\nA-1,X,10,2.00,0.1\nA-2,Y,1,5,0\nA-1,Z,1,1,0\nA-9,Q,1,1,0\n")
     raw = minimal_config()
-    raw["exports"]["orders"] = {"file": "orders.csv", "columns": {"number": "order", "customer": "customer", "date": "date"},
-                                "lines": {"file": "lines.csv", "columns": {"document": "order", "sku": "sku", "quantity": "qty",
-                                                                           "unit_price": "price", "discount_rate": "disc"}}}
+    raw["exports"]["orders"] = {
+        "file": "orders.csv",
+        "columns": {"number": "order", "customer": "customer", "date": "date"},
+        "lines": {
+            "file": "lines.csv",
+            "columns": {
+                "document": "order",
+                "sku": "sku",
+                "quantity": "qty",
+                "unit_price": "price",
+                "discount_rate": "disc",
+            },
+        },
+    }
     export, problems = read(site, raw)
     orders = {r.fields["number"]: r for r in export["orders"]}
     assert [line.sku for line in lines_of(orders["A-1"])] == ["X", "Z"]
@@ -186,8 +212,9 @@ def test_decimal_comma_and_thousands(site):
     site.file("customers.csv", CUSTOMERS)
     site.file("orders.csv", "order;customer;date;sku;qty;price\nA-1;C1;01.05.2026;X;1.000;1.234,56\n")
     raw = minimal_config()
-    raw["exports"]["orders"].update(delimiter=";", decimal_separator=",", thousands_separator=".",
-                                    date_formats=["%d.%m.%Y"])
+    raw["exports"]["orders"].update(
+        delimiter=";", decimal_separator=",", thousands_separator=".", date_formats=["%d.%m.%Y"]
+    )
     export, problems = read(site, raw)
     assert not problems.problems
     line = lines_of(export["orders"][0])[0]
@@ -211,12 +238,14 @@ def test_open_table_streams_rows(tmp_path):
 def test_parallel_read_equals_serial_read(tmp_path):
     """The demo export read with its entities split over two processes gives the same records and problems."""
     from conftest import demo_config
+
     config = demo_config(tmp_path)
     serial_problems, parallel_problems = ProblemLog(), ProblemLog()
     serial = read_export(config, serial_problems, parallel=False)
     parallel = read_export(config, parallel_problems, parallel=True)
     assert list(parallel) == list(serial)
     for name in serial:
-        assert [(r.origin, r.fields, r.lines, r.bad) for r in parallel[name]] == \
-               [(r.origin, r.fields, r.lines, r.bad) for r in serial[name]], name
+        assert [(r.origin, r.fields, r.lines, r.bad) for r in parallel[name]] == [
+            (r.origin, r.fields, r.lines, r.bad) for r in serial[name]
+        ], name
     assert parallel_problems.problems == serial_problems.problems

@@ -1,10 +1,11 @@
 """The configuration reference documents every key and matches the schema."""
+
 from __future__ import annotations
+
+from conftest import REPO
 
 from generator.config import Config, Strict
 from generator.config.reference import config_reference, nested_models
-
-from conftest import REPO
 
 
 def all_models(model=Config, seen=None):
@@ -18,10 +19,13 @@ def all_models(model=Config, seen=None):
 
 def test_every_key_has_a_description():
     from generator.config import ColumnSpec, ContentPage, LineSource, Source
-    undocumented = [f"{model.__name__}.{name}"
-                    for model in all_models() | {Source, LineSource, ColumnSpec, ContentPage}
-                    for name, field in model.model_fields.items()
-                    if name not in ("root", "source_path") and not field.description]
+
+    undocumented = [
+        f"{model.__name__}.{name}"
+        for model in all_models() | {Source, LineSource, ColumnSpec, ContentPage}
+        for name, field in model.model_fields.items()
+        if name not in ("root", "source_path") and not field.description
+    ]
     assert undocumented == []
     assert all(issubclass(m, Strict) for m in all_models())
 

@@ -1,4 +1,5 @@
 """`portico serve` end to end: a real server process, real file edits, a real Chromium tab."""
+
 from __future__ import annotations
 
 import os
@@ -11,11 +12,10 @@ import time
 import urllib.request
 
 import pytest
+from conftest import REPO, minimal_config
 from playwright.sync_api import expect
 
 from generator.seal.keystore import read_keystore
-
-from conftest import REPO, minimal_config
 
 pytestmark = pytest.mark.browser
 
@@ -38,17 +38,23 @@ def served(site, tmp_path):
     site.file("orders.csv", ORDERS)
     theme = tmp_path / "themes"
     shutil.copytree(REPO / "themes", theme)
-    raw = minimal_config(contacts={"file": "contacts.csv",
-                                   "columns": {"customer": "customer", "name": "name", "email": "email"}})
+    raw = minimal_config(
+        contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}}
+    )
     raw["themes_dir"] = str(theme)
     config = site.config(raw)
     processes = []
 
     def start(*extra):
         port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--config", str(config),
-                                    "--port", str(port), *extra], cwd=REPO, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, env={**os.environ, "CI": ""})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "generator", "serve", "--config", str(config), "--port", str(port), *extra],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "CI": ""},
+        )
         processes.append(process)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -72,16 +78,16 @@ def edit(path, old, new):
 
 
 def test_reload_error_overlay_and_recovery(served, page):
-    site, start = served
+    _, start = served
     url, theme = start("--no-encrypt")
     page.goto(f"{url}/C1/order-A-1.html")
     expect(page.locator("h1")).to_contain_text("Order A-1")
     order = theme / "templates" / "order.html"
 
-    edit(order, "<dl class=\"facts\">", "<p id=\"edited\">First edit</p><dl class=\"facts\">")
+    edit(order, '<dl class="facts">', '<p id="edited">First edit</p><dl class="facts">')
     expect(page.locator("#edited")).to_have_text("First edit", timeout=20000)  # reloaded by itself
 
-    edit(order, "<p id=\"edited\">First edit</p>", "<p id=\"edited\">{{ broken( }}</p>")
+    edit(order, '<p id="edited">First edit</p>', '<p id="edited">{{ broken( }}</p>')
     overlay = page.locator("#portico-build-error")
     expect(overlay).to_be_visible(timeout=20000)
     expect(overlay).to_contain_text("order.html")
@@ -92,7 +98,7 @@ def test_reload_error_overlay_and_recovery(served, page):
 
 
 def test_css_changes_swap_stylesheets_without_reloading(served, page):
-    site, start = served
+    _, start = served
     url, theme = start("--no-encrypt")
     page.goto(f"{url}/C1/index.html")
     page.evaluate("() => { window.stillTheSamePage = true; }")
@@ -113,12 +119,12 @@ def test_encrypted_serve_reloads_signed_in_pages(served, page):
     page.fill("#gate-password", password)
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_contain_text("Welcome", timeout=20000)
-    edit(theme / "templates" / "dashboard.html", "<h1>", "<h1 id=\"edited\">")
+    edit(theme / "templates" / "dashboard.html", "<h1>", '<h1 id="edited">')
     expect(page.locator("h1#edited")).to_contain_text("Welcome", timeout=20000)  # reloaded, still signed in
 
 
 def test_serve_never_serves_the_build_state(served):
-    site, start = served
+    _, start = served
     url, _ = start("--no-encrypt")
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{url}/.portico/build.json", timeout=5)

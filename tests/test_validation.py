@@ -1,15 +1,15 @@
 """Every validation message names file, row and column; config errors name the key path."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from conftest import minimal_config
 
-from generator.pipeline import check
 from generator.cli import main
 from generator.config import ConfigError
-
-from conftest import minimal_config
+from generator.pipeline import check
 
 GOOD_CUSTOMERS = "id,name\nC1,Alpha\nC2,Beta\n"
 
@@ -21,15 +21,20 @@ def problems_of(site, customers=GOOD_CUSTOMERS, orders="order,customer,date,sku,
     return [(p.severity, p.file, p.row, p.column, p.kind) for p in problems.problems], problems
 
 
-@pytest.mark.parametrize("row, where, kind, text", [
-    ("A-1,C1,2026-13-45,X,1,2", "date", "bad-date", "'2026-13-45' is not a date"),
-    ("A-1,C1,2026-05-01,X,one,2", "qty", "bad-decimal", "'one' is not a number"),
-    ("A-1,C1,2026-05-01,X,1,NaN", "price", "bad-decimal", "'NaN' is not a number"),
-    ("A-1,C9,2026-05-01,X,1,2", "customer", "unknown-customer", "unknown customer 'C9'"),
-    ("A-1,,2026-05-01,X,1,2", "customer", "missing-field", "required field 'customer' is empty"),
-])
+@pytest.mark.parametrize(
+    "row, where, kind, text",
+    [
+        ("A-1,C1,2026-13-45,X,1,2", "date", "bad-date", "'2026-13-45' is not a date"),
+        ("A-1,C1,2026-05-01,X,one,2", "qty", "bad-decimal", "'one' is not a number"),
+        ("A-1,C1,2026-05-01,X,1,NaN", "price", "bad-decimal", "'NaN' is not a number"),
+        ("A-1,C9,2026-05-01,X,1,2", "customer", "unknown-customer", "unknown customer 'C9'"),
+        ("A-1,,2026-05-01,X,1,2", "customer", "missing-field", "required field 'customer' is empty"),
+    ],
+)
 def test_bad_values_name_file_row_and_column(site, row, where, kind, text):
-    found, problems = problems_of(site, orders="order,customer,date,sku,qty,price\nA-0,C1,2026-05-01,X,1,2\n" + row + "\n")
+    found, problems = problems_of(
+        site, orders="order,customer,date,sku,qty,price\nA-0,C1,2026-05-01,X,1,2\n" + row + "\n"
+    )
     assert found == [("error", "orders.csv", 3, where, kind)]
     assert text in problems.errors[0].message
 
@@ -41,8 +46,9 @@ def test_duplicate_id(site):
 
 
 def test_header_fields_that_disagree_across_line_rows(site):
-    found, problems = problems_of(site, orders="order,customer,date,sku,qty,price\n"
-                                               "A-1,C1,2026-05-01,X,1,2\nA-1,C2,2026-05-01,Y,1,2\n")
+    found, problems = problems_of(
+        site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nA-1,C2,2026-05-01,Y,1,2\n"
+    )
     assert found == [("error", "orders.csv", 3, "customer", "header-conflict")]
     assert "customer is C2 here but C1 on row 2 of the same number A-1" in problems.errors[0].message
 
@@ -50,8 +56,9 @@ def test_header_fields_that_disagree_across_line_rows(site):
 def test_header_conflict_can_keep_the_first_value(site):
     raw = minimal_config()
     raw["exports"]["orders"]["on_conflict"] = "first"
-    found, _ = problems_of(site, orders="order,customer,date,sku,qty,price\n"
-                                        "A-1,C1,2026-05-01,X,1,2\nA-1,C2,2026-05-01,Y,1,2\n", raw=raw)
+    found, _ = problems_of(
+        site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nA-1,C2,2026-05-01,Y,1,2\n", raw=raw
+    )
     assert found == [("warning", "orders.csv", 3, "customer", "header-conflict")]
 
 
@@ -64,7 +71,7 @@ def test_missing_column_is_reported_once(site):
 def test_unknown_reference_between_entities(site):
     raw = minimal_config(shipments={"file": "shipments.csv", "columns": {"order": "order", "date": "date"}})
     site.file("shipments.csv", "order,date\nA-1,2026-05-02\nB-7,2026-05-03\n")
-    found, problems = problems_of(site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\n", raw=raw)
+    found, _ = problems_of(site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\n", raw=raw)
     assert found == [("error", "shipments.csv", 3, "order", "unknown-reference")]
 
 
@@ -77,28 +84,46 @@ def test_document_file_must_exist(site):
 
 
 def test_every_problem_is_reported_not_just_the_first(site):
-    orders = ("order,customer,date,sku,qty,price\n"
-              "A-1,C1,bad,X,1,2\nA-2,C1,2026-05-01,X,x,2\nA-3,C7,2026-05-01,X,1,2\nA-4,C1,also bad,X,1,2\n")
+    orders = (
+        "order,customer,date,sku,qty,price\n"
+        "A-1,C1,bad,X,1,2\nA-2,C1,2026-05-01,X,x,2\nA-3,C7,2026-05-01,X,1,2\nA-4,C1,also bad,X,1,2\n"
+    )
     found, problems = problems_of(site, orders=orders)
     assert len(found) == 4
     groups = {key: len(items) for key, items in problems.grouped()}
     assert groups[("error", "orders.csv", "bad-date")] == 2
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda c: c["exports"]["orders"]["columns"].update(date=42), "exports.orders.columns.date: Input should be a valid"),
-    (lambda c: c["exports"]["orders"]["columns"].update(colour="Colour"), "exports.orders.columns.colour: not a field of orders"),
-    (lambda c: c["exports"]["orders"].update(delimeter=";"), "exports.orders.delimeter: unknown key"),
-    (lambda c: c.update(sitee={}), "sitee: unknown key"),
-    (lambda c: c["exports"].pop("customers"), "exports.customers: required key is missing"),
-    (lambda c: c["exports"]["customers"]["columns"].pop("name"), "exports.customers.columns.name: required field is not mapped"),
-    (lambda c: c.update(portal={"status_map": {"orders": {"10": "teleported"}}}),
-     "portal.status_map.orders.10: 'teleported' is not one of"),
-    (lambda c: c["site"].update(as_of="yesterday"), "site.as_of: Input should be a valid date"),
-    (lambda c: c["exports"].pop("orders"), "exports: map at least one of orders, invoices, quotes"),
-    (lambda c: c["exports"]["orders"]["columns"].update(date={"column": "d", "value": "x"}),
-     "exports.orders.columns.date: give exactly one of column, value or template"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda c: c["exports"]["orders"]["columns"].update(date=42),
+            "exports.orders.columns.date: Input should be a valid",
+        ),
+        (
+            lambda c: c["exports"]["orders"]["columns"].update(colour="Colour"),
+            "exports.orders.columns.colour: not a field of orders",
+        ),
+        (lambda c: c["exports"]["orders"].update(delimeter=";"), "exports.orders.delimeter: unknown key"),
+        (lambda c: c.update(sitee={}), "sitee: unknown key"),
+        (lambda c: c["exports"].pop("customers"), "exports.customers: required key is missing"),
+        (
+            lambda c: c["exports"]["customers"]["columns"].pop("name"),
+            "exports.customers.columns.name: required field is not mapped",
+        ),
+        (
+            lambda c: c.update(portal={"status_map": {"orders": {"10": "teleported"}}}),
+            "portal.status_map.orders.10: 'teleported' is not one of",
+        ),
+        (lambda c: c["site"].update(as_of="yesterday"), "site.as_of: Input should be a valid date"),
+        (lambda c: c["exports"].pop("orders"), "exports: map at least one of orders, invoices, quotes"),
+        (
+            lambda c: c["exports"]["orders"]["columns"].update(date={"column": "d", "value": "x"}),
+            "exports.orders.columns.date: give exactly one of column, value or template",
+        ),
+    ],
+)
 def test_config_errors_name_the_key_path(site, mutate, expected):
     raw = minimal_config()
     mutate(raw)
@@ -123,8 +148,14 @@ def test_check_json_report(site, capsys):
     assert main(["check", "--json", "--config", str(site.config(minimal_config()))]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["errors"] == 1
-    assert report["problems"][0] | {} == {"severity": "error", "file": "orders.csv", "row": 2, "column": "customer",
-                                          "message": "unknown customer 'C3'", "kind": "unknown-customer"}
+    assert report["problems"][0] | {} == {
+        "severity": "error",
+        "file": "orders.csv",
+        "row": 2,
+        "column": "customer",
+        "message": "unknown customer 'C3'",
+        "kind": "unknown-customer",
+    }
 
 
 def test_valid_export_checks_clean(site, capsys):

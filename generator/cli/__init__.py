@@ -8,6 +8,7 @@ With `--json`, stdout carries one JSON document and everything for people goes t
     progress.py   progress bars on a terminal
     report.py     problems, summaries and JSON reports
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """What every command shares: the common options, exit codes, and the CI switch."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=Path("config.yaml"), metavar="PATH",
-                        help="the site's config file (default: ./config.yaml)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        metavar="PATH",
+        help="the site's config file (default: ./config.yaml)",
+    )
     loudness = common.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="store_true", help="list every problem and every portal")
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only")

@@ -1,10 +1,12 @@
 """Progress on a terminal: a Rich progress bar per stage of long work, on stderr."""
+
 from __future__ import annotations
 
 import argparse
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from ..progress import Progress
 
@@ -13,11 +15,17 @@ class BarProgress(Progress):
     """Rich progress bars on stderr, one task per stage."""
 
     def __init__(self, console: Console):
-        self.bars = RichProgress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, transient=True)
+        self.bars = RichProgress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self.task = None
 
-    def __enter__(self) -> "BarProgress":
+    def __enter__(self) -> BarProgress:
         self.bars.start()
         return self
 
@@ -35,7 +43,7 @@ class BarProgress(Progress):
 
 
 class QuietProgress(Progress):
-    def __enter__(self) -> "QuietProgress":
+    def __enter__(self) -> QuietProgress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,4 +1,5 @@
 """What the command line prints: problems grouped by kind, build summaries, JSON reports."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def build_report(result: BuildResult) -> dict:
         "errors": len(result.problems.errors),
         "warnings": len(result.problems.warnings),
         "skipped": dict(result.problems.skipped),
-        "portals": [{"customer": p.customer_id, "name": p.name, "path": f"{p.slug}/", "pages": p.pages,
-                     "files": p.files} for p in result.portals],
+        "portals": [
+            {"customer": p.customer_id, "name": p.name, "path": f"{p.slug}/", "pages": p.pages, "files": p.files}
+            for p in result.portals
+        ],
         "problems": result.problems.as_json(),
         "encrypted": result.encrypted,
         "noop": result.noop,
@@ -53,8 +56,13 @@ def access_report(result: BuildResult) -> dict | None:
     access = result.access
     if access is None:
         return None
-    return {"new_customers": len(access.new_customers), "new_passwords": len(access.new_passwords),
-            "rotated": access.rotated, "slots_made": access.slots_made, "kdf_seconds": round(access.kdf_seconds, 3)}
+    return {
+        "new_customers": len(access.new_customers),
+        "new_passwords": len(access.new_passwords),
+        "rotated": access.rotated,
+        "slots_made": access.slots_made,
+        "kdf_seconds": round(access.kdf_seconds, 3),
+    }
 
 
 SHOWN_PER_GROUP = 5
@@ -68,8 +76,14 @@ def print_problems(problems: ProblemLog, console: Console, verbose: bool, quiet:
         console.print(f"[bold {colour}]{severity}[/] {file}: {kind} ({len(group)})", highlight=False)
         shown = group if verbose else group[:SHOWN_PER_GROUP]
         for problem in shown:
-            where = ", ".join(p for p in (f"row {problem.row}" if problem.row else "",
-                                          f"column {problem.column!r}" if problem.column else "") if p)
+            where = ", ".join(
+                p
+                for p in (
+                    f"row {problem.row}" if problem.row else "",
+                    f"column {problem.column!r}" if problem.column else "",
+                )
+                if p
+            )
             console.print(f"    {where}: {problem.message}", markup=False, highlight=False)
         if len(group) > len(shown):
             console.print(f"    … and {len(group) - len(shown)} more (-v lists all)", highlight=False)
@@ -103,8 +117,11 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
         for customer_id, why in result.access.rotated.items():
             summary.add_row("keys rotated", f"{customer_id}: {why}")
     if result.engine is not None:
-        summary.add_row("rendered / carried over", f"{len(result.engine.rendered)} / {result.engine.reused}"
-                        f" ({result.engine.workers} process{'es' if result.engine.workers > 1 else ''})")
+        summary.add_row(
+            "rendered / carried over",
+            f"{len(result.engine.rendered)} / {result.engine.reused}"
+            f" ({result.engine.workers} process{'es' if result.engine.workers > 1 else ''})",
+        )
     summary.add_row("encrypted", "yes" if result.encrypted else "[bold yellow]NO — preview only[/]")
     summary.add_row("time", f"{result.seconds:.2f} s")
     console.print(summary)

@@ -7,6 +7,7 @@
 
 The resulting `Config` is passed down the pipeline; nothing re-reads the file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,13 +18,40 @@ from pydantic import ValidationError
 
 from .checks import check_config, check_setting_names, describe_error
 from .schema import (
-    ActionsConfig, Branding, ColumnSpec, Config, ContentPage, FileOptions, GateConfig, LineSource, Modules,
-    PortalConfig, PublishConfig, Source, Strict,
+    ActionsConfig,
+    Branding,
+    ColumnSpec,
+    Config,
+    ContentPage,
+    FileOptions,
+    GateConfig,
+    LineSource,
+    Modules,
+    PortalConfig,
+    PublishConfig,
+    Source,
+    Strict,
 )
 
-__all__ = ["ActionsConfig", "Branding", "ColumnSpec", "Config", "ConfigError", "ContentPage", "FileOptions",
-           "GateConfig", "LineSource", "Modules", "PortalConfig", "PublishConfig", "Source", "Strict",
-           "check_setting_names", "load_config", "parse_config"]
+__all__ = [
+    "ActionsConfig",
+    "Branding",
+    "ColumnSpec",
+    "Config",
+    "ConfigError",
+    "ContentPage",
+    "FileOptions",
+    "GateConfig",
+    "LineSource",
+    "Modules",
+    "PortalConfig",
+    "PublishConfig",
+    "Source",
+    "Strict",
+    "check_setting_names",
+    "load_config",
+    "parse_config",
+]
 
 
 class ConfigError(Exception):

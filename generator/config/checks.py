@@ -4,6 +4,7 @@ The schema (`schema.py`) says what each key may hold; these say what keys must a
 fields mapped per entity, the order stages and status maps in every layer of settings as it
 will be used, and, once the export is read, the customer ids and groups that settings name.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,13 @@ from pydantic import ValidationError
 from ..problems import ProblemLog
 from .entities import DOCUMENT_KINDS, ENTITIES, LINE_FIELDS
 from .schema import (
-    INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES, SITE_WIDE_PORTAL_KEYS, Config, PortalConfig, Source,
+    INVOICE_STATES,
+    QUOTE_STATES,
+    SHIPMENT_STATES,
+    SITE_WIDE_PORTAL_KEYS,
+    Config,
+    PortalConfig,
+    Source,
 )
 
 
@@ -42,8 +49,9 @@ def check_entities(config: Config) -> list[str]:
         where = f"exports.{name}"
         for field_name in source.columns:
             if field_name not in entity.fields:
-                problems.append(f"{where}.columns.{field_name}: not a field of {name} "
-                                f"(fields: {', '.join(sorted(entity.fields))})")
+                problems.append(
+                    f"{where}.columns.{field_name}: not a field of {name} (fields: {', '.join(sorted(entity.fields))})"
+                )
         for field_name in entity.required:
             if field_name not in source.columns:
                 problems.append(f"{where}.columns.{field_name}: required field is not mapped")
@@ -67,8 +75,12 @@ def check_portal(settings: PortalConfig, where: str) -> list[str]:
     stages = settings.order_stages
     if settings.default_stage not in stages:
         problems.append(f"{where}.default_stage: '{settings.default_stage}' is not one of the order_stages")
-    allowed = {"orders": [*stages, "cancelled"], "invoices": INVOICE_STATES, "quotes": QUOTE_STATES,
-               "shipments": SHIPMENT_STATES}
+    allowed = {
+        "orders": [*stages, "cancelled"],
+        "invoices": INVOICE_STATES,
+        "quotes": QUOTE_STATES,
+        "shipments": SHIPMENT_STATES,
+    }
     for entity, states in allowed.items():
         for code, state in getattr(settings.status_map, entity).items():
             if state not in states:
@@ -80,8 +92,11 @@ def check_lines(name: str, source: Source) -> list[str]:
     where = f"exports.{name}.lines"
     if not ENTITIES[name].has_lines:
         return [f"{where}: {name} have no lines"]
-    problems = [f"{where}.columns.{f}: not a line field (fields: {', '.join(LINE_FIELDS)})"
-                for f in source.lines.columns if f not in LINE_FIELDS]
+    problems = [
+        f"{where}.columns.{f}: not a line field (fields: {', '.join(LINE_FIELDS)})"
+        for f in source.lines.columns
+        if f not in LINE_FIELDS
+    ]
     if source.lines.file and "document" not in source.lines.columns:
         problems.append(f"{where}.columns.document: lines from their own file need the column naming their {name[:-1]}")
     if not source.lines.file and source.group_by is None:
@@ -99,8 +114,10 @@ def check_layers(config: Config) -> list[str]:
             if not isinstance(override, dict):
                 problems.append(f"{kind}.{name}: must be a mapping of portal keys")
             else:
-                problems += [f"{kind}.{name}.{key}: site-wide only, set it under portal"
-                             for key in SITE_WIDE_PORTAL_KEYS & set(override)]
+                problems += [
+                    f"{kind}.{name}.{key}: site-wide only, set it under portal"
+                    for key in SITE_WIDE_PORTAL_KEYS & set(override)
+                ]
     if problems:
         return problems
     combos = [(f"groups.{name}", "", name) for name in config.groups]
@@ -122,32 +139,49 @@ def check_setting_names(config: Config, customers: set[str], groups: set[str], p
     where = config.source_path.name
     for customer_id in config.customers:
         if customer_id not in customers:
-            problems.warning(where, None, f"customers.{customer_id}",
-                             f"no customer {customer_id!r} in the export; these settings apply to nobody",
-                             "unknown-setting")
+            problems.warning(
+                where,
+                None,
+                f"customers.{customer_id}",
+                f"no customer {customer_id!r} in the export; these settings apply to nobody",
+                "unknown-setting",
+            )
     for group in config.groups:
         if group not in groups:
             known = ", ".join(sorted(groups)) or "none"
-            problems.warning(where, None, f"groups.{group}",
-                             f"no customer is in group {group!r} (groups in the export: {known})", "unknown-setting")
+            problems.warning(
+                where,
+                None,
+                f"groups.{group}",
+                f"no customer is in group {group!r} (groups in the export: {known})",
+                "unknown-setting",
+            )
     known_stages = set(config.portal.order_stages)
     layers = [(f"groups.{name}", o) for name, o in config.groups.items()]
     layers += [(f"customers.{cid}", o) for cid, o in config.customers.items()]
     for path, override in layers:
         for stage in override.get("order_stages") or []:
             if stage not in known_stages:
-                problems.warning(where, None, f"{path}.order_stages",
-                                 f"stage {stage!r} is not one of portal.order_stages", "unknown-setting")
+                problems.warning(
+                    where,
+                    None,
+                    f"{path}.order_stages",
+                    f"stage {stage!r} is not one of portal.order_stages",
+                    "unknown-setting",
+                )
         for i, link in enumerate((override.get("branding") or {}).get("nav_links") or []):
-            _check_audience(where, f"{path}.branding.nav_links.{i}.audience", link.get("audience"),
-                            customers, groups, problems)
+            _check_audience(
+                where, f"{path}.branding.nav_links.{i}.audience", link.get("audience"), customers, groups, problems
+            )
     for i, link in enumerate(config.portal.branding.nav_links):
         _check_audience(where, f"portal.branding.nav_links.{i}.audience", link.audience, customers, groups, problems)
 
 
-def _check_audience(where: str, path: str, audience: list[str] | None, customers: set[str], groups: set[str],
-                    problems: ProblemLog) -> None:
+def _check_audience(
+    where: str, path: str, audience: list[str] | None, customers: set[str], groups: set[str], problems: ProblemLog
+) -> None:
     for name in audience or []:
         if name not in customers and name not in groups:
-            problems.warning(where, None, path, f"{name!r} is neither a customer id nor a group in the export",
-                             "unknown-setting")
+            problems.warning(
+                where, None, path, f"{name!r} is neither a customer id nor a group in the export", "unknown-setting"
+            )

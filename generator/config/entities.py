@@ -4,6 +4,7 @@ This table is the contract between `config.yaml` (which names export columns for
 fields), the readers (which parse each value by its type) and the model (which reads the
 parsed fields by these names). Adding a field here is all it takes to make it mappable.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,8 +76,7 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "contacts",
             key=None,
-            fields={"customer": TEXT, "name": TEXT, "email": EMAIL, "phone": TEXT,
-                    "role": TEXT, "portal_access": BOOL},
+            fields={"customer": TEXT, "name": TEXT, "email": EMAIL, "phone": TEXT, "role": TEXT, "portal_access": BOOL},
             required=("customer", "name"),
         ),
         Entity(
@@ -130,22 +130,42 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "payments",
             key=None,
-            fields={"customer": TEXT, "invoice": TEXT, "date": DATE, "amount": DECIMAL,
-                    "method": TEXT, "reference": TEXT},
+            fields={
+                "customer": TEXT,
+                "invoice": TEXT,
+                "date": DATE,
+                "amount": DECIMAL,
+                "method": TEXT,
+                "reference": TEXT,
+            },
             required=("date", "amount"),
         ),
         Entity(
             "shipments",
             key=None,
-            fields={"order": TEXT, "customer": TEXT, "date": DATE, "carrier": TEXT,
-                    "tracking_number": TEXT, "tracking_url": TEXT, "status": TEXT},
+            fields={
+                "order": TEXT,
+                "customer": TEXT,
+                "date": DATE,
+                "carrier": TEXT,
+                "tracking_number": TEXT,
+                "tracking_url": TEXT,
+                "status": TEXT,
+            },
             required=("order", "date"),
         ),
         Entity(
             "quotes",
             key="number",
-            fields={"number": TEXT, "customer": TEXT, "date": DATE, "valid_until": DATE,
-                    "status": TEXT, "total": DECIMAL, "notes": TEXT},
+            fields={
+                "number": TEXT,
+                "customer": TEXT,
+                "date": DATE,
+                "valid_until": DATE,
+                "status": TEXT,
+                "total": DECIMAL,
+                "notes": TEXT,
+            },
             required=("number", "customer", "date"),
             has_lines=True,
             line_required=("quantity", "unit_price"),
@@ -153,22 +173,26 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "documents",
             key=None,
-            fields={"customer": TEXT, "order": TEXT, "invoice": TEXT, "title": TEXT,
-                    "file": TEXT, "date": DATE},
+            fields={"customer": TEXT, "order": TEXT, "invoice": TEXT, "title": TEXT, "file": TEXT, "date": DATE},
             required=("customer", "title", "file"),
         ),
         Entity(
             "catalogue",
             key="sku",
-            fields={"sku": TEXT, "name": TEXT, "description": TEXT, "unit": TEXT,
-                    "list_price": DECIMAL, "stock": DECIMAL},
+            fields={
+                "sku": TEXT,
+                "name": TEXT,
+                "description": TEXT,
+                "unit": TEXT,
+                "list_price": DECIMAL,
+                "stock": DECIMAL,
+            },
             required=("sku", "name"),
         ),
         Entity(
             "prices",
             key=None,
-            fields={"customer": TEXT, "price_group": TEXT, "sku": TEXT, "price": DECIMAL,
-                    "min_quantity": DECIMAL},
+            fields={"customer": TEXT, "price_group": TEXT, "sku": TEXT, "price": DECIMAL, "min_quantity": DECIMAL},
             required=("sku", "price"),
         ),
     )

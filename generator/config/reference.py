@@ -3,6 +3,7 @@
 Run `python -m generator.config.reference > docs/config.md` after changing the schema; a test fails
 while the committed page and the schema disagree, so the reference cannot go stale.
 """
+
 from __future__ import annotations
 
 import types
@@ -78,10 +79,14 @@ def entity_table(fields: dict[str, str], required: tuple[str, ...]) -> list[str]
 
 
 def config_reference() -> str:
-    out = ["# Configuration reference", "",
-           "Every key of `config.yaml`, generated from the schema in `generator/config/schema.py` "
-           "(`python -m generator.config.reference > docs/config.md`). Unknown keys are errors. "
-           "Relative paths are relative to the folder of `config.yaml`.", ""]
+    out = [
+        "# Configuration reference",
+        "",
+        "Every key of `config.yaml`, generated from the schema in `generator/config/schema.py` "
+        "(`python -m generator.config.reference > docs/config.md`). Unknown keys are errors. "
+        "Relative paths are relative to the folder of `config.yaml`.",
+        "",
+    ]
     out += section("Top level", Config, "")
     for name, model in nested_models(Config):
         if model is ExportsConfig:
@@ -93,10 +98,14 @@ def config_reference() -> str:
     out += section("`exports.<entity>`", Source, "exports.<entity>.")
     out += section("`exports.<entity>.lines`", LineSource, "exports.<entity>.lines.")
     out += section("`exports.<entity>.columns.<field>`", ColumnSpec, "")
-    out += ["## Entity fields", "",
-            "The canonical fields `columns` can map, per entity (`*` marks a required field). "
-            "Types: text, date, decimal, bool (see `true_values`), email. Address fields come in "
-            "groups: `<prefix>_name`, `_street`, `_city`, `_postal_code`, `_region`, `_country`.", ""]
+    out += [
+        "## Entity fields",
+        "",
+        "The canonical fields `columns` can map, per entity (`*` marks a required field). "
+        "Types: text, date, decimal, bool (see `true_values`), email. Address fields come in "
+        "groups: `<prefix>_name`, `_street`, `_city`, `_postal_code`, `_region`, `_country`.",
+        "",
+    ]
     for name, entity in ENTITIES.items():
         out += [f"### {name}", "", *entity_table(entity.fields, entity.required)]
         if entity.has_lines:

@@ -4,6 +4,7 @@ Everything the build needs to know is declared here once, with its default, and 
 before any work starts; the resulting `Config` object is passed down the pipeline. Errors
 name the key path (`exports.orders.columns.date: ...`) so a typo is found in seconds.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ class ColumnSpec(Strict):
     """A regular expression the value must match; its first group is kept (e.g. `'^(\\d+)(?:\\.0)?$'`)."""
 
     @model_validator(mode="after")
-    def _one_origin(self) -> "ColumnSpec":
+    def _one_origin(self) -> ColumnSpec:
         origins = [o for o in ("column", "value", "template") if getattr(self, o) is not None]
         if len(origins) != 1:
             raise ValueError("give exactly one of column, value or template")
@@ -236,14 +237,25 @@ class ActionsConfig(Strict):
     """form: the HTTPS endpoint that receives posted requests."""
 
     @model_validator(mode="after")
-    def _form_needs_url(self) -> "ActionsConfig":
+    def _form_needs_url(self) -> ActionsConfig:
         if self.channel == "form" and not (self.form_url or "").startswith("https://"):
             raise ValueError("channel 'form' needs form_url starting with https://")
         return self
 
 
-HIDEABLE_FIELDS = ("sales_rep", "po_number", "promised_date", "notes", "unit_price", "discount", "tax",
-                   "payment_terms", "payment_method", "list_price", "stock")
+HIDEABLE_FIELDS = (
+    "sales_rep",
+    "po_number",
+    "promised_date",
+    "notes",
+    "unit_price",
+    "discount",
+    "tax",
+    "payment_terms",
+    "payment_method",
+    "list_price",
+    "stock",
+)
 CSS_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|rgba|hsl|hsla|oklch|oklab)\([0-9a-z.,%/ +-]+\))$")
 DATE_STYLES = ("short", "medium", "long", "full")
@@ -331,10 +343,13 @@ class PortalConfig(Strict):
         if value in DATE_STYLES:
             return value
         from babel.dates import format_date
+
         try:
             format_date(date(2026, 1, 2), value, locale="en")
         except Exception as exc:  # Babel raises several kinds for a bad pattern
-            raise ValueError(f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}") from None
+            raise ValueError(
+                f"{value!r} is not a date style ({', '.join(DATE_STYLES)}) or Babel pattern: {exc}"
+            ) from None
         if not re.search(r"[dMyLE]", value.split("'")[0] + "".join(value.split("'")[2::2])):
             raise ValueError(f"{value!r} has no day, month or year field (a Babel pattern such as 'dd.MM.yyyy')")
         return value
@@ -487,5 +502,3 @@ def layered(base: PortalConfig, overrides: list[dict[str, Any] | None]) -> Porta
         if override:
             data = merged(data, override)
     return PortalConfig.model_validate(data)
-
-

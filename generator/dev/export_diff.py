@@ -10,6 +10,7 @@ Whenever that cannot be told for sure — a file that is not delimited text, a h
 changed, a record spanning lines, a changed row that belongs to everyone or to a key another
 customer holds, too many changed lines — the answer is None, and the caller builds everything.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -57,10 +58,10 @@ class ExportEdit:
     export: Export  # their records and the shared ones, read again
     problems: ProblemLog  # what reading those rows reported
     skipped: Counter  # change in the counts of skipped rows
-    snapshot: "ExportSnapshot"  # the export as it is now
-    before: "ExportSnapshot"  # and as it was
+    snapshot: ExportSnapshot  # the export as it is now
+    before: ExportSnapshot  # and as it was
 
-    def touched(self, file: str, row: int | None, snapshot: "ExportSnapshot") -> bool:
+    def touched(self, file: str, row: int | None, snapshot: ExportSnapshot) -> bool:
         """Whether that row belongs to one of the customers rebuilt (in the snapshot given)."""
         known = snapshot.files.get(file)
         return row is not None and known is not None and known.owner(row) in self.customers
@@ -87,7 +88,9 @@ def _files(config: Config) -> dict[str, Any] | None:
             if options is None or options.file is None:
                 continue
             path = config.export_dir / options.file
-            if (options.format or guess_format(path)) != "csv" or (options.delimiter or config.exports.delimiter) == "auto":
+            if (options.format or guess_format(path)) != "csv" or (
+                options.delimiter or config.exports.delimiter
+            ) == "auto":
                 return None
             files[options.file] = path
     return files
@@ -99,7 +102,7 @@ class ExportSnapshot:
     keys: dict[tuple[str, Any], str]  # (entity, key) -> the customer holding it
 
     @classmethod
-    def take(cls, config: Config, owners: RowOwners) -> "ExportSnapshot | None":
+    def take(cls, config: Config, owners: RowOwners) -> ExportSnapshot | None:
         """After a full read that recorded `owners`; None when the export cannot be compared by lines."""
         paths = _files(config)
         if paths is None:
@@ -111,8 +114,9 @@ class ExportSnapshot:
                 return None
             digest, lines = read
             rows = owners.rows.get(name, {})
-            files[name] = SnapshotFile(lines[0], lines[1:], [rows.get(i + 2, SKIPPED) for i in range(len(lines) - 1)],
-                                       digest)
+            files[name] = SnapshotFile(
+                lines[0], lines[1:], [rows.get(i + 2, SKIPPED) for i in range(len(lines) - 1)], digest
+            )
         return cls(files, dict(owners.keys))
 
     def edit(self, config: Config) -> ExportEdit | None:
@@ -160,11 +164,22 @@ class ExportSnapshot:
     def _only(self, lines: dict[str, list[tuple[int, bytes]]]) -> dict[str, LineSelection]:
         return {name: LineSelection(f.header, lines.get(name, [])) for name, f in self.files.items()}
 
-    def _reread(self, config: Config, customers: set[str], before: "ExportSnapshot",
-                skipped_before: Counter, skipped_after: Counter) -> ExportEdit | None:
+    def _reread(
+        self,
+        config: Config,
+        customers: set[str],
+        before: ExportSnapshot,
+        skipped_before: Counter,
+        skipped_after: Counter,
+    ) -> ExportEdit | None:
         problems, owners = ProblemLog(), RowOwners()
-        export = read_export(config, problems, parallel=False, owners=owners,
-                             selection={name: f.rows(customers) for name, f in self.files.items()})
+        export = read_export(
+            config,
+            problems,
+            parallel=False,
+            owners=owners,
+            selection={name: f.rows(customers) for name, f in self.files.items()},
+        )
         for key, owner in owners.keys.items():
             holder = self.keys.get(key)
             if owner is SHARED or (holder is not None and holder != owner and holder not in customers):
@@ -197,8 +212,11 @@ class LineChange:
             return SnapshotFile(known.header, self.lines, kept, self.digest, index)
         else:
             start, old_end, new_end = self.splice
-            kept = known.owners[:start] + [owners.get(i + 2, SKIPPED) for i in range(start, new_end)] + \
-                known.owners[old_end:]
+            kept = (
+                known.owners[:start]
+                + [owners.get(i + 2, SKIPPED) for i in range(start, new_end)]
+                + known.owners[old_end:]
+            )
         return SnapshotFile(known.header, self.lines, kept, self.digest)
 
 
@@ -209,9 +227,13 @@ def _compare(old: list[bytes], new: list[bytes], digest: bytes) -> LineChange | 
     the lines both share at the start and at the end (rows added or removed in one place, e.g.
     new orders at the end of the file)."""
     if len(old) == len(new):
-        differing = [i for start in range(0, len(old), COMPARED_TOGETHER)
-                     if old[start:start + COMPARED_TOGETHER] != new[start:start + COMPARED_TOGETHER]
-                     for i in range(start, min(start + COMPARED_TOGETHER, len(old))) if old[i] != new[i]]
+        differing = [
+            i
+            for start in range(0, len(old), COMPARED_TOGETHER)
+            if old[start : start + COMPARED_TOGETHER] != new[start : start + COMPARED_TOGETHER]
+            for i in range(start, min(start + COMPARED_TOGETHER, len(old)))
+            if old[i] != new[i]
+        ]
         return LineChange(new, digest, differing, differing, None) if len(differing) <= MAX_CHANGED_LINES else None
     start = 0
     shortest = min(len(old), len(new))

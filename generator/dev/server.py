@@ -7,6 +7,7 @@ stylesheets changed (swapped without a reload), `error` with the message and fil
 build (shown as an overlay), `ok` when a build succeeds again. Requests wait while a build runs,
 so no half-written file is ever served.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -51,17 +52,20 @@ class Events:
             return self.serial, (self.last if self.serial != seen else None)
 
 
-def event_for(result: BuildResult, changed: set[Path] | None = None,
-              previous_assets: dict[str, str] | None = None) -> dict:
+def event_for(
+    result: BuildResult, changed: set[Path] | None = None, previous_assets: dict[str, str] | None = None
+) -> dict:
     if not result.ok:
         message = result.failure or "the build failed"
         return {"type": "error", "message": message, "file": message.split(":")[0]}
     rendered = result.engine.rendered if result.engine else []
     if rendered and changed and all(path.suffix == ".css" for path in changed):
         # stylesheets carry their hash in their name: tell open pages which names to swap
-        swap = {PurePosixPath(old).name: PurePosixPath(result.assets[name]).name
-                for name, old in (previous_assets or {}).items()
-                if name in result.assets and result.assets[name] != old}
+        swap = {
+            PurePosixPath(old).name: PurePosixPath(result.assets[name]).name
+            for name, old in (previous_assets or {}).items()
+            if name in result.assets and result.assets[name] != old
+        }
         return {"type": "css", "swap": swap}
     return {"type": "reload" if rendered or not result.noop else "ok"}
 
@@ -109,8 +113,12 @@ class DevServer:
 
     def watched(self) -> list[Path]:
         config = self.config
-        folders = [self.config_path.resolve().parent / "templates", config.export_dir,
-                   config.path(config.themes_dir), config.path(config.content_dir)]
+        folders = [
+            self.config_path.resolve().parent / "templates",
+            config.export_dir,
+            config.path(config.themes_dir),
+            config.path(config.content_dir),
+        ]
         return [self.config_path.resolve()] + [f for f in folders if f.is_dir()]
 
 
@@ -227,8 +235,7 @@ class ChangeWatcher:
 
         handler = OnChange()
         for place in server.watched():
-            self.observer.schedule(handler, str(place if place.is_dir() else place.parent),
-                                   recursive=place.is_dir())
+            self.observer.schedule(handler, str(place if place.is_dir() else place.parent), recursive=place.is_dir())
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
     def start(self) -> None:

@@ -13,6 +13,7 @@ contacts changed, the output was built by someone else meanwhile, …) it runs t
 build, which refreshes the memory. The session calls the pipeline's stages; the pipeline knows
 nothing of sessions.
 """
+
 from __future__ import annotations
 
 import gc
@@ -48,13 +49,13 @@ class Session:
     quick_builds: int = 0  # how many builds took the quick way (for tests and the curious)
     remembered_once: bool = False  # an ordinary build has run in this session
 
-    def build(self, config: Config, options: pipeline.BuildOptions,
-              progress: Progress | None = None) -> pipeline.BuildResult:
+    def build(
+        self, config: Config, options: pipeline.BuildOptions, progress: Progress | None = None
+    ) -> pipeline.BuildResult:
         """What `portico build` does, quickly when only some customers' export rows changed."""
         progress = progress or Progress()
         started = time.perf_counter()
-        result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir,
-                                      encrypted=options.encrypt)
+        result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
         try:
             quick = self.rebuild_quickly(config, options, progress, result)
         except pipeline.BUILD_ERRORS as exc:
@@ -69,7 +70,8 @@ class Session:
         return result
 
     def remember(self, result: pipeline.BuildResult) -> None:
-        """After an ordinary build: keep what a quick rebuild needs (nothing, if the export cannot be compared by lines)."""
+        """After an ordinary build: keep what a quick rebuild needs (nothing, if the export cannot be
+        compared by lines)."""
         self.remembered_once = True
         gc.unfreeze()  # the last memory's objects may be garbage now
         workshop, result.workshop = result.workshop, None
@@ -77,15 +79,21 @@ class Session:
         if snapshot is None:
             self.memory = None
             return
-        self.memory = Memory(replace(workshop, owners=None), _others(workshop.config, snapshot), snapshot,
-                             result.problems, state_stamp(result.output_dir),
-                             {p.customer_id: p for p in result.portals},
-                             result.pages - sum(p.pages for p in result.portals))
+        self.memory = Memory(
+            replace(workshop, owners=None),
+            _others(workshop.config, snapshot),
+            snapshot,
+            result.problems,
+            state_stamp(result.output_dir),
+            {p.customer_id: p for p in result.portals},
+            result.pages - sum(p.pages for p in result.portals),
+        )
         gc.collect()
         gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
 
-    def rebuild_quickly(self, config: Config, options: pipeline.BuildOptions, progress: Progress,
-                        result: pipeline.BuildResult) -> bool:
+    def rebuild_quickly(
+        self, config: Config, options: pipeline.BuildOptions, progress: Progress, result: pipeline.BuildResult
+    ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
         if memory is None or options != memory.workshop.options or result.output_dir != _output(memory):
@@ -106,8 +114,14 @@ class Session:
         self.quick_builds += 1
         return True
 
-    def _render(self, memory: Memory, edit: ExportEdit, workshop: pipeline.Workshop, progress: Progress,
-                result: pipeline.BuildResult) -> None:
+    def _render(
+        self,
+        memory: Memory,
+        edit: ExportEdit,
+        workshop: pipeline.Workshop,
+        progress: Progress,
+        result: pipeline.BuildResult,
+    ) -> None:
         """The touched customers' portals, through the pipeline's own plan and render stages."""
         config, customers, before = workshop.config, edit.customers, memory.workshop
         plan = Planner(config, workshop.ledger, workshop.pages, workshop.assets.files(), workshop.slugs).plan(customers)
@@ -161,6 +175,7 @@ def _same_keys(keystore: Keystore, before: CustomerBook | None, after: CustomerB
 
     def access(book: CustomerBook) -> list[Any]:
         return sorted((c.email, c.portal_access) for c in book.customer.contacts)
+
     return access(before) == access(after) and before.customer.portal_enabled == after.customer.portal_enabled
 
 

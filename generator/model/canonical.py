@@ -5,6 +5,7 @@ the export was read into and joins them, the planner and templates read them. Am
 `Decimal`s in the customer's currency; dates are `date`s. No type here knows where it was read
 from, except the `origin` kept for error messages.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 Pure functions of a `CustomerBook` and the ledger date, so tests can check each figure
 against a hand computation from the export.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -151,10 +152,20 @@ def recent_activity(book: CustomerBook, limit: int) -> list[Activity]:
     events: list[Activity] = []
     events += [Activity(o.date, "order", o.number, o.total, ("order", o.number)) for o in book.orders[:limit]]
     events += [Activity(i.date, i.kind, i.number, i.total, ("invoice", i.number)) for i in book.invoices[:limit]]
-    events += [Activity(p.date, "payment", p.reference or p.invoice_number, p.amount,
-                        ("invoice", p.invoice_number) if p.invoice_number else None) for p in book.payments[:limit]]
-    events += [Activity(s.date, "shipment", s.tracking_number or s.order_number, None, ("order", s.order_number))
-               for s in book.shipments[:limit]]
+    events += [
+        Activity(
+            p.date,
+            "payment",
+            p.reference or p.invoice_number,
+            p.amount,
+            ("invoice", p.invoice_number) if p.invoice_number else None,
+        )
+        for p in book.payments[:limit]
+    ]
+    events += [
+        Activity(s.date, "shipment", s.tracking_number or s.order_number, None, ("order", s.order_number))
+        for s in book.shipments[:limit]
+    ]
     events += [Activity(q.date, "quote", q.number, q.total, ("quote", q.number)) for q in book.quotes[:limit]]
     events.sort(key=lambda e: e.date, reverse=True)
     return events[:limit]

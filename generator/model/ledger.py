@@ -5,6 +5,7 @@ references that lead nowhere are reported with file, row and column, ERP status 
 customer-facing stages, and the figures a portal shows are derived: totals, paid and balance,
 due dates, overdue days, tracking and payment links.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,25 @@ from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
 from .canonical import (
-    CENT, ZERO, Address, Contact, Customer, CustomerBook, Document, Invoice, Ledger, Line, Order, Payment,
-    PriceBreak, Product, Quote, SalesRep, Shipment, StageEvent, make_line,
+    CENT,
+    ZERO,
+    Address,
+    Contact,
+    Customer,
+    CustomerBook,
+    Document,
+    Invoice,
+    Ledger,
+    Line,
+    Order,
+    Payment,
+    PriceBreak,
+    Product,
+    Quote,
+    SalesRep,
+    Shipment,
+    StageEvent,
+    make_line,
 )
 from .privacy import hide_fields
 
@@ -60,8 +78,9 @@ class LedgerBuilder:
     def settings(self, book: CustomerBook) -> PortalConfig:
         return self.config.settings_for(book.customer.id, book.customer.group)
 
-    def state(self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str,
-              book: CustomerBook) -> str:
+    def state(
+        self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str, book: CustomerBook
+    ) -> str:
         code = record.fields.get("status")
         if code is None:
             return default
@@ -71,9 +90,13 @@ class LedgerBuilder:
         folded = code.strip().lower().replace(" ", "_")
         if folded in allowed:
             return folded
-        self.problems.warning(record.origin.file, record.origin.row, self.column(entity, "status"),
-                              f"status {code!r} is not in the status_map for {entity}; shown as {default!r}",
-                              "unknown-status")
+        self.problems.warning(
+            record.origin.file,
+            record.origin.row,
+            self.column(entity, "status"),
+            f"status {code!r} is not in the status_map for {entity}; shown as {default!r}",
+            "unknown-status",
+        )
         return default
 
     # -- stages ------------------------------------------------------------------------------
@@ -98,8 +121,7 @@ class LedgerBuilder:
             book.shipments.sort(key=lambda s: (s.date, s.id), reverse=True)
             book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
             hide_fields(book, self.settings(book).hidden_fields)
-        return Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue,
-                      has=frozenset(self.export))
+        return Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue, has=frozenset(self.export))
 
     def customers(self) -> None:
         site = self.config.site
@@ -110,23 +132,35 @@ class LedgerBuilder:
                 continue
             terms = _text(f, "payment_terms")
             days = re.search(r"\d+", terms)
-            rep = SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone")) \
-                if f.get("sales_rep") else None
+            rep = (
+                SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone"))
+                if f.get("sales_rep")
+                else None
+            )
             settings = self.config.settings_for(f["id"], _text(f, "group"))
             if self.config.portal.slug == "field" and not f.get("slug"):
-                self.reject("customers", record, "slug", "portal.slug is 'field' but this customer has no slug",
-                            "missing-field")
+                self.reject(
+                    "customers", record, "slug", "portal.slug is 'field' but this customer has no slug", "missing-field"
+                )
                 continue
             customer = Customer(
-                id=f["id"], name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
-                billing=_address(f, "billing"), shipping=_address(f, "shipping"),
+                id=f["id"],
+                name=f["name"],
+                email=_text(f, "email"),
+                phone=_text(f, "phone"),
+                billing=_address(f, "billing"),
+                shipping=_address(f, "shipping"),
                 language=(f.get("language") or settings.language or site.language).strip().replace("-", "_"),
                 language_known=bool(f.get("language") or settings.language),
                 currency=(f.get("currency") or site.currency).strip().upper(),
                 portal_enabled=f.get("portal_enabled") is not False and settings.enabled,
-                group=_text(f, "group"), sales_rep=rep, payment_terms=terms,
+                group=_text(f, "group"),
+                sales_rep=rep,
+                payment_terms=terms,
                 payment_days=int(days.group()) if days else settings.default_payment_days,
-                price_group=_text(f, "price_group"), slug=_text(f, "slug"), origin=record.origin,
+                price_group=_text(f, "price_group"),
+                slug=_text(f, "slug"),
+                origin=record.origin,
             )
             self.books[customer.id] = CustomerBook(customer)
 
@@ -136,18 +170,29 @@ class LedgerBuilder:
             if book is None:
                 continue
             f = record.fields
-            book.customer.contacts.append(Contact(
-                customer_id=book.customer.id, name=f["name"], email=_text(f, "email"), phone=_text(f, "phone"),
-                role=_text(f, "role"), portal_access=bool(f.get("email")) and f.get("portal_access") is not False,
-            ))
+            book.customer.contacts.append(
+                Contact(
+                    customer_id=book.customer.id,
+                    name=f["name"],
+                    email=_text(f, "email"),
+                    phone=_text(f, "phone"),
+                    role=_text(f, "role"),
+                    portal_access=bool(f.get("email")) and f.get("portal_access") is not False,
+                )
+            )
 
     def catalogue(self) -> dict[str, Product]:
         products: dict[str, Product] = {}
         for record in self.good("catalogue"):
             f = record.fields
-            products[f["sku"]] = Product(sku=f["sku"], name=f["name"], description=_text(f, "description"),
-                                         unit=_text(f, "unit"), list_price=f.get("list_price"),
-                                         stock=f.get("stock"))
+            products[f["sku"]] = Product(
+                sku=f["sku"],
+                name=f["name"],
+                description=_text(f, "description"),
+                unit=_text(f, "unit"),
+                list_price=f.get("list_price"),
+                stock=f.get("stock"),
+            )
         return products
 
     def prices(self, catalogue: dict[str, Product]) -> None:
@@ -158,8 +203,13 @@ class LedgerBuilder:
         for record in self.good("prices"):
             f = record.fields
             if catalogue and f["sku"] not in catalogue:
-                self.problems.warning(record.origin.file, record.origin.row, self.column("prices", "sku"),
-                                      f"sku {f['sku']!r} is not in the catalogue", "unknown-reference")
+                self.problems.warning(
+                    record.origin.file,
+                    record.origin.row,
+                    self.column("prices", "sku"),
+                    f"sku {f['sku']!r} is not in the catalogue",
+                    "unknown-reference",
+                )
             price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
             if f.get("customer"):
                 book = self.book_for("prices", record)
@@ -199,12 +249,23 @@ class LedgerBuilder:
             tax = f["tax"] if f.get("tax") is not None else sum((line.tax for line in lines), ZERO)
             default = "shipped" if f.get("shipped_date") and "shipped" in portal.order_stages else portal.default_stage
             order = Order(
-                number=f["number"], customer_id=book.customer.id, date=f["date"], status=_text(f, "status"),
+                number=f["number"],
+                customer_id=book.customer.id,
+                date=f["date"],
+                status=_text(f, "status"),
                 stage=self.state("orders", record, [*portal.order_stages, "cancelled"], default, book),
-                history=[], promised_date=f.get("promised_date"), shipped_date=f.get("shipped_date"),
-                carrier=_text(f, "carrier"), ship_to=_address(f, "ship_to"), po_number=_text(f, "po_number"),
-                sales_rep=_text(f, "sales_rep"), notes=_text(f, "notes"), lines=lines,
-                subtotal=subtotal, shipping=shipping, tax=tax,
+                history=[],
+                promised_date=f.get("promised_date"),
+                shipped_date=f.get("shipped_date"),
+                carrier=_text(f, "carrier"),
+                ship_to=_address(f, "ship_to"),
+                po_number=_text(f, "po_number"),
+                sales_rep=_text(f, "sales_rep"),
+                notes=_text(f, "notes"),
+                lines=lines,
+                subtotal=subtotal,
+                shipping=shipping,
+                tax=tax,
                 total=f["total"] if f.get("total") is not None else subtotal + shipping + tax,
                 origin=record.origin,
             )
@@ -216,8 +277,9 @@ class LedgerBuilder:
         for record in self.good("order_history"):
             order = orders.get(record.fields["order"])
             if order is None:
-                self.reject("order_history", record, "order", f"unknown order {record.fields['order']!r}",
-                            "unknown-reference")
+                self.reject(
+                    "order_history", record, "order", f"unknown order {record.fields['order']!r}", "unknown-reference"
+                )
                 continue
             book = self.books[order.customer_id]
             portal = self.settings(book)
@@ -239,18 +301,31 @@ class LedgerBuilder:
             total = f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO) + tax
             order_number = _text(f, "order")
             if order_number and order_number not in orders:
-                self.problems.warning(record.origin.file, record.origin.row, self.column("invoices", "order"),
-                                      f"unknown order {order_number!r}; the invoice is shown without it",
-                                      "unknown-reference")
+                self.problems.warning(
+                    record.origin.file,
+                    record.origin.row,
+                    self.column("invoices", "order"),
+                    f"unknown order {order_number!r}; the invoice is shown without it",
+                    "unknown-reference",
+                )
                 order_number = ""
             credit = bool(source.credit_note_prefix and f["number"].startswith(source.credit_note_prefix)) or total < 0
             invoice = Invoice(
-                number=f["number"], customer_id=book.customer.id, order_number=order_number, date=f["date"],
+                number=f["number"],
+                customer_id=book.customer.id,
+                order_number=order_number,
+                date=f["date"],
                 due_date=f.get("due_date") or f["date"] + timedelta(days=book.customer.payment_days),
                 kind="credit_note" if credit else "invoice",
                 status=self.state("invoices", record, INVOICE_STATES, "open", book),
-                lines=lines, tax=tax, total=total, paid=f["paid"] if f.get("paid") is not None else None,
-                balance=ZERO, days_overdue=0, payment_link=_text(f, "payment_link"), origin=record.origin,
+                lines=lines,
+                tax=tax,
+                total=total,
+                paid=f["paid"] if f.get("paid") is not None else None,
+                balance=ZERO,
+                days_overdue=0,
+                payment_link=_text(f, "payment_link"),
+                origin=record.origin,
             )
             invoices[invoice.number] = invoice
             book.invoices.append(invoice)
@@ -274,8 +349,14 @@ class LedgerBuilder:
                 continue
             if book is None:
                 continue
-            payment = Payment(book.customer.id, invoice.number if invoice else "", f["date"], f["amount"],
-                              _text(f, "method"), _text(f, "reference"))
+            payment = Payment(
+                book.customer.id,
+                invoice.number if invoice else "",
+                f["date"],
+                f["amount"],
+                _text(f, "method"),
+                _text(f, "reference"),
+            )
             book.payments.append(payment)
             if invoice is not None:
                 invoice.payments.append(payment)
@@ -296,8 +377,11 @@ class LedgerBuilder:
             if not invoice.payment_link and template and invoice.balance > 0:
                 customer = book.customer
                 invoice.payment_link = template.format(
-                    invoice=quote(invoice.number, safe=""), balance=invoice.balance.quantize(CENT),
-                    currency=customer.currency, customer=quote(customer.id, safe=""))
+                    invoice=quote(invoice.number, safe=""),
+                    balance=invoice.balance.quantize(CENT),
+                    currency=customer.currency,
+                    customer=quote(customer.id, safe=""),
+                )
 
     def shipments(self, orders: dict[str, Order]) -> None:
         carriers = {name.lower(): url for name, url in self.config.carriers.items()}
@@ -315,10 +399,14 @@ class LedgerBuilder:
             if not url and tracking and carrier.lower() in carriers:
                 url = carriers[carrier.lower()].format(tracking=quote(tracking, safe=""))
             shipment = Shipment(
-                id=f"{order.number}-{counts[order.number]}", order_number=order.number,
-                customer_id=order.customer_id, date=f["date"], carrier=carrier, tracking_number=tracking,
-                tracking_url=url, status=self.state("shipments", record, SHIPMENT_STATES, "in_transit",
-                                                    self.books[order.customer_id]),
+                id=f"{order.number}-{counts[order.number]}",
+                order_number=order.number,
+                customer_id=order.customer_id,
+                date=f["date"],
+                carrier=carrier,
+                tracking_number=tracking,
+                tracking_url=url,
+                status=self.state("shipments", record, SHIPMENT_STATES, "in_transit", self.books[order.customer_id]),
             )
             order.shipments.append(shipment)
             self.books[order.customer_id].shipments.append(shipment)
@@ -333,12 +421,19 @@ class LedgerBuilder:
             status = self.state("quotes", record, QUOTE_STATES, "open", book)
             if status == "open" and f.get("valid_until") and f["valid_until"] < self.as_of:
                 status = "expired"
-            book.quotes.append(Quote(
-                number=f["number"], customer_id=book.customer.id, date=f["date"],
-                valid_until=f.get("valid_until"), status=status, lines=lines,
-                total=f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO),
-                notes=_text(f, "notes"), origin=record.origin,
-            ))
+            book.quotes.append(
+                Quote(
+                    number=f["number"],
+                    customer_id=book.customer.id,
+                    date=f["date"],
+                    valid_until=f.get("valid_until"),
+                    status=status,
+                    lines=lines,
+                    total=f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO),
+                    notes=_text(f, "notes"),
+                    origin=record.origin,
+                )
+            )
 
     def documents(self, orders: dict[str, Order], invoices: dict[str, Invoice]) -> None:
         folder = self.config.export_dir
@@ -349,13 +444,19 @@ class LedgerBuilder:
             f = record.fields
             path = (folder / f["file"]).resolve()
             if not path.is_relative_to(folder) or not path.is_file():
-                self.reject("documents", record, "file", f"file {f['file']!r} not found in the export folder",
-                            "missing-file")
+                self.reject(
+                    "documents", record, "file", f"file {f['file']!r} not found in the export folder", "missing-file"
+                )
                 continue
             document = Document(
                 id=hashlib.sha256(f"{book.customer.id}\0{f['file']}".encode()).hexdigest()[:16],
-                customer_id=book.customer.id, order_number=_text(f, "order"), invoice_number=_text(f, "invoice"),
-                title=f["title"], file=f["file"], date=f.get("date"), size=path.stat().st_size,
+                customer_id=book.customer.id,
+                order_number=_text(f, "order"),
+                invoice_number=_text(f, "invoice"),
+                title=f["title"],
+                file=f["file"],
+                date=f.get("date"),
+                size=path.stat().st_size,
             )
             book.documents.append(document)
             if document.order_number in orders:

@@ -1,5 +1,6 @@
 """Hidden fields: what a customer's settings keep out of their portal is blanked in their book,
 so no template, list or download can show it, whatever the theme does."""
+
 from __future__ import annotations
 
 from .canonical import ZERO, CustomerBook

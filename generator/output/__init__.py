@@ -1,11 +1,12 @@
 """Write the site: what changed is rendered (on every core), sealed and staged, then swapped in.
 
-    fingerprint.py  a digest of everything a build reads: nothing changed, nothing to do
-    recipes.py      a digest of what each file is made from: only changed files are rendered
-    workers.py      render, seal and write in forked worker processes
-    staging.py      the staging folder and the swap (whole site) or move-in (changed files)
-    state.py        the build's state, `.portico/build.json`: files, digests, recipes, mode
+fingerprint.py  a digest of everything a build reads: nothing changed, nothing to do
+recipes.py      a digest of what each file is made from: only changed files are rendered
+workers.py      render, seal and write in forked worker processes
+staging.py      the staging folder and the swap (whole site) or move-in (changed files)
+state.py        the build's state, `.portico/build.json`: files, digests, recipes, mode
 """
+
 from __future__ import annotations
 
 from .fingerprint import input_fingerprint
@@ -14,5 +15,17 @@ from .staging import StagedOutput
 from .state import BuildMode, BuildState, read_state, state_stamp
 from .workers import EngineReport, run
 
-__all__ = ["ENGINE_VERSION", "BuildMode", "BuildState", "EngineReport", "Recipes", "StagedOutput", "TemplateDigests",
-           "input_fingerprint", "keys_digests", "read_state", "run", "state_stamp"]
+__all__ = [
+    "ENGINE_VERSION",
+    "BuildMode",
+    "BuildState",
+    "EngineReport",
+    "Recipes",
+    "StagedOutput",
+    "TemplateDigests",
+    "input_fingerprint",
+    "keys_digests",
+    "read_state",
+    "run",
+    "state_stamp",
+]

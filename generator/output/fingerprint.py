@@ -1,5 +1,6 @@
 """A fingerprint of everything a build reads, by content: a build whose inputs have the same
 fingerprint as the last one's has nothing to do, and `publish` knows whether the output is stale."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,12 +13,18 @@ from ..render import branding_files
 def input_files(config: Config) -> list[Path]:
     """Config, every file in the export folder, the themes and the site's template overrides, content pages,
     keystore, and the files branding settings name."""
-    roots = [config.export_dir, config.path(config.themes_dir), config.path(config.content_dir),
-             config.root / "templates"]  # the site's own template overrides
+    roots = [
+        config.export_dir,
+        config.path(config.themes_dir),
+        config.path(config.content_dir),
+        config.root / "templates",
+    ]  # the site's own template overrides
     files = {config.source_path, config.path(config.gate.keystore)}
     if config.site.logo:
         files.add(config.path(config.site.logo))
-    files.update(config.path(path) for settings in config.all_settings() for _, path in branding_files(settings.branding))
+    files.update(
+        config.path(path) for settings in config.all_settings() for _, path in branding_files(settings.branding)
+    )
     output = config.output_dir
     for root in roots:
         if root.is_dir():

@@ -6,6 +6,7 @@ parts of the config that rendering reads, the shared data its section declares (
 the content page or static file it shows. The recipes of the last build are kept in the output's
 state; a file whose recipe is unchanged is kept as it is.
 """
+
 from __future__ import annotations
 
 import copyreg
@@ -123,11 +124,14 @@ class Recipes:
         if customer_id not in self._portals:
             book = self.ledger.books[customer_id]
             customer = book.customer
-            visible = [(p.slug, p.title, p.nav_order, p.language)
-                       for p in pages_for(self.pages, customer.id, customer.group, customer.language)]
+            visible = [
+                (p.slug, p.title, p.nav_order, p.language)
+                for p in pages_for(self.pages, customer.id, customer.group, customer.language)
+            ]
             settings = self.config.settings_for(customer.id, customer.group).model_dump_json()
-            self._portals[customer_id] = digest(data_digest(book), self.keys(customer_id)[0],
-                                                json.dumps(visible), self.as_of, settings)
+            self._portals[customer_id] = digest(
+                data_digest(book), self.keys(customer_id)[0], json.dumps(visible), self.as_of, settings
+            )
         return self._portals[customer_id]
 
     def of(self, planned: PlannedFile) -> str:
@@ -154,6 +158,7 @@ class Recipes:
 
 def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
     """Per customer: a digest of the keys (every file depends on them) and of the key slots (the entry page)."""
+
     def of(customer_id: str) -> tuple[str, str]:
         secret = keystore.customers.get(customer_id) if keystore else None
         if secret is None:
@@ -161,4 +166,5 @@ def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
         keys = secret.keys
         slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
         return digest(keys.key_id, keys.data_key, keys.file_key, secret.email_salt), digest(*slots)
+
     return of

@@ -10,6 +10,7 @@ Alongside, it keeps the build's state (`state.py`). While an incremental build m
 a marker says so: if the process dies there, the next build sees the marker, distrusts the state
 and builds everything, and `publish` finds no complete build to publish.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ class StagedOutput:
         self._folders: set[Path] = set()  # made already (by this process): a portal has many files
         self.written_state: BuildState | None = None  # the state, once committed
 
-    def __enter__(self) -> "StagedOutput":
+    def __enter__(self) -> StagedOutput:
         if self.staging.exists():
             shutil.rmtree(self.staging)  # left by a build that was killed
         for leftover in self.output_dir.parent.glob(f".{self.output_dir.name}.previous*"):
@@ -112,13 +113,20 @@ class StagedOutput:
             else:
                 self.digests[written] = sha
                 self.files += 1
-        self.kept_recipes = {key: entry for key, entry in self.previous.recipes.items()
-                             if not entry[1].startswith(inside)}
+        self.kept_recipes = {
+            key: entry for key, entry in self.previous.recipes.items() if not entry[1].startswith(inside)
+        }
         return True
 
     def state(self) -> BuildState:
-        recipes = {**self.kept_recipes, **{state_key(logical): [recipe, self.written[logical]]
-                                           for logical, recipe in self.recipes.items() if logical in self.written}}
+        recipes = {
+            **self.kept_recipes,
+            **{
+                state_key(logical): [recipe, self.written[logical]]
+                for logical, recipe in self.recipes.items()
+                if logical in self.written
+            },
+        }
         return BuildState(self.inputs, self.mode, self.bytes, self.digests, recipes)
 
     def commit(self) -> None:
@@ -173,8 +181,12 @@ def remove_in_background(folder: Path) -> None:
     """Delete an old output tree in a detached process, so neither this build nor the process
     that ran it waits for tens of thousands of unlinks; the next build sweeps up any leftover."""
     try:
-        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
-                          str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)

@@ -6,6 +6,7 @@ incremental build compares), the fingerprint of the inputs and the build's mode.
 incremental build moves files into the output, a marker says so: a state found beside that
 marker cannot be trusted, and reads as no state at all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,12 +38,20 @@ class BuildMode:
 
     def same_as(self, other: BuildMode) -> bool:
         """The same kind of build, whichever keystore (the input fingerprint covers its bytes)."""
-        return (self.engine, self.encrypted, self.strict, self.only) == \
-            (other.engine, other.encrypted, other.strict, other.only)
+        return (self.engine, self.encrypted, self.strict, self.only) == (
+            other.engine,
+            other.encrypted,
+            other.strict,
+            other.only,
+        )
 
     def to_json(self) -> dict:
-        data = {"engine": self.engine, "encrypted": self.encrypted, "strict": self.strict,
-                "only": list(self.only) if self.only is not None else None}
+        data = {
+            "engine": self.engine,
+            "encrypted": self.encrypted,
+            "strict": self.strict,
+            "only": list(self.only) if self.only is not None else None,
+        }
         if self.keystore is not None:
             data["keystore"] = self.keystore
         return data
@@ -50,8 +59,13 @@ class BuildMode:
     @classmethod
     def from_json(cls, data: dict) -> BuildMode:
         only = data.get("only")
-        return cls(str(data["engine"]), bool(data["encrypted"]), bool(data["strict"]),
-                   tuple(only) if only is not None else None, data.get("keystore"))
+        return cls(
+            str(data["engine"]),
+            bool(data["encrypted"]),
+            bool(data["strict"]),
+            tuple(only) if only is not None else None,
+            data.get("keystore"),
+        )
 
 
 @dataclass
@@ -63,8 +77,14 @@ class BuildState:
     recipes: dict[str, list[str]] = field(default_factory=dict)  # state key -> [recipe, written path]
 
     def to_json(self) -> dict:
-        return {"version": STATE_VERSION, "inputs": self.inputs, "mode": self.mode.to_json(), "bytes": self.bytes,
-                "files": self.files, "recipes": self.recipes}
+        return {
+            "version": STATE_VERSION,
+            "inputs": self.inputs,
+            "mode": self.mode.to_json(),
+            "bytes": self.bytes,
+            "files": self.files,
+            "recipes": self.recipes,
+        }
 
     @classmethod
     def from_json(cls, data: object) -> BuildState | None:
@@ -74,8 +94,9 @@ class BuildState:
         if not isinstance(files, dict) or not isinstance(recipes, dict) or not isinstance(mode, dict):
             return None
         try:
-            return cls(str(data.get("inputs", "")), BuildMode.from_json(mode), int(data.get("bytes", 0)), files,
-                       recipes)
+            return cls(
+                str(data.get("inputs", "")), BuildMode.from_json(mode), int(data.get("bytes", 0)), files, recipes
+            )
         except (KeyError, TypeError, ValueError):
             return None
 

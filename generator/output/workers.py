@@ -5,6 +5,7 @@ taking large chunks of files, rendering and sealing them and writing them straig
 staging folder; the parent only coordinates and keeps the books. The output is byte-for-byte
 the same whichever way it is made.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,13 +43,27 @@ def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
         planned = _JOB["files"][index]
         rendered = _JOB["renderer"].make(planned)
         _JOB["out"].write(rendered.output_path, rendered.data)  # only the file: bookkeeping is the parent's
-        done.append((planned.output_path, rendered.output_path, hashlib.sha256(rendered.data).hexdigest(),
-                     len(rendered.data), _JOB["recipes"].of(planned)))
+        done.append(
+            (
+                planned.output_path,
+                rendered.output_path,
+                hashlib.sha256(rendered.data).hexdigest(),
+                len(rendered.data),
+                _JOB["recipes"].of(planned),
+            )
+        )
     return done
 
 
-def run(plan: SitePlan, renderer: Renderer, out: StagedOutput, recipes: Recipes, previous: BuildState | None,
-        on_progress: Callable[[int], None] = lambda n: None, workers: int | None = None) -> EngineReport:
+def run(
+    plan: SitePlan,
+    renderer: Renderer,
+    out: StagedOutput,
+    recipes: Recipes,
+    previous: BuildState | None,
+    on_progress: Callable[[int], None] = lambda n: None,
+    workers: int | None = None,
+) -> EngineReport:
     """`workers`: None for one process per core on large builds; a number to use exactly that many."""
     report = EngineReport()
     last = previous.recipes if previous else {}
@@ -69,7 +84,7 @@ def run(plan: SitePlan, renderer: Renderer, out: StagedOutput, recipes: Recipes,
     forced = workers is not None
     workers = workers or (os.cpu_count() or 1)
     chunk = CHUNK if not forced else max(1, -(-len(todo) // (workers * 4)))
-    chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
     if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
         report.workers = workers
@@ -85,8 +100,7 @@ def run(plan: SitePlan, renderer: Renderer, out: StagedOutput, recipes: Recipes,
     return report
 
 
-def _record(out: StagedOutput, done: list[tuple[str, str, str, int, str]],
-            on_progress: Callable[[int], None]) -> None:
+def _record(out: StagedOutput, done: list[tuple[str, str, str, int, str]], on_progress: Callable[[int], None]) -> None:
     for logical, written, sha, size, recipe in done:
         out.record(logical, written, sha, size)
         out.recipes[logical] = recipe

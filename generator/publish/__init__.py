@@ -9,6 +9,7 @@
 Building first when the output is stale is the pipeline's job (`pipeline.publish`); this stage
 publishes a complete encrypted build as it is.
 """
+
 from __future__ import annotations
 
 import time
@@ -45,26 +46,41 @@ def output_is_stale(config: Config, state: BuildState | None) -> bool:
     return state is None or not state.mode.publishable or state.inputs != input_fingerprint(config)
 
 
-def publish_build(config: Config, options: PublishOptions, state: BuildState | None, progress: Progress | None = None,
-                  store_factory: Callable[[Target, object], Store] = open_store) -> PublishReport:
+def publish_build(
+    config: Config,
+    options: PublishOptions,
+    state: BuildState | None,
+    progress: Progress | None = None,
+    store_factory: Callable[[Target, object], Store] = open_store,
+) -> PublishReport:
     """Publish the build in the output folder, whose state is `state`."""
     progress = progress or Progress()
     started = time.perf_counter()
     if state is not None and not state.mode.publishable:
-        raise PublishError(f"{config.output_dir} holds a plain preview (--no-encrypt) or a partial build (--customer); "
-                           "nothing was published. Run a full build (or publish without --no-build)")
+        raise PublishError(
+            f"{config.output_dir} holds a plain preview (--no-encrypt) or a partial build (--customer); "
+            "nothing was published. Run a full build (or publish without --no-build)"
+        )
     settings = effective_settings(config, {"target": options.target, "endpoint_url": options.endpoint_url})
     target = parse_target(settings.target, config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
     keystore = state.mode.keystore if state else None
-    plan = plan_publish(local_files(config.output_dir, settings, state), store,
-                        verify=options.verify or settings.verify, keystore=keystore)
+    plan = plan_publish(
+        local_files(config.output_dir, settings, state),
+        store,
+        verify=options.verify or settings.verify,
+        keystore=keystore,
+    )
     check_same_keystore(plan, keystore, options.replace_keys)
     report = PublishReport(store.description, plan.counts(), dry_run=options.dry_run, plan_lines=list(plan.lines()))
     check_foreign_objects(plan, options.allow_all_deletes)
-    check_delete_cap(plan, None if options.allow_all_deletes else
-                     (options.max_deletes if options.max_deletes is not None else settings.max_deletes))
+    check_delete_cap(
+        plan,
+        None
+        if options.allow_all_deletes
+        else (options.max_deletes if options.max_deletes is not None else settings.max_deletes),
+    )
     if not options.dry_run:
         progress.stage("Publishing", len(plan.new) + len(plan.changed) + len(plan.deleted))
         report.uploaded, report.uploaded_bytes = execute(plan, store, settings.concurrency, progress.advance)

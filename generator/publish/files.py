@@ -1,4 +1,5 @@
 """What a publish sends: the build's files with their headers, and the errors it can end with."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -35,6 +36,7 @@ class ManifestConflict(PublishError):
 
 # -- what should be published -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Headers:
     content_type: str
@@ -54,8 +56,12 @@ class LocalFile:
         return role_of(self.path)
 
     def signature(self) -> dict:
-        return {"sha256": self.sha256, "type": self.headers.content_type, "cache": self.headers.cache_control,
-                "encoding": self.headers.content_encoding}
+        return {
+            "sha256": self.sha256,
+            "type": self.headers.content_type,
+            "cache": self.headers.cache_control,
+            "encoding": self.headers.content_encoding,
+        }
 
 
 def role_of(path: str) -> str:
@@ -74,8 +80,11 @@ def is_fingerprinted(path: str) -> bool:
 def headers_for(path: str, settings: PublishConfig) -> Headers:
     cache = next((rule.value for rule in settings.cache_control if fnmatch.fnmatchcase(path, rule.pattern)), None)
     if cache is None:
-        cache = next(value for pattern, value, fingerprint in DEFAULT_CACHE_RULES
-                     if fnmatch.fnmatchcase(path, pattern) and (not fingerprint or is_fingerprinted(path)))
+        cache = next(
+            value
+            for pattern, value, fingerprint in DEFAULT_CACHE_RULES
+            if fnmatch.fnmatchcase(path, pattern) and (not fingerprint or is_fingerprinted(path))
+        )
     kind = media_type(path)
     encoding = "gzip" if settings.gzip and kind.startswith(COMPRESSIBLE) else None
     return Headers(kind, cache, encoding)
@@ -99,5 +108,3 @@ def body_of(file: LocalFile) -> bytes:
     if hashlib.sha256(data).hexdigest() != file.sha256:
         raise PublishError(f"{file.source} changed since the build; rebuild before publishing")
     return gzip.compress(data, mtime=0) if file.headers.content_encoding == "gzip" else data
-
-

@@ -14,6 +14,7 @@ are deleted (capped against mass deletion), and the final manifest is written. A
 dies part-way leaves the intent, so the next run re-sends what was pending and still knows
 every leftover to delete: it converges.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,12 +58,17 @@ class PublishPlan:
             yield f"- {path}"
 
     def counts(self) -> dict[str, int]:
-        return {"new": len(self.new), "changed": len(self.changed), "deleted": len(self.deleted),
-                "unchanged": self.unchanged}
+        return {
+            "new": len(self.new),
+            "changed": len(self.changed),
+            "deleted": len(self.deleted),
+            "unchanged": self.unchanged,
+        }
 
 
-def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False,
-                 keystore: str | None = None) -> PublishPlan:
+def plan_publish(
+    files: dict[str, LocalFile], store: Store, verify: bool = False, keystore: str | None = None
+) -> PublishPlan:
     """Compare the build with the store's manifest; with `verify` (or no manifest yet) with its listing too."""
     remote, version = store.read_manifest()
     published: dict[str, dict] = (remote or {}).get("objects", {})
@@ -73,15 +79,23 @@ def plan_publish(files: dict[str, LocalFile], store: Store, verify: bool = False
         present = path in listed if listed is not None else previous is not None
         if not present:
             plan.new.append(file)
-        elif previous is None or previous.get("pending") or not _same(previous, file) or \
-                (listed is not None and listed[path] != previous.get("size")):
+        elif (
+            previous is None
+            or previous.get("pending")
+            or not _same(previous, file)
+            or (listed is not None and listed[path] != previous.get("size"))
+        ):
             plan.changed.append(file)
         else:
             plan.unchanged += 1
     plan.deleted = sorted((set(published) | set(listed or ())) - set(files))
-    plan.manifest = {"version": 1, "keystore": keystore,
-                     "objects": {path: {**file.signature(), "size": published.get(path, {}).get("size")}
-                                 for path, file in files.items()}}
+    plan.manifest = {
+        "version": 1,
+        "keystore": keystore,
+        "objects": {
+            path: {**file.signature(), "size": published.get(path, {}).get("size")} for path, file in files.items()
+        },
+    }
     return plan
 
 
@@ -92,27 +106,31 @@ def _same(previous: dict, file: LocalFile) -> bool:
 def check_same_keystore(plan: PublishPlan, keystore: str | None, allow_new: bool) -> None:
     """Portals built with another keystore would lock every customer out of the published ones."""
     if plan.remote_keystore and keystore and plan.remote_keystore != keystore and not allow_new:
-        raise PublishError("the target's portals were built with another keystore; publishing this build would "
-                           "replace every customer's keys and passwords. Restore the keystore they were built with, "
-                           "or pass --replace-keys if that is really intended; nothing was changed")
+        raise PublishError(
+            "the target's portals were built with another keystore; publishing this build would "
+            "replace every customer's keys and passwords. Restore the keystore they were built with, "
+            "or pass --replace-keys if that is really intended; nothing was changed"
+        )
 
 
 def check_foreign_objects(plan: PublishPlan, allow_all: bool) -> None:
     """A target with no Portico manifest holds nothing known to be ours: never delete from it unasked."""
     if plan.manifest_version is None and plan.deleted and not allow_all:
-        raise PublishError(f"the target already holds {len(plan.deleted)} file(s) that Portico did not publish "
-                           f"(e.g. {plan.deleted[0]}) and no Portico manifest; nothing was changed. Publish to an "
-                           "empty folder or prefix, or pass --allow-deletes all to replace what is there")
+        raise PublishError(
+            f"the target already holds {len(plan.deleted)} file(s) that Portico did not publish "
+            f"(e.g. {plan.deleted[0]}) and no Portico manifest; nothing was changed. Publish to an "
+            "empty folder or prefix, or pass --allow-deletes all to replace what is there"
+        )
 
 
 def check_delete_cap(plan: PublishPlan, max_deletes: int | None) -> None:
     if max_deletes is not None and len(plan.deleted) > max_deletes:
-        raise PublishError(f"{len(plan.deleted)} objects would be deleted, more than --max-deletes {max_deletes}; "
-                           "nothing was changed. Check the build (a missing export file?), then raise the cap "
-                           "or pass --allow-deletes all")
+        raise PublishError(
+            f"{len(plan.deleted)} objects would be deleted, more than --max-deletes {max_deletes}; "
+            "nothing was changed. Check the build (a missing export file?), then raise the cap "
+            "or pass --allow-deletes all"
+        )
 
 
 def encode_manifest(manifest: dict) -> bytes:
     return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-

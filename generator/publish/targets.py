@@ -1,4 +1,5 @@
 """Where a publish goes: the target from flag, environment or config, and the store behind it."""
+
 from __future__ import annotations
 
 import os
@@ -35,13 +36,17 @@ def effective_settings(config: Config, flags: dict[str, str | None]) -> PublishC
 def parse_target(text: str | None, config: Config) -> Target:
     """`scheme://location/prefix` for a registered store, or a folder path (relative to config.yaml)."""
     if not text:
-        raise PublishError("no publish target: set publish.target in config.yaml, PORTICO_PUBLISH_TARGET, "
-                           "or pass --target (a folder or s3://bucket/prefix)")
+        raise PublishError(
+            "no publish target: set publish.target in config.yaml, PORTICO_PUBLISH_TARGET, "
+            "or pass --target (a folder or s3://bucket/prefix)"
+        )
     scheme, separator, _ = text.partition("://")
     if separator and scheme != "file":
         if scheme not in STORES:
-            raise PublishError(f"target {text!r}: no store for {scheme}:// (known: a folder, "
-                               f"{', '.join(f'{s}://' for s in sorted(STORES) if s != 'file')})")
+            raise PublishError(
+                f"target {text!r}: no store for {scheme}:// (known: a folder, "
+                f"{', '.join(f'{s}://' for s in sorted(STORES) if s != 'file')})"
+            )
         parsed = urlparse(text)
         if not parsed.netloc:
             raise PublishError(f"target {text!r} names no bucket ({scheme}://bucket/prefix)")
@@ -55,5 +60,6 @@ def parse_target(text: str | None, config: Config) -> Target:
 
 
 def cloudfront_client(settings: PublishConfig):
-    return session(settings).client("cloudfront", endpoint_url=settings.cloudfront_endpoint_url,
-                                    config=client_config(settings))
+    return session(settings).client(
+        "cloudfront", endpoint_url=settings.cloudfront_endpoint_url, config=client_config(settings)
+    )

@@ -1,5 +1,6 @@
 """Doing a publish: the intent manifest, the uploads in order, the deletes, the final manifest,
 and the CDN invalidation of what changed."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,9 @@ class PublishReport:
     plan_lines: list[str] = field(default_factory=list)
 
 
-def execute(plan: PublishPlan, store: Store, concurrency: int,
-            on_progress: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
+def execute(
+    plan: PublishPlan, store: Store, concurrency: int, on_progress: Callable[[int], None] = lambda n: None
+) -> tuple[int, int]:
     """Intent manifest, uploads in order (each group in parallel), deletes, final manifest.
 
     Both manifest writes are conditional: the intent on the version the plan was made from (so
@@ -77,10 +79,12 @@ def invalidation_paths(plan: PublishPlan, prefix: str, limit: int) -> list[str]:
 def invalidate(client, distributions: list[str], paths: list[str]) -> dict[str, list[str]]:
     done = {}
     for distribution in distributions:
-        client.create_invalidation(DistributionId=distribution, InvalidationBatch={
-            "Paths": {"Quantity": len(paths), "Items": paths},
-            "CallerReference": f"portico-{time.time_ns()}-{distribution}",
-        })
+        client.create_invalidation(
+            DistributionId=distribution,
+            InvalidationBatch={
+                "Paths": {"Quantity": len(paths), "Items": paths},
+                "CallerReference": f"portico-{time.time_ns()}-{distribution}",
+            },
+        )
         done[distribution] = paths
     return done
-

@@ -11,6 +11,7 @@ A page can have a variant per language beside it: `faq.de.md` is `faq.md` for cu
 language is German (`de`, `de_AT`, ...). A variant's front matter only needs what differs; the
 rest (nav order, audience) comes from the page it translates.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,9 @@ def read_pages(folder: Path, problems: ProblemLog) -> list[Page]:
         slug, language = split_name(path.stem)
         if language is not None:
             if slug not in bases:
-                problems.error(path.name, 1, None, f"a language variant of {slug}.md, which does not exist",
-                               "bad-content")
+                problems.error(
+                    path.name, 1, None, f"a language variant of {slug}.md, which does not exist", "bad-content"
+                )
                 continue
             meta = {**bases[slug], **meta}
         page = _page(path, slug, language, meta, body, problems)
@@ -92,9 +94,15 @@ def _page(path: Path, slug: str, language: str | None, meta: dict, body: str, pr
             problems.error(path.name, 1, None, f"{where}: {err['msg']}", "bad-content")
         return None
     html = markdown.markdown(body, extensions=["tables", "sane_lists", "attr_list"], output_format="html")
-    return Page(slug=slug, title=header.title, nav_order=header.nav_order,
-                audience=frozenset(header.audience) if header.audience is not None else None,
-                html=html, source=path, language=language)
+    return Page(
+        slug=slug,
+        title=header.title,
+        nav_order=header.nav_order,
+        audience=frozenset(header.audience) if header.audience is not None else None,
+        html=html,
+        source=path,
+        language=language,
+    )
 
 
 def pages_for(pages: list[Page], customer_id: str, group: str, language: str) -> list[Page]:

@@ -6,6 +6,7 @@ that cannot be used is reported with file, row and column; a record with such a 
 `bad` so the build can skip it (or stop, when strict). Relations between entities are joined
 later, by the model.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -62,9 +63,14 @@ def _read_options(exports: ExportsConfig, source: FileOptions, path: Path) -> Re
 class ExportReader:
     """Reads every mapped entity of an export into records."""
 
-    def __init__(self, config: Config, problems: ProblemLog,
-                 on_rows: Callable[[int], None] | None = None, owners: RowOwners | None = None,
-                 selection: dict[str, LineSelection] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        problems: ProblemLog,
+        on_rows: Callable[[int], None] | None = None,
+        owners: RowOwners | None = None,
+        selection: dict[str, LineSelection] | None = None,
+    ):
         self.exports = config.exports
         self.folder = config.export_dir
         self.problems = problems
@@ -108,20 +114,33 @@ class ExportReader:
         mapper, rows = self._open(source.file, source, source.columns, entity.fields, entity.required)
         line_mapper = None
         if source.lines is not None and source.lines.file is None:
-            line_mapper = self._mapper(source.file, (source.lines, source), source.lines.columns, LINE_FIELDS,
-                                       entity.line_required)
+            line_mapper = self._mapper(
+                source.file, (source.lines, source), source.lines.columns, LINE_FIELDS, entity.line_required
+            )
         records = self._records(name, mapper, rows, source, line_mapper, entity.key)
         if source.lines is not None and source.lines.file is not None:
             self._attach_line_file(name, source, records)
         return records
 
-    def _mapper(self, file: str, layers: tuple[FileOptions, ...], columns: dict[str, ColumnSpec],
-                types: dict[str, str], required: tuple[str, ...]) -> RowMapper:
+    def _mapper(
+        self,
+        file: str,
+        layers: tuple[FileOptions, ...],
+        columns: dict[str, ColumnSpec],
+        types: dict[str, str],
+        required: tuple[str, ...],
+    ) -> RowMapper:
         parser = ValueParser(_parse_options(self.exports, *layers))
         return RowMapper(field_maps(columns, types), required, parser, self.problems, file)
 
-    def _open(self, file: str, options: FileOptions, columns: dict[str, ColumnSpec],
-              types: dict[str, str], required: tuple[str, ...]) -> tuple[RowMapper, Iterator]:
+    def _open(
+        self,
+        file: str,
+        options: FileOptions,
+        columns: dict[str, ColumnSpec],
+        types: dict[str, str],
+        required: tuple[str, ...],
+    ) -> tuple[RowMapper, Iterator]:
         path = self.folder / file
         mapper = self._mapper(file, (options,), columns, types, required)
         try:
@@ -139,9 +158,13 @@ class ExportReader:
         if table.columns is not None:
             missing = sorted(wanted - set(table.columns))
             for column in missing:
-                self.problems.error(mapper.file, 1, column,
-                                    f"column not found in the header (columns: {', '.join(table.columns)})",
-                                    "missing-column")
+                self.problems.error(
+                    mapper.file,
+                    1,
+                    column,
+                    f"column not found in the header (columns: {', '.join(table.columns)})",
+                    "missing-column",
+                )
             if missing:
                 return
             yield from self._counted(table.rows)
@@ -168,8 +191,15 @@ class ExportReader:
             raise LoadError(f"{rows}: cannot be decoded ({exc.reason}); set `encoding`") from None
         self.on_rows(batch)
 
-    def _records(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
-                 line_mapper: RowMapper | None, key: str | None) -> list[Record]:
+    def _records(
+        self,
+        entity: str,
+        mapper: RowMapper,
+        rows: Iterator,
+        source: Source,
+        line_mapper: RowMapper | None,
+        key: str | None,
+    ) -> list[Record]:
         if source.group_by is not None:
             return self._grouped(entity, mapper, rows, source, line_mapper)
         records: list[Record] = []
@@ -188,14 +218,20 @@ class ExportReader:
             if key is not None and fields.get(key) is not None:
                 first = first_row_of_key.setdefault(fields[key], number)
                 if first != number:
-                    self.problems.error(mapper.file, number, mapper_column(mapper, key),
-                                        f"duplicate {key} {fields[key]!r} (first on row {first})", "duplicate-id")
+                    self.problems.error(
+                        mapper.file,
+                        number,
+                        mapper_column(mapper, key),
+                        f"duplicate {key} {fields[key]!r} (first on row {first})",
+                        "duplicate-id",
+                    )
                     record.bad = True
             records.append(record)
         return records
 
-    def _grouped(self, entity: str, mapper: RowMapper, rows: Iterator, source: Source,
-                 line_mapper: RowMapper | None) -> list[Record]:
+    def _grouped(
+        self, entity: str, mapper: RowMapper, rows: Iterator, source: Source, line_mapper: RowMapper | None
+    ) -> list[Record]:
         """Rows sharing the group field form one record; each row may add a line.
 
         Most rows of a group repeat its header cells exactly, so a row whose raw header cells
@@ -219,8 +255,9 @@ class ExportReader:
                 group = fields.get(source.group_by)
                 record = grouped.get(group)
                 if record is None:
-                    record = Record(Origin(mapper.file, number), fields, [] if line_mapper is not None else None,
-                                    bad=not ok)
+                    record = Record(
+                        Origin(mapper.file, number), fields, [] if line_mapper is not None else None, bad=not ok
+                    )
                     grouped[group] = record
                     records.append(record)
                     record.rows = 0
@@ -254,8 +291,9 @@ class ExportReader:
                 return True
         return False
 
-    def _compare_header(self, record: Record, fields: dict[str, Any], number: int,
-                        mapper: RowMapper, source: Source) -> None:
+    def _compare_header(
+        self, record: Record, fields: dict[str, Any], number: int, mapper: RowMapper, source: Source
+    ) -> None:
         for name, value in fields.items():
             first = record.fields.get(name)
             if value == first or value is None:
@@ -267,8 +305,10 @@ class ExportReader:
             if seen in self._conflicts_seen:
                 continue  # said once per record and value, not once per row
             self._conflicts_seen.add(seen)
-            message = (f"{name} is {value!s} here but {first!s} on row {record.origin.row} "
-                       f"of the same {source.group_by} {record.fields.get(source.group_by)!s}")
+            message = (
+                f"{name} is {value!s} here but {first!s} on row {record.origin.row} "
+                f"of the same {source.group_by} {record.fields.get(source.group_by)!s}"
+            )
             column = mapper_column(mapper, name)
             if source.on_conflict == "first":
                 self.problems.warning(mapper.file, number, column, message + " (first value kept)", "header-conflict")
@@ -278,8 +318,13 @@ class ExportReader:
 
     def _attach_line_file(self, name: str, source: Source, records: list[Record]) -> None:
         lines_source = source.lines
-        mapper, rows = self._open(lines_source.file, lines_source, lines_source.columns, LINE_FIELDS,
-                                  ("document", *ENTITIES[name].line_required))
+        mapper, rows = self._open(
+            lines_source.file,
+            lines_source,
+            lines_source.columns,
+            LINE_FIELDS,
+            ("document", *ENTITIES[name].line_required),
+        )
         by_key = {r.fields.get(ENTITIES[name].key): r for r in records}
         whose = owner_field(name)
         for number, row in rows:
@@ -289,8 +334,13 @@ class ExportReader:
                 self.owners.own(mapper.file, number, parent.fields.get(whose) if parent and whose else SHARED)
             if parent is None:
                 if fields.get("document") is not None:
-                    self.problems.error(mapper.file, number, mapper_column(mapper, "document"),
-                                        f"unknown {name[:-1]} {fields['document']!r}", "unknown-reference")
+                    self.problems.error(
+                        mapper.file,
+                        number,
+                        mapper_column(mapper, "document"),
+                        f"unknown {name[:-1]} {fields['document']!r}",
+                        "unknown-reference",
+                    )
                 continue
             parent.rows += 1
             if ok:
@@ -314,8 +364,13 @@ def _read_side() -> tuple[Export, list, Counter, RowOwners | None]:
     return records, reader.problems.problems, reader.problems.skipped, reader.owners
 
 
-def read_export(config: Config, problems: ProblemLog, on_rows: Callable[[int], None] | None = None,
-                parallel: bool | None = None, owners: RowOwners | None = None,
-                selection: dict[str, LineSelection] | None = None) -> Export:
+def read_export(
+    config: Config,
+    problems: ProblemLog,
+    on_rows: Callable[[int], None] | None = None,
+    parallel: bool | None = None,
+    owners: RowOwners | None = None,
+    selection: dict[str, LineSelection] | None = None,
+) -> Export:
     """`owners`: filled with whose each row is; `selection`: read only these lines of these files."""
     return ExportReader(config, problems, on_rows, owners, selection).read(parallel)

@@ -7,6 +7,7 @@ about entities or fields: mapping columns onto fields is `mapping.py`'s job.
 
 Readers are registered by format name (`@reads("csv")`); a new format is one function.
 """
+
 from __future__ import annotations
 
 import csv
@@ -57,9 +58,11 @@ SUFFIXES = {"jsonl": "ndjson", "ndjson": "ndjson", "json": "json", "xlsx": "xlsx
 
 def reads(format_name: str) -> Callable[[Reader], Reader]:
     """Registers a reader for a format name (`exports.<entity>.format`)."""
+
     def register(reader: Reader) -> Reader:
         READERS[format_name] = reader
         return reader
+
     return register
 
 
@@ -76,8 +79,10 @@ def open_rows(path: Path, options: ReadOptions) -> RawRows:
     try:
         return READERS[options.format](path, options)
     except UnicodeDecodeError as exc:
-        raise ReadError(f"{path}: cannot be decoded as {options.encoding} ({exc.reason} at byte {exc.start}); "
-                        f"set the file's `encoding` in config.yaml") from None
+        raise ReadError(
+            f"{path}: cannot be decoded as {options.encoding} ({exc.reason} at byte {exc.start}); "
+            f"set the file's `encoding` in config.yaml"
+        ) from None
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
@@ -126,7 +131,7 @@ def _csv_rows(header: list[str], numbered: Iterator[tuple[int, list[str]]]) -> I
             continue  # blank line
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        yield number, dict(zip(header, cells))
+        yield number, dict(zip(header, cells, strict=False))
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ class LineSelection:
         header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
         numbers = [number for number, _ in self.lines]
         cells = csv.reader((line.decode(options.encoding) for _, line in self.lines), **dialect)
-        return RawRows(path, header, _csv_rows(header, zip(numbers, cells)))
+        return RawRows(path, header, _csv_rows(header, zip(numbers, cells, strict=True)))
 
 
 def _cell_text(value: Any) -> str:
@@ -237,7 +242,7 @@ def read_xlsx(path: Path, options: ReadOptions) -> RawRows:
                 texts = [_cell_text(c) for c in cells]
                 if not any(t.strip() for t in texts):
                     continue
-                yield number, dict(zip(header, texts))
+                yield number, dict(zip(header, texts, strict=False))
         finally:
             book.close()
 

@@ -1,6 +1,7 @@
 """One row to canonical fields: which column (or constant, or template) gives each field, and
 its text parsed by the field's type. Every value that cannot be used is reported with file, row
 and column."""
+
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from typing import Any
 from ..config import ColumnSpec
 from ..problems import ProblemLog
 from .values import ValueParser
+
 
 @dataclass(frozen=True)
 class FieldMap:
@@ -57,16 +59,19 @@ class _Blanks(dict):
 
 
 def field_maps(columns: dict[str, ColumnSpec], types: dict[str, str]) -> list[FieldMap]:
-    maps = [FieldMap(name, types[name], spec, re.compile(spec.match) if spec.match else None)
-            for name, spec in columns.items()]
+    maps = [
+        FieldMap(name, types[name], spec, re.compile(spec.match) if spec.match else None)
+        for name, spec in columns.items()
+    ]
     return sorted(maps, key=lambda m: m.spec.template is not None)  # templates may use other fields
 
 
 class RowMapper:
     """Turns a raw row into typed fields, reporting every value it cannot use."""
 
-    def __init__(self, maps: list[FieldMap], required: tuple[str, ...], parser: ValueParser,
-                 problems: ProblemLog, file: str):
+    def __init__(
+        self, maps: list[FieldMap], required: tuple[str, ...], parser: ValueParser, problems: ProblemLog, file: str
+    ):
         self.maps = maps
         self.required = frozenset(required)
         self.parser = parser
@@ -83,8 +88,9 @@ class RowMapper:
                 texts[fm.name] = text
                 if not text:
                     if fm.name in self.required:
-                        self.problems.error(self.file, number, fm.column,
-                                            f"required field '{fm.name}' is empty", "missing-field")
+                        self.problems.error(
+                            self.file, number, fm.column, f"required field '{fm.name}' is empty", "missing-field"
+                        )
                         ok = False
                     fields[fm.name] = None
                     continue
@@ -112,5 +118,3 @@ def mapper_column(mapper: RowMapper, field_name: str) -> str:
         if fm.name == field_name:
             return fm.column
     return field_name
-
-

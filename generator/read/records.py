@@ -1,5 +1,6 @@
 """What reading an export yields: records of typed fields, each knowing where it was read, and,
 when asked, whose each row is (so a long-running process can re-read only some customers)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,11 +64,9 @@ class RowOwners:
             if before != owner:
                 self.keys[(entity, key)] = SHARED
 
-    def update(self, other: "RowOwners") -> None:
+    def update(self, other: RowOwners) -> None:
         for file, rows in other.rows.items():
             for number, owner in rows.items():
                 self.own(file, number, owner)
         for (entity, key), owner in other.keys.items():
             self.claim(entity, key, owner)
-
-

@@ -1,4 +1,5 @@
 """Cell text to typed values: dates, decimals, yes/no, e-mail addresses, as the export writes them."""
+
 from __future__ import annotations
 
 import re
@@ -90,7 +91,7 @@ class ValueParser:
             return True
         if folded in self.options.false_values:
             return False
-        raise ValueError(f"{text!r} is not yes/no (known: {', '.join(sorted(self.options.true_values))} "
-                         f"/ {', '.join(sorted(v for v in self.options.false_values if v))})")
-
-
+        raise ValueError(
+            f"{text!r} is not yes/no (known: {', '.join(sorted(self.options.true_values))} "
+            f"/ {', '.join(sorted(v for v in self.options.false_values if v))})"
+        )

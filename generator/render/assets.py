@@ -6,6 +6,7 @@ a name with a hash of its bytes in it (`portico.3fa9c0e12b.css`), so a CDN may c
 year and a changed file is a new URL. Pages link them with `integrity="sha384-..."`, so a
 browser refuses a file that is not the one the page was built with.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,7 +45,7 @@ def integrity(data: bytes) -> str:
 def colour_stylesheet(colors: dict[str, str]) -> bytes:
     """Brand colours as custom properties in a file (the CSP allows no inline styles)."""
     lines = "".join(f"  --{name}: {value.strip()};\n" for name, value in sorted(colors.items()))
-    return f":root {{\n{lines}}}\n".encode("utf-8")
+    return f":root {{\n{lines}}}\n".encode()
 
 
 def colors_key(colors: dict[str, str]) -> str:

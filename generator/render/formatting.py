@@ -8,26 +8,53 @@ both ways, and any locale, currency or pattern where the two differ (unusual gro
 pattern with quoted text, a Babel release that changed its rules) formats with Babel itself.
 So the output always agrees with whatever Babel is installed; a test checks every locale.
 """
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
+from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import (
-    format_percent, get_currency_precision, get_currency_symbol, get_decimal_symbol, get_group_symbol,
+    format_percent,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
     get_minus_sign_symbol,
 )
 
 #: Values the fast path must format exactly as Babel does before it is used: zero, rounding
 #: ties, one to four groups of digits, negatives, tiny and huge amounts.
-PROBES = tuple(Decimal(v) for v in (
-    "0", "0.005", "0.015", "0.025", "0.4", "1", "2.50", "12.345", "0.1234", "999.995", "1000", "1234.5",
-    "12345.675", "123456.78", "1234567.891", "98765432.1", "12345678901.23", "-0.004", "-0.5", "-1234.5",
-    "-1234567.891", "1E+15",
-))
+PROBES = tuple(
+    Decimal(v)
+    for v in (
+        "0",
+        "0.005",
+        "0.015",
+        "0.025",
+        "0.4",
+        "1",
+        "2.50",
+        "12.345",
+        "0.1234",
+        "999.995",
+        "1000",
+        "1234.5",
+        "12345.675",
+        "123456.78",
+        "1234567.891",
+        "98765432.1",
+        "12345678901.23",
+        "-0.004",
+        "-0.5",
+        "-1234.5",
+        "-1234567.891",
+        "1E+15",
+    )
+)
 
 
 def parse_locale(language: str, fallback: str = "en") -> Locale:
@@ -87,7 +114,7 @@ def _trusted(fast: _Pattern, babel, probes: tuple[Decimal, ...] = PROBES):
     return babel
 
 
-@lru_cache(maxsize=None)
+@cache
 def number_formats(locale_name: str, currency: str):
     """(money, number) formatting functions for a locale and currency, each fast where it is trusted."""
     locale = Locale.parse(locale_name)
@@ -100,7 +127,9 @@ def number_formats(locale_name: str, currency: str):
     def babel_number(value: Decimal) -> str:
         return decimal_pattern.apply(value, locale)
 
-    fast_money = _Pattern(money_pattern, locale, get_currency_precision(currency), get_currency_symbol(currency, locale))
+    fast_money = _Pattern(
+        money_pattern, locale, get_currency_precision(currency), get_currency_symbol(currency, locale)
+    )
     return _trusted(fast_money, babel_money), _trusted(_Pattern(decimal_pattern, locale, None), babel_number)
 
 

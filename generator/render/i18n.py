@@ -10,6 +10,7 @@ of its parents, then in their `de` catalogues, then in their English ones (a the
 the English), and last the English source string itself. An empty or fuzzy translation counts as missing, so a
 half-translated catalogue shows English where it has gaps, never an empty string.
 """
+
 from __future__ import annotations
 
 import gettext

@@ -4,6 +4,7 @@ The renderer knows only this protocol: a sealer names a portal's files (links be
 through `href`, so published names may be opaque) and wraps each rendered file (the seal stage
 encrypts it into a shell page or a blob). `Unsealed` leaves both as they are, for previews.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ The renderer knows nothing of encryption or of where files go. It is made with a
 publish files under opaque names without a template changing, and `make` hands every rendered
 file to the sealer.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,11 @@ def _formatting_filter(method: str) -> Callable:
     currency). Filters rather than `fmt.money(amount)` calls because Jinja resolves a filter
     once per template, while every call goes through its runtime checks: lists and invoices
     format thousands of values."""
+
     @pass_context
     def apply(context, value, *args):
         return getattr(context["fmt"], method)(value, *args)
+
     return apply
 
 
@@ -58,13 +61,16 @@ def content_security_policy(actions: ActionsConfig) -> str:
     form_targets = "'self' mailto:"
     if actions.channel == "form" and actions.form_url:
         form_targets += " " + actions.form_url
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'"
+    )
 
 
 class Renderer:
-    def __init__(self, config: Config, theme: Theme, assets: AssetManifest, sealer: Sealer | None = None,
-                 preview: bool = False):
+    def __init__(
+        self, config: Config, theme: Theme, assets: AssetManifest, sealer: Sealer | None = None, preview: bool = False
+    ):
         self.config = config
         self.theme = theme
         self.assets = assets
@@ -80,12 +86,19 @@ class Renderer:
         )
         self.catalogues = Catalogues(theme.locale_dirs())
         self.translations = self.catalogues.translations(config.site.language)  # switched per page
-        self.env.install_gettext_callables(lambda text: self.translations.gettext(text),
-                                           lambda one, many, n: self.translations.ngettext(one, many, n),
-                                           newstyle=True)
+        self.env.install_gettext_callables(
+            lambda text: self.translations.gettext(text),
+            lambda one, many, n: self.translations.ngettext(one, many, n),
+            newstyle=True,
+        )
         self.env.filters.update(markdown=self.markdown, state=self.state_badge, **FORMATTING_FILTERS)
-        self.env.globals.update(site=config.site, state_label=state_label, activity_label=activity_label,
-                                preview=preview, gate_config=config.gate)
+        self.env.globals.update(
+            site=config.site,
+            state_label=state_label,
+            activity_label=activity_label,
+            preview=preview,
+            gate_config=config.gate,
+        )
         self._formatters: dict[tuple[str, str, str], Formatter] = {}
         self._fragments: dict[tuple[str, str], Markup] = {}
         self._markdown: dict[str, Markup] = {}
@@ -123,8 +136,7 @@ class Renderer:
     def render_page(self, planned: PlannedFile) -> str:
         portal = planned.portal
         extra = {"link": lambda target: self._link(portal, planned, target), "page_path": planned.path}
-        return self.render_template(planned.template, portal, {**(planned.context or {}), **extra},
-                                    planned.output_path)
+        return self.render_template(planned.template, portal, {**(planned.context or {}), **extra}, planned.output_path)
 
     def state_badge(self, key: str) -> Markup:
         """A state as a badge; a helper rather than a macro, as lists show one on every row."""
@@ -147,8 +159,10 @@ class Renderer:
         """The sign-in page's texts in every language the theme speaks, for a visitor whose
         language the export does not say: the page picks the browser's."""
         if self._browser_messages is None:
-            self._browser_messages = {language: json.loads(self.fragment("_gate_texts.json", language))
-                                      for language in self.catalogues.languages()}
+            self._browser_messages = {
+                language: json.loads(self.fragment("_gate_texts.json", language))
+                for language in self.catalogues.languages()
+            }
         return self._browser_messages
 
     def render_shell(self, portal: Portal, context: dict) -> str:
@@ -185,17 +199,20 @@ class Renderer:
         key = id(settings)
         if key not in self._looks:
             branding = settings.branding
-            self._looks[key] = (settings, {
-                "settings": settings,
-                "branding": branding,
-                "actions": settings.actions,
-                "shows": settings.shows,
-                "csp": content_security_policy(settings.actions),
-                "display_name": branding.display_name or self.config.site.name,
-                "logo": self.logo(branding),
-                "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
-                "stylesheets": self.stylesheets(branding),
-            })
+            self._looks[key] = (
+                settings,
+                {
+                    "settings": settings,
+                    "branding": branding,
+                    "actions": settings.actions,
+                    "shows": settings.shows,
+                    "csp": content_security_policy(settings.actions),
+                    "display_name": branding.display_name or self.config.site.name,
+                    "logo": self.logo(branding),
+                    "favicon": file_key(branding.favicon) if branding.favicon else "favicon.svg",
+                    "stylesheets": self.stylesheets(branding),
+                },
+            )
         return self._looks[key][1]
 
     def logo(self, branding: Branding) -> str | None:

@@ -13,6 +13,7 @@ in each parent; a template can reach a parent's version of itself explicitly by 
 parent's name (`{% extends "default/base.html" %}`). Static files and catalogues merge the
 same way: the nearest theme that has a file or a string wins.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,8 +86,9 @@ class Theme:
         found: dict[str, Path] = {}
         for theme in reversed(self.chain):
             if theme.static.is_dir():
-                found.update({p.relative_to(theme.static).as_posix(): p
-                              for p in sorted(theme.static.rglob("*")) if p.is_file()})
+                found.update(
+                    {p.relative_to(theme.static).as_posix(): p for p in sorted(theme.static.rglob("*")) if p.is_file()}
+                )
         return dict(sorted(found.items()))
 
     def stylesheets(self) -> list[str]:

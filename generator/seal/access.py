@@ -6,6 +6,7 @@ cached, so only new or changed passwords run the KDF. Access taken away (a conta
 switched off, a customer disabled or gone from the export) rotates that customer's keys, so
 nothing published afterwards opens with the old ones.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,9 @@ def allowed_emails(ledger: Ledger, customer_id: str) -> set[str]:
     return {normalise_email(c.email) for c in contacts if c.portal_access and c.email}
 
 
-def sync_access(keystore: Keystore, ledger: Ledger, iterations: int,
-                on_slot: Callable[[int], None] = lambda n: None) -> AccessChanges:
+def sync_access(
+    keystore: Keystore, ledger: Ledger, iterations: int, on_slot: Callable[[int], None] = lambda n: None
+) -> AccessChanges:
     changes = AccessChanges()
     for customer_id, book in ledger.books.items():
         if book.customer.portal_enabled:
@@ -75,14 +77,22 @@ def _withdraw(keystore: Keystore, customer_id: str, reason: str, changes: Access
 
 def is_stale(secret: CustomerSecret, contact: ContactSecret, iterations: int) -> bool:
     """A slot is remade when missing, made for an older data key, or at another KDF cost."""
-    return (contact.slot is None or contact.slot_key_id != b64url(secret.keys.key_id)
-            or contact.slot.get("iter") != iterations)
+    return (
+        contact.slot is None
+        or contact.slot_key_id != b64url(secret.keys.key_id)
+        or contact.slot.get("iter") != iterations
+    )
 
 
 def _make_slots(keystore: Keystore, iterations: int, changes: AccessChanges, on_slot: Callable[[int], None]) -> None:
     """The slow part of a first build: one PBKDF2 per slot, on every core (hashlib frees the GIL)."""
-    todo = [(secret, email, contact) for secret in keystore.customers.values() if secret.enabled
-            for email, contact in sorted(secret.contacts.items()) if is_stale(secret, contact, iterations)]
+    todo = [
+        (secret, email, contact)
+        for secret in keystore.customers.values()
+        if secret.enabled
+        for email, contact in sorted(secret.contacts.items())
+        if is_stale(secret, contact, iterations)
+    ]
 
     def make(item: tuple[CustomerSecret, str, ContactSecret]) -> None:
         secret, email, contact = item

@@ -12,6 +12,7 @@ In short:
 
 The key slots that unlock a customer's data key are in `slots.py`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,7 +64,7 @@ class CustomerKeys:
     file_key: bytes  # 32 random bytes: derives file names, content keys and nonces
 
     @classmethod
-    def generate(cls) -> "CustomerKeys":
+    def generate(cls) -> CustomerKeys:
         return cls(os.urandom(KEY_ID_BYTES), os.urandom(32), os.urandom(32))
 
     def file_name(self, logical_path: str, extension: str) -> str:
@@ -112,10 +113,10 @@ def open_blob(blob: bytes, path: str, *, data_key: bytes | None = None, content_
     aad = associated_data(key_id, path)
     try:
         cek = content_key if content_key is not None else AESGCM(data_key).decrypt(wrap_nonce, wrapped, aad)
-        plaintext = AESGCM(cek).decrypt(body_nonce, blob[HEADER.size:], aad)
+        plaintext = AESGCM(cek).decrypt(body_nonce, blob[HEADER.size :], aad)
     except InvalidTag:
         raise DecryptError("the key does not open this file, or the file was altered") from None
     (length,) = struct.unpack_from(">I", plaintext)
-    packed = zlib.decompress(plaintext[4:4 + length], -15)
+    packed = zlib.decompress(plaintext[4 : 4 + length], -15)
     media_type, _, content = packed.partition(b"\n")
     return Opened(media_type.decode("utf-8"), content)

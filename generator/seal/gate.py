@@ -6,6 +6,7 @@ is opaque except its entry page (the one its URL opens), which also carries the 
 slots. Shared site files (theme assets, 404, robots.txt) pass through unchanged. The `Gate` is
 the renderer's `Sealer`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,8 +74,14 @@ class Gate:
         secret = self.keystore.customers[portal.customer_id]
         slots = sorted((c.slot for c in secret.contacts.values() if c.slot), key=lambda s: s["id"])
         gate = self.config.gate
-        return {"v": 1, "kid": blobs.b64(secret.keys.key_id), "salt": blobs.b64(secret.email_salt),
-                "slots": slots, "idle_minutes": gate.session_minutes, "remember_days": gate.remember_days}
+        return {
+            "v": 1,
+            "kid": blobs.b64(secret.keys.key_id),
+            "salt": blobs.b64(secret.email_salt),
+            "slots": slots,
+            "idle_minutes": gate.session_minutes,
+            "remember_days": gate.remember_days,
+        }
 
     def direct_link(self, portal: Portal, logical: str) -> str:
         """A URL that opens this one page, its key in the fragment (never sent to a server)."""
@@ -94,4 +101,3 @@ def encrypted_portals_exist(output_dir: Path) -> bool:
         except OSError:
             continue
     return False
-

@@ -7,6 +7,7 @@ the KDF for an unchanged password. With PORTICO_MASTER_KEY set it is encrypted a
 file, fsync, rename) and keep one backup. A keystore that is missing or unreadable is an error,
 never a reason to make new keys silently: that would lock every customer out.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,7 @@ class CustomerSecret:
     enabled: bool = True
 
     @classmethod
-    def generate(cls) -> "CustomerSecret":
+    def generate(cls) -> CustomerSecret:
         return cls(CustomerKeys.generate(), os.urandom(16))
 
     def rotate(self) -> None:
@@ -67,7 +68,7 @@ class Keystore:
     saved_state: dict | None = field(default=None, repr=False)  # as last read or written
 
     @classmethod
-    def create(cls, path: Path) -> "Keystore":
+    def create(cls, path: Path) -> Keystore:
         return cls(path, os.urandom(32), encrypted=bool(os.environ.get(MASTER_KEY_ENV)))
 
     @property
@@ -88,24 +89,31 @@ class Keystore:
             "site_key": b64(self.site_key),
             "customers": {
                 cid: {
-                    "key_id": b64url(c.keys.key_id), "data_key": b64(c.keys.data_key),
-                    "file_key": b64(c.keys.file_key), "email_salt": b64(c.email_salt), "enabled": c.enabled,
-                    "contacts": {email: {"password": s.password, "slot": s.slot, "slot_key_id": s.slot_key_id}
-                                 for email, s in sorted(c.contacts.items())},
+                    "key_id": b64url(c.keys.key_id),
+                    "data_key": b64(c.keys.data_key),
+                    "file_key": b64(c.keys.file_key),
+                    "email_salt": b64(c.email_salt),
+                    "enabled": c.enabled,
+                    "contacts": {
+                        email: {"password": s.password, "slot": s.slot, "slot_key_id": s.slot_key_id}
+                        for email, s in sorted(c.contacts.items())
+                    },
                 }
                 for cid, c in sorted(self.customers.items())
             },
         }
 
     @classmethod
-    def from_json(cls, path: Path, data: dict, encrypted: bool) -> "Keystore":
+    def from_json(cls, path: Path, data: dict, encrypted: bool) -> Keystore:
         if data.get("version") != FORMAT_VERSION:
             raise KeystoreError(f"{path}: unsupported keystore version {data.get('version')!r}")
         customers = {}
         for cid, c in data["customers"].items():
             keys = CustomerKeys(unb64(c["key_id"]), unb64(c["data_key"]), unb64(c["file_key"]))
-            contacts = {email: ContactSecret(s["password"], s.get("slot"), s.get("slot_key_id"))
-                        for email, s in c["contacts"].items()}
+            contacts = {
+                email: ContactSecret(s["password"], s.get("slot"), s.get("slot_key_id"))
+                for email, s in c["contacts"].items()
+            }
             customers[cid] = CustomerSecret(keys, unb64(c["email_salt"]), contacts, c.get("enabled", True))
         keystore = cls(path, unb64(data["site_key"]), customers, encrypted)
         keystore.saved_state = keystore.to_json()
@@ -122,8 +130,9 @@ class Keystore:
             nonce = os.urandom(12)
             data = ENCRYPTED_MAGIC + nonce + AESGCM(master).encrypt(nonce, data, ENCRYPTED_MAGIC)
         elif self.encrypted:
-            raise KeystoreError(f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; "
-                                "refusing to write it back in clear")
+            raise KeystoreError(
+                f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; refusing to write it back in clear"
+            )
         atomic_write(self.path, data)
         self.saved_state = state
 
@@ -137,8 +146,9 @@ def master_key() -> bytes | None:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise KeystoreError(f"{MASTER_KEY_ENV} must be 32 random bytes in base64 "
-                            "(make one with: portico keystore new-master-key)")
+        raise KeystoreError(
+            f"{MASTER_KEY_ENV} must be 32 random bytes in base64 (make one with: portico keystore new-master-key)"
+        )
     return key
 
 
@@ -183,17 +193,21 @@ def read_keystore(path: Path) -> Keystore:
         master = master_key()
         if master is None:
             raise KeystoreError(f"{path} is encrypted: set {MASTER_KEY_ENV} to the master key it was written with")
-        body = raw[len(ENCRYPTED_MAGIC):]
+        body = raw[len(ENCRYPTED_MAGIC) :]
         try:
             raw = AESGCM(master).decrypt(body[:12], body[12:], ENCRYPTED_MAGIC)
         except InvalidTag:
-            raise KeystoreError(f"{path}: {MASTER_KEY_ENV} does not open this keystore, or the file is damaged; "
-                                f"a backup may be at {backup_path(path)}") from None
+            raise KeystoreError(
+                f"{path}: {MASTER_KEY_ENV} does not open this keystore, or the file is damaged; "
+                f"a backup may be at {backup_path(path)}"
+            ) from None
     try:
         return Keystore.from_json(path, json.loads(raw), encrypted)
     except (ValueError, KeyError, TypeError) as exc:
-        raise KeystoreError(f"{path}: damaged keystore ({exc.__class__.__name__}: {exc}); "
-                            f"a backup may be at {backup_path(path)}; nothing was overwritten") from None
+        raise KeystoreError(
+            f"{path}: damaged keystore ({exc.__class__.__name__}: {exc}); "
+            f"a backup may be at {backup_path(path)}; nothing was overwritten"
+        ) from None
 
 
 def open_keystore(path: Path, *, create: bool, portals_exist: bool, in_ci: bool) -> tuple[Keystore, bool]:
@@ -204,14 +218,20 @@ def open_keystore(path: Path, *, create: bool, portals_exist: bool, in_ci: bool)
     """
     if path.exists():
         if create:
-            raise KeystoreError(f"{path} already exists; --new-keystore would replace every customer's keys. "
-                                "Move it away first if that is really what you want")
+            raise KeystoreError(
+                f"{path} already exists; --new-keystore would replace every customer's keys. "
+                "Move it away first if that is really what you want"
+            )
         return read_keystore(path), False
     if not create and portals_exist:
-        raise KeystoreError(f"keystore {path} is missing but the output folder holds encrypted portals built "
-                            f"with it. Restore it (a backup may be at {backup_path(path)}), or pass --new-keystore "
-                            "to make new keys on purpose: every customer will need their new password")
+        raise KeystoreError(
+            f"keystore {path} is missing but the output folder holds encrypted portals built "
+            f"with it. Restore it (a backup may be at {backup_path(path)}), or pass --new-keystore "
+            "to make new keys on purpose: every customer will need their new password"
+        )
     if not create and in_ci:
-        raise KeystoreError(f"keystore {path} is missing. In CI it must be provided (e.g. restored from a secret); "
-                            "pass --new-keystore to create one on purpose")
+        raise KeystoreError(
+            f"keystore {path} is missing. In CI it must be provided (e.g. restored from a secret); "
+            "pass --new-keystore to create one on purpose"
+        )
     return Keystore.create(path), True

@@ -3,6 +3,7 @@
 Each operation reads the export (to know the customers and contacts) and the keystore, changes
 the keystore, and leaves publishing to the next build: nothing here writes the output folder.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,15 +45,19 @@ def portal_for(config: Config, ledger: Ledger, keystore: Keystore, customer_id: 
     return portal_of(config, book, slugs[customer_id])
 
 
-def list_passwords(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str | None = None) -> list[PasswordRow]:
+def list_passwords(
+    config: Config, ledger: Ledger, keystore: Keystore, customer_id: str | None = None
+) -> list[PasswordRow]:
     slugs = portal_slugs(config, ledger, keystore.site_key, ProblemLog())
     rows = []
     for cid, secret in sorted(keystore.customers.items()):
         if not secret.enabled or cid not in ledger.books or (customer_id and cid != customer_id):
             continue
         name = ledger.books[cid].customer.name
-        rows += [PasswordRow(cid, name, email, contact.password, portal_url(config, slugs[cid]))
-                 for email, contact in sorted(secret.contacts.items())]
+        rows += [
+            PasswordRow(cid, name, email, contact.password, portal_url(config, slugs[cid]))
+            for email, contact in sorted(secret.contacts.items())
+        ]
     return rows
 
 
@@ -67,8 +72,9 @@ def _contact(ledger: Ledger, keystore: Keystore, customer_id: str, email: str):
     return contact
 
 
-def set_password(ledger: Ledger, keystore: Keystore, customer_id: str, email: str, password: str,
-                 force: bool = False) -> None:
+def set_password(
+    ledger: Ledger, keystore: Keystore, customer_id: str, email: str, password: str, force: bool = False
+) -> None:
     contact = _contact(ledger, keystore, customer_id, email)
     customer = ledger.books[customer_id].customer
     problems = weaknesses(password, [customer.id, customer.name, *customer.name.split(), email.split("@")[0]])
@@ -78,8 +84,9 @@ def set_password(ledger: Ledger, keystore: Keystore, customer_id: str, email: st
     contact.slot = None  # the next build makes a slot for it
 
 
-def rotate_passwords(ledger: Ledger, keystore: Keystore, customer_id: str,
-                     email: str | None = None) -> list[tuple[str, str]]:
+def rotate_passwords(
+    ledger: Ledger, keystore: Keystore, customer_id: str, email: str | None = None
+) -> list[tuple[str, str]]:
     secret = keystore.customers.get(customer_id)
     if secret is None or customer_id not in ledger.books:
         raise StaffError(f"no portal for customer {customer_id!r}; build first")

@@ -1,4 +1,5 @@
 """Passwords: generated ones that are strong and easy to read aloud, and a check for chosen ones."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,26 @@ ALPHABET = "acdefghjkmnpqrtwxy34679"
 GROUPS, GROUP_LENGTH = 4, 5
 MIN_GENERATED_BITS = 80
 MIN_CHOSEN_BITS = 60
-COMMON = {"password", "passwort", "motdepasse", "welcome", "letmein", "qwerty", "azerty", "123456", "iloveyou",
-          "admin", "portal", "sommer", "summer", "winter", "changeme", "secret", "dragon", "monkey"}
+COMMON = {
+    "password",
+    "passwort",
+    "motdepasse",
+    "welcome",
+    "letmein",
+    "qwerty",
+    "azerty",
+    "123456",
+    "iloveyou",
+    "admin",
+    "portal",
+    "sommer",
+    "summer",
+    "winter",
+    "changeme",
+    "secret",
+    "dragon",
+    "monkey",
+}
 
 
 def generated_bits() -> float:

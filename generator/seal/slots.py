@@ -4,6 +4,7 @@ A slot wraps the data key with AES-256-GCM under a key derived from the password
 PBKDF2-HMAC-SHA256 (600,000 iterations). The browser finds the contact's slot by an HMAC of
 the e-mail address under a per-customer salt, so no address is published.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,14 @@ def make_slot(keys: CustomerKeys, email_salt: bytes, email: str, password: str, 
     kek = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
     iv = os.urandom(12)
     wrapped = AESGCM(kek).encrypt(iv, keys.data_key, slot_aad(keys.key_id))
-    return {"id": email_slot_id(email_salt, email), "kdf": KDF_NAME, "iter": iterations, "salt": b64(salt),
-            "iv": b64(iv), "key": b64(wrapped)}
+    return {
+        "id": email_slot_id(email_salt, email),
+        "kdf": KDF_NAME,
+        "iter": iterations,
+        "salt": b64(salt),
+        "iv": b64(iv),
+        "key": b64(wrapped),
+    }
 
 
 def open_slot(slot: dict, key_id: bytes, password: str) -> bytes:

@@ -1,6 +1,7 @@
 """The labels a customer reads that the generator itself declares: states, sections, columns,
 activity kinds. Each is marked with `N_()` where it is declared, so `pybabel extract` finds it,
 and translated where it is shown, in the customer's language."""
+
 from __future__ import annotations
 
 
@@ -10,16 +11,33 @@ def N_(message: str) -> str:
 
 
 STATE_LABELS = {
-    "received": N_("Received"), "confirmed": N_("Confirmed"), "in_production": N_("In production"),
-    "shipped": N_("Shipped"), "delivered": N_("Delivered"), "cancelled": N_("Cancelled"),
-    "open": N_("Open"), "paid": N_("Paid"), "overdue": N_("Overdue"), "void": N_("Void"),
-    "credit_note": N_("Credit note"), "accepted": N_("Accepted"), "declined": N_("Declined"),
-    "expired": N_("Expired"), "pending": N_("Pending"), "in_transit": N_("In transit"), "returned": N_("Returned"),
+    "received": N_("Received"),
+    "confirmed": N_("Confirmed"),
+    "in_production": N_("In production"),
+    "shipped": N_("Shipped"),
+    "delivered": N_("Delivered"),
+    "cancelled": N_("Cancelled"),
+    "open": N_("Open"),
+    "paid": N_("Paid"),
+    "overdue": N_("Overdue"),
+    "void": N_("Void"),
+    "credit_note": N_("Credit note"),
+    "accepted": N_("Accepted"),
+    "declined": N_("Declined"),
+    "expired": N_("Expired"),
+    "pending": N_("Pending"),
+    "in_transit": N_("In transit"),
+    "returned": N_("Returned"),
 }
 
 ACTIVITY_LABELS = {
-    "order": N_("Order"), "invoice": N_("Invoice"), "credit_note": N_("Credit note"), "payment": N_("Payment"),
-    "shipment": N_("Shipment"), "quote": N_("Quote"), "document": N_("Document"),
+    "order": N_("Order"),
+    "invoice": N_("Invoice"),
+    "credit_note": N_("Credit note"),
+    "payment": N_("Payment"),
+    "shipment": N_("Shipment"),
+    "quote": N_("Quote"),
+    "document": N_("Document"),
 }
 
 

@@ -4,6 +4,7 @@ One flat folder per portal; the file names here are logical (the seal stage may 
 under opaque names, and links follow through the renderer's `href`). The entry page, the one a
 portal's URL opens, is `index.html`.
 """
+
 from __future__ import annotations
 
 import hashlib

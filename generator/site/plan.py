@@ -5,6 +5,7 @@ each section that is on for a customer for its navigation entries and its files.
 turns each planned file into bytes without knowing what comes after it; the seal stage wraps a
 customer's files between render and write.
 """
+
 from __future__ import annotations
 
 from ..config import Config
@@ -17,8 +18,9 @@ from .sections import SECTIONS, PortalContext, Section
 class Planner:
     """`static_files`: the site's shared files (theme assets, logos) by published path."""
 
-    def __init__(self, config: Config, ledger: Ledger, pages: list[Page], static_files: dict[str, bytes],
-                 slugs: dict[str, str]):
+    def __init__(
+        self, config: Config, ledger: Ledger, pages: list[Page], static_files: dict[str, bytes], slugs: dict[str, str]
+    ):
         self.config = config
         self.ledger = ledger
         self.pages = pages
@@ -27,8 +29,11 @@ class Planner:
         self.sections: tuple[Section, ...] = SECTIONS
 
     def plan(self, only: set[str] | None = None) -> SitePlan:
-        books = [b for b in self.ledger.books.values() if b.customer.portal_enabled and b.customer.id in self.slugs
-                 and (only is None or b.customer.id in only)]
+        books = [
+            b
+            for b in self.ledger.books.values()
+            if b.customer.portal_enabled and b.customer.id in self.slugs and (only is None or b.customer.id in only)
+        ]
         books.sort(key=lambda b: self.slugs[b.customer.id])
         portals = [portal_of(self.config, b, self.slugs[b.customer.id]) for b in books]
         plan = SitePlan(portals)
@@ -47,14 +52,26 @@ class Planner:
 
     def portal_files(self, portal: Portal, book: CustomerBook) -> list[PlannedFile]:
         customer = book.customer
-        context = PortalContext(portal, book, self.ledger, self.config.site, self.config.export_dir,
-                                pages_for(self.pages, customer.id, customer.group, customer.language))
+        context = PortalContext(
+            portal,
+            book,
+            self.ledger,
+            self.config.site,
+            self.config.export_dir,
+            pages_for(self.pages, customer.id, customer.group, customer.language),
+        )
         sections = [s for s in self.sections if s.available(context)]
         context.sections = [s.key for s in sections]
         context.nav = [item for s in sections for item in s.nav(context)]
         return [f for s in sections for f in s.files(context)]
 
 
-def plan_site(config: Config, ledger: Ledger, pages: list[Page], static_files: dict[str, bytes],
-              slugs: dict[str, str], only: set[str] | None = None) -> SitePlan:
+def plan_site(
+    config: Config,
+    ledger: Ledger,
+    pages: list[Page],
+    static_files: dict[str, bytes],
+    slugs: dict[str, str],
+    only: set[str] | None = None,
+) -> SitePlan:
     return Planner(config, ledger, pages, static_files, slugs).plan(only)

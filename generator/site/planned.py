@@ -3,6 +3,7 @@
 What every later stage reads: the renderer turns a `PlannedFile` into bytes, the recipe engine
 digests what it is made from, the seal stage names and encrypts a portal's files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,5 +76,12 @@ class NavItem:
 
 def portal_of(config: Config, book: CustomerBook, slug: str) -> Portal:
     customer = book.customer
-    return Portal(customer.id, slug, customer.name, customer.language, customer.currency,
-                  config.settings_for(customer.id, customer.group), customer.language_known)
+    return Portal(
+        customer.id,
+        slug,
+        customer.name,
+        customer.language,
+        customer.currency,
+        config.settings_for(customer.id, customer.group),
+        customer.language_known,
+    )

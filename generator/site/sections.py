@@ -8,6 +8,7 @@ by name. A new kind of section is one entry here plus its templates.
 
 The order of `SECTIONS` is the order of the navigation.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,9 +44,17 @@ class PortalContext:
 
     def page(self, owner: Section, path: str, template: str, inputs: tuple[str, ...] = (), **extra: Any) -> PlannedFile:
         """A page of this portal: its template gets the portal's context, the section's key and `extra`."""
-        context = {"portal": self.portal, "book": self.book, "customer": self.book.customer, "nav": self.nav,
-                   "paths": PATHS, "as_of": self.ledger.as_of, "sections": self.sections, "section": owner.key,
-                   **extra}
+        context = {
+            "portal": self.portal,
+            "book": self.book,
+            "customer": self.book.customer,
+            "nav": self.nav,
+            "paths": PATHS,
+            "as_of": self.ledger.as_of,
+            "sections": self.sections,
+            "section": owner.key,
+            **extra,
+        }
         return PlannedFile(self.portal, path, PAGE, template, context, shared=owner.shared, inputs=inputs)
 
 
@@ -78,12 +87,15 @@ class Overview(Section):
 
     def files(self, context: PortalContext) -> list[PlannedFile]:
         book, as_of, settings = context.book, context.ledger.as_of, context.settings
-        page = context.page(self, PATHS.dashboard, "dashboard.html",
-                            balances=figures.balances(book),
-                            stages=figures.stage_counts(book, settings.order_stages)
-                            if "orders" in context.sections else [],
-                            chart=figures.spend_chart(book, as_of),
-                            activity=figures.recent_activity(book, settings.recent_activity))
+        page = context.page(
+            self,
+            PATHS.dashboard,
+            "dashboard.html",
+            balances=figures.balances(book),
+            stages=figures.stage_counts(book, settings.order_stages) if "orders" in context.sections else [],
+            chart=figures.spend_chart(book, as_of),
+            activity=figures.recent_activity(book, settings.recent_activity),
+        )
         page.entry = True
         return [page]
 
@@ -107,8 +119,10 @@ class Listing(Section):
 
     def files(self, context: PortalContext) -> list[PlannedFile]:
         table = self.table(context).without(set(context.settings.hidden_fields))
-        files = [context.page(self, PATHS.list(self.key), "list.html", table=table),
-                 PlannedFile(context.portal, PATHS.csv(self.key), CSV, table=table, shared=self.shared)]
+        files = [
+            context.page(self, PATHS.list(self.key), "list.html", table=table),
+            PlannedFile(context.portal, PATHS.csv(self.key), CSV, table=table, shared=self.shared),
+        ]
         if self.details is not None:
             d = self.details
             files += [context.page(self, d.path(item), d.template, **{d.name: item}) for item in d.items(context.book)]
@@ -122,7 +136,8 @@ class DocumentFiles(Listing):
     def files(self, context: PortalContext) -> list[PlannedFile]:
         return super().files(context) + [
             PlannedFile(context.portal, PATHS.document(d.id, d.file), COPY, source=context.export_dir / d.file)
-            for d in context.book.documents]
+            for d in context.book.documents
+        ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,8 +168,12 @@ class ContentPages(Section):
         return [NavItem(f"page:{p.slug}", p.title, PATHS.page(p.slug), external=True) for p in context.pages]
 
     def files(self, context: PortalContext) -> list[PlannedFile]:
-        return [context.page(self, PATHS.page(page.slug), "content.html", inputs=(page.html,), page=page,
-                             section=f"page:{page.slug}") for page in context.pages]
+        return [
+            context.page(
+                self, PATHS.page(page.slug), "content.html", inputs=(page.html,), page=page, section=f"page:{page.slug}"
+            )
+            for page in context.pages
+        ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,43 +182,97 @@ class NavLinks(Section):
 
     def nav(self, context: PortalContext) -> list[NavItem]:
         customer = context.book.customer
-        return [NavItem(f"link:{i}", link.label, link.url, external=True)
-                for i, link in enumerate(context.settings.branding.nav_links)
-                if link.audience is None or customer.id in link.audience or customer.group in link.audience]
+        return [
+            NavItem(f"link:{i}", link.label, link.url, external=True)
+            for i, link in enumerate(context.settings.branding.nav_links)
+            if link.audience is None or customer.id in link.audience or customer.group in link.audience
+        ]
 
 
 def _statement(context: PortalContext) -> dict[str, Any]:
     book = context.book
-    return {"items": figures.open_items(book), "aging": figures.aging(book, context.ledger.as_of),
-            "balances": figures.balances(book)}
+    return {
+        "items": figures.open_items(book),
+        "aging": figures.aging(book, context.ledger.as_of),
+        "balances": figures.balances(book),
+    }
 
 
 SECTIONS: tuple[Section, ...] = (
     Overview(key="dashboard", label=N_("Overview"), templates=("dashboard.html",)),
-    Listing(key="orders", label=N_("Orders"), module="orders", needs=("orders",), templates=("list.html", "order.html"),
-            table=lambda c: tables.orders_table(c.book),
-            details=Details(template="order.html", name="order", items=lambda b: b.orders,
-                            path=lambda o: PATHS.order(o.number))),
-    Listing(key="invoices", label=N_("Invoices"), module="invoices", needs=("invoices",),
-            templates=("list.html", "invoice.html"), table=lambda c: tables.invoices_table(c.book),
-            details=Details(template="invoice.html", name="invoice", items=lambda b: b.invoices,
-                            path=lambda i: PATHS.invoice(i.number))),
-    SinglePage(key="statement", label=N_("Statement"), module="statement", needs=("invoices",),
-               templates=("statement.html",), template="statement.html", context=_statement),
-    Listing(key="shipments", label=N_("Shipments"), module="shipments", needs=("shipments",),
-            templates=("list.html",), table=lambda c: tables.shipments_table(c.book)),
-    Listing(key="quotes", label=N_("Quotes"), module="quotes", needs=("quotes",), templates=("list.html", "quote.html"),
-            table=lambda c: tables.quotes_table(c.book),
-            details=Details(template="quote.html", name="quote", items=lambda b: b.quotes,
-                            path=lambda q: PATHS.quote(q.number))),
-    DocumentFiles(key="documents", label=N_("Documents"), module="documents", needs=("documents",),
-                  templates=("list.html",), table=lambda c: tables.documents_table(c.book)),
-    Listing(key="catalogue", label=N_("Catalogue"), module="catalogue", needs=("catalogue",), templates=("list.html",),
-            shared=("catalogue",), table=lambda c: tables.catalogue_table(c.book, c.ledger.catalogue)),
-    Requests(key="requests", label=N_("Requests"), module="requests", templates=("requests.html",),
-             template="requests.html"),
+    Listing(
+        key="orders",
+        label=N_("Orders"),
+        module="orders",
+        needs=("orders",),
+        templates=("list.html", "order.html"),
+        table=lambda c: tables.orders_table(c.book),
+        details=Details(
+            template="order.html", name="order", items=lambda b: b.orders, path=lambda o: PATHS.order(o.number)
+        ),
+    ),
+    Listing(
+        key="invoices",
+        label=N_("Invoices"),
+        module="invoices",
+        needs=("invoices",),
+        templates=("list.html", "invoice.html"),
+        table=lambda c: tables.invoices_table(c.book),
+        details=Details(
+            template="invoice.html", name="invoice", items=lambda b: b.invoices, path=lambda i: PATHS.invoice(i.number)
+        ),
+    ),
+    SinglePage(
+        key="statement",
+        label=N_("Statement"),
+        module="statement",
+        needs=("invoices",),
+        templates=("statement.html",),
+        template="statement.html",
+        context=_statement,
+    ),
+    Listing(
+        key="shipments",
+        label=N_("Shipments"),
+        module="shipments",
+        needs=("shipments",),
+        templates=("list.html",),
+        table=lambda c: tables.shipments_table(c.book),
+    ),
+    Listing(
+        key="quotes",
+        label=N_("Quotes"),
+        module="quotes",
+        needs=("quotes",),
+        templates=("list.html", "quote.html"),
+        table=lambda c: tables.quotes_table(c.book),
+        details=Details(
+            template="quote.html", name="quote", items=lambda b: b.quotes, path=lambda q: PATHS.quote(q.number)
+        ),
+    ),
+    DocumentFiles(
+        key="documents",
+        label=N_("Documents"),
+        module="documents",
+        needs=("documents",),
+        templates=("list.html",),
+        table=lambda c: tables.documents_table(c.book),
+    ),
+    Listing(
+        key="catalogue",
+        label=N_("Catalogue"),
+        module="catalogue",
+        needs=("catalogue",),
+        templates=("list.html",),
+        shared=("catalogue",),
+        table=lambda c: tables.catalogue_table(c.book, c.ledger.catalogue),
+    ),
+    Requests(
+        key="requests", label=N_("Requests"), module="requests", templates=("requests.html",), template="requests.html"
+    ),
     ContentPages(key="content", templates=("content.html",)),
     NavLinks(key="links"),
-    SinglePage(key="account", label=N_("Account"), module="account", templates=("account.html",),
-               template="account.html"),
+    SinglePage(
+        key="account", label=N_("Account"), module="account", templates=("account.html",), template="account.html"
+    ),
 )

@@ -1,4 +1,5 @@
 """Portal folder names ("slugs"): the only thing in a portal's URL that identifies a customer."""
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,13 @@ def portal_slugs(config: Config, ledger: Ledger, site_key: bytes | None, problem
         customer = book.customer
         slug = slug_for(config, customer, site_key)
         if slug in owners:
-            problems.error(customer.origin.file, customer.origin.row, "slug" if config.portal.slug == "field" else "id",
-                           f"portal folder {slug!r} is already used by customer {owners[slug].id!r}", "duplicate-id")
+            problems.error(
+                customer.origin.file,
+                customer.origin.row,
+                "slug" if config.portal.slug == "field" else "id",
+                f"portal folder {slug!r} is already used by customer {owners[slug].id!r}",
+                "duplicate-id",
+            )
             continue
         owners[slug] = customer
         slugs[customer.id] = slug

@@ -4,15 +4,16 @@ A `Table` holds typed cells (text, money, date, number, state). The HTML templat
 for the customer's locale and gives each a sortable key; `to_csv` writes the raw values with
 text cells neutralised against spreadsheet formula injection.
 """
+
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import PurePosixPath
-from collections.abc import Callable
 from typing import Any
 
 from ..model.canonical import CustomerBook, Product
@@ -43,13 +44,14 @@ class Table:
     columns: list[Column]
     rows: list[list[Cell]] = field(default_factory=list)
 
-    def without(self, hidden: set[str]) -> "Table":
+    def without(self, hidden: set[str]) -> Table:
         """The table without the columns a portal's settings hide (from the page and the CSV alike)."""
         keep = [i for i, c in enumerate(self.columns) if c.key not in hidden]
         if len(keep) == len(self.columns):
             return self
-        return Table(self.name, self.caption, [self.columns[i] for i in keep],
-                     [[row[i] for i in keep] for row in self.rows])
+        return Table(
+            self.name, self.caption, [self.columns[i] for i in keep], [[row[i] for i in keep] for row in self.rows]
+        )
 
     def filter_values(self, index: int) -> list[str]:
         return sorted({str(row[index].value) for row in self.rows if row[index].value not in (None, "")})
@@ -85,50 +87,105 @@ def to_csv(table: Table, translate: Callable[[str], str] = lambda label: label) 
 
 
 def orders_table(book: CustomerBook) -> Table:
-    columns = [Column("number", N_("Order")), Column("date", N_("Date"), DATE),
-               Column("po_number", N_("Your reference")), Column("stage", N_("Stage"), STATE, filter=True),
-               Column("shipped", N_("Shipped"), DATE), Column("total", N_("Total"), MONEY)]
-    rows = [[Cell(o.number, ("order", o.number)), Cell(o.date), Cell(o.po_number), Cell(o.stage),
-             Cell(o.shipped_date), Cell(o.total)] for o in book.orders]
+    columns = [
+        Column("number", N_("Order")),
+        Column("date", N_("Date"), DATE),
+        Column("po_number", N_("Your reference")),
+        Column("stage", N_("Stage"), STATE, filter=True),
+        Column("shipped", N_("Shipped"), DATE),
+        Column("total", N_("Total"), MONEY),
+    ]
+    rows = [
+        [
+            Cell(o.number, ("order", o.number)),
+            Cell(o.date),
+            Cell(o.po_number),
+            Cell(o.stage),
+            Cell(o.shipped_date),
+            Cell(o.total),
+        ]
+        for o in book.orders
+    ]
     return Table("orders", N_("Orders"), columns, rows)
 
 
 def invoices_table(book: CustomerBook) -> Table:
-    columns = [Column("number", N_("Invoice")), Column("date", N_("Date"), DATE),
-               Column("due", N_("Due"), DATE), Column("status", N_("Status"), STATE, filter=True),
-               Column("total", N_("Total"), MONEY), Column("balance", N_("Balance"), MONEY)]
-    rows = [[Cell(i.number, ("invoice", i.number)), Cell(i.date), Cell(i.due_date),
-             Cell("credit_note" if i.kind == "credit_note" else i.status), Cell(i.total), Cell(i.balance)]
-            for i in book.invoices]
+    columns = [
+        Column("number", N_("Invoice")),
+        Column("date", N_("Date"), DATE),
+        Column("due", N_("Due"), DATE),
+        Column("status", N_("Status"), STATE, filter=True),
+        Column("total", N_("Total"), MONEY),
+        Column("balance", N_("Balance"), MONEY),
+    ]
+    rows = [
+        [
+            Cell(i.number, ("invoice", i.number)),
+            Cell(i.date),
+            Cell(i.due_date),
+            Cell("credit_note" if i.kind == "credit_note" else i.status),
+            Cell(i.total),
+            Cell(i.balance),
+        ]
+        for i in book.invoices
+    ]
     return Table("invoices", N_("Invoices"), columns, rows)
 
 
 def shipments_table(book: CustomerBook) -> Table:
-    columns = [Column("date", N_("Date"), DATE), Column("order", N_("Order")),
-               Column("carrier", N_("Carrier"), filter=True), Column("tracking", N_("Tracking number")),
-               Column("status", N_("Status"), STATE, filter=True)]
-    rows = [[Cell(s.date), Cell(s.order_number, ("order", s.order_number)), Cell(s.carrier),
-             Cell(s.tracking_number, ("tracking", s.tracking_url) if s.tracking_url else None), Cell(s.status)]
-            for s in book.shipments]
+    columns = [
+        Column("date", N_("Date"), DATE),
+        Column("order", N_("Order")),
+        Column("carrier", N_("Carrier"), filter=True),
+        Column("tracking", N_("Tracking number")),
+        Column("status", N_("Status"), STATE, filter=True),
+    ]
+    rows = [
+        [
+            Cell(s.date),
+            Cell(s.order_number, ("order", s.order_number)),
+            Cell(s.carrier),
+            Cell(s.tracking_number, ("tracking", s.tracking_url) if s.tracking_url else None),
+            Cell(s.status),
+        ]
+        for s in book.shipments
+    ]
     return Table("shipments", N_("Shipments"), columns, rows)
 
 
 def quotes_table(book: CustomerBook) -> Table:
-    columns = [Column("number", N_("Quote")), Column("date", N_("Date"), DATE),
-               Column("valid_until", N_("Valid until"), DATE), Column("status", N_("Status"), STATE, filter=True),
-               Column("total", N_("Total"), MONEY)]
-    rows = [[Cell(q.number, ("quote", q.number)), Cell(q.date), Cell(q.valid_until), Cell(q.status), Cell(q.total)]
-            for q in book.quotes]
+    columns = [
+        Column("number", N_("Quote")),
+        Column("date", N_("Date"), DATE),
+        Column("valid_until", N_("Valid until"), DATE),
+        Column("status", N_("Status"), STATE, filter=True),
+        Column("total", N_("Total"), MONEY),
+    ]
+    rows = [
+        [Cell(q.number, ("quote", q.number)), Cell(q.date), Cell(q.valid_until), Cell(q.status), Cell(q.total)]
+        for q in book.quotes
+    ]
     return Table("quotes", N_("Quotes"), columns, rows)
 
 
 def documents_table(book: CustomerBook) -> Table:
-    columns = [Column("title", N_("Document")), Column("date", N_("Date"), DATE),
-               Column("order", N_("Order")), Column("invoice", N_("Invoice")), Column("size", N_("Size (KB)"), NUMBER)]
-    rows = [[Cell(d.title, ("document", d.id), download=PurePosixPath(d.file).name), Cell(d.date),
-             Cell(d.order_number, ("order", d.order_number) if d.order_number else None),
-             Cell(d.invoice_number, ("invoice", d.invoice_number) if d.invoice_number else None),
-             Cell(Decimal(max(1, round(d.size / 1024))))] for d in book.documents]
+    columns = [
+        Column("title", N_("Document")),
+        Column("date", N_("Date"), DATE),
+        Column("order", N_("Order")),
+        Column("invoice", N_("Invoice")),
+        Column("size", N_("Size (KB)"), NUMBER),
+    ]
+    rows = [
+        [
+            Cell(d.title, ("document", d.id), download=PurePosixPath(d.file).name),
+            Cell(d.date),
+            Cell(d.order_number, ("order", d.order_number) if d.order_number else None),
+            Cell(d.invoice_number, ("invoice", d.invoice_number) if d.invoice_number else None),
+            Cell(Decimal(max(1, round(d.size / 1024)))),
+        ]
+        for d in book.documents
+    ]
     return Table("documents", N_("Documents"), columns, rows)
 
 
@@ -139,9 +196,16 @@ def your_price(book: CustomerBook, product: Product) -> Decimal | None:
 
 
 def catalogue_table(book: CustomerBook, catalogue: dict[str, Product]) -> Table:
-    columns = [Column("sku", N_("Item")), Column("name", N_("Description")),
-               Column("unit", N_("Unit")), Column("list_price", N_("List price"), MONEY),
-               Column("your_price", N_("Your price"), MONEY), Column("stock", N_("In stock"), NUMBER)]
-    rows = [[Cell(p.sku), Cell(p.name), Cell(p.unit), Cell(p.list_price), Cell(your_price(book, p)), Cell(p.stock)]
-            for p in sorted(catalogue.values(), key=lambda p: p.sku)]
+    columns = [
+        Column("sku", N_("Item")),
+        Column("name", N_("Description")),
+        Column("unit", N_("Unit")),
+        Column("list_price", N_("List price"), MONEY),
+        Column("your_price", N_("Your price"), MONEY),
+        Column("stock", N_("In stock"), NUMBER),
+    ]
+    rows = [
+        [Cell(p.sku), Cell(p.name), Cell(p.unit), Cell(p.list_price), Cell(your_price(book, p)), Cell(p.stock)]
+        for p in sorted(catalogue.values(), key=lambda p: p.sku)
+    ]
     return Table("catalogue", N_("Catalogue"), columns, rows)

@@ -1,4 +1,5 @@
 """One module per command, each adding its parser (`add_to`) and running it (`run`)."""
+
 from __future__ import annotations
 
 from . import build, check, keystore, passwords, publish, revoke, serve

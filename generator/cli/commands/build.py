@@ -1,12 +1,12 @@
 """`portico build`: build every customer's portal into the output folder."""
+
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from rich.console import Console
-
-from pathlib import Path
 
 from ...config import load_config
 from ...pipeline import BuildOptions, build
@@ -16,30 +16,54 @@ from ..report import build_report, print_problems, print_summary
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    build_cmd = commands.add_parser("build", parents=[common], help="build every customer's portal",
-                                    description="Build every customer's portal into the output folder.")
+    build_cmd = commands.add_parser(
+        "build",
+        parents=[common],
+        help="build every customer's portal",
+        description="Build every customer's portal into the output folder.",
+    )
     strictness = build_cmd.add_mutually_exclusive_group()
-    strictness.add_argument("--strict", dest="strict", action="store_true", default=None,
-                            help="fail on any input error (default when CI=true)")
-    strictness.add_argument("--no-strict", dest="strict", action="store_false",
-                            help="skip bad records and build the rest (default outside CI)")
+    strictness.add_argument(
+        "--strict",
+        dest="strict",
+        action="store_true",
+        default=None,
+        help="fail on any input error (default when CI=true)",
+    )
+    strictness.add_argument(
+        "--no-strict",
+        dest="strict",
+        action="store_false",
+        help="skip bad records and build the rest (default outside CI)",
+    )
     build_cmd.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
     build_cmd.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: config `output`)")
-    build_cmd.add_argument("--no-encrypt", action="store_true",
-                           help="plain pages with a PREVIEW banner, for staff only; never publish them")
+    build_cmd.add_argument(
+        "--no-encrypt",
+        action="store_true",
+        help="plain pages with a PREVIEW banner, for staff only; never publish them",
+    )
     build_cmd.add_argument("--full", action="store_true", help="render everything, ignoring the last build's state")
-    build_cmd.add_argument("--new-keystore", action="store_true",
-                           help="create the keystore on purpose (a missing keystore is otherwise an error)")
+    build_cmd.add_argument(
+        "--new-keystore",
+        action="store_true",
+        help="create the keystore on purpose (a missing keystore is otherwise an error)",
+    )
     build_cmd.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     strict = args.strict if args.strict is not None else in_ci()
-    options = BuildOptions(strict=strict, only=set(args.customer) if args.customer else None,
-                           output_dir=args.output.resolve() if args.output else None,
-                           encrypt=not args.no_encrypt, new_keystore=args.new_keystore, in_ci=in_ci(),
-                           full=args.full)
+    options = BuildOptions(
+        strict=strict,
+        only=set(args.customer) if args.customer else None,
+        output_dir=args.output.resolve() if args.output else None,
+        encrypt=not args.no_encrypt,
+        new_keystore=args.new_keystore,
+        in_ci=in_ci(),
+        full=args.full,
+    )
     with progress_for(args, console) as progress:
         result = build(config, options, progress)
     if args.json:

@@ -1,11 +1,11 @@
 """`portico check`: read and validate the export, report every problem, build nothing."""
+
 from __future__ import annotations
 
 import argparse
+import json
 
 from rich.console import Console
-
-import json
 
 from ...config import load_config
 from ...pipeline import check
@@ -15,8 +15,12 @@ from ..report import print_problems
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    checking = commands.add_parser("check", parents=[common], help="read and validate the export, build nothing",
-                                   description="Read the export, report every problem with file, row and column.")
+    checking = commands.add_parser(
+        "check",
+        parents=[common],
+        help="read and validate the export, build nothing",
+        description="Read the export, report every problem with file, row and column.",
+    )
     checking.set_defaults(run=run)
 
 
@@ -25,12 +29,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
     with progress_for(args, console) as progress:
         ledger, problems = check(config, progress)
     if args.json:
-        print(json.dumps({
-            "ok": not problems.errors,
-            "customers": len(ledger.books) if ledger else 0,
-            "errors": len(problems.errors), "warnings": len(problems.warnings),
-            "skipped": dict(problems.skipped), "problems": problems.as_json(),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": not problems.errors,
+                    "customers": len(ledger.books) if ledger else 0,
+                    "errors": len(problems.errors),
+                    "warnings": len(problems.warnings),
+                    "skipped": dict(problems.skipped),
+                    "problems": problems.as_json(),
+                },
+                indent=2,
+            )
+        )
     print_problems(problems, console, args.verbose, args.quiet)
     if not problems.errors and not args.quiet:
         count = len(ledger.books) if ledger else 0

@@ -1,4 +1,5 @@
 """`portico passwords`: list, set and rotate contacts' passwords; make direct links."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,7 @@ from rich.table import Table
 from ...config import Config, load_config
 from ...model import Ledger
 from ...pipeline import check
-from ...seal import Keystore, read_keystore
-from ...seal import manage
+from ...seal import Keystore, manage, read_keystore
 from ..common import EXIT_FAILED, EXIT_OK
 from ..report import print_problems
 
@@ -57,8 +57,21 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
         return EXIT_FAILED
     rows = manage.list_passwords(*opened, args.customer)
     if args.json:
-        print(json.dumps([{"customer": r.customer_id, "name": r.customer_name, "email": r.email,
-                           "password": r.password, "portal_url": r.portal_url} for r in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "customer": r.customer_id,
+                        "name": r.customer_name,
+                        "email": r.email,
+                        "password": r.password,
+                        "portal_url": r.portal_url,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     table = Table("Customer", "Contact e-mail", "Password", "Portal URL")
     for column in table.columns:

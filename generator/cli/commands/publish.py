@@ -1,11 +1,11 @@
 """`portico publish`: build if stale, then make a folder or S3 hold exactly the build."""
+
 from __future__ import annotations
 
 import argparse
+import json
 
 from rich.console import Console
-
-import json
 
 from ...config import load_config
 from ...pipeline import publish
@@ -16,26 +16,49 @@ from ..progress import progress_for
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    publish = commands.add_parser("publish", parents=[common], help="build if stale, then sync to a folder or S3",
-                                  description="Upload new and changed files, then delete what is no longer built.")
+    publish = commands.add_parser(
+        "publish",
+        parents=[common],
+        help="build if stale, then sync to a folder or S3",
+        description="Upload new and changed files, then delete what is no longer built.",
+    )
     publish.add_argument("--target", metavar="TARGET", help="a folder or s3://bucket/prefix (overrides config and env)")
     publish.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible endpoint (MinIO, R2, B2, ...)")
     publish.add_argument("--no-build", action="store_true", help="publish the output as it is, even if stale")
-    publish.add_argument("--dry-run", action="store_true", help="print the plan (+ new, * changed, - deleted), change nothing")
-    publish.add_argument("--verify", action="store_true",
-                         help="also compare with the store's listing (finds objects deleted behind Portico's back)")
-    publish.add_argument("--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)")
+    publish.add_argument(
+        "--dry-run", action="store_true", help="print the plan (+ new, * changed, - deleted), change nothing"
+    )
+    publish.add_argument(
+        "--verify",
+        action="store_true",
+        help="also compare with the store's listing (finds objects deleted behind Portico's back)",
+    )
+    publish.add_argument(
+        "--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)"
+    )
     publish.add_argument("--allow-deletes", choices=["all"], help="no cap on deletes")
-    publish.add_argument("--replace-keys", action="store_true",
-                         help="publish portals built with a different keystore than the published ones")
+    publish.add_argument(
+        "--replace-keys",
+        action="store_true",
+        help="publish portals built with a different keystore than the published ones",
+    )
     publish.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
-    options = PublishOptions(target=args.target, endpoint_url=args.endpoint_url, build=not args.no_build,
-                             strict=True, in_ci=in_ci(), dry_run=args.dry_run, verify=args.verify, max_deletes=args.max_deletes,
-                             allow_all_deletes=args.allow_deletes == "all", replace_keys=args.replace_keys)
+    options = PublishOptions(
+        target=args.target,
+        endpoint_url=args.endpoint_url,
+        build=not args.no_build,
+        strict=True,
+        in_ci=in_ci(),
+        dry_run=args.dry_run,
+        verify=args.verify,
+        max_deletes=args.max_deletes,
+        allow_all_deletes=args.allow_deletes == "all",
+        replace_keys=args.replace_keys,
+    )
     try:
         with progress_for(args, console) as progress:
             report = publish(config, options, progress)
@@ -48,24 +71,44 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if exc.__class__.__module__.startswith(("botocore", "boto3", "s3transfer")):
             if args.json:
                 print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
-            console.print(f"[bold red]publish failed:[/] {exc} (nothing was deleted; a re-run continues)",
-                          highlight=False)
+            console.print(
+                f"[bold red]publish failed:[/] {exc} (nothing was deleted; a re-run continues)", highlight=False
+            )
             return EXIT_FAILED
         raise
     if args.json:
-        print(json.dumps({"ok": True, "target": report.target, "dry_run": report.dry_run, **report.counts,
-                          "uploaded": report.uploaded, "uploaded_bytes": report.uploaded_bytes,
-                          "deleted_objects": report.deleted, "invalidations": report.invalidations,
-                          "seconds": round(report.seconds, 3), "plan": report.plan_lines if args.verbose else None},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "target": report.target,
+                    "dry_run": report.dry_run,
+                    **report.counts,
+                    "uploaded": report.uploaded,
+                    "uploaded_bytes": report.uploaded_bytes,
+                    "deleted_objects": report.deleted,
+                    "invalidations": report.invalidations,
+                    "seconds": round(report.seconds, 3),
+                    "plan": report.plan_lines if args.verbose else None,
+                },
+                indent=2,
+            )
+        )
     if args.verbose and not args.json:
         for line in report.plan_lines:
             console.print(line, markup=False, highlight=False)
     if not args.quiet:
         c = report.counts
-        console.print(f"{'plan for' if report.dry_run else 'published to'} {report.target}: "
-                      f"+{c['new']} new, *{c['changed']} changed, -{c['deleted']} deleted, ={c['unchanged']} unchanged"
-                      + ("" if report.dry_run else f"; {report.uploaded} uploaded ({report.uploaded_bytes / 1e6:.1f} MB), "
-                         f"{report.deleted} deleted, {len(report.invalidations)} CDN invalidation(s), "
-                         f"{report.seconds:.1f} s"), highlight=False)
+        console.print(
+            f"{'plan for' if report.dry_run else 'published to'} {report.target}: "
+            f"+{c['new']} new, *{c['changed']} changed, -{c['deleted']} deleted, ={c['unchanged']} unchanged"
+            + (
+                ""
+                if report.dry_run
+                else f"; {report.uploaded} uploaded ({report.uploaded_bytes / 1e6:.1f} MB), "
+                f"{report.deleted} deleted, {len(report.invalidations)} CDN invalidation(s), "
+                f"{report.seconds:.1f} s"
+            ),
+            highlight=False,
+        )
     return EXIT_OK

@@ -1,4 +1,5 @@
 """`portico revoke`: rotate a customer's keys after a leaked link or a lost laptop."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,13 @@ from .passwords import open_access
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    revoke = commands.add_parser("revoke", parents=[common], help="rotate a customer's keys (a leaked link, a lost laptop)",
-                                 description="Rotate a customer's data key: nothing built afterwards opens with the "
-                                             "old keys or old direct links. Passwords stay. Rebuild and publish next.")
+    revoke = commands.add_parser(
+        "revoke",
+        parents=[common],
+        help="rotate a customer's keys (a leaked link, a lost laptop)",
+        description="Rotate a customer's data key: nothing built afterwards opens with the "
+        "old keys or old direct links. Passwords stay. Rebuild and publish next.",
+    )
     revoke.add_argument("customer", metavar="CUSTOMER")
     revoke.set_defaults(run=run)
 

@@ -1,11 +1,11 @@
 """`portico serve`: build, serve on localhost, rebuild and reload open pages on change."""
+
 from __future__ import annotations
 
 import argparse
+import threading
 
 from rich.console import Console
-
-import threading
 
 from ...dev.server import DevServer, serve
 from ...pipeline import BuildOptions, BuildResult
@@ -14,9 +14,13 @@ from ..report import print_problems
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    serve = commands.add_parser("serve", parents=[common], help="build, serve on localhost, rebuild and reload on change",
-                                description="Build, serve the output, watch config, export, themes and content, "
-                                            "rebuild incrementally and reload open browser tabs.")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="build, serve on localhost, rebuild and reload on change",
+        description="Build, serve the output, watch config, export, themes and content, "
+        "rebuild incrementally and reload open browser tabs.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
@@ -25,8 +29,9 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    options = BuildOptions(strict=False, only=set(args.customer) if args.customer else None,
-                           encrypt=not args.no_encrypt, in_ci=in_ci())
+    options = BuildOptions(
+        strict=False, only=set(args.customer) if args.customer else None, encrypt=not args.no_encrypt, in_ci=in_ci()
+    )
     server = DevServer(args.config, options)
 
     def report(result: BuildResult) -> None:
@@ -43,8 +48,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         console.print(f"[bold red]cannot listen on {args.host}:{args.port}:[/] {exc.strerror}", highlight=False)
         return EXIT_USAGE
-    console.print(f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, "
-                  "Ctrl-C stops", highlight=False)
+    console.print(
+        f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, Ctrl-C stops",
+        highlight=False,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

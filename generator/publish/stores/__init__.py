@@ -5,6 +5,7 @@ put, delete, and write the manifest only if nobody else did since it was read. A
 `s3://bucket/prefix` picks its store by scheme; a plain path (or `file://`) is a folder. A new
 kind of store is one class registered with `@store("scheme")`.
 """
+
 from __future__ import annotations
 
 from . import folder, s3  # the built-in stores; each registers itself for its scheme

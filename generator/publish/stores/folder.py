@@ -1,4 +1,5 @@
 """A local folder as the target: a web server's document root, a mounted share."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,11 @@ class FolderStore:
     def list_sizes(self) -> dict[str, int]:
         if not self.root.is_dir():
             return {}
-        return {p.relative_to(self.root).as_posix(): p.stat().st_size for p in self.root.rglob("*")
-                if p.is_file() and STATE_DIR not in p.relative_to(self.root).parts}
+        return {
+            p.relative_to(self.root).as_posix(): p.stat().st_size
+            for p in self.root.rglob("*")
+            if p.is_file() and STATE_DIR not in p.relative_to(self.root).parts
+        }
 
     def read_manifest(self) -> tuple[dict | None, str | None]:
         try:
@@ -63,8 +67,10 @@ class FolderStore:
         try:
             current = self.read_manifest()[1]
             if current != expected:
-                raise ManifestConflict(f"another publish to {self.root} wrote the manifest after this one read it; "
-                                       "nothing was deleted; run publish again")
+                raise ManifestConflict(
+                    f"another publish to {self.root} wrote the manifest after this one read it; "
+                    "nothing was deleted; run publish again"
+                )
             temp = target.with_name("manifest.json.partial")
             temp.write_bytes(body)
             os.replace(temp, target)

@@ -1,4 +1,5 @@
 """What every store is, and the registry of stores by URL scheme."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,12 +34,13 @@ STORES: dict[str, StoreFactory] = {}
 
 def store(scheme: str) -> Callable[[StoreFactory], StoreFactory]:
     """Registers the store for targets with this URL scheme."""
+
     def register(factory: StoreFactory) -> StoreFactory:
         STORES[scheme] = factory
         return factory
+
     return register
 
 
 def open_store(target: Target, settings: PublishConfig) -> Store:
     return STORES[target.scheme](target, settings)
-

@@ -1,4 +1,5 @@
 """S3 and S3-compatible services (MinIO, R2, B2, Wasabi, ...), under a key prefix."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,18 @@ from .registry import Target, store
 
 def client_config(settings: PublishConfig):
     from botocore.config import Config as BotoConfig
-    return BotoConfig(retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
-                      max_pool_connections=settings.concurrency + 4, connect_timeout=10, read_timeout=60)
+
+    return BotoConfig(
+        retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+        max_pool_connections=settings.concurrency + 4,
+        connect_timeout=10,
+        read_timeout=60,
+    )
 
 
 def session(settings: PublishConfig):
     import boto3
+
     return boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
 
 
@@ -39,10 +46,11 @@ class S3Store:
     def list_sizes(self) -> dict[str, int]:
         sizes = {}
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size})
+            Bucket=self.bucket, Prefix=self.prefix, PaginationConfig={"PageSize": self.page_size}
+        )
         for page in pages:
             for item in page.get("Contents", ()):
-                key = item["Key"][len(self.prefix):]
+                key = item["Key"][len(self.prefix) :]
                 if not key.startswith(f"{STATE_DIR}/"):
                     sizes[key] = item["Size"]
         return sizes
@@ -56,29 +64,43 @@ class S3Store:
 
     def put(self, file: LocalFile, body: bytes) -> None:
         extra = {"ContentEncoding": file.headers.content_encoding} if file.headers.content_encoding else {}
-        self.client.put_object(Bucket=self.bucket, Key=self.prefix + file.path, Body=body,
-                               ContentType=file.headers.content_type, CacheControl=file.headers.cache_control,
-                               Metadata={"sha256": file.sha256}, **extra)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.prefix + file.path,
+            Body=body,
+            ContentType=file.headers.content_type,
+            CacheControl=file.headers.cache_control,
+            Metadata={"sha256": file.sha256},
+            **extra,
+        )
 
     def delete(self, paths: list[str]) -> None:
         for start in range(0, len(paths), 1000):
-            batch = [{"Key": self.prefix + p} for p in paths[start:start + 1000]]
+            batch = [{"Key": self.prefix + p} for p in paths[start : start + 1000]]
             answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             if answer.get("Errors"):
                 first = answer["Errors"][0]
-                raise PublishError(f"could not delete {len(answer['Errors'])} object(s), e.g. {first['Key']}: "
-                                   f"{first.get('Message', first.get('Code'))}")
+                raise PublishError(
+                    f"could not delete {len(answer['Errors'])} object(s), e.g. {first['Key']}: "
+                    f"{first.get('Message', first.get('Code'))}"
+                )
 
     def write_manifest(self, body: bytes, expected: str | None) -> str:
         condition = {"IfMatch": expected} if expected else {"IfNoneMatch": "*"}
         try:
-            answer = self.client.put_object(Bucket=self.bucket, Key=self.prefix + MANIFEST_KEY, Body=body,
-                                            ContentType="application/json", CacheControl="no-store", **condition)
+            answer = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.prefix + MANIFEST_KEY,
+                Body=body,
+                ContentType="application/json",
+                CacheControl="no-store",
+                **condition,
+            )
             return answer["ETag"]
         except self.client.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                raise ManifestConflict(f"another publish to {self.description} wrote the manifest after this one "
-                                       "read it; nothing was deleted; run publish again") from None
+                raise ManifestConflict(
+                    f"another publish to {self.description} wrote the manifest after this one "
+                    "read it; nothing was deleted; run publish again"
+                ) from None
             raise
-
-
