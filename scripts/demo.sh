@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds the bundled demo portals into public/ (after installing what they need), then lists
-# a demo customer's passwords. With --serve, then runs `portico serve` on http://127.0.0.1:8000/.
+# Builds the bundled demo portals into public/ (after setting up .venv, see scripts/setup.sh),
+# then lists a demo customer's passwords. With --serve, then runs `portico serve` on
+# http://127.0.0.1:8000/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f .portico/keystore.json ]; then
-  python3 build.py --no-strict
+  .venv/bin/portico build --no-strict
 else
-  python3 build.py --no-strict --new-keystore
+  .venv/bin/portico build --no-strict --new-keystore
 fi
-python3 -m generator passwords list --customer C1002
-echo "All demo passwords: portico passwords list"
+.venv/bin/portico passwords list --customer C1002
+echo "All demo passwords: .venv/bin/portico passwords list"
 if [ "${1:-}" = "--serve" ]; then
-  python3 -m generator serve
+  .venv/bin/portico serve
 fi

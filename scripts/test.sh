@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs the package, its test dependencies and
-# Debian's Chromium, then runs pytest (browser tests included). Extra arguments go to pytest.
+# Runs the whole test suite on a fresh machine: sets up .venv (scripts/setup.sh, Debian's Chromium
+# included), checks lint, formatting and the stage contracts, then runs pytest (browser tests
+# included). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-browser
-python3 -m pytest -q "$@"
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
+.venv/bin/lint-imports --no-cache --no-logo
+.venv/bin/python -m pytest -q "$@"
