@@ -100,3 +100,23 @@ def test_opaque_names_are_stable_and_say_nothing(keys):
     assert re.fullmatch(r"[a-z2-7]{16}\.html", name)  # 80 bits of HMAC, base32: no trace of the path
     assert name != keys.file_name("invoice-INV-71009.html", ".html")
     assert name != CustomerKeys.generate().file_name("invoice-INV-71008.html", ".html")
+
+
+def test_the_committed_vector_is_what_python_seals_and_opens():
+    """The same vector the browser opens (test_browser_format.py): both implementations agree."""
+    import json
+
+    from conftest import REPO
+
+    from generator.seal.blobs import b64, unb64
+
+    v = json.loads((REPO / "tests" / "vectors" / "format-v1.json").read_text(encoding="utf-8"))
+    keys = CustomerKeys(unb64(v["key_id"]), unb64(v["data_key"]), unb64(v["file_key"]))
+    blob = unb64(v["blob"])
+    assert seal(keys, v["path"], v["media_type"], v["content"].encode(), v["pad_bucket"]) == blob  # byte-stable
+    assert b64(keys.content_key(v["path"])) == v["content_key"]
+    assert open_blob(blob, v["path"], data_key=keys.data_key).content.decode() == v["content"]
+    assert open_blob(blob, v["path"], content_key=unb64(v["content_key"])).media_type == v["media_type"]
+    slot = v["gate"]["slots"][0]
+    assert slot["id"] == slots.email_slot_id(unb64(v["gate"]["salt"]), v["email"])
+    assert slots.open_slot(slot, keys.key_id, v["password"]) == keys.data_key
