@@ -162,3 +162,11 @@ def test_build_py_runs_the_demo_from_the_repo_root(tmp_path):
     assert len(portals) == 11  # the demo's closed customer has no portal
     assert all(len(p.name) == 16 and (p / "index.html").is_file() for p in portals)  # opaque names
     assert "UNSAFE" in run.stderr  # the tests' cheap KDF says so loudly
+
+
+def test_the_account_page_says_where_to_get_help(demo_build):
+    """`site.support_email` and `site.support_phone` (the demo sets both) as links on the account page."""
+    page = (demo_build / "C1002" / "account.html").read_text()
+    assert '<a href="mailto:portal@larkspur-supply.example">portal@larkspur-supply.example</a>' in page
+    assert '<a href="tel:+442079460999">+44 20 7946 0999</a>' in page
+    assert ">Hilfe</h2>" in page  # C1002 reads German

@@ -380,7 +380,9 @@ def test_no_customer_data_outside_ciphertext(tmp_path):
 def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
     (gated.root / "brand.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     raw = gate_config()
-    raw["site"].update(name="Test Supply", logo="brand.png", support_email="help@test.example")
+    raw["site"].update(
+        name="Test Supply", logo="brand.png", support_email="help@test.example", support_phone="+44 20 7946 0999"
+    )
     raw.setdefault("portal", {})["branding"] = {"welcome": "Welcome to the Test Supply customer portal."}
     assert gated.build(raw, encrypt=True, new_keystore=True).ok
     slug, _ = entry_blob(gated, "C1")
@@ -388,6 +390,7 @@ def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
     logo = re.search(r'<img class="logo" src="\.\./(_static/brand\.[0-9a-f]{10}\.png)" alt="">', shell)
     assert logo, shell
     assert "Welcome to the Test Supply customer portal." in shell and "help@test.example" in shell
+    assert "Or call +44 20 7946 0999." in shell  # a contact who cannot sign in needs it most
     assert (gated.public / logo[1]).read_bytes().startswith(b"\x89PNG")
     visible = CIPHERTEXT_BLOCKS.sub("", shell)
     for private in ("Alpha", "ann@", "A-1", "C1"):

@@ -135,7 +135,7 @@ class Renderer:
 
     def render_page(self, planned: PlannedFile) -> str:
         portal = planned.portal
-        extra = {"link": lambda target: self._link(portal, planned, target), "page_path": planned.path}
+        extra = {"link": lambda target: self._link(portal, planned, target)}
         return self.render_template(planned.template, portal, {**(planned.context or {}), **extra}, planned.output_path)
 
     def state_badge(self, key: str) -> Markup:
@@ -183,7 +183,6 @@ class Renderer:
             "asset": lambda name: prefix + self.assets[name].path,
             "sri": lambda name: self.assets[name].integrity,
             "fragment": lambda name: self.fragment(name, language),
-            "state": self.state_badge,
             "language": language.replace("_", "-"),
             "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
         }

@@ -9,7 +9,6 @@ import secrets
 # Lower case only, and no look-alikes (0/o, 1/l/i, 5/s, 2/z, 8/b, u/v): 23 symbols, 4.52 bits each.
 ALPHABET = "acdefghjkmnpqrtwxy34679"
 GROUPS, GROUP_LENGTH = 4, 5
-MIN_GENERATED_BITS = 80
 MIN_CHOSEN_BITS = 60
 COMMON = {
     "password",

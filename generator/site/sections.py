@@ -51,7 +51,6 @@ class PortalContext:
             "nav": self.nav,
             "paths": PATHS,
             "as_of": self.ledger.as_of,
-            "sections": self.sections,
             "section": owner.key,
             **extra,
         }
