@@ -14,7 +14,7 @@ from ...config import Config, load_config
 from ...model import Ledger
 from ...pipeline import check
 from ...seal import Keystore, manage, read_keystore
-from ..common import EXIT_FAILED, EXIT_OK
+from ..common import EXIT_OK
 from ..report import print_problems
 
 
@@ -40,21 +40,20 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
     linking.set_defaults(run=run_link)
 
 
-def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Ledger, Keystore] | None:
-    """The config, the export's customers and contacts, and the keystore; None (problems printed) if unreadable."""
+def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Ledger, Keystore]:
+    """The config, the export's customers and contacts, and the keystore (the export's problems
+    printed, and the command failed, when it cannot be read)."""
     config = load_config(args.config)
     keystore = read_keystore(config.path(config.gate.keystore))
     ledger, problems = check(config)
     if ledger is None:
         print_problems(problems, console, args.verbose, args.quiet)
-        return None
+        raise manage.StaffError("the export could not be read; nothing was changed")
     return config, ledger, keystore
 
 
 def run_list(args: argparse.Namespace, console: Console) -> int:
     opened = open_access(args, console)
-    if opened is None:
-        return EXIT_FAILED
     rows = manage.list_passwords(*opened, args.customer)
     if args.json:
         print(
@@ -84,10 +83,7 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_set(args: argparse.Namespace, console: Console) -> int:
-    opened = open_access(args, console)
-    if opened is None:
-        return EXIT_FAILED
-    _, ledger, keystore = opened
+    _, ledger, keystore = open_access(args, console)
     password = args.password if args.password is not None else ask_password()
     manage.set_password(ledger, keystore, args.customer, args.contact, password, args.force)
     keystore.save()
@@ -96,10 +92,7 @@ def run_set(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_rotate(args: argparse.Namespace, console: Console) -> int:
-    opened = open_access(args, console)
-    if opened is None:
-        return EXIT_FAILED
-    _, ledger, keystore = opened
+    _, ledger, keystore = open_access(args, console)
     changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact)
     keystore.save()
     for email, password in changed:
@@ -110,8 +103,6 @@ def run_rotate(args: argparse.Namespace, console: Console) -> int:
 
 def run_link(args: argparse.Namespace, console: Console) -> int:
     opened = open_access(args, console)
-    if opened is None:
-        return EXIT_FAILED
     print(manage.direct_link(*opened, args.customer, args.document))
     return EXIT_OK
 

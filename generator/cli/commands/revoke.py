@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 from ...seal import manage
-from ..common import EXIT_FAILED, EXIT_OK
+from ..common import EXIT_OK
 from .passwords import open_access
 
 
@@ -24,10 +24,7 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    opened = open_access(args, console)
-    if opened is None:
-        return EXIT_FAILED
-    _, _, keystore = opened
+    _, _, keystore = open_access(args, console)
     manage.revoke(keystore, args.customer)
     keystore.save()
     console.print(f"rotated the keys of {args.customer}: rebuild and publish to replace its portal")
