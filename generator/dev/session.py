@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import pipeline
 from ..config import Config
-from ..model import CustomerBook, Ledger, build_ledger, newest_export_date
+from ..model import CustomerBook, Ledger
 from ..output import StagedOutput, input_fingerprint, state_stamp
 from ..problems import ProblemLog
 from ..progress import Progress
@@ -153,13 +153,10 @@ def _others(config: Config, snapshot: ExportSnapshot) -> str:
 
 def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     """The ledger with the touched customers' books made again from their rows."""
-    config, ledger = memory.workshop.config, memory.workshop.ledger
-    as_of = config.site.as_of or newest_export_date(config)
-    if as_of != ledger.as_of:
-        return None  # every page shows the date
-    changed = build_ledger(config, edit.export, edit.problems, as_of)
-    if changed.catalogue != ledger.catalogue:
-        return None
+    ledger = memory.workshop.ledger
+    changed = pipeline.model_stage(memory.workshop.config, edit.export, edit.problems)
+    if changed.as_of != ledger.as_of or changed.catalogue != ledger.catalogue:
+        return None  # every page shows the date; every catalogue page shows the catalogue
     for customer_id in edit.customers:
         before, after = ledger.books.get(customer_id), changed.books.get(customer_id)
         if memory.workshop.options.encrypt and not _same_keys(memory.workshop.keystore, before, after):
