@@ -2,7 +2,8 @@
 # Installs everything Portico and its tests need on a fresh Debian machine, into the project's own
 # virtual environment `.venv` (Debian's python3 refuses system-wide pip installs, PEP 668):
 # python3-venv from apt when missing, the package with its test dependencies at the versions in
-# scripts/constraints.txt, and with --with-browser Debian's Chromium for the browser tests.
+# scripts/constraints.txt, and with --with-browser Debian's Chromium (and libatomic1, which
+# Playwright's Node.js driver needs) for the browser tests.
 # Safe to run again. Afterwards: .venv/bin/portico, or `source .venv/bin/activate` and portico.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,12 @@ fi
 
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c scripts/constraints.txt -e ".[test]"
 
-if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's Chromium for the browser tests"
-  apt_install chromium
+if [ "${1:-}" = "--with-browser" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)  # the browser the tests drive
+  dpkg -s libatomic1 >/dev/null 2>&1 || missing+=(libatomic1)  # Playwright's own Node.js driver needs it
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} from Debian for the browser tests"
+    apt_install "${missing[@]}"
+  fi
 fi
