@@ -8,8 +8,10 @@ copy of its own.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,7 +139,8 @@ def check(config: Config, progress: Progress | None = None) -> tuple[Ledger | No
     """Read and model the export, reporting every problem; build nothing."""
     problems = ProblemLog()
     try:
-        ledger = model_stage(config, read_stage(config, problems, progress or Progress()), problems, progress)
+        with garbage_collection_paused():
+            ledger = model_stage(config, read_stage(config, problems, progress or Progress()), problems, progress)
     except LoadError as exc:
         problems.error(str(exc).split(":")[0], None, None, str(exc), "unreadable-file")
         return None, problems
@@ -181,7 +184,8 @@ def _build(
         result.noop, result.files = True, len(previous.files)
         return
     owners = RowOwners() if remember else None
-    ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
+    with garbage_collection_paused():
+        ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
     check_names(config, ledger, problems)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_stage(config, options, result)
@@ -225,6 +229,20 @@ def nothing_changed(config: Config, options: BuildOptions, previous: BuildState 
         and previous.inputs == input_fingerprint(config)
         and previous.mode.same_as(build_mode(options))
     )
+
+
+@contextmanager
+def garbage_collection_paused() -> Iterator[None]:
+    """Reading and modelling make millions of objects that live as long as the build, and no
+    reference cycles: collecting while they are made only walks them again and again (measured
+    on Online Retail: a third of the modelling time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_stage(config: Config, problems: ProblemLog, progress: Progress, owners: RowOwners | None = None) -> Export:
