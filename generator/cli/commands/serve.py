@@ -7,7 +7,6 @@ import threading
 
 from rich.console import Console
 
-from ...dev.server import DevServer, serve
 from ...pipeline import BuildOptions, BuildResult
 from ..common import EXIT_OK, EXIT_USAGE, in_ci
 from ..report import print_problems
@@ -29,6 +28,8 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from ...dev.server import DevServer, serve  # here, so that the other commands start without the server
+
     options = BuildOptions(
         strict=False, only=set(args.customer) if args.customer else None, encrypt=not args.no_encrypt, in_ci=in_ci()
     )
