@@ -21,9 +21,15 @@ class Problem:
     column: str | None
     message: str
     kind: str  # a short stable tag, used to group and count: "bad-date", "unknown-customer", ...
+    entity: str | None = None  # what the row was read as (two entities may read one file)
+
+    @property
+    def source(self) -> str:
+        """`shipments (orders.csv)`, or just the file when no entity reads it."""
+        return f"{self.entity} ({self.file})" if self.entity else self.file
 
     def location(self) -> str:
-        parts = [self.file]
+        parts = [self.source]
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
@@ -39,11 +45,15 @@ class ProblemLog:
     problems: list[Problem] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # reason -> count of rows skipped on purpose
 
-    def error(self, file: str, row: int | None, column: str | None, message: str, kind: str) -> None:
-        self.problems.append(Problem(ERROR, file, row, column, message, kind))
+    def error(
+        self, file: str, row: int | None, column: str | None, message: str, kind: str, entity: str | None = None
+    ) -> None:
+        self.problems.append(Problem(ERROR, file, row, column, message, kind, entity))
 
-    def warning(self, file: str, row: int | None, column: str | None, message: str, kind: str) -> None:
-        self.problems.append(Problem(WARNING, file, row, column, message, kind))
+    def warning(
+        self, file: str, row: int | None, column: str | None, message: str, kind: str, entity: str | None = None
+    ) -> None:
+        self.problems.append(Problem(WARNING, file, row, column, message, kind, entity))
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] += count
@@ -57,10 +67,10 @@ class ProblemLog:
         return [p for p in self.problems if p.severity == WARNING]
 
     def grouped(self) -> list[tuple[tuple[str, str, str], list[Problem]]]:
-        """Problems grouped by (severity, file, kind), errors first, in order of first sighting."""
+        """Problems grouped by (severity, source, kind), errors first, in order of first sighting."""
         groups: dict[tuple[str, str, str], list[Problem]] = {}
         for p in self.problems:
-            groups.setdefault((p.severity, p.file, p.kind), []).append(p)
+            groups.setdefault((p.severity, p.source, p.kind), []).append(p)
         return sorted(groups.items(), key=lambda item: item[0][0] != ERROR)
 
     def as_json(self) -> list[dict]:

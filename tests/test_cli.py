@@ -92,7 +92,7 @@ def test_check_names_file_row_and_column_and_exits_1(shop):
         "date",
         "bad-date",
     )
-    assert "orders.csv: bad-date" in done.stderr
+    assert "orders (orders.csv): bad-date" in done.stderr and problem["entity"] == "orders"
 
 
 def test_a_broken_config_exits_2(shop):

@@ -48,7 +48,8 @@ def test_rows_without_customer_are_skipped_and_counted(retail):
     _, rows, result = retail
     blank = sum(1 for r in rows if not r["CustomerID"])
     assert blank > 100
-    assert result.problems.skipped["online_retail.csv.gz: rows with no customer"] == blank
+    assert result.problems.skipped["invoices (online_retail.csv.gz): rows with no customer"] == blank
+    assert result.problems.skipped["customers (online_retail.csv.gz): rows with no id"] == blank  # each entity says
 
 
 def test_float_customer_ids_become_plain_ids(retail):

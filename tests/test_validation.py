@@ -91,7 +91,7 @@ def test_every_problem_is_reported_not_just_the_first(site):
     found, problems = problems_of(site, orders=orders)
     assert len(found) == 4
     groups = {key: len(items) for key, items in problems.grouped()}
-    assert groups[("error", "orders.csv", "bad-date")] == 2
+    assert groups[("error", "orders (orders.csv)", "bad-date")] == 2
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_check_command_groups_counts_and_exits_1(site, capsys):
     config = site.config(minimal_config())
     assert main(["check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert "error orders.csv: bad-date (2)" in err
+    assert "error orders (orders.csv): bad-date (2)" in err
     assert "row 2, column 'date': date: 'bad' is not a date" in err
 
 
@@ -155,6 +155,7 @@ def test_check_json_report(site, capsys):
         "column": "customer",
         "message": "unknown customer 'C3'",
         "kind": "unknown-customer",
+        "entity": "orders",
     }
 
 

@@ -88,7 +88,8 @@ def print_problems(problems: ProblemLog, console: Console, verbose: bool, quiet:
         if len(group) > len(shown):
             console.print(f"    … and {len(group) - len(shown)} more (-v lists all)", highlight=False)
     for reason, count in problems.skipped.items() if not quiet else ():
-        console.print(f"[dim]skipped[/] {reason}: {count}", highlight=False)
+        where, _, what = reason.rpartition(": ")  # "shipments (orders.csv): rows with no date"
+        console.print(f"{where}: {count:,} {what} [dim]skipped[/]", highlight=False)
 
 
 def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:

@@ -97,6 +97,12 @@ def check_lines(name: str, source: Source) -> list[str]:
         for f in source.lines.columns
         if f not in LINE_FIELDS
     ]
+    problems += [
+        f"{where}.columns.{f}: required line field is not mapped (map a column, a constant such as "
+        f"{{value: '1'}}, or a template)"
+        for f in ENTITIES[name].line_required
+        if f not in source.lines.columns
+    ]
     if source.lines.file and "document" not in source.lines.columns:
         problems.append(f"{where}.columns.document: lines from their own file need the column naming their {name[:-1]}")
     if not source.lines.file and source.group_by is None:

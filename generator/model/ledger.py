@@ -62,8 +62,14 @@ class LedgerBuilder:
         return (spec.column if spec is not None and spec.column else None) or field_name
 
     def reject(self, entity: str, record: Record, field_name: str, message: str, kind: str) -> None:
-        self.problems.error(record.origin.file, record.origin.row, self.column(entity, field_name), message, kind)
+        """An error on the record: it is left out (or stops a strict build)."""
+        origin = record.origin
+        self.problems.error(origin.file, origin.row, self.column(entity, field_name), message, kind, entity)
         record.bad = True
+
+    def warn(self, entity: str, record: Record, field_name: str, message: str, kind: str) -> None:
+        origin = record.origin
+        self.problems.warning(origin.file, origin.row, self.column(entity, field_name), message, kind, entity)
 
     def good(self, entity: str) -> list[Record]:
         return [r for r in self.export.get(entity, ()) if not r.bad]
@@ -79,8 +85,16 @@ class LedgerBuilder:
         return self.config.settings_for(book.customer.id, book.customer.group)
 
     def state(
-        self, entity: str, record: Record, allowed: tuple[str, ...] | list[str], default: str, book: CustomerBook
+        self,
+        entity: str,
+        record: Record,
+        allowed: tuple[str, ...] | list[str],
+        default: str,
+        book: CustomerBook,
+        read_as: str | None = None,
     ) -> str:
+        """The customer-facing state of a record's status, by `entity`'s status map; `read_as`:
+        the entity the record was read as, when another's map applies (order history rows)."""
         code = record.fields.get("status")
         if code is None:
             return default
@@ -90,10 +104,10 @@ class LedgerBuilder:
         folded = code.strip().lower().replace(" ", "_")
         if folded in allowed:
             return folded
-        self.problems.warning(
-            record.origin.file,
-            record.origin.row,
-            self.column(entity, "status"),
+        self.warn(
+            read_as or entity,
+            record,
+            "status",
             f"status {code!r} is not in the status_map for {entity}; shown as {default!r}",
             "unknown-status",
         )
@@ -203,13 +217,7 @@ class LedgerBuilder:
         for record in self.good("prices"):
             f = record.fields
             if catalogue and f["sku"] not in catalogue:
-                self.problems.warning(
-                    record.origin.file,
-                    record.origin.row,
-                    self.column("prices", "sku"),
-                    f"sku {f['sku']!r} is not in the catalogue",
-                    "unknown-reference",
-                )
+                self.warn("prices", record, "sku", f"sku {f['sku']!r} is not in the catalogue", "unknown-reference")
             price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
             if f.get("customer"):
                 book = self.book_for("prices", record)
@@ -283,7 +291,8 @@ class LedgerBuilder:
                 continue
             book = self.books[order.customer_id]
             portal = self.settings(book)
-            stage = self.state("orders", record, [*portal.order_stages, "cancelled"], portal.default_stage, book)
+            stages = [*portal.order_stages, "cancelled"]
+            stage = self.state("orders", record, stages, portal.default_stage, book, read_as="order_history")
             order.history.append(StageEvent(stage, record.fields["date"]))
         for order in orders.values():
             order.history.sort(key=lambda e: e.date)
@@ -301,10 +310,10 @@ class LedgerBuilder:
             total = f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO) + tax
             order_number = _text(f, "order")
             if order_number and order_number not in orders:
-                self.problems.warning(
-                    record.origin.file,
-                    record.origin.row,
-                    self.column("invoices", "order"),
+                self.warn(
+                    "invoices",
+                    record,
+                    "order",
                     f"unknown order {order_number!r}; the invoice is shown without it",
                     "unknown-reference",
                 )

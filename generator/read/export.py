@@ -20,7 +20,7 @@ from ..config import ColumnSpec, Config, FileOptions, Source
 from ..config.entities import ENTITIES, LINE_FIELDS
 from ..config.schema import ExportsConfig
 from ..problems import ProblemLog
-from .formats import LineSelection, RawRows, ReadError, ReadOptions, guess_format, open_rows
+from .formats import LineSelection, MisfitRow, RawRows, ReadError, ReadOptions, guess_format, open_rows
 from .mapping import RowMapper, field_maps, mapper_column
 from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
 from .values import ParseOptions, ValueParser
@@ -111,11 +111,11 @@ class ExportReader:
 
     def read_entity(self, name: str, source: Source) -> list[Record]:
         entity = ENTITIES[name]
-        mapper, rows = self._open(source.file, source, source.columns, entity.fields, entity.required)
+        mapper, rows = self._open(name, source.file, source, source.columns, entity.fields, entity.required)
         line_mapper = None
         if source.lines is not None and source.lines.file is None:
             line_mapper = self._mapper(
-                source.file, (source.lines, source), source.lines.columns, LINE_FIELDS, entity.line_required
+                name, source.file, (source.lines, source), source.lines.columns, LINE_FIELDS, entity.line_required
             )
         records = self._records(name, mapper, rows, source, line_mapper, entity.key)
         if source.lines is not None and source.lines.file is not None:
@@ -124,6 +124,7 @@ class ExportReader:
 
     def _mapper(
         self,
+        entity: str,
         file: str,
         layers: tuple[FileOptions, ...],
         columns: dict[str, ColumnSpec],
@@ -131,10 +132,11 @@ class ExportReader:
         required: tuple[str, ...],
     ) -> RowMapper:
         parser = ValueParser(_parse_options(self.exports, *layers))
-        return RowMapper(field_maps(columns, types), required, parser, self.problems, file)
+        return RowMapper(field_maps(columns, types), required, parser, self.problems, file, entity)
 
     def _open(
         self,
+        entity: str,
         file: str,
         options: FileOptions,
         columns: dict[str, ColumnSpec],
@@ -142,7 +144,7 @@ class ExportReader:
         required: tuple[str, ...],
     ) -> tuple[RowMapper, Iterator]:
         path = self.folder / file
-        mapper = self._mapper(file, (options,), columns, types, required)
+        mapper = self._mapper(entity, file, (options,), columns, types, required)
         try:
             if file in self.selection:
                 table = self.selection[file].table(path, _read_options(self.exports, options, path))
@@ -153,28 +155,41 @@ class ExportReader:
         return mapper, self._checked_rows(table, mapper)
 
     def _checked_rows(self, table: RawRows, mapper: RowMapper) -> Iterator[tuple[int, dict[str, str]]]:
-        """The table's rows, after checking that every mapped column exists in it."""
+        """The table's rows, after checking that the mapped columns exist in it. A missing column
+        is one error; a field it would give stays blank, unless the field is required, when no row
+        can be used. A row whose fields do not line up with the header is an error and skipped."""
         wanted = mapper.columns()
         if table.columns is not None:
             missing = sorted(wanted - set(table.columns))
             for column in missing:
-                self.problems.error(
-                    mapper.file,
-                    1,
-                    column,
-                    f"column not found in the header (columns: {', '.join(table.columns)})",
-                    "missing-column",
+                mapper.error(
+                    1, column, f"column not found in the header (columns: {', '.join(table.columns)})", "missing-column"
                 )
-            if missing:
+            if not mapper.without_columns(missing):
                 return
-            yield from self._counted(table.rows)
+            yield from self._lined_up(self._counted(table.rows), mapper)
             return
         seen: set[str] = set()
         for number, row in self._counted(table.rows):
             seen.update(row)
             yield number, row
         for column in sorted(wanted - seen):
-            self.problems.error(mapper.file, None, column, "no record has this key", "missing-column")
+            mapper.error(None, column, "no record has this key", "missing-column")
+
+    def _lined_up(self, rows: Iterator, mapper: RowMapper) -> Iterator[tuple[int, dict[str, str]]]:
+        for number, row in rows:
+            if isinstance(row, MisfitRow):
+                mapper.error(
+                    number,
+                    None,
+                    f"the row has {row.found} fields but the header has {row.expected}: its columns would not line "
+                    "up (a delimiter inside an unquoted field?); the row is skipped",
+                    "bad-row",
+                )
+                if self.owners is not None:
+                    self.owners.own(mapper.file, number, SKIPPED)
+                continue
+            yield number, row
 
     def _counted(self, rows: Iterator) -> Iterator:
         batch = 0
@@ -218,8 +233,7 @@ class ExportReader:
             if key is not None and fields.get(key) is not None:
                 first = first_row_of_key.setdefault(fields[key], number)
                 if first != number:
-                    self.problems.error(
-                        mapper.file,
+                    mapper.error(
                         number,
                         mapper_column(mapper, key),
                         f"duplicate {key} {fields[key]!r} (first on row {first})",
@@ -277,15 +291,15 @@ class ExportReader:
         return records
 
     @staticmethod
-    def _skipped_reason(source: Source, field_name: str) -> str:
-        return f"{source.file}: rows with no {field_name}"
+    def _skipped_reason(mapper: RowMapper, field_name: str) -> str:
+        return f"{mapper.entity} ({mapper.file}): rows with no {field_name}"
 
     def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
         if not source.skip_when_blank:
             return False
         for fm in mapper.maps:
             if fm.name in source.skip_when_blank and not fm.text(row, {}):
-                self.problems.skip(self._skipped_reason(source, fm.name))
+                self.problems.skip(self._skipped_reason(mapper, fm.name))
                 if self.owners is not None:
                     self.owners.own(mapper.file, number, SKIPPED)
                 return True
@@ -311,14 +325,15 @@ class ExportReader:
             )
             column = mapper_column(mapper, name)
             if source.on_conflict == "first":
-                self.problems.warning(mapper.file, number, column, message + " (first value kept)", "header-conflict")
+                mapper.warning(number, column, message + " (first value kept)", "header-conflict")
             else:
-                self.problems.error(mapper.file, number, column, message, "header-conflict")
+                mapper.error(number, column, message, "header-conflict")
                 record.bad = True
 
     def _attach_line_file(self, name: str, source: Source, records: list[Record]) -> None:
         lines_source = source.lines
         mapper, rows = self._open(
+            name,
             lines_source.file,
             lines_source,
             lines_source.columns,
@@ -334,8 +349,7 @@ class ExportReader:
                 self.owners.own(mapper.file, number, parent.fields.get(whose) if parent and whose else SHARED)
             if parent is None:
                 if fields.get("document") is not None:
-                    self.problems.error(
-                        mapper.file,
+                    mapper.error(
                         number,
                         mapper_column(mapper, "document"),
                         f"unknown {name[:-1]} {fields['document']!r}",

@@ -124,14 +124,28 @@ def _delimiter(configured: str) -> str:
     return "\t" if configured in ("\\t", "tab") else configured
 
 
+class MisfitRow(dict):
+    """A delimited row whose number of fields differs from the header's: mapping it onto the
+    header would shift every later column (an unquoted delimiter inside a field, a lost one), so
+    it has no cells; the export reader reports it and reads on."""
+
+    def __init__(self, found: int, expected: int):
+        super().__init__()
+        self.found = found
+        self.expected = expected
+
+
 def _csv_rows(header: list[str], numbered: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, dict[str, str]]]:
     width = len(header)
     for number, cells in numbered:
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue  # blank line
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        yield number, dict(zip(header, cells, strict=False))
+        if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
+            cells = cells[:width]  # empty cells after the last column: a delimiter ending the line
+        if len(cells) != width:
+            yield number, MisfitRow(len(cells), width)
+            continue
+        yield number, dict(zip(header, cells, strict=True))
 
 
 @dataclass(frozen=True)

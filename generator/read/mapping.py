@@ -70,13 +70,26 @@ class RowMapper:
     """Turns a raw row into typed fields, reporting every value it cannot use."""
 
     def __init__(
-        self, maps: list[FieldMap], required: tuple[str, ...], parser: ValueParser, problems: ProblemLog, file: str
+        self,
+        maps: list[FieldMap],
+        required: tuple[str, ...],
+        parser: ValueParser,
+        problems: ProblemLog,
+        file: str,
+        entity: str,
     ):
         self.maps = maps
         self.required = frozenset(required)
         self.parser = parser
         self.problems = problems
         self.file = file
+        self.entity = entity
+
+    def error(self, row: int | None, column: str | None, message: str, kind: str) -> None:
+        self.problems.error(self.file, row, column, message, kind, self.entity)
+
+    def warning(self, row: int | None, column: str | None, message: str, kind: str) -> None:
+        self.problems.warning(self.file, row, column, message, kind, self.entity)
 
     def map(self, number: int, row: dict[str, str]) -> tuple[dict[str, Any], bool]:
         fields: dict[str, Any] = {}
@@ -88,18 +101,25 @@ class RowMapper:
                 texts[fm.name] = text
                 if not text:
                     if fm.name in self.required:
-                        self.problems.error(
-                            self.file, number, fm.column, f"required field '{fm.name}' is empty", "missing-field"
-                        )
+                        self.error(number, fm.column, f"required field '{fm.name}' is empty", "missing-field")
                         ok = False
                     fields[fm.name] = None
                     continue
                 fields[fm.name] = self.parser.parse(fm.kind, text)
             except ValueError as exc:
-                self.problems.error(self.file, number, fm.column, f"{fm.name}: {exc}", f"bad-{fm.kind}")
+                self.error(number, fm.column, f"{fm.name}: {exc}", f"bad-{fm.kind}")
                 fields[fm.name] = None
                 ok = False
         return fields, ok
+
+    def without_columns(self, missing: list[str]) -> bool:
+        """Leave out the fields these absent columns would give (they read as blank); False when
+        one of them is required, so that no row can be used."""
+        lost = [fm for fm in self.maps if fm.spec.column in missing]
+        if any(fm.name in self.required for fm in lost):
+            return False
+        self.maps = [fm for fm in self.maps if fm not in lost]
+        return True
 
     def columns(self) -> set[str]:
         return {fm.spec.column for fm in self.maps if fm.spec.column is not None}
