@@ -64,6 +64,8 @@ def check_entities(config: Config) -> list[str]:
             problems += check_lines(name, source)
         if source.credit_note_prefix is not None and name != "invoices":
             problems.append(f"{where}.credit_note_prefix: only invoices have credit notes")
+        if source.allocate is not None and name != "payments":
+            problems.append(f"{where}.allocate: only payments are allocated")
     if not any(getattr(exports, kind) for kind in DOCUMENT_KINDS):
         problems.append(f"exports: map at least one of {', '.join(DOCUMENT_KINDS)}")
     return problems

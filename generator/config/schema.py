@@ -118,6 +118,8 @@ class Source(FileOptions):
     """Where the document's line items come from."""
     credit_note_prefix: str | None = None
     """Invoices only: numbers starting with this are credit notes (negative totals always are)."""
+    allocate: Literal["oldest_first", "none"] | None = None
+    """Payments only: `oldest_first` (the default) applies payments that name no invoice, and what a payment pays beyond its invoice, to the customer's open invoices, oldest due first; the rest is credit on account. `none`: such payments are listed and count for nothing."""
 
 
 class ExportsConfig(Strict):
@@ -332,6 +334,8 @@ class PortalConfig(Strict):
     """Days from invoice date to due date when neither the invoice nor the customer's terms say."""
     recent_activity: int = Field(8, ge=0)
     """How many events the dashboard's recent activity lists."""
+    statement_months: int = Field(12, ge=1)
+    """The statement of account lists the movements of this many months (this one included), after the opening balance."""
     branding: Branding = Branding()
     """Name, logo, colours, stylesheets and texts."""
     slug: Literal["opaque", "id", "field"] = "opaque"

@@ -232,6 +232,17 @@ class PriceBreak:
     min_quantity: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One movement of a customer's account: invoices raise what is owed, payments lower it."""
+
+    date: date
+    kind: str  # invoice | credit_note | payment | recorded (a paid amount the export states on an invoice)
+    reference: str
+    amount: Decimal  # positive: owed; negative: paid or credited
+    invoice: str = ""  # the invoice it concerns, if any
+
+
 @dataclass(slots=True)
 class CustomerBook:
     """Everything one customer's portal shows, joined and sorted newest first."""
@@ -244,6 +255,8 @@ class CustomerBook:
     quotes: list[Quote] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     prices: dict[str, list[PriceBreak]] = field(default_factory=dict)
+    credit: Decimal = ZERO  # payments applied to no invoice: credit on account
+    account: list[Movement] = field(default_factory=list)  # every movement, oldest first
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from .canonical import ZERO, CustomerBook, Invoice
+from .canonical import ZERO, CustomerBook, Invoice, Movement
 
 AGING_BUCKETS = (
     ("current", None, 0),
@@ -58,21 +58,52 @@ def aging_bucket(days: int) -> str:
 
 @dataclass(frozen=True)
 class Balances:
-    open: Decimal
+    open: Decimal  # what the customer owes: open items less the credit on account
     overdue: Decimal
     open_count: int
     overdue_count: int
+    credit: Decimal = ZERO  # payments applied to no invoice
 
 
 def balances(book: CustomerBook) -> Balances:
     items = open_items(book)
     overdue = [i for i in items if i.status == "overdue"]
     return Balances(
-        open=sum((i.balance for i in items), ZERO),
+        open=sum((i.balance for i in items), ZERO) - book.credit,
         overdue=sum((i.balance for i in overdue), ZERO),
         open_count=sum(1 for i in items if i.balance > 0),
         overdue_count=len(overdue),
+        credit=book.credit,
     )
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    movement: Movement
+    balance: Decimal  # what is owed after this movement
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The account over a period: opening balance, every movement with a running balance, closing balance."""
+
+    start: date  # the first day of the period
+    end: date
+    opening: Decimal
+    lines: list[StatementLine]
+    closing: Decimal
+
+
+def statement(book: CustomerBook, as_of: date, months: int = 12) -> Statement:
+    start = months_back(as_of, months)[0]
+    movements = [m for m in book.account if m.date <= as_of]
+    balance = sum((m.amount for m in movements if m.date < start), ZERO)
+    opening, lines = balance, []
+    for movement in movements:
+        if movement.date >= start:
+            balance += movement.amount
+            lines.append(StatementLine(movement, balance))
+    return Statement(start, as_of, opening, lines, balance)
 
 
 def stage_counts(book: CustomerBook, stages: list[str]) -> list[tuple[str, int]]:
@@ -106,9 +137,14 @@ class SpendChart:
 
 
 def last_twelve_months(as_of: date) -> list[date]:
+    return months_back(as_of, 12)
+
+
+def months_back(as_of: date, count: int) -> list[date]:
+    """The first days of the `count` months up to and including as_of's, oldest first."""
     months = []
     year, month = as_of.year, as_of.month
-    for _ in range(12):
+    for _ in range(count):
         months.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months[::-1]

@@ -19,6 +19,7 @@ from ..config.entities import ADDRESS_PARTS
 from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
+from .allocation import OLDEST_FIRST, settle_payments
 from .canonical import (
     CENT,
     ZERO,
@@ -351,6 +352,16 @@ class LedgerBuilder:
                 continue
             if f.get("customer"):
                 book = self.book_for("payments", record)
+                if book is not None and invoice is not None and invoice.customer_id != book.customer.id:
+                    self.reject(
+                        "payments",
+                        record,
+                        "invoice",
+                        f"invoice {invoice.number!r} belongs to customer {invoice.customer_id!r}, "
+                        f"not {book.customer.id!r}",
+                        "unknown-reference",
+                    )
+                    continue
             elif invoice is not None:
                 book = self.books[invoice.customer_id]
             else:
@@ -371,11 +382,12 @@ class LedgerBuilder:
                 invoice.payments.append(payment)
 
     def settle(self, invoices: dict[str, Invoice]) -> None:
-        """Paid, balance, status and payment link of every invoice, as of the ledger date."""
+        """Paid, balance, status and payment link of every invoice, as of the ledger date; credit on account."""
+        payments = self.config.exports.payments
+        allocate = (payments.allocate if payments else None) or OLDEST_FIRST
+        for book in self.books.values():
+            settle_payments(book, allocate)
         for invoice in invoices.values():
-            if invoice.paid is None:
-                applied = sum((p.amount for p in invoice.payments), ZERO)
-                invoice.paid = invoice.total if invoice.status == "paid" and not applied else applied
             invoice.balance = ZERO if invoice.status == "void" else invoice.total - invoice.paid
             if invoice.status != "void":
                 invoice.status = _settled_state(invoice, self.as_of)

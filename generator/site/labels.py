@@ -38,6 +38,7 @@ ACTIVITY_LABELS = {
     "shipment": N_("Shipment"),
     "quote": N_("Quote"),
     "document": N_("Document"),
+    "recorded": N_("Paid, as recorded on the invoice"),
 }
 
 

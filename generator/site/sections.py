@@ -189,10 +189,11 @@ class NavLinks(Section):
 
 
 def _statement(context: PortalContext) -> dict[str, Any]:
-    book = context.book
+    book, as_of = context.book, context.ledger.as_of
     return {
+        "statement": figures.statement(book, as_of, context.settings.statement_months),
         "items": figures.open_items(book),
-        "aging": figures.aging(book, context.ledger.as_of),
+        "aging": figures.aging(book, as_of),
         "balances": figures.balances(book),
     }
 
