@@ -119,6 +119,7 @@ class BuildResult:
     engine: EngineReport | None = None  # what was rendered and what carried over
     assets: dict[str, str] = field(default_factory=dict)  # static file → its fingerprinted path
     workshop: Workshop | None = None  # kept only when the caller asked to remember the build
+    usage_error: bool = False  # the failure is in what was asked (an unknown customer id), not in the export
 
     @property
     def ok(self) -> bool:
@@ -127,6 +128,10 @@ class BuildResult:
 
 class BuildFailed(Exception):
     pass
+
+
+class UnknownCustomer(BuildFailed):
+    """`--customer` named an id the export does not have."""
 
 
 BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, KeystoreError, BuildFailed)
@@ -170,7 +175,7 @@ def build(
     try:
         _build(config, options, progress, result, remember, reread)
     except BUILD_ERRORS as exc:
-        result.failure = str(exc)
+        result.failure, result.usage_error = str(exc), isinstance(exc, UnknownCustomer)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -187,6 +192,8 @@ def _build(
     with garbage_collection_paused():
         ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
     check_names(config, ledger, problems)
+    if options.only and (unknown := ledger.unknown(options.only)):
+        raise UnknownCustomer(unknown)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_stage(config, options, result)
     slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)

@@ -139,7 +139,7 @@ def test_revoke_rotates_the_customers_keys(built):
     before = keystore_of(built).customers["C1"].keys.key_id
     portico(built, "revoke", "C1", check=True)
     assert keystore_of(built).customers["C1"].keys.key_id != before
-    assert portico(built, "revoke", "C9").returncode == 1
+    assert portico(built, "revoke", "C9").returncode == 2  # no such customer: a usage error
 
 
 def test_keystore_new_master_key_prints_32_random_bytes(tmp_path):
@@ -219,3 +219,32 @@ def test_python_build_py_is_portico_build(shop):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["encrypted"] is False
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build", "--customer", "C3"],
+        ["passwords", "list", "--customer", "C3"],
+        ["passwords", "rotate", "C3"],
+        ["passwords", "set", "C3", "--contact", "ann@alpha.example", "--password", "Tangerine-Velvet-Orbit-4821"],
+        ["passwords", "link", "C3", "A-1"],
+        ["revoke", "C3"],
+    ],
+)
+def test_an_unknown_customer_id_is_a_usage_error_with_the_close_matches(built, command):
+    done = portico(built, *command)
+    assert done.returncode == 2, done.stderr
+    assert "no customer 'C3' in the export (did you mean C1, C2?)" in done.stderr.replace("\n", " ")
+
+
+def test_serve_with_an_unknown_customer_exits_2(shop):
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "serve", "--no-encrypt", "--port", str(free_port()), "--customer", "C9"],
+        cwd=shop.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": ""},
+        timeout=60,
+    )
+    assert done.returncode == 2 and "no customer 'C9'" in done.stderr

@@ -22,7 +22,7 @@ from ..config import ConfigError
 from ..seal import KeystoreError
 from ..seal.manage import StaffError
 from .commands import COMMANDS
-from .common import EXIT_FAILED, common_options
+from .common import EXIT_FAILED, EXIT_USAGE, UsageError, common_options
 from .report import report_config_error
 
 
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args, console)
     except ConfigError as exc:
         return report_config_error(exc, args, console)
+    except UsageError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
     except (StaffError, KeystoreError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_FAILED

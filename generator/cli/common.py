@@ -9,6 +9,10 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(Exception):
+    """What was asked cannot be done as asked (exit code 2); the message says why."""
+
+
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(

@@ -8,9 +8,11 @@ from, except the `origin` kept for error messages.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Any
 
 from ..read.records import Origin
@@ -267,3 +269,17 @@ class Ledger:
     books: dict[str, CustomerBook]
     catalogue: dict[str, Product]
     has: frozenset[str]  # the entities the export maps, so absent ones grow no pages
+
+    def unknown(self, customer_ids: Iterable[str]) -> str | None:
+        """What to tell someone who named customer ids the export does not have (with the
+        closest it does have); None when every id is known."""
+        missing = sorted(set(customer_ids) - set(self.books))
+        if not missing:
+            return None
+        said = []
+        for customer_id in missing:
+            close = sorted(get_close_matches(customer_id, list(self.books), n=3, cutoff=0.5))
+            said.append(
+                f"no customer {customer_id!r} in the export" + (f" (did you mean {', '.join(close)}?)" if close else "")
+            )
+        return "; ".join(said)

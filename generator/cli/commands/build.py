@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ...config import load_config
 from ...pipeline import BuildOptions, build
-from ..common import EXIT_FAILED, EXIT_OK, in_ci
+from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, in_ci
 from ..progress import progress_for
 from ..report import build_report, print_problems, print_summary
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[bold yellow]note:[/] {notice}", highlight=False)
     if not result.ok:
         console.print(f"[bold red]build failed:[/] {result.failure}", highlight=False)
-        return EXIT_FAILED
+        return EXIT_USAGE if result.usage_error else EXIT_FAILED
     if result.noop and not args.quiet:
         console.print(f"[green]✓[/] nothing changed since the last build ({result.output_dir})", highlight=False)
     elif not args.quiet:

@@ -14,7 +14,7 @@ from ...config import Config, load_config
 from ...model import Ledger
 from ...pipeline import check
 from ...seal import Keystore, manage, read_keystore
-from ..common import EXIT_OK
+from ..common import EXIT_OK, UsageError
 from ..report import print_problems
 
 
@@ -49,6 +49,8 @@ def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Led
     if ledger is None:
         print_problems(problems, console, args.verbose, args.quiet)
         raise manage.StaffError("the export could not be read; nothing was changed")
+    if getattr(args, "customer", None) and (unknown := ledger.unknown([args.customer])):
+        raise UsageError(unknown)
     return config, ledger, keystore
 
 

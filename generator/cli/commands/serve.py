@@ -49,6 +49,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         console.print(f"[bold red]cannot listen on {args.host}:{args.port}:[/] {exc.strerror}", highlight=False)
         return EXIT_USAGE
+    if server.last is not None and server.last.usage_error:  # --customer named nobody: nothing to serve
+        watcher.stop()
+        httpd.shutdown()
+        httpd.server_close()
+        return EXIT_USAGE
     console.print(
         f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, Ctrl-C stops",
         highlight=False,
