@@ -4,6 +4,8 @@ several entities read from one file. Every message names entity, file, row and c
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from conftest import minimal_config
 
@@ -116,3 +118,111 @@ def test_two_entities_reading_one_file_each_name_themselves(site):
     assert found == []
     assert dict(problems.skipped) == {"shipments (orders.csv): rows with no date": 2}
     assert [s.order_number for s in ledger.books["C1"].shipments] == ["A-1"]
+
+
+# -- mapping that real exports need ------------------------------------------------------------
+
+
+def lines_config(**line_columns):
+    raw = minimal_config()
+    raw["exports"]["orders"]["lines"]["columns"] = line_columns
+    return raw
+
+
+def test_a_computed_field_is_decimal_arithmetic_over_the_rows_other_fields(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,line_total\nA-1,C1,2026-05-01,X,3,10.00\nA-2,C1,2026-05-02,Y,0,5.00\n",
+    )
+    raw = lines_config(sku="sku", quantity="qty", total="line_total", unit_price={"compute": "total / quantity"})
+    ledger, found, problems = problems_of(site, raw)
+    [line] = ledger.books["C1"].orders[0].lines  # A-2 could not be computed; A-1 is the only order left
+    assert line.unit_price == Decimal(10) / Decimal(3) and line.total == Decimal("10.00")
+    assert found == [("error", "orders", "orders.csv", 3, "unit_price", "bad-compute")]
+    assert "unit_price: cannot compute total / quantity: division by zero" in problems.errors[0].message
+
+
+def test_a_computed_total_with_rounding(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", "order,customer,date,sku,qty,price,disc\nA-1,C1,2026-05-01,X,3,1.10,0.15\n")
+    raw = lines_config(
+        sku="sku",
+        quantity="qty",
+        unit_price="price",
+        discount_rate="disc",
+        total={"compute": "round(quantity * unit_price * (1 - discount_rate), 2)"},
+    )
+    ledger, found, _ = problems_of(site, raw)
+    assert found == [] and ledger.books["C1"].orders[0].lines[0].total == Decimal("2.80")  # 3 × 1.10 × 0.85 = 2.805
+
+
+@pytest.mark.parametrize(
+    "compute, message",
+    [
+        ("total / qty", "'qty' is not a mapped field here"),
+        ("sku * 2", "'sku' is not a number field"),
+        ("__import__('os').system('true')", "is not allowed"),
+        ("total /", "is not an expression"),
+    ],
+)
+def test_a_bad_computation_is_a_config_error_naming_the_key(site, compute, message):
+    raw = lines_config(sku="sku", quantity="qty", total="t", unit_price={"compute": compute})
+    with pytest.raises(ConfigError) as caught:
+        site.load(raw)
+    problem = "; ".join(caught.value.problems)
+    assert "exports.orders.lines.columns.unit_price" in problem and message in problem, problem
+
+
+def test_a_lookup_takes_a_field_from_another_table_by_key(site):
+    site.file("customers.csv", "id,name,rep\nC1,Alpha Works,1002\nC2,Beta Foods,1099\nC3,Gamma Ltd,\n")
+    site.file("employees.csv", "employeeNumber,firstName,lastName\n1002,Diane,Murphy\n1056,Mary,Patterson\n")
+    site.file("orders.csv", ORDERS)
+    lookup = {"file": "employees.csv", "key": "employeeNumber", "on": "rep", "template": "{firstName} {lastName}"}
+    ledger, found, problems = problems_of(site, customers_config(sales_rep={"lookup": lookup}))
+    assert ledger.books["C1"].customer.sales_rep.name == "Diane Murphy"
+    assert ledger.books["C2"].customer.sales_rep is None and ledger.books["C3"].customer.sales_rep is None
+    assert found == [("warning", "customers", "customers.csv", 3, "rep", "unknown-reference")]
+    assert "no employeeNumber '1099' in employees.csv" in problems.warnings[0].message
+
+
+def test_a_lookup_whose_key_column_is_missing_is_a_clear_error(site):
+    site.file("customers.csv", "id,name,rep\nC1,Alpha Works,1002\n")
+    site.file("employees.csv", "id,firstName\n1002,Diane\n")
+    site.file("orders.csv", ORDERS)
+    lookup = {"file": "employees.csv", "key": "employeeNumber", "on": "rep", "column": "firstName"}
+    ledger, _, problems = problems_of(site, customers_config(sales_rep={"lookup": lookup}))
+    assert ledger is None and "employees.csv: no column 'employeeNumber' to look values up by" in str(
+        problems.errors[0]
+    )
+
+
+def test_null_literals_read_as_blank_site_wide_and_per_file(site):
+    site.file("customers.csv", "id,name,city\nC1,Alpha Works,NULL\nC2,Beta Foods,\\N\n")
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price,promised\nA-1,C1,2026-05-01,X,2,1.50,NULL\nB-1,C2,2026-06-01,Y,1,9.99,n/a\n",
+    )
+    raw = customers_config(billing_city="city")
+    raw["exports"]["null_values"] = ["NULL", "\\N"]
+    raw["exports"]["orders"]["columns"]["promised_date"] = "promised"
+    raw["exports"]["orders"]["null_values"] = ["NULL", "n/a"]
+    ledger, found, _ = problems_of(site, raw)
+    assert found == []
+    assert ledger.books["C1"].customer.billing.city == "" and ledger.books["C2"].customer.billing.city == ""
+    assert ledger.books["C2"].orders[0].promised_date is None
+
+
+def test_first_of_takes_the_first_non_blank_origin(site):
+    site.file("customers.csv", "id,company,first,last\nC1,Alpha Works,,\nC2,,Bea,Foods\nC3,NULL,Cy,Gamma\n")
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["null_values"] = ["NULL"]
+    raw["exports"]["customers"]["columns"]["name"] = {"first_of": ["company", {"template": "{first} {last}"}]}
+    ledger, found, _ = problems_of(site, raw)
+    assert found == []
+    assert {c: b.customer.name for c, b in ledger.books.items()} == {
+        "C1": "Alpha Works",
+        "C2": "Bea Foods",
+        "C3": "Cy Gamma",
+    }

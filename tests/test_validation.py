@@ -120,7 +120,7 @@ def test_every_problem_is_reported_not_just_the_first(site):
         (lambda c: c["exports"].pop("orders"), "exports: map at least one of orders, invoices, quotes"),
         (
             lambda c: c["exports"]["orders"]["columns"].update(date={"column": "d", "value": "x"}),
-            "exports.orders.columns.date: give exactly one of column, value or template",
+            "exports.orders.columns.date: give exactly one of column, value, template, compute, first_of, lookup",
         ),
     ],
 )

@@ -12,12 +12,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..problems import ProblemLog
-from .entities import DOCUMENT_KINDS, ENTITIES, LINE_FIELDS
+from .entities import DECIMAL, DOCUMENT_KINDS, ENTITIES, LINE_FIELDS
+from .expressions import Expression
 from .schema import (
     INVOICE_STATES,
     QUOTE_STATES,
     SHIPMENT_STATES,
     SITE_WIDE_PORTAL_KEYS,
+    ColumnSpec,
     Config,
     PortalConfig,
     Source,
@@ -60,14 +62,37 @@ def check_entities(config: Config) -> list[str]:
                 problems.append(f"{where}.skip_when_blank: '{field_name}' is not a mapped field")
         if source.group_by is not None and source.group_by not in source.columns:
             problems.append(f"{where}.group_by: '{source.group_by}' is not a mapped field")
+        problems += check_computed(f"{where}.columns", source.columns, entity.fields)
         if source.lines is not None:
             problems += check_lines(name, source)
+            problems += check_computed(f"{where}.lines.columns", source.lines.columns, LINE_FIELDS)
         if source.credit_note_prefix is not None and name != "invoices":
             problems.append(f"{where}.credit_note_prefix: only invoices have credit notes")
         if source.allocate is not None and name != "payments":
             problems.append(f"{where}.allocate: only payments are allocated")
     if not any(getattr(exports, kind) for kind in DOCUMENT_KINDS):
         problems.append(f"exports: map at least one of {', '.join(DOCUMENT_KINDS)}")
+    return problems
+
+
+def check_computed(where: str, columns: dict[str, ColumnSpec], types: dict[str, str]) -> list[str]:
+    """A computed field is a number made of other mapped numbers."""
+    problems = []
+    for field_name, spec in columns.items():
+        if spec.compute is None or field_name not in types:
+            continue
+        if types[field_name] != DECIMAL:
+            problems.append(
+                f"{where}.{field_name}.compute: only numbers are computed; {field_name} is {types[field_name]}"
+            )
+        for name in sorted(Expression(spec.compute).names):
+            if name not in columns:
+                problems.append(
+                    f"{where}.{field_name}.compute: {name!r} is not a mapped field here "
+                    f"(mapped: {', '.join(sorted(columns))})"
+                )
+            elif types.get(name) != DECIMAL:
+                problems.append(f"{where}.{field_name}.compute: {name!r} is not a number field")
     return problems
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .entities import ENTITIES, LINE_FIELDS
-from .schema import ColumnSpec, Config, ExportsConfig, LineSource, Source, Strict
+from .schema import ColumnSpec, Config, ExportsConfig, LineSource, Lookup, Source, Strict
 
 INTERNAL = {"root", "source_path"}
 
@@ -98,6 +98,7 @@ def config_reference() -> str:
     out += section("`exports.<entity>`", Source, "exports.<entity>.")
     out += section("`exports.<entity>.lines`", LineSource, "exports.<entity>.lines.")
     out += section("`exports.<entity>.columns.<field>`", ColumnSpec, "")
+    out += section("`exports.<entity>.columns.<field>.lookup`", Lookup, "lookup.")
     out += [
         "## Entity fields",
         "",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .entities import ENTITIES
+from .expressions import Expression, ExpressionError
 
 ORDER_STAGES_DEFAULT = ["received", "confirmed", "in_production", "shipped", "delivered"]
 INVOICE_STATES = ("open", "paid", "void")
@@ -24,42 +25,6 @@ SHIPMENT_STATES = ("pending", "in_transit", "delivered", "returned")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class ColumnSpec(Strict):
-    """Where one canonical field comes from. A plain string is short for `{column: ...}`."""
-
-    column: str | None = None
-    """The export column (CSV/XLSX header, or dotted JSON key such as `address.city`)."""
-    value: str | None = None
-    """A constant, for a field the export does not carry (e.g. `status: {value: paid}`)."""
-    template: str | None = None
-    """A Python format string over the row's mapped fields and columns, e.g. `"{first} {last}"`."""
-    default: str | None = None
-    """Used when the cell is blank."""
-    map: dict[str, str] | None = None
-    """Replaces exact cell values, e.g. carrier codes by carrier names."""
-    match: str | None = None
-    """A regular expression the value must match; its first group is kept (e.g. `'^(\\d+)(?:\\.0)?$'`)."""
-
-    @model_validator(mode="after")
-    def _one_origin(self) -> ColumnSpec:
-        origins = [o for o in ("column", "value", "template") if getattr(self, o) is not None]
-        if len(origins) != 1:
-            raise ValueError("give exactly one of column, value or template")
-        if self.match is not None:
-            try:
-                re.compile(self.match)
-            except re.error as exc:
-                raise ValueError(f"match is not a valid regular expression: {exc}") from None
-        return self
-
-
-def _column_spec(value: Any) -> Any:
-    return {"column": value} if isinstance(value, str) else value
-
-
-Columns = dict[str, ColumnSpec]
 
 
 class FileOptions(Strict):
@@ -83,6 +48,8 @@ class FileOptions(Strict):
     """Decimal separator of numbers, e.g. `,` for `1234,56`."""
     thousands_separator: str | None = None
     """Thousands separator to ignore, e.g. `.` for `1.234,56`."""
+    null_values: list[str] | None = None
+    """Cell values that mean blank in this file, e.g. `[NULL, "\\N", N/A]` (default: `exports.null_values`)."""
 
     @field_validator("columns", mode="before", check_fields=False)
     @classmethod
@@ -90,6 +57,84 @@ class FileOptions(Strict):
         if isinstance(value, dict):
             return {k: _column_spec(v) for k, v in value.items()}
         return value
+
+
+class Lookup(FileOptions):
+    """A field taken from another table of the export, by key: e.g. the sales rep's name from an employees table. The table is read with the `exports` defaults; `format`, `encoding`, `delimiter`, `sheet`, `records` and the other file options can be set here too."""
+
+    file: str
+    """The other table, relative to `exports.folder` (any supported format)."""
+    key: str
+    """Its column holding the key, e.g. `employeeNumber`."""
+    on: str
+    """This row's column holding the key to look up, e.g. `salesRepEmployeeNumber`."""
+    column: str | None = None
+    """The other table's column to take."""
+    template: str | None = None
+    """Or a format string over the other table's columns, e.g. `"{firstName} {lastName}"`."""
+
+    @model_validator(mode="after")
+    def _one_value(self) -> Lookup:
+        if (self.column is None) == (self.template is None):
+            raise ValueError("give exactly one of column or template")
+        return self
+
+
+ORIGINS = ("column", "value", "template", "compute", "first_of", "lookup")
+
+
+class ColumnSpec(Strict):
+    """Where one canonical field comes from. A plain string is short for `{column: ...}`."""
+
+    column: str | None = None
+    """The export column (CSV/XLSX header, or dotted JSON key such as `address.city`)."""
+    value: str | None = None
+    """A constant, for a field the export does not carry (e.g. `status: {value: paid}`)."""
+    template: str | None = None
+    """A Python format string over the row's mapped fields and columns, e.g. `"{first} {last}"`."""
+    compute: str | None = None
+    """Decimal arithmetic over the row's other fields, e.g. `"total / quantity"` or `"round(quantity * unit_price * (1 - discount), 2)"`: names, numbers, `+ - * /`, parentheses, `round`, `min`, `max`, `abs`."""
+    first_of: list[ColumnSpec] | None = None
+    """The first non-blank of several origins, e.g. `[Company, {template: "{First} {Last}"}]` (a string is a column)."""
+    lookup: Lookup | None = None
+    """A value from another table of the export, found by key (see `lookup` below)."""
+    default: str | None = None
+    """Used when the cell is blank."""
+    map: dict[str, str] | None = None
+    """Replaces exact cell values, e.g. carrier codes by carrier names."""
+    match: str | None = None
+    """A regular expression the value must match; its first group is kept (e.g. `'^(\\d+)(?:\\.0)?$'`)."""
+
+    @field_validator("first_of", mode="before")
+    @classmethod
+    def _first_of_shorthand(cls, value: Any) -> Any:
+        return [_column_spec(item) for item in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> ColumnSpec:
+        origins = [o for o in ORIGINS if getattr(self, o) is not None]
+        if len(origins) != 1:
+            raise ValueError(f"give exactly one of {', '.join(ORIGINS)}")
+        if self.match is not None:
+            try:
+                re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"match is not a valid regular expression: {exc}") from None
+        if self.compute is not None:
+            try:
+                Expression(self.compute)
+            except ExpressionError as exc:
+                raise ValueError(f"compute: {exc}") from None
+        if self.first_of is not None and not self.first_of:
+            raise ValueError("first_of needs at least one origin")
+        return self
+
+
+def _column_spec(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
+Columns = dict[str, ColumnSpec]
 
 
 class LineSource(FileOptions):
@@ -139,6 +184,8 @@ class ExportsConfig(Strict):
     """Default decimal separator."""
     thousands_separator: str = ""
     """Default thousands separator."""
+    null_values: list[str] = Field(default_factory=list)
+    """Cell values that mean blank, e.g. `[NULL, "\\N", N/A]` (matched whole, after trimming spaces)."""
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "yes", "y", "x", "ja", "oui", "si", "on"])
     """Cell values read as yes (case-insensitive)."""
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "", "nein", "non", "off"])

@@ -18,10 +18,10 @@ from typing import Any
 
 from ..config import ColumnSpec, Config, FileOptions, Source
 from ..config.entities import ENTITIES, LINE_FIELDS
-from ..config.schema import ExportsConfig
+from ..config.schema import ExportsConfig, Lookup
 from ..problems import ProblemLog
 from .formats import LineSelection, MisfitRow, RawRows, ReadError, ReadOptions, guess_format, open_rows
-from .mapping import RowMapper, field_maps, mapper_column
+from .mapping import LookupTable, RowMapper, field_maps, mapper_column
 from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
 from .values import ParseOptions, ValueParser
 
@@ -46,6 +46,7 @@ def _parse_options(exports: ExportsConfig, *layers: FileOptions) -> ParseOptions
         thousands_separator=_first_set("thousands_separator", layers, exports.thousands_separator),
         true_values=frozenset(v.lower() for v in exports.true_values),
         false_values=frozenset(v.lower() for v in exports.false_values),
+        null_values=frozenset(v.strip() for v in _first_set("null_values", layers, exports.null_values)),
     )
 
 
@@ -78,6 +79,7 @@ class ExportReader:
         self.owners = owners  # filled in while reading, when given
         self.selection = selection or {}  # file -> only these lines of it
         self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
+        self._lookup_tables: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
 
     def read(self, parallel: bool | None = None) -> Export:
         """Every mapped entity. On a large export, the entities without lines (customers,
@@ -132,7 +134,33 @@ class ExportReader:
         required: tuple[str, ...],
     ) -> RowMapper:
         parser = ValueParser(_parse_options(self.exports, *layers))
-        return RowMapper(field_maps(columns, types), required, parser, self.problems, file, entity)
+        maps = field_maps(columns, types, self._lookups(columns.values()))
+        return RowMapper(maps, required, parser, self.problems, file, entity)
+
+    def _lookups(self, specs) -> dict[int, LookupTable]:
+        """The tables these columns look values up in (each file read once), by id of their spec."""
+        found: dict[int, LookupTable] = {}
+        for spec in specs:
+            found.update(self._lookups(spec.first_of or ()))
+            if spec.lookup is not None:
+                key = (spec.lookup.file, spec.lookup.key)
+                if key not in self._lookup_tables:
+                    self._lookup_tables[key] = self._read_lookup(spec.lookup)
+                found[id(spec.lookup)] = LookupTable(spec.lookup, self._lookup_tables[key])
+        return found
+
+    def _read_lookup(self, lookup: Lookup) -> dict[str, dict[str, str]]:
+        path = self.folder / lookup.file
+        try:
+            table = open_rows(path, _read_options(self.exports, lookup, path))
+            if table.columns is not None and lookup.key not in table.columns:
+                raise LoadError(
+                    f"{lookup.file}: no column {lookup.key!r} to look values up by "
+                    f"(columns: {', '.join(table.columns)})"
+                )
+            return {row[lookup.key].strip(): row for _, row in table.rows if row.get(lookup.key, "").strip()}
+        except ReadError as exc:
+            raise LoadError(str(exc)) from None
 
     def _open(
         self,
@@ -298,7 +326,7 @@ class ExportReader:
         if not source.skip_when_blank:
             return False
         for fm in mapper.maps:
-            if fm.name in source.skip_when_blank and not fm.text(row, {}):
+            if fm.name in source.skip_when_blank and not fm.text(row, {}, mapper.nulls):
                 self.problems.skip(self._skipped_reason(mapper, fm.name))
                 if self.owners is not None:
                     self.owners.own(mapper.file, number, SKIPPED)

@@ -1,18 +1,42 @@
-"""One row to canonical fields: which column (or constant, or template) gives each field, and
-its text parsed by the field's type. Every value that cannot be used is reported with file, row
-and column."""
+"""One row to canonical fields: where each field's text comes from (a column, a constant, a
+template, the first non-blank of several, another table by key, or arithmetic over the row's
+other fields), and that text parsed by the field's type. Every value that cannot be used is
+reported with entity, file, row and column."""
 
 from __future__ import annotations
 
 import re
 import string
 from collections import ChainMap
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import ColumnSpec
+from ..config.expressions import Expression, ExpressionError
+from ..config.schema import Lookup
 from ..problems import ProblemLog
 from .values import ValueParser
+
+
+class UnknownKey(ValueError):
+    """A lookup found no row with the key: the field is left blank."""
+
+
+@dataclass
+class LookupTable:
+    """Another table of the export, by the value of its key column."""
+
+    spec: Lookup
+    rows: dict[str, dict[str, str]]
+
+    def text(self, key: str) -> str:
+        found = self.rows.get(key)
+        if found is None:
+            raise UnknownKey(f"no {self.spec.key} {key!r} in {self.spec.file}")
+        if self.spec.column is not None:
+            return found.get(self.spec.column, "")
+        return self.spec.template.format_map(_Blanks(found, frozenset()))
 
 
 @dataclass(frozen=True)
@@ -23,16 +47,15 @@ class FieldMap:
     kind: str
     spec: ColumnSpec
     pattern: re.Pattern[str] | None
+    choices: tuple[FieldMap, ...] = ()  # first_of: the origins tried in order
+    lookup: LookupTable | None = None
+    expression: Expression | None = None  # compute: worked out from the other fields, not from text
+    needs: frozenset[str] = field(default_factory=frozenset)  # columns (and fields) the text depends on
+    named: frozenset[str] = field(default_factory=frozenset)  # the columns it names: the file must have them
 
-    def text(self, row: dict[str, str], mapped: dict[str, str]) -> str:
+    def text(self, row: Mapping[str, str], mapped: dict[str, str], nulls: frozenset[str]) -> str:
+        text = self._origin(row, mapped, nulls).strip()
         spec = self.spec
-        if spec.column is not None:
-            text = row.get(spec.column, "")
-        elif spec.value is not None:
-            text = spec.value
-        else:
-            text = spec.template.format_map(_Blanks(ChainMap(mapped, row)))
-        text = text.strip()
         if not text and spec.default is not None:
             text = spec.default
         if text and self.pattern is not None:
@@ -44,26 +67,71 @@ class FieldMap:
             text = spec.map[text]
         return text
 
+    def _origin(self, row: Mapping[str, str], mapped: dict[str, str], nulls: frozenset[str]) -> str:
+        spec = self.spec
+        if spec.column is not None:
+            text = row.get(spec.column, "")
+            return "" if nulls and text.strip() in nulls else text
+        if spec.value is not None:
+            return spec.value
+        if spec.template is not None:
+            return spec.template.format_map(_Blanks(ChainMap(mapped, row), nulls))
+        if self.choices:
+            return next((text for choice in self.choices if (text := choice.text(row, mapped, nulls))), "")
+        key = row.get(self.lookup.spec.on, "").strip()
+        return self.lookup.text(key) if key and key not in nulls else ""
+
     @property
     def column(self) -> str:
-        return self.spec.column or self.name
+        """The column a problem with this field is reported at."""
+        if self.lookup is not None:
+            return self.lookup.spec.on
+        return self.spec.column or next((c.column for c in self.choices), self.name)
 
 
 class _Blanks(dict):
-    def __init__(self, source: ChainMap):
+    """Template values: a missing or null cell reads as blank."""
+
+    def __init__(self, source: Mapping[str, str], nulls: frozenset[str]):
         super().__init__()
         self.source = source
+        self.nulls = nulls
 
     def __missing__(self, key: str) -> str:
-        return self.source.get(key, "")
+        text = self.source.get(key, "")
+        return "" if self.nulls and text.strip() in self.nulls else text
 
 
-def field_maps(columns: dict[str, ColumnSpec], types: dict[str, str]) -> list[FieldMap]:
-    maps = [
-        FieldMap(name, types[name], spec, re.compile(spec.match) if spec.match else None)
-        for name, spec in columns.items()
-    ]
-    return sorted(maps, key=lambda m: m.spec.template is not None)  # templates may use other fields
+def _template_columns(template: str) -> set[str]:
+    return {part[1] for part in string.Formatter().parse(template) if part[1]}
+
+
+def field_map(name: str, kind: str, spec: ColumnSpec, lookups: Mapping[int, LookupTable]) -> FieldMap:
+    """How to read one field; `lookups` holds the loaded table of each lookup spec (by id)."""
+    choices = tuple(field_map(name, kind, choice, lookups) for choice in spec.first_of or ())
+    named = {spec.column} if spec.column else {spec.lookup.on} if spec.lookup else set()
+    named |= {c for choice in choices for c in choice.named}
+    needs = named | (_template_columns(spec.template) if spec.template else set())
+    needs |= {c for choice in choices for c in choice.needs}
+    return FieldMap(
+        name,
+        kind,
+        spec,
+        re.compile(spec.match) if spec.match else None,
+        choices,
+        lookups.get(id(spec.lookup)) if spec.lookup is not None else None,
+        Expression(spec.compute) if spec.compute is not None else None,
+        frozenset(needs),
+        frozenset(named),
+    )
+
+
+def field_maps(
+    columns: dict[str, ColumnSpec], types: dict[str, str], lookups: Mapping[int, LookupTable] | None = None
+) -> list[FieldMap]:
+    maps = [field_map(name, types[name], spec, lookups or {}) for name, spec in columns.items()]
+    # templates read other fields' texts, and computed fields their values: both come last
+    return sorted(maps, key=lambda m: (m.expression is not None, m.spec.template is not None))
 
 
 class RowMapper:
@@ -81,6 +149,7 @@ class RowMapper:
         self.maps = maps
         self.required = frozenset(required)
         self.parser = parser
+        self.nulls = parser.options.null_values
         self.problems = problems
         self.file = file
         self.entity = entity
@@ -97,7 +166,10 @@ class RowMapper:
         ok = True
         for fm in self.maps:
             try:
-                text = fm.text(row, texts)
+                if fm.expression is not None:
+                    fields[fm.name] = fm.expression.evaluate(fields)
+                    continue
+                text = fm.text(row, texts, self.nulls)
                 texts[fm.name] = text
                 if not text:
                     if fm.name in self.required:
@@ -106,6 +178,17 @@ class RowMapper:
                     fields[fm.name] = None
                     continue
                 fields[fm.name] = self.parser.parse(fm.kind, text)
+            except UnknownKey as exc:
+                fields[fm.name] = None
+                if fm.name in self.required:
+                    self.error(number, fm.column, f"{fm.name}: {exc}", "unknown-reference")
+                    ok = False
+                else:
+                    self.warning(number, fm.column, f"{fm.name}: {exc}; left blank", "unknown-reference")
+            except ExpressionError as exc:
+                self.error(number, fm.column, f"{fm.name}: cannot compute {exc}", "bad-compute")
+                fields[fm.name] = None
+                ok = False
             except ValueError as exc:
                 self.error(number, fm.column, f"{fm.name}: {exc}", f"bad-{fm.kind}")
                 fields[fm.name] = None
@@ -122,15 +205,12 @@ class RowMapper:
         return True
 
     def columns(self) -> set[str]:
-        return {fm.spec.column for fm in self.maps if fm.spec.column is not None}
+        """The columns the file must have (a template's placeholders may name fields instead)."""
+        return {c for fm in self.maps for c in fm.named}
 
     def raw_columns(self) -> tuple[str, ...]:
         """Every column a field's text depends on, templates' placeholders included."""
-        names = set(self.columns())
-        for fm in self.maps:
-            if fm.spec.template is not None:
-                names.update(part[1] for part in string.Formatter().parse(fm.spec.template) if part[1])
-        return tuple(sorted(names))
+        return tuple(sorted({c for fm in self.maps for c in fm.needs}))
 
 
 def mapper_column(mapper: RowMapper, field_name: str) -> str:

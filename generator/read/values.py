@@ -20,6 +20,7 @@ class ParseOptions:
     thousands_separator: str
     true_values: frozenset[str]
     false_values: frozenset[str]
+    null_values: frozenset[str] = frozenset()  # cells that mean blank, e.g. NULL
 
 
 class ValueParser:
