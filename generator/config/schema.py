@@ -195,6 +195,8 @@ class ExportsConfig(Strict):
     """Required. Customer id and name, contact details, addresses, language, currency, portal flag, group, sales rep, terms."""
     contacts: Source | None = None
     """People at a customer; those with an e-mail and portal access get a password."""
+    added_contacts: Source | None = None
+    """Contacts staff keep outside the export: a file relative to config.yaml (any format), mapped and checked like `contacts` and added to them; e.g. for an ERP whose export has no e-mail addresses."""
     orders: Source | None = None
     """Orders with their lines."""
     order_history: Source | None = None

@@ -138,6 +138,7 @@ class Session:
         result.portals = sorted(portals.values(), key=lambda p: p.slug)
         result.pages = sum(p.pages for p in result.portals) + memory.site_pages
         result.assets = workshop.assets.published()
+        result.unopenable = workshop.ledger.unopenable()
         workshop.state = out.written_state
         memory.workshop, memory.snapshot, memory.problems = workshop, edit.snapshot, result.problems
         memory.stamp, memory.portals = state_stamp(result.output_dir), portals

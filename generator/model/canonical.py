@@ -270,6 +270,14 @@ class Ledger:
     catalogue: dict[str, Product]
     has: frozenset[str]  # the entities the export maps, so absent ones grow no pages
 
+    def unopenable(self) -> list[str]:
+        """Customers whose portal is built but has no contact who could sign in to it."""
+        return sorted(
+            cid
+            for cid, book in self.books.items()
+            if book.customer.portal_enabled and not any(c.portal_access for c in book.customer.contacts)
+        )
+
     def unknown(self, customer_ids: Iterable[str]) -> str | None:
         """What to tell someone who named customer ids the export does not have (with the
         closest it does have); None when every id is known."""

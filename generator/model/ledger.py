@@ -136,7 +136,9 @@ class LedgerBuilder:
             book.shipments.sort(key=lambda s: (s.date, s.id), reverse=True)
             book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
             hide_fields(book, self.settings(book).hidden_fields)
-        return Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue, has=frozenset(self.export))
+        ledger = Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue, has=frozenset(self.export))
+        self.warn_unopenable(ledger)
+        return ledger
 
     def customers(self) -> None:
         site = self.config.site
@@ -180,12 +182,16 @@ class LedgerBuilder:
             self.books[customer.id] = CustomerBook(customer)
 
     def contacts(self) -> None:
+        """The export's contacts, then those staff added: a later row for the same e-mail replaces an earlier one."""
         for record in self.good("contacts"):
             book = self.book_for("contacts", record)
             if book is None:
                 continue
             f = record.fields
-            book.customer.contacts.append(
+            contacts = book.customer.contacts
+            if f.get("email"):
+                contacts[:] = [c for c in contacts if c.email.strip().lower() != f["email"].strip().lower()]
+            contacts.append(
                 Contact(
                     customer_id=book.customer.id,
                     name=f["name"],
@@ -195,6 +201,24 @@ class LedgerBuilder:
                     portal_access=bool(f.get("email")) and f.get("portal_access") is not False,
                 )
             )
+
+    def warn_unopenable(self, ledger: Ledger) -> None:
+        """A portal with no contact who can sign in is built for nobody: say so, once, with the ids."""
+        nobody = ledger.unopenable()
+        if not nobody:
+            return
+        where = self.config.exports.contacts or self.config.exports.added_contacts
+        shown = ", ".join(nobody[:20]) + (f" and {len(nobody) - 20} more" if len(nobody) > 20 else "")
+        self.problems.warning(
+            where.file if where else self.config.source_path.name,
+            None,
+            None,
+            f"{len(nobody)} portal(s) have no contact with an e-mail address and portal access, so nobody can open "
+            f"them: {shown}. Map contacts with e-mail addresses (exports.contacts), or add a file of your own "
+            "(exports.added_contacts)",
+            "no-portal-access",
+            "contacts",
+        )
 
     def catalogue(self) -> dict[str, Product]:
         products: dict[str, Product] = {}

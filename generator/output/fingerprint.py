@@ -11,8 +11,8 @@ from ..render import branding_files
 
 
 def input_files(config: Config) -> list[Path]:
-    """Config, every file in the export folder, the themes and the site's template overrides, content pages,
-    keystore, and the files branding settings name."""
+    """Config, every file in the export folder, contacts added outside it, the themes and the site's
+    template overrides, content pages, keystore, and the files branding settings name."""
     roots = [
         config.export_dir,
         config.path(config.themes_dir),
@@ -22,6 +22,8 @@ def input_files(config: Config) -> list[Path]:
     files = {config.source_path, config.path(config.gate.keystore)}
     if config.site.logo:
         files.add(config.path(config.site.logo))
+    if config.exports.added_contacts is not None:
+        files.add(config.path(config.exports.added_contacts.file))
     files.update(
         config.path(path) for settings in config.all_settings() for _, path in branding_files(settings.branding)
     )

@@ -74,6 +74,7 @@ class ExportReader:
     ):
         self.exports = config.exports
         self.folder = config.export_dir
+        self.config_folder = config.root
         self.problems = problems
         self.on_rows = on_rows or (lambda n: None)
         self.owners = owners  # filled in while reading, when given
@@ -82,7 +83,15 @@ class ExportReader:
         self._lookup_tables: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
 
     def read(self, parallel: bool | None = None) -> Export:
-        """Every mapped entity. On a large export, the entities without lines (customers,
+        """Every mapped entity, with the contacts staff added outside the export."""
+        export = self._read_export(parallel)
+        added = self.exports.added_contacts
+        if added is not None:
+            export["contacts"] = export.get("contacts", []) + self.read_entity("contacts", added, self.config_folder)
+        return export
+
+    def _read_export(self, parallel: bool | None) -> Export:
+        """Every mapped entity of the export folder. On a large export, the entities without lines (customers,
         contacts, payments, ...) are read in a forked worker while this process reads the
         documents with lines, which are the bulk; their records would cost more to send back."""
         sources = self.exports.sources()
@@ -111,9 +120,11 @@ class ExportReader:
         files = {self.folder / s.file for s in sources.values()}
         return sum(f.stat().st_size for f in files if f.is_file())
 
-    def read_entity(self, name: str, source: Source) -> list[Record]:
+    def read_entity(self, name: str, source: Source, folder: Path | None = None) -> list[Record]:
         entity = ENTITIES[name]
-        mapper, rows = self._open(name, source.file, source, source.columns, entity.fields, entity.required)
+        mapper, rows = self._open(
+            name, source.file, source, source.columns, entity.fields, entity.required, folder or self.folder
+        )
         line_mapper = None
         if source.lines is not None and source.lines.file is None:
             line_mapper = self._mapper(
@@ -170,8 +181,9 @@ class ExportReader:
         columns: dict[str, ColumnSpec],
         types: dict[str, str],
         required: tuple[str, ...],
+        folder: Path | None = None,
     ) -> tuple[RowMapper, Iterator]:
-        path = self.folder / file
+        path = (folder or self.folder) / file
         mapper = self._mapper(entity, file, (options,), columns, types, required)
         try:
             if file in self.selection:

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                     "errors": len(problems.errors),
                     "warnings": len(problems.warnings),
                     "skipped": dict(problems.skipped),
+                    "unopenable": ledger.unopenable() if ledger else [],
                     "problems": problems.as_json(),
                 },
                 indent=2,
