@@ -12,6 +12,7 @@ With `--json`, stdout carries one JSON document and everything for people goes t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
     try:
-        return args.run(args, console)
+        code = args.run(args, console)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader went away (`portico passwords list --json | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except ConfigError as exc:
         return report_config_error(exc, args, console)
     except UsageError as exc:

@@ -7,8 +7,10 @@ name the key path (`exports.orders.columns.date: ...`) so a typo is found in sec
 
 from __future__ import annotations
 
+import codecs
 import re
-from datetime import date
+import string
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +23,47 @@ ORDER_STAGES_DEFAULT = ["received", "confirmed", "in_production", "shipped", "de
 INVOICE_STATES = ("open", "paid", "void")
 QUOTE_STATES = ("open", "accepted", "declined", "expired")
 SHIPMENT_STATES = ("pending", "in_transit", "delivered", "returned")
+
+
+def _checked_encoding(name: str | None) -> str | None:
+    if name is not None:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise ValueError(
+                f"{name!r} is not a text encoding Python knows (e.g. utf-8-sig, cp1252, latin-1)"
+            ) from None
+    return name
+
+
+def _checked_date_formats(formats: list[str] | None) -> list[str] | None:
+    for fmt in formats or ():
+        try:
+            datetime.strptime(datetime(2026, 12, 31, 23, 59, 58).strftime(fmt), fmt)
+        except ValueError as exc:
+            raise ValueError(f"{fmt!r} is not a strptime format ({exc})") from None
+    return formats
+
+
+def placeholders(template: str) -> list[str]:
+    """The names a format string fills in; ValueError for one that does not parse."""
+    return [part[1] for part in string.Formatter().parse(template) if part[1] is not None]
+
+
+def checked_template(template: str | None, allowed: set[str] | None = None) -> str | None:
+    """A format string whose placeholders are plain names (and, where given, only these)."""
+    if template is None:
+        return None
+    try:
+        names = placeholders(template)
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a template ({exc})") from None
+    for name in names:
+        if not name or name.isdigit() or any(c in name for c in ".[]"):
+            raise ValueError(f"{template!r}: {{{name}}} is not a name (no positions, '.' or '[' in placeholders)")
+        if allowed is not None and name not in allowed:
+            raise ValueError(f"{template!r}: {{{name}}} is not one of {', '.join(f'{{{a}}}' for a in sorted(allowed))}")
+    return template
 
 
 class Strict(BaseModel):
@@ -51,6 +94,16 @@ class FileOptions(Strict):
     null_values: list[str] | None = None
     """Cell values that mean blank in this file, e.g. `[NULL, "\\N", N/A]` (default: `exports.null_values`)."""
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        return _checked_encoding(value)
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats(cls, value: list[str] | None) -> list[str] | None:
+        return _checked_date_formats(value)
+
     @field_validator("columns", mode="before", check_fields=False)
     @classmethod
     def _columns_shorthand(cls, value: Any) -> Any:
@@ -77,6 +130,7 @@ class Lookup(FileOptions):
     def _one_value(self) -> Lookup:
         if (self.column is None) == (self.template is None):
             raise ValueError("give exactly one of column or template")
+        checked_template(self.template)
         return self
 
 
@@ -127,6 +181,7 @@ class ColumnSpec(Strict):
                 raise ValueError(f"compute: {exc}") from None
         if self.first_of is not None and not self.first_of:
             raise ValueError("first_of needs at least one origin")
+        checked_template(self.template)
         return self
 
 
@@ -390,6 +445,11 @@ class PortalConfig(Strict):
     slug: Literal["opaque", "id", "field"] = "opaque"
     """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field. Site-wide only."""
 
+    @field_validator("payment_link_template")
+    @classmethod
+    def _payment_link(cls, value: str | None) -> str | None:
+        return checked_template(value, {"invoice", "balance", "currency", "customer"})
+
     @field_validator("date_format")
     @classmethod
     def _date_pattern(cls, value: str) -> str:
@@ -503,6 +563,17 @@ class Config(Strict):
     """Where and how to publish."""
     carriers: dict[str, str] = Field(default_factory=dict)
     """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
+
+    @field_validator("carriers")
+    @classmethod
+    def _tracking_templates(cls, carriers: dict[str, str]) -> dict[str, str]:
+        for name, template in carriers.items():
+            try:
+                checked_template(template, {"tracking"})
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return carriers
+
     theme: str = "default"
     """The theme's folder name under `themes_dir`."""
     themes_dir: str = "themes"

@@ -19,6 +19,7 @@ from ..config.entities import ADDRESS_PARTS
 from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
+from ..read.formats import file_size
 from .allocation import OLDEST_FIRST, settle_payments
 from .canonical import (
     CENT,
@@ -148,7 +149,7 @@ class LedgerBuilder:
                 self.reject("customers", record, "id", f"duplicate id {f['id']!r}", "duplicate-id")
                 continue
             terms = _text(f, "payment_terms")
-            days = re.search(r"\d+", terms)
+            days = re.search(r"(?<!\d)\d{1,4}(?!\d)", terms)  # "Net 30", "30 Tage netto"
             rep = (
                 SalesRep(f["sales_rep"], _text(f, "sales_rep_email"), _text(f, "sales_rep_phone"))
                 if f.get("sales_rep")
@@ -488,7 +489,8 @@ class LedgerBuilder:
                 continue
             f = record.fields
             path = (folder / f["file"]).resolve()
-            if not path.is_relative_to(folder) or not path.is_file():
+            size = file_size(path) if path.is_relative_to(folder) else None
+            if size is None:
                 self.reject(
                     "documents", record, "file", f"file {f['file']!r} not found in the export folder", "missing-file"
                 )
@@ -501,7 +503,7 @@ class LedgerBuilder:
                 title=f["title"],
                 file=f["file"],
                 date=f.get("date"),
-                size=path.stat().st_size,
+                size=size,
             )
             book.documents.append(document)
             if document.order_number in orders:
@@ -527,7 +529,7 @@ def newest_export_date(config: Config) -> date:
     newest = 0.0
     for source in config.exports.sources().values():
         for file in (source.file, source.lines.file if source.lines else None):
-            if file and (path := config.export_dir / file).is_file():
+            if file and file_size(path := config.export_dir / file) is not None:
                 newest = max(newest, path.stat().st_mtime)
     return date.fromtimestamp(newest) if newest else date.today()
 

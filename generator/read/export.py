@@ -20,7 +20,16 @@ from ..config import ColumnSpec, Config, FileOptions, Source
 from ..config.entities import ENTITIES, LINE_FIELDS
 from ..config.schema import ExportsConfig, Lookup
 from ..problems import ProblemLog
-from .formats import LineSelection, MisfitRow, RawRows, ReadError, ReadOptions, guess_format, open_rows
+from .formats import (
+    LineSelection,
+    MisfitRow,
+    RawRows,
+    ReadError,
+    ReadOptions,
+    file_size,
+    guess_format,
+    open_rows,
+)
 from .mapping import LookupTable, RowMapper, field_maps, mapper_column
 from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
 from .values import ParseOptions, ValueParser
@@ -118,7 +127,7 @@ class ExportReader:
 
     def export_bytes(self, sources: dict[str, Source]) -> int:
         files = {self.folder / s.file for s in sources.values()}
-        return sum(f.stat().st_size for f in files if f.is_file())
+        return sum(file_size(f) or 0 for f in files)
 
     def read_entity(self, name: str, source: Source, folder: Path | None = None) -> list[Record]:
         entity = ENTITIES[name]

@@ -14,6 +14,9 @@ import csv
 import gzip
 import io
 import json
+import stat
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -73,16 +76,56 @@ def guess_format(path: Path) -> str:
     return SUFFIXES.get(suffixes[-1] if suffixes else "", "csv")  # .csv, .txt, .tsv: delimited text
 
 
-def open_rows(path: Path, options: ReadOptions) -> RawRows:
-    if not path.is_file():
-        raise ReadError(f"{path}: file not found")
+#: What a damaged, truncated or mislabelled file raises while it is read: each becomes a ReadError
+#: naming the file (a gzip that is not one, JSON nested too deeply, an integer of 5,000 digits, a
+#: NUL byte in a CSV, a name too long for the file system, ...).
+UNREADABLE = (OSError, EOFError, ValueError, LookupError, RecursionError, csv.Error, zlib.error, zipfile.BadZipFile)
+
+
+def file_size(path: Path) -> int | None:
+    """The size of a regular file; None for anything else, and for a path the system cannot look
+    up at all (a name too long, a folder that is not one)."""
     try:
-        return READERS[options.format](path, options)
-    except UnicodeDecodeError as exc:
-        raise ReadError(
-            f"{path}: cannot be decoded as {options.encoding} ({exc.reason} at byte {exc.start}); "
+        info = path.stat()
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def open_rows(path: Path, options: ReadOptions) -> RawRows:
+    try:
+        if not path.is_file():
+            raise ReadError(f"{path}: file not found")
+        table = READERS[options.format](path, options)
+    except UNREADABLE as exc:
+        raise _unreadable(path, options, exc) from None
+    return RawRows(table.path, table.columns, _guarded(path, options, table.rows))
+
+
+def _guarded(path: Path, options: ReadOptions, rows: Iterator) -> Iterator[tuple[int, dict[str, str]]]:
+    number = 0
+    try:
+        for number, row in rows:
+            yield number, row
+    except UNREADABLE as exc:
+        raise _unreadable(path, options, exc, after=number) from None
+
+
+def _unreadable(path: Path, options: ReadOptions, exc: Exception, after: int = 0) -> ReadError:
+    if isinstance(exc, ReadError):
+        return exc
+    where = f" after row {after}" if after else ""
+    if isinstance(exc, UnicodeDecodeError):
+        return ReadError(
+            f"{path}: cannot be decoded as {options.encoding}{where} ({exc.reason} at byte {exc.start}); "
             f"set the file's `encoding` in config.yaml"
-        ) from None
+        )
+    if isinstance(exc, LookupError):
+        return ReadError(f"{path}: unknown encoding {options.encoding!r} (e.g. utf-8, cp1252, latin-1)")
+    if isinstance(exc, RecursionError):
+        return ReadError(f"{path}: nested too deeply to read{where}")
+    reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return ReadError(f"{path}: cannot be read{where} ({reason})")
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
@@ -247,16 +290,22 @@ def read_xlsx(path: Path, options: ReadOptions) -> RawRows:
         raise ReadError(f"{path}: no sheet {options.sheet!r} (sheets: {', '.join(book.sheetnames)})")
     sheet = book[options.sheet] if options.sheet else book.worksheets[0]
     values = sheet.iter_rows(values_only=True)
-    header_cells = next(values, None) or ()
-    header = [_cell_text(h).strip() for h in header_cells]
+    try:
+        header = [_cell_text(h).strip() for h in next(values, None) or ()]
+    except Exception as exc:  # a damaged sheet: openpyxl raises many kinds
+        book.close()
+        raise ReadError(f"{path}: not a readable XLSX workbook ({exc or exc.__class__.__name__})") from None
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        number = 1
         try:
             for number, cells in enumerate(values, start=2):
                 texts = [_cell_text(c) for c in cells]
                 if not any(t.strip() for t in texts):
                     continue
                 yield number, dict(zip(header, texts, strict=False))
+        except Exception as exc:  # a damaged sheet part: openpyxl raises many kinds
+            raise ReadError(f"{path}: damaged after row {number} ({exc or exc.__class__.__name__})") from None
         finally:
             book.close()
 

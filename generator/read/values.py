@@ -11,6 +11,7 @@ from typing import Any
 from ..config.entities import BOOL, DATE, DECIMAL, EMAIL, TEXT
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAGNITUDE = 15  # no amount, price or quantity an ERP exports is beyond 10^15 or below 10^-15
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class ValueParser:
             raise ValueError(f"{text!r} is not a number") from None
         if not value.is_finite():
             raise ValueError(f"{text!r} is not a number")
+        if value and not -MAGNITUDE <= value.adjusted() <= MAGNITUDE:
+            raise ValueError(f"{text[:40]!r} is out of range (a number between 1e-{MAGNITUDE} and 1e{MAGNITUDE})")
         if len(self._decimals) < 200_000:
             self._decimals[text] = value
         return value
