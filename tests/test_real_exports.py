@@ -4,6 +4,7 @@ several entities read from one file. Every message names entity, file, row and c
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -285,3 +286,109 @@ def test_an_added_contact_gets_a_password_and_a_changed_file_rebuilds(site):
     extra.write_text("customer,name,email\nC1,Ann,ann@alpha.example\nC2,Bob,bob@beta.example\n")
     again = site.build(contacts_config(added_contacts=added), encrypt=True)
     assert not again.noop and again.access.new_passwords == [("C2", "bob@beta.example")] and again.unopenable == []
+
+
+# -- the ERP's own stages and statuses -------------------------------------------------------------
+
+STAGED_ORDERS = (
+    "order,customer,date,sku,qty,price,status\nA-1,C1,2026-05-01,X,2,1.50,OH\nB-1,C2,2026-06-01,Y,1,9.99,10\n"
+)
+
+
+def staged_config():
+    raw = minimal_config(
+        invoices={
+            "file": "invoices.csv",
+            "columns": {
+                "number": "number",
+                "customer": "customer",
+                "date": "date",
+                "due_date": "due",
+                "total": "total",
+                "status": "status",
+            },
+        },
+    )
+    raw["exports"]["orders"]["columns"]["status"] = "status"
+    raw["exports"]["customers"]["columns"]["language"] = "lang"
+    raw["portal"].update(
+        order_stages=["received", "on_hold", "shipped"],
+        states={
+            "on_hold": {"label": {"en": "On hold", "de": "Angehalten"}},
+            "disputed": {"label": {"en": "Disputed", "de": "Strittig"}, "counts_as": "open"},
+        },
+        status_map={"orders": {"OH": "on_hold", "10": "received"}, "invoices": {"D": "disputed"}},
+    )
+    return raw
+
+
+def visible(page: str) -> str:
+    """The text a reader sees: tags (and their attributes) left out."""
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_the_erps_own_stages_and_statuses_read_as_their_labels_in_the_customers_language(site):
+    site.file("customers.csv", "id,name,lang\nC1,Alpha Works,de\nC2,Beta Foods,en\n")
+    site.file("orders.csv", STAGED_ORDERS)
+    site.file(
+        "invoices.csv",
+        "number,customer,date,due,total,status\nI-1,C1,2026-05-01,2026-05-31,9.00,D\n"
+        "I-2,C2,2026-06-01,2026-07-31,5.00,D\n",
+    )
+    result = site.build(staged_config())
+    assert result.ok and not [w for w in result.problems.warnings if w.kind == "unlabelled-state"]
+    german = {
+        name: (site.public / "C1" / name).read_text()
+        for name in ("orders.html", "order-A-1.html", "index.html", "invoices.html", "invoice-I-1.html")
+    }
+    for name, page in german.items():
+        assert "on_hold" not in visible(page) and "disputed" not in visible(page), name
+    assert '<option value="on_hold">Angehalten</option>' in german["orders.html"]  # the filter
+    assert '<span class="state state-on_hold">Angehalten</span>' in german["order-A-1.html"]  # the badge
+    assert '<span class="step">Angehalten</span>' in german["order-A-1.html"]  # the timeline
+    assert "Angehalten" in german["index.html"]  # orders by stage
+    assert '<span class="state state-disputed">Strittig</span>' in german["invoice-I-1.html"]
+    assert "Angehalten" in (site.public / "C1" / "orders.csv").read_text(encoding="utf-8-sig")
+    assert "Disputed" in (site.public / "C2" / "invoices.html").read_text()
+
+
+def test_a_status_that_counts_as_open_is_still_owed_and_can_be_overdue(site):
+    site.file("customers.csv", "id,name,lang\nC1,Alpha Works,en\nC2,Beta Foods,en\n")
+    site.file("orders.csv", STAGED_ORDERS)
+    site.file(
+        "invoices.csv",
+        "number,customer,date,due,total,status\nI-1,C1,2026-05-01,2026-05-31,9.00,D\n"
+        "I-2,C1,2026-05-01,2026-05-31,0.00,D\n",
+    )
+    ledger, _, _ = problems_of(site, staged_config())
+    invoices = {i.number: i for i in ledger.books["C1"].invoices}
+    assert (invoices["I-1"].status, invoices["I-1"].label, invoices["I-1"].balance) == (
+        "overdue",
+        "disputed",
+        Decimal("9.00"),
+    )
+    assert invoices["I-1"].days_overdue == 30
+    assert (invoices["I-2"].status, invoices["I-2"].label) == ("paid", "")  # nothing owed: no longer disputed
+
+
+def test_an_unlabelled_stage_is_a_warning_and_reads_as_words_not_a_code(site):
+    site.file("customers.csv", "id,name,lang\nC1,Alpha Works,en\nC2,Beta Foods,en\n")
+    site.file("orders.csv", STAGED_ORDERS.replace(",OH\n", ",IP\n"))
+    site.file("invoices.csv", "number,customer,date,due,total,status\n")
+    raw = staged_config()
+    raw["portal"]["order_stages"] = ["received", "on_hold", "in_process", "shipped"]
+    raw["portal"]["status_map"]["orders"] = {"IP": "in_process", "10": "received"}
+    result = site.build(raw)
+    assert [w.kind for w in result.problems.warnings if w.kind == "unlabelled-state"] == ["unlabelled-state"]
+    assert (
+        '<span class="state state-in_process">In process</span>' in (site.public / "C1" / "order-A-1.html").read_text()
+    )
+
+
+def test_a_custom_invoice_status_needs_counts_as(site):
+    raw = staged_config()
+    raw["portal"]["states"]["disputed"].pop("counts_as")
+    with pytest.raises(ConfigError) as caught:
+        site.load(raw)
+    assert any("status_map.invoices.D: 'disputed' is not one of" in p for p in caught.value.problems)
+    assert any("portal.states.disputed: an order stage must be listed" in p for p in caught.value.problems)

@@ -16,6 +16,7 @@ from .entities import DECIMAL, DOCUMENT_KINDS, ENTITIES, LINE_FIELDS
 from .expressions import Expression
 from .schema import (
     INVOICE_STATES,
+    ORDER_STAGES_DEFAULT,
     QUOTE_STATES,
     SHIPMENT_STATES,
     SITE_WIDE_PORTAL_KEYS,
@@ -104,22 +105,30 @@ def check_computed(where: str, columns: dict[str, ColumnSpec], types: dict[str, 
     return problems
 
 
+BUILT_IN_STAGES = (*ORDER_STAGES_DEFAULT, "cancelled")
+
+
 def check_portal(settings: PortalConfig, where: str) -> list[str]:
     """Stages and status maps agree with each other, in every layer as it will be used."""
     problems = []
     stages = settings.order_stages
     if settings.default_stage not in stages:
         problems.append(f"{where}.default_stage: '{settings.default_stage}' is not one of the order_stages")
-    allowed = {
-        "orders": [*stages, "cancelled"],
-        "invoices": INVOICE_STATES,
-        "quotes": QUOTE_STATES,
-        "shipments": SHIPMENT_STATES,
-    }
+    custom = settings.states
+    built_in = {"invoices": INVOICE_STATES, "quotes": QUOTE_STATES, "shipments": SHIPMENT_STATES}
+    allowed = {"orders": [*stages, "cancelled"]}
+    for entity, states in built_in.items():
+        allowed[entity] = [*states, *(key for key, state in custom.items() if state.counts_as in states)]
     for entity, states in allowed.items():
         for code, state in getattr(settings.status_map, entity).items():
             if state not in states:
                 problems.append(f"{where}.status_map.{entity}.{code}: '{state}' is not one of {', '.join(states)}")
+    for key, state in custom.items():
+        if state.counts_as is None and key not in stages:
+            problems.append(
+                f"{where}.states.{key}: an order stage must be listed in order_stages; an invoice, "
+                "quote or shipment status needs counts_as"
+            )
     return problems
 
 
@@ -197,6 +206,20 @@ def check_setting_names(config: Config, customers: set[str], groups: set[str], p
                 f"no customer is in group {group!r} (groups in the export: {known})",
                 "unknown-setting",
             )
+    for path, settings in [("portal", config.portal)] + [
+        (f"groups.{g}", config.settings_for("", g)) for g in config.groups
+    ]:
+        for stage in settings.order_stages:
+            if stage not in BUILT_IN_STAGES and stage not in settings.states:
+                problems.warning(
+                    where,
+                    None,
+                    f"{path}.order_stages",
+                    f"stage {stage!r} has no label in {path}.states: customers read "
+                    f"{stage.replace('_', ' ').capitalize()!r} in every language (e.g. states: {{{stage}: "
+                    f"{{label: {{en: ..., de: ...}}}}}})",
+                    "unlabelled-state",
+                )
     known_stages = set(config.portal.order_stages)
     layers = [(f"groups.{name}", o) for name, o in config.groups.items()]
     layers += [(f"customers.{cid}", o) for cid, o in config.customers.items()]

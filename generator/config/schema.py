@@ -309,6 +309,34 @@ class StatusMaps(Strict):
     """To `pending`, `in_transit`, `delivered` or `returned`."""
 
 
+class CustomState(Strict):
+    """An ERP's own state, with the words customers read for it."""
+
+    label: dict[str, str]
+    """Per language (`en`, `de`, `fr_CH`, ...): what a badge, filter, timeline and download say, e.g. `{en: On hold, de: Angehalten}`."""
+    counts_as: (
+        Literal[
+            "open", "paid", "void", "accepted", "declined", "expired", "pending", "in_transit", "delivered", "returned"
+        ]
+        | None
+    ) = None
+    """For an invoice, quote or shipment status: the built-in state whose rules apply (an invoice `disputed` that counts as `open` is still owed and can be overdue). Order stages need none: list them in `order_stages`."""
+
+    @field_validator("label")
+    @classmethod
+    def _some_label(cls, label: dict[str, str]) -> dict[str, str]:
+        if not label or not all(text.strip() for text in label.values()):
+            raise ValueError("give the label in at least one language, e.g. {en: On hold}")
+        return label
+
+    def text(self, language: str, fallback: str) -> str:
+        """The label in `language` (`de_AT`, then `de`), else in `fallback`, else English, else any."""
+        for candidate in (language, language.split("_")[0], fallback, "en"):
+            if candidate in self.label:
+                return self.label[candidate]
+        return next(iter(self.label.values()))
+
+
 class Modules(Strict):
     """Which sections a portal has. A section whose entity is not in the export never shows."""
 
@@ -429,7 +457,9 @@ class PortalConfig(Strict):
     default_stage: str = "received"
     """Stage of an order with no status (an order with a ship date is `shipped`)."""
     status_map: StatusMaps = StatusMaps()
-    """ERP status codes → customer-facing states."""
+    """ERP status codes → customer-facing states (built-in, or one of `states`)."""
+    states: dict[str, CustomState] = Field(default_factory=dict)
+    """The ERP's own stages and statuses beyond the built-in ones, e.g. `{on_hold: {label: {en: On hold, de: Angehalten}}, disputed: {label: {en: Disputed}, counts_as: open}}`."""
     actions: ActionsConfig = ActionsConfig()
     """How requests and quote decisions leave the site."""
     payment_link_template: str | None = None

@@ -133,6 +133,7 @@ class Shipment:
     tracking_number: str
     tracking_url: str
     status: str
+    label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
 @dataclass(slots=True)
@@ -176,6 +177,7 @@ class Invoice:
     origin: Origin
     payments: list[Payment] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
 @dataclass(slots=True)
@@ -215,6 +217,7 @@ class Quote:
     total: Decimal
     notes: str
     origin: Origin
+    label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
 @dataclass(slots=True)

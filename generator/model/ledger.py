@@ -100,11 +100,13 @@ class LedgerBuilder:
         code = record.fields.get("status")
         if code is None:
             return default
-        mapping: dict[str, str] = getattr(self.settings(book).status_map, entity)
+        settings = self.settings(book)
+        mapping: dict[str, str] = getattr(settings.status_map, entity)
         if code in mapping:
             return mapping[code]
         folded = code.strip().lower().replace(" ", "_")
-        if folded in allowed:
+        custom = settings.states.get(folded)
+        if folded in allowed or (custom is not None and custom.counts_as in allowed):
             return folded
         self.warn(
             read_as or entity,
@@ -114,6 +116,13 @@ class LedgerBuilder:
             "unknown-status",
         )
         return default
+
+    def meaning(self, state: str, book: CustomerBook) -> tuple[str, str]:
+        """(the built-in state whose rules apply, the ERP's own state to show instead, if any)."""
+        custom = self.settings(book).states.get(state)
+        if custom is not None and custom.counts_as is not None:
+            return custom.counts_as, state
+        return state, ""
 
     # -- stages ------------------------------------------------------------------------------
 
@@ -345,6 +354,7 @@ class LedgerBuilder:
                 )
                 order_number = ""
             credit = bool(source.credit_note_prefix and f["number"].startswith(source.credit_note_prefix)) or total < 0
+            status, label = self.meaning(self.state("invoices", record, INVOICE_STATES, "open", book), book)
             invoice = Invoice(
                 number=f["number"],
                 customer_id=book.customer.id,
@@ -352,7 +362,8 @@ class LedgerBuilder:
                 date=f["date"],
                 due_date=f.get("due_date") or f["date"] + timedelta(days=book.customer.payment_days),
                 kind="credit_note" if credit else "invoice",
-                status=self.state("invoices", record, INVOICE_STATES, "open", book),
+                status=status,
+                label=label,
                 lines=lines,
                 tax=tax,
                 total=total,
@@ -415,7 +426,10 @@ class LedgerBuilder:
         for invoice in invoices.values():
             invoice.balance = ZERO if invoice.status == "void" else invoice.total - invoice.paid
             if invoice.status != "void":
+                counts_as = invoice.status
                 invoice.status = _settled_state(invoice, self.as_of)
+                if invoice.status not in (counts_as, "overdue" if counts_as == "open" else counts_as):
+                    invoice.label = ""  # the ERP's own state no longer describes it (an invoice since paid)
             if invoice.status == "overdue":
                 invoice.days_overdue = (self.as_of - invoice.due_date).days
             book = self.books[invoice.customer_id]
@@ -444,6 +458,8 @@ class LedgerBuilder:
             carrier = _text(f, "carrier")
             if not url and tracking and carrier.lower() in carriers:
                 url = carriers[carrier.lower()].format(tracking=quote(tracking, safe=""))
+            book = self.books[order.customer_id]
+            status, label = self.meaning(self.state("shipments", record, SHIPMENT_STATES, "in_transit", book), book)
             shipment = Shipment(
                 id=f"{order.number}-{counts[order.number]}",
                 order_number=order.number,
@@ -452,7 +468,8 @@ class LedgerBuilder:
                 carrier=carrier,
                 tracking_number=tracking,
                 tracking_url=url,
-                status=self.state("shipments", record, SHIPMENT_STATES, "in_transit", self.books[order.customer_id]),
+                status=status,
+                label=label,
             )
             order.shipments.append(shipment)
             self.books[order.customer_id].shipments.append(shipment)
@@ -464,9 +481,9 @@ class LedgerBuilder:
                 continue
             f = record.fields
             lines = self.lines(record, catalogue)
-            status = self.state("quotes", record, QUOTE_STATES, "open", book)
+            status, label = self.meaning(self.state("quotes", record, QUOTE_STATES, "open", book), book)
             if status == "open" and f.get("valid_until") and f["valid_until"] < self.as_of:
-                status = "expired"
+                status, label = "expired", ""
             book.quotes.append(
                 Quote(
                     number=f["number"],
@@ -478,6 +495,7 @@ class LedgerBuilder:
                     total=f["total"] if f.get("total") is not None else sum((line.total for line in lines), ZERO),
                     notes=_text(f, "notes"),
                     origin=record.origin,
+                    label=label,
                 )
             )
 

@@ -86,6 +86,8 @@ class Renderer:
         )
         self.catalogues = Catalogues(theme.locale_dirs())
         self.translations = self.catalogues.translations(config.site.language)  # switched per page
+        self.language = config.site.language  # switched per page, like the custom states
+        self.states: dict = {}
         self.env.install_gettext_callables(
             lambda text: self.translations.gettext(text),
             lambda one, many, n: self.translations.ngettext(one, many, n),
@@ -94,7 +96,7 @@ class Renderer:
         self.env.filters.update(markdown=self.markdown, state=self.state_badge, **FORMATTING_FILTERS)
         self.env.globals.update(
             site=config.site,
-            state_label=state_label,
+            state_label=self.state_text,
             activity_label=activity_label,
             preview=preview,
             gate_config=config.gate,
@@ -125,8 +127,8 @@ class Renderer:
         if planned.kind == PAGE:
             data = self.render_page(planned).encode("utf-8")
         elif planned.kind == CSV:
-            language = planned.portal.language if planned.portal else self.config.site.language
-            data = tables.to_csv(planned.table, self.catalogues.translations(language).gettext)
+            self.speak_for(planned.portal)
+            data = tables.to_csv(planned.table, self.translations.gettext, self.state_text)
         elif planned.kind == COPY:
             data = planned.data if planned.data is not None else planned.source.read_bytes()
         else:
@@ -138,10 +140,21 @@ class Renderer:
         extra = {"link": lambda target: self._link(portal, planned, target)}
         return self.render_template(planned.template, portal, {**(planned.context or {}), **extra}, planned.output_path)
 
+    def state_text(self, key: str) -> str:
+        """What the customer reads for a state: the ERP's own state's label in the page's language
+        (`portal.states`), a built-in state's translated label, or, for a code nobody labelled,
+        the code made readable ("on_hold" → "On hold") — never the raw code."""
+        custom = self.states.get(key)
+        if custom is not None:
+            return custom.text(self.language, self.config.site.language)
+        label = state_label(key)
+        if label == key:
+            return key.replace("_", " ").strip().capitalize()
+        return self.translations.gettext(label)
+
     def state_badge(self, key: str) -> Markup:
         """A state as a badge; a helper rather than a macro, as lists show one on every row."""
-        label = self.translations.gettext(state_label(key))
-        return Markup('<span class="state state-{}">{}</span>').format(key, label)
+        return Markup('<span class="state state-{}">{}</span>').format(key, self.state_text(key))
 
     def fragment(self, template: str, language: str) -> Markup:
         """A template that depends on nothing but the language, rendered once per language."""
@@ -169,11 +182,17 @@ class Renderer:
         """The page around an encrypted payload (called by the gate stage)."""
         return self.render_template("shell.html", portal, context, portal.slug)
 
+    def speak_for(self, portal: Portal | None) -> tuple[str, PortalConfig]:
+        """Switch the words (catalogue, custom states) to the portal's language and settings."""
+        settings = portal.settings if portal else self.config.portal
+        language = portal.language if portal else (settings.language or self.config.site.language)
+        self.translations = self.catalogues.translations(language)
+        self.language, self.states = language, settings.states
+        return language, settings
+
     def render_template(self, template: str, portal: Portal | None, context: dict, target: str) -> str:
         site = self.config.site
-        settings = portal.settings if portal else self.config.portal
-        language = portal.language if portal else (settings.language or site.language)
-        self.translations = self.catalogues.translations(language)
+        language, settings = self.speak_for(portal)
         fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
         prefix = "../" if portal else ""
         helpers = {

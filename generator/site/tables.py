@@ -65,7 +65,7 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_value(cell: Cell, column: Column) -> str:
+def csv_value(cell: Cell, column: Column, state: Callable[[str], str] = str) -> str:
     value = cell.value
     if value is None:
         return ""
@@ -73,16 +73,20 @@ def csv_value(cell: Cell, column: Column) -> str:
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
+    if column.kind == STATE:
+        return neutralise(state(str(value)))
     return neutralise(str(value))
 
 
-def to_csv(table: Table, translate: Callable[[str], str] = lambda label: label) -> bytes:
-    """The table as CSV; `translate` gives the column headings in the customer's language."""
+def to_csv(
+    table: Table, translate: Callable[[str], str] = lambda label: label, state: Callable[[str], str] = str
+) -> bytes:
+    """The table as CSV; `translate` gives the column headings, `state` the states, in the customer's language."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(translate(c.label)) for c in table.columns])
     for row in table.rows:
-        writer.writerow([csv_value(cell, column) for cell, column in zip(row, table.columns, strict=True)])
+        writer.writerow([csv_value(cell, column, state) for cell, column in zip(row, table.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
@@ -123,7 +127,7 @@ def invoices_table(book: CustomerBook) -> Table:
             Cell(i.number, ("invoice", i.number)),
             Cell(i.date),
             Cell(i.due_date),
-            Cell("credit_note" if i.kind == "credit_note" else i.status),
+            Cell(i.label or ("credit_note" if i.kind == "credit_note" else i.status)),
             Cell(i.total),
             Cell(i.balance),
         ]
@@ -146,7 +150,7 @@ def shipments_table(book: CustomerBook) -> Table:
             Cell(s.order_number, ("order", s.order_number)),
             Cell(s.carrier),
             Cell(s.tracking_number, ("tracking", s.tracking_url) if s.tracking_url else None),
-            Cell(s.status),
+            Cell(s.label or s.status),
         ]
         for s in book.shipments
     ]
@@ -162,7 +166,13 @@ def quotes_table(book: CustomerBook) -> Table:
         Column("total", N_("Total"), MONEY),
     ]
     rows = [
-        [Cell(q.number, ("quote", q.number)), Cell(q.date), Cell(q.valid_until), Cell(q.status), Cell(q.total)]
+        [
+            Cell(q.number, ("quote", q.number)),
+            Cell(q.date),
+            Cell(q.valid_until),
+            Cell(q.label or q.status),
+            Cell(q.total),
+        ]
         for q in book.quotes
     ]
     return Table("quotes", N_("Quotes"), columns, rows)
