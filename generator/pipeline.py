@@ -187,7 +187,13 @@ def _build(
     problems = result.problems
     previous = None if options.full else read_state(result.output_dir)
     if not reread and nothing_changed(config, options, previous):
-        result.noop, result.files = True, len(previous.files)
+        result.noop, result.files, result.bytes, result.pages = (
+            True,
+            len(previous.files),
+            previous.bytes,
+            previous.pages,
+        )
+        result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
     owners = RowOwners() if remember else None
     with garbage_collection_paused():
@@ -223,9 +229,10 @@ def _build(
         TemplateDigests(renderer.env),
     )
     out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, previous)
-    render_stage(workshop, plan, out, previous, progress, result)
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
+    out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
+    render_stage(workshop, plan, out, previous, progress, result)
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop

@@ -76,8 +76,17 @@ def test_version_and_help():
 
 def test_build_writes_portals_and_reports_json(built):
     assert (built.public / "C1" / "index.html").is_file() and (built.public / "C2" / "index.html").is_file()
-    done = portico(built, "build", "--json", check=True)
-    assert json.loads(done.stdout)["noop"] is True  # nothing changed
+    full = json.loads(portico(built, "build", "--full", "--json", check=True).stdout)
+    noop = json.loads(portico(built, "build", "--json", check=True).stdout)
+    assert noop["noop"] is True  # nothing changed: the counts come from the last build's state
+    assert [noop[k] for k in ("customers", "pages", "files", "bytes")] == [
+        full[k] for k in ("customers", "pages", "files", "bytes")
+    ]
+    assert noop["customers"] == 2 and noop["pages"] > 4
+    assert [(p["path"], p["pages"], p["files"]) for p in noop["portals"]] == [
+        (p["path"], p["pages"], p["files"]) for p in full["portals"]
+    ]
+    assert all(p["customer"] is None and p["name"] is None for p in noop["portals"])  # the state names no one
 
 
 def test_check_names_file_row_and_column_and_exits_1(shop):

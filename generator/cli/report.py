@@ -38,7 +38,13 @@ def build_report(result: BuildResult) -> dict:
         "skipped": dict(result.problems.skipped),
         "unopenable": result.unopenable,
         "portals": [
-            {"customer": p.customer_id, "name": p.name, "path": f"{p.slug}/", "pages": p.pages, "files": p.files}
+            {
+                "customer": p.customer_id or None,  # a no-op build reports from the state, which names no one
+                "name": p.name or None,
+                "path": f"{p.slug}/",
+                "pages": p.pages,
+                "files": p.files,
+            }
             for p in result.portals
         ],
         "problems": result.problems.as_json(),

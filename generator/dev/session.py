@@ -131,12 +131,14 @@ class Session:
         out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, before.state)
         if not out.keep_all_but(folders):
             raise RuntimeError("the output's state cannot be kept as it is")  # stamp checked: should not happen
-        pipeline.render_stage(workshop, plan, out, before.state, progress, result, workers=1)
         portals = {c: p for c, p in memory.portals.items() if c not in customers}
         portals.update((p.customer_id, p) for p in pipeline.summaries(plan))
+        ordered = sorted(portals.values(), key=lambda p: p.slug)
+        out.pages = sum(p.pages for p in ordered) + memory.site_pages
+        out.portals = [[p.slug, p.pages, p.files] for p in ordered]
+        pipeline.render_stage(workshop, plan, out, before.state, progress, result, workers=1)
         result.problems = _problems_after(memory.problems, edit)
-        result.portals = sorted(portals.values(), key=lambda p: p.slug)
-        result.pages = sum(p.pages for p in result.portals) + memory.site_pages
+        result.portals, result.pages = ordered, out.pages
         result.assets = workshop.assets.published()
         result.unopenable = workshop.ledger.unopenable()
         workshop.state = out.written_state

@@ -49,6 +49,8 @@ class StagedOutput:
         self.bytes = 0
         self._folders: set[Path] = set()  # made already (by this process): a portal has many files
         self.written_state: BuildState | None = None  # the state, once committed
+        self.pages = 0  # what the plan made, kept in the state for a no-op build to report
+        self.portals: list[list] = []  # [folder, pages, files] per portal
 
     def __enter__(self) -> StagedOutput:
         if self.staging.exists():
@@ -127,7 +129,7 @@ class StagedOutput:
                 if logical in self.written
             },
         }
-        return BuildState(self.inputs, self.mode, self.bytes, self.digests, recipes)
+        return BuildState(self.inputs, self.mode, self.bytes, self.digests, recipes, self.pages, self.portals)
 
     def commit(self) -> None:
         if self.in_place:

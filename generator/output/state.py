@@ -75,6 +75,8 @@ class BuildState:
     bytes: int  # total size of the files
     files: dict[str, str] = field(default_factory=dict)  # written path -> SHA-256
     recipes: dict[str, list[str]] = field(default_factory=dict)  # state key -> [recipe, written path]
+    pages: int = 0  # pages the build made
+    portals: list[list] = field(default_factory=list)  # [folder, pages, files] per portal: no customer ids or names
 
     def to_json(self) -> dict:
         return {
@@ -84,6 +86,8 @@ class BuildState:
             "bytes": self.bytes,
             "files": self.files,
             "recipes": self.recipes,
+            "pages": self.pages,
+            "portals": self.portals,
         }
 
     @classmethod
@@ -94,8 +98,15 @@ class BuildState:
         if not isinstance(files, dict) or not isinstance(recipes, dict) or not isinstance(mode, dict):
             return None
         try:
+            portals = [[str(slug), int(pages), int(files)] for slug, pages, files in data.get("portals", [])]
             return cls(
-                str(data.get("inputs", "")), BuildMode.from_json(mode), int(data.get("bytes", 0)), files, recipes
+                str(data.get("inputs", "")),
+                BuildMode.from_json(mode),
+                int(data.get("bytes", 0)),
+                files,
+                recipes,
+                int(data.get("pages", 0)),
+                portals,
             )
         except (KeyError, TypeError, ValueError):
             return None
