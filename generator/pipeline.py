@@ -29,6 +29,7 @@ from .output import (
     keys_digests,
     read_state,
     run,
+    shared_keys_digest,
 )
 from .problems import ProblemLog
 from .progress import Progress
@@ -333,14 +334,16 @@ def render_stage(
     """Render, seal and write what changed, then swap it into the output."""
     w = workshop
     encrypted = w.options.encrypt
+    keystore = w.keystore if encrypted else None
     recipes = Recipes(
         w.config,
         w.ledger,
         w.templates,
         encrypted,
-        keys_digests(w.keystore if encrypted else None),
+        keys_digests(keystore),
         w.pages,
         w.assets.published(),
+        shared_keys_digest(keystore),
     )
     progress.stage("Rendering portals", len(plan.files))
     with out:

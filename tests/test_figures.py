@@ -221,7 +221,8 @@ def test_northwind_counts_per_customer(northwind_build, northwind_orders):
     for order in northwind_orders.values():
         per_customer[order["customer"]]["shipped" if order["shipped"] else "received"] += 1
     customers = [r["CustomerID"] for r in rows(DATASETS / "northwind" / "customers.csv")]
-    portals = [p.name for p in northwind_build.iterdir() if p.is_dir() and p.name not in ("_static", ".portico")]
+    site_folders = ("_static", "_shared", ".portico")
+    portals = [p.name for p in northwind_build.iterdir() if p.is_dir() and p.name not in site_folders]
     assert sorted(portals) == sorted(customers)
     for customer_id in customers:
         dashboard = page(northwind_build, customer_id, "index.html")

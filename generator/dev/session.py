@@ -25,6 +25,7 @@ from .. import pipeline
 from ..config import Config
 from ..model import CustomerBook, Ledger
 from ..output import StagedOutput, input_fingerprint, state_stamp
+from ..output.state import state_key
 from ..problems import ProblemLog
 from ..progress import Progress
 from ..seal import Keystore
@@ -125,7 +126,10 @@ class Session:
         """The touched customers' portals, through the pipeline's own plan and render stages."""
         config, customers, before = workshop.config, edit.customers, memory.workshop
         plan = Planner(config, workshop.ledger, workshop.pages, workshop.assets.files(), workshop.slugs).plan(customers)
-        plan.files = [f for f in plan.files if f.portal is not None]  # the site's own files did not change
+        # the site's own files did not change; a file several portals read is new if a touched customer
+        # now reads one nobody read before (another language, say)
+        known = before.state.recipes
+        plan.files = [f for f in plan.files if f.portal is not None or state_key(f.output_path) not in known]
         folders = {before.slugs[c] for c in customers if c in before.slugs}
         folders |= {workshop.slugs[c] for c in customers if c in workshop.slugs}
         out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, before.state)

@@ -235,6 +235,7 @@ class PriceBreak:
     sku: str
     price: Decimal
     min_quantity: Decimal
+    group: str = ""  # the price group whose price list it is on; "" for a customer's own price
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,7 @@ class Ledger:
     books: dict[str, CustomerBook]
     catalogue: dict[str, Product]
     has: frozenset[str]  # the entities the export maps, so absent ones grow no pages
+    price_lists: dict[str, dict[str, list[PriceBreak]]] = field(default_factory=dict)  # group -> sku -> breaks
 
     def unopenable(self) -> list[str]:
         """Customers whose portal is built but has no contact who could sign in to it."""

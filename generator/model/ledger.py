@@ -130,7 +130,7 @@ class LedgerBuilder:
         self.customers()
         self.contacts()
         catalogue = self.catalogue()
-        self.prices(catalogue)
+        price_lists = self.prices(catalogue)
         orders = self.orders(catalogue)
         self.order_history(orders)
         invoices = self.invoices(orders, catalogue)
@@ -146,7 +146,7 @@ class LedgerBuilder:
             book.shipments.sort(key=lambda s: (s.date, s.id), reverse=True)
             book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
             hide_fields(book, self.settings(book).hidden_fields)
-        ledger = Ledger(as_of=self.as_of, books=self.books, catalogue=catalogue, has=frozenset(self.export))
+        ledger = Ledger(self.as_of, self.books, catalogue, frozenset(self.export), price_lists)
         self.warn_unopenable(ledger)
         return ledger
 
@@ -244,7 +244,9 @@ class LedgerBuilder:
             )
         return products
 
-    def prices(self, catalogue: dict[str, Product]) -> None:
+    def prices(self, catalogue: dict[str, Product]) -> dict[str, dict[str, list[PriceBreak]]]:
+        """Each book's price breaks (its price group's and its own), and each price group's list."""
+        price_lists: dict[str, dict[str, list[PriceBreak]]] = {}
         by_group: dict[str, list[CustomerBook]] = {}
         for book in self.books.values():
             if book.customer.price_group:
@@ -253,20 +255,24 @@ class LedgerBuilder:
             f = record.fields
             if catalogue and f["sku"] not in catalogue:
                 self.warn("prices", record, "sku", f"sku {f['sku']!r} is not in the catalogue", "unknown-reference")
-            price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
             if f.get("customer"):
+                price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
                 book = self.book_for("prices", record)
                 books = [book] if book else []
             elif f.get("price_group"):
+                price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO, f["price_group"])
+                price_lists.setdefault(price.group, {}).setdefault(price.sku, []).append(price)
                 books = by_group.get(f["price_group"], [])
             else:
                 self.reject("prices", record, "customer", "a price needs a customer or a price group", "missing-field")
                 continue
             for book in books:
                 book.prices.setdefault(price.sku, []).append(price)
-        for book in self.books.values():
-            for breaks in book.prices.values():
-                breaks.sort(key=lambda p: p.min_quantity)
+        for breaks in [b for book in self.books.values() for b in book.prices.values()] + [
+            b for price_list in price_lists.values() for b in price_list.values()
+        ]:
+            breaks.sort(key=lambda p: p.min_quantity)
+        return price_lists
 
     @staticmethod
     def lines(record: Record, catalogue: dict[str, Product]) -> list[Line]:

@@ -10,7 +10,7 @@ state.py        the build's state, `.portico/build.json`: files, digests, recipe
 from __future__ import annotations
 
 from .fingerprint import input_fingerprint
-from .recipes import ENGINE_VERSION, Recipes, TemplateDigests, keys_digests
+from .recipes import ENGINE_VERSION, Recipes, TemplateDigests, keys_digests, shared_keys_digest
 from .staging import StagedOutput
 from .state import BuildMode, BuildState, read_state, state_stamp
 from .workers import EngineReport, run
@@ -27,5 +27,6 @@ __all__ = [
     "keys_digests",
     "read_state",
     "run",
+    "shared_keys_digest",
     "state_stamp",
 ]

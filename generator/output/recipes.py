@@ -24,7 +24,7 @@ from ..model import Ledger
 from ..read import Origin, Page, pages_for
 from ..render import RenderError
 from ..seal import Keystore
-from ..site import COPY, CSV, PAGE, PlannedFile
+from ..site import COPY, CSV, DATA, PAGE, PlannedFile
 
 ENGINE_VERSION = "2"
 
@@ -103,8 +103,8 @@ class Recipes:
     keys: Callable[[str], tuple[str, str]]  # customer id -> (keys digest, slots digest)
     pages: list[Page]
     assets: dict[str, str]  # static file → fingerprinted path: pages link them by these names
+    shared_keys: str = ""  # a digest of the keys of files several portals read (their names and keys change)
     _portals: dict[str, str] = field(default_factory=dict)
-
     _shared: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -136,7 +136,7 @@ class Recipes:
 
     def of(self, planned: PlannedFile) -> str:
         parts = [self.mode, planned.kind, planned.output_path]
-        if planned.kind in (PAGE, CSV):
+        if planned.kind in (PAGE, CSV, DATA):
             parts.append(self.base)  # the config that templates and tables read
         if planned.portal is not None:
             parts.append(self.portal(planned.portal.customer_id))
@@ -149,11 +149,17 @@ class Recipes:
         if planned.kind == PAGE:
             parts += [self.templates.closure(planned.template), self.links]
         parts += [self.shared(name) for name in planned.shared]
+        if planned.shared and self.encrypted:
+            parts += [self.sealing, self.shared_keys]  # the shared file's name and key, and pages that carry them
         parts += planned.inputs
         if planned.kind == COPY:
             data = planned.data if planned.data is not None else planned.source.read_bytes()
             parts.append(hashlib.sha256(data).hexdigest())
         return digest(*parts)
+
+
+def shared_keys_digest(keystore: Keystore | None) -> str:
+    return digest(keystore.shared_secret) if keystore is not None else ""
 
 
 def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:

@@ -36,6 +36,9 @@ class Sealer(Protocol):
     def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         """The file as it is published."""
 
+    def shared(self, logical: str) -> tuple[str, str | None]:
+        """A file several portals read: its published path, and the key a page opens it with (if any)."""
+
 
 class Unsealed:
     """Plain files under their logical names: a preview for staff."""
@@ -45,3 +48,6 @@ class Unsealed:
 
     def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         return rendered
+
+    def shared(self, logical: str) -> tuple[str, str | None]:
+        return logical, None

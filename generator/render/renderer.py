@@ -17,7 +17,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, se
 from markupsafe import Markup
 
 from ..config import ActionsConfig, Branding, Config, PortalConfig
-from ..site import COPY, CSV, PAGE, PATHS, PlannedFile, Portal, media_type, tables
+from ..site import COPY, CSV, DATA, PAGE, PATHS, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .formatting import Formatter
@@ -129,6 +129,11 @@ class Renderer:
         elif planned.kind == CSV:
             self.speak_for(planned.portal)
             data = tables.to_csv(planned.table, self.translations.gettext, self.state_text)
+        elif planned.kind == DATA:
+            speaks = planned.context
+            self.translations = self.catalogues.translations(speaks["language"])
+            fmt = self.formatter(speaks["language"], speaks["currency"], speaks["date_format"])
+            data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext)
         elif planned.kind == COPY:
             data = planned.data if planned.data is not None else planned.source.read_bytes()
         else:
@@ -202,6 +207,10 @@ class Renderer:
             "asset": lambda name: prefix + self.assets[name].path,
             "sri": lambda name: self.assets[name].integrity,
             "fragment": lambda name: self.fragment(name, language),
+            "shared_file": lambda logical: self._shared_file(prefix, logical),
+            "price_cells": lambda prices: {
+                sku: [fmt.money(price), str(price)] for sku, price in sorted(prices.items())
+            },
             "language": language.replace("_", "-"),
             "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
         }
@@ -246,6 +255,11 @@ class Renderer:
         if branding.colors:
             sheets = [*sheets, colors_key(branding.colors)]
         return sheets + [file_key(css) for css in branding.extra_css]
+
+    def _shared_file(self, prefix: str, logical: str) -> dict:
+        """Where a page finds a file several portals read, and the key that opens it (None: plain)."""
+        path, key = self.sealer.shared(logical)
+        return {"src": prefix + path, "path": path, "key": key}
 
     def _href(self, portal: Portal | None, path: str | None) -> str:
         if not path:

@@ -60,7 +60,7 @@ def _grant(keystore: Keystore, customer_id: str, allowed: set[str], changes: Acc
     if removed:
         for email in removed:
             del secret.contacts[email]
-        secret.rotate()
+        keystore.rotate(customer_id)
         changes.rotated[customer_id] = f"{len(removed)} contact(s) lost portal access"
     for email in sorted(allowed - set(secret.contacts)):
         secret.contacts[email] = ContactSecret(generate_password())
@@ -70,7 +70,7 @@ def _grant(keystore: Keystore, customer_id: str, allowed: set[str], changes: Acc
 def _withdraw(keystore: Keystore, customer_id: str, reason: str, changes: AccessChanges) -> None:
     secret = keystore.customers.get(customer_id)
     if secret is not None and secret.enabled:
-        secret.rotate()
+        keystore.rotate(customer_id)
         secret.enabled = False
         changes.rotated[customer_id] = reason
 

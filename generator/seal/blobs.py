@@ -67,6 +67,11 @@ class CustomerKeys:
     def generate(cls) -> CustomerKeys:
         return cls(os.urandom(KEY_ID_BYTES), os.urandom(32), os.urandom(32))
 
+    @classmethod
+    def derived(cls, secret: bytes) -> CustomerKeys:
+        """Keys made from one secret (the keystore's shared secret), the same whenever it is."""
+        return cls(_mac(secret, "key id")[:KEY_ID_BYTES], _mac(secret, "data key"), _mac(secret, "file key"))
+
     def file_name(self, logical_path: str, extension: str) -> str:
         """An opaque, stable name that says nothing of what the file holds."""
         digest = _mac(self.file_key, "name", logical_path.encode("utf-8"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import Config
 from ..render import RenderedFile, Shell
 from ..site import PATHS, Portal
+from ..site.paths import SHARED_DIR
 from . import blobs
 from .keystore import Keystore
 
@@ -57,8 +58,21 @@ class Gate:
         """How the renderer links one page of a portal to another: by published name."""
         return logical if portal is None else self.published_name(portal, logical)
 
+    def shared(self, logical: str) -> tuple[str, str | None]:
+        """A file several portals read (`_shared/...`): published under an opaque name, encrypted with
+        keys of its own (made from the keystore's shared secret, which changes whenever any customer's
+        keys rotate); each portal's page carries the one content key that opens it."""
+        keys = blobs.CustomerKeys.derived(self.keystore.shared_secret)
+        path = f"{SHARED_DIR}/{keys.file_name(logical, '.bin')}"
+        return path, blobs.b64url(keys.content_key(path))
+
     def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         portal = rendered.portal
+        if portal is None and rendered.path.startswith(f"{SHARED_DIR}/"):
+            path, _ = self.shared(rendered.path)
+            keys = blobs.CustomerKeys.derived(self.keystore.shared_secret)
+            blob = blobs.seal(keys, path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
+            return RenderedFile(None, path, blob, "application/octet-stream")
         if portal is None:
             return rendered
         name = self.published_name(portal, rendered.path)

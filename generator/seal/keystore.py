@@ -66,10 +66,18 @@ class Keystore:
     customers: dict[str, CustomerSecret] = field(default_factory=dict)
     encrypted: bool = False
     saved_state: dict | None = field(default=None, repr=False)  # as last read or written
+    # keys every file shared between portals (the catalogue) derive from; new whenever any customer's keys rotate
+    shared_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
 
     @classmethod
     def create(cls, path: Path) -> Keystore:
         return cls(path, os.urandom(32), encrypted=bool(os.environ.get(MASTER_KEY_ENV)))
+
+    def rotate(self, customer_id: str) -> None:
+        """New keys for the customer, and for every shared file: a customer whose access was taken
+        away must open nothing published afterwards, not even what all portals share."""
+        self.customers[customer_id].rotate()
+        self.shared_secret = os.urandom(32)
 
     @property
     def public_id(self) -> str:
@@ -87,6 +95,7 @@ class Keystore:
         return {
             "version": FORMAT_VERSION,
             "site_key": b64(self.site_key),
+            "shared_secret": b64(self.shared_secret),
             "customers": {
                 cid: {
                     "key_id": b64url(c.keys.key_id),
@@ -116,7 +125,9 @@ class Keystore:
             }
             customers[cid] = CustomerSecret(keys, unb64(c["email_salt"]), contacts, c.get("enabled", True))
         keystore = cls(path, unb64(data["site_key"]), customers, encrypted)
-        keystore.saved_state = keystore.to_json()
+        if "shared_secret" in data:  # (keystores from before shared files get one at their next save)
+            keystore.shared_secret = unb64(data["shared_secret"])
+            keystore.saved_state = keystore.to_json()
         return keystore
 
     def save(self) -> None:

@@ -104,7 +104,7 @@ def revoke(keystore: Keystore, customer_id: str) -> None:
     secret = keystore.customers.get(customer_id)
     if secret is None:
         raise StaffError(f"customer {customer_id!r} is not in the keystore")
-    secret.rotate()
+    keystore.rotate(customer_id)
 
 
 def direct_link(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str, number: str) -> str:

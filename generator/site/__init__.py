@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from .paths import PATHS, media_type, url_safe
 from .plan import Planner, plan_site
-from .planned import COPY, CSV, PAGE, NavItem, PlannedFile, Portal, SitePlan, portal_of
+from .planned import COPY, CSV, DATA, PAGE, NavItem, PlannedFile, Portal, SitePlan, portal_of
 from .slugs import opaque_slug, portal_slugs, slug_for
 
 __all__ = [
     "COPY",
     "CSV",
+    "DATA",
     "PAGE",
     "PATHS",
     "NavItem",

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from ..model import CustomerBook
 
 SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+SHARED_DIR = "_shared"  # files several portals read (the catalogue of a price group), encrypted with a key of their own
 
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -78,6 +79,11 @@ class PortalPaths:
     @staticmethod
     def page(slug: str) -> str:
         return f"page-{url_safe(slug)}.html"
+
+    @staticmethod
+    def shared(name: str) -> str:
+        """A file of the site that several portals read (not inside any portal's folder)."""
+        return f"{SHARED_DIR}/{name}.json"
 
     def target(self, link: tuple[str, str] | None, book: CustomerBook | None = None) -> str | None:
         """The path of a (kind, key) link from a table cell or activity item."""

@@ -38,8 +38,10 @@ class Planner:
         portals = [portal_of(self.config, b, self.slugs[b.customer.id]) for b in books]
         plan = SitePlan(portals)
         plan.files += self.site_files()
+        shared: dict[str, PlannedFile] = {}  # files several portals read, planned by the first that needs one
         for portal, book in zip(portals, books, strict=True):
-            plan.files += self.portal_files(portal, book)
+            plan.files += self.portal_files(portal, book, shared)
+        plan.files += [shared[path] for path in sorted(shared)]
         return plan
 
     def site_files(self) -> list[PlannedFile]:
@@ -50,7 +52,7 @@ class Planner:
         ]
         return files + [PlannedFile(None, path, COPY, data=data) for path, data in sorted(self.static_files.items())]
 
-    def portal_files(self, portal: Portal, book: CustomerBook) -> list[PlannedFile]:
+    def portal_files(self, portal: Portal, book: CustomerBook, shared: dict[str, PlannedFile]) -> list[PlannedFile]:
         customer = book.customer
         context = PortalContext(
             portal,
@@ -59,6 +61,7 @@ class Planner:
             self.config.site,
             self.config.export_dir,
             pages_for(self.pages, customer.id, customer.group, customer.language),
+            shared=shared,
         )
         sections = [s for s in self.sections if s.available(context)]
         context.sections = [s.key for s in sections]

@@ -14,7 +14,7 @@ from ..config import Config, PortalConfig
 from ..model import CustomerBook
 from . import tables
 
-PAGE, CSV, COPY = "page", "csv", "copy"
+PAGE, CSV, COPY, DATA = "page", "csv", "copy", "data"  # DATA: a table as JSON, for a page's script to show
 
 
 @dataclass(frozen=True, slots=True)

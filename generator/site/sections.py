@@ -11,6 +11,7 @@ The order of `SECTIONS` is the order of the navigation.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..read import Page
 from . import tables
 from .labels import N_
 from .paths import PATHS
-from .planned import COPY, CSV, PAGE, NavItem, PlannedFile, Portal
+from .planned import COPY, CSV, DATA, PAGE, NavItem, PlannedFile, Portal
 
 
 @dataclass
@@ -37,6 +38,7 @@ class PortalContext:
     pages: list[Page]  # the content pages this customer sees, in their language
     sections: list[str] = field(default_factory=list)  # the keys of the sections that are on
     nav: list[NavItem] = field(default_factory=list)
+    shared: dict[str, PlannedFile] = field(default_factory=dict)  # the site's files several portals read, by path
 
     @property
     def settings(self) -> PortalConfig:
@@ -137,6 +139,29 @@ class DocumentFiles(Listing):
             PlannedFile(context.portal, PATHS.document(d.id, d.file), COPY, source=context.export_dir / d.file)
             for d in context.book.documents
         ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalogue(Section):
+    """The catalogue. The portals of a price group share one file of its products and prices (per
+    language, currency and shown columns), which the page's script fetches once and shows a page
+    of at a time; each portal's own page carries only what is the customer's alone: its own prices.
+    So a catalogue of thousands of products costs one file, not one copy per portal."""
+
+    def files(self, context: PortalContext) -> list[PlannedFile]:
+        portal, settings, ledger = context.portal, context.settings, context.ledger
+        group = context.book.customer.price_group
+        price_list = ledger.price_lists.get(group, {})
+        hidden = frozenset(settings.hidden_fields)
+        variant = repr((group, portal.language, portal.currency, sorted(hidden)))
+        path = PATHS.shared("catalogue-" + hashlib.sha256(variant.encode()).hexdigest()[:16])
+        if path not in context.shared:
+            table = tables.catalogue_table(ledger.catalogue, price_list).without(hidden)
+            speaks = {"language": portal.language, "currency": portal.currency, "date_format": settings.date_format}
+            context.shared[path] = PlannedFile(None, path, DATA, context=speaks, table=table, shared=self.shared)
+        columns = context.shared[path].table.columns
+        own = tables.own_prices(context.book, ledger.catalogue, price_list) if "your_price" not in hidden else {}
+        return [context.page(self, PATHS.list(self.key), "catalogue.html", data=path, columns=columns, own_prices=own)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,14 +283,13 @@ SECTIONS: tuple[Section, ...] = (
         templates=("list.html",),
         table=lambda c: tables.documents_table(c.book),
     ),
-    Listing(
+    Catalogue(
         key="catalogue",
         label=N_("Catalogue"),
         module="catalogue",
         needs=("catalogue",),
-        templates=("list.html",),
-        shared=("catalogue",),
-        table=lambda c: tables.catalogue_table(c.book, c.ledger.catalogue),
+        templates=("catalogue.html",),
+        shared=("catalogue", "price_lists"),
     ),
     Requests(
         key="requests", label=N_("Requests"), module="requests", templates=("requests.html",), template="requests.html"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +17,7 @@ from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..model.canonical import CustomerBook, Product
+from ..model.canonical import CustomerBook, PriceBreak, Product
 from .labels import N_
 
 TEXT, MONEY, DATE, NUMBER, STATE = "text", "money", "date", "number", "state"
@@ -88,6 +89,23 @@ def to_csv(
     for row in table.rows:
         writer.writerow([csv_value(cell, column, state) for cell, column in zip(row, table.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+
+
+def to_json(table: Table, money, number, translate: Callable[[str], str] = lambda label: label) -> bytes:
+    """The table as JSON for a page's script: headings in the customer's language, and each money
+    or number cell as [its text for the customer, its plain value for sorting and CSV]."""
+    formats = {MONEY: money, NUMBER: number}
+
+    def cell(value: Any, kind: str) -> Any:
+        if kind in formats:
+            return None if value is None else [formats[kind](value), str(value)]
+        return "" if value is None else str(value)
+
+    data = {
+        "columns": [{"key": c.key, "label": translate(c.label), "kind": c.kind} for c in table.columns],
+        "rows": [[cell(c.value, col.kind) for c, col in zip(row, table.columns, strict=True)] for row in table.rows],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def orders_table(book: CustomerBook) -> Table:
@@ -199,13 +217,14 @@ def documents_table(book: CustomerBook) -> Table:
     return Table("documents", N_("Documents"), columns, rows)
 
 
-def your_price(book: CustomerBook, product: Product) -> Decimal | None:
-    """The customer's own price for one unit: the lowest break at quantity 1, else the list price."""
-    breaks = [p for p in book.prices.get(product.sku, ()) if p.min_quantity <= 1]
-    return min((p.price for p in breaks), default=product.list_price)
+def unit_price(breaks, fallback: Decimal | None) -> Decimal | None:
+    """The price of one unit: the lowest break from quantity 1, else the fallback (the list price)."""
+    return min((p.price for p in breaks if p.min_quantity <= 1), default=fallback)
 
 
-def catalogue_table(book: CustomerBook, catalogue: dict[str, Product]) -> Table:
+def catalogue_table(catalogue: dict[str, Product], price_list: dict[str, list[PriceBreak]]) -> Table:
+    """Every product with its list price and the price on a price group's list: what all the
+    portals of that group share (a customer's own prices come on top, see `own_prices`)."""
     columns = [
         Column("sku", N_("Item")),
         Column("name", N_("Description")),
@@ -215,7 +234,29 @@ def catalogue_table(book: CustomerBook, catalogue: dict[str, Product]) -> Table:
         Column("stock", N_("In stock"), NUMBER),
     ]
     rows = [
-        [Cell(p.sku), Cell(p.name), Cell(p.unit), Cell(p.list_price), Cell(your_price(book, p)), Cell(p.stock)]
+        [
+            Cell(p.sku),
+            Cell(p.name),
+            Cell(p.unit),
+            Cell(p.list_price),
+            Cell(unit_price(price_list.get(p.sku, ()), p.list_price)),
+            Cell(p.stock),
+        ]
         for p in sorted(catalogue.values(), key=lambda p: p.sku)
     ]
     return Table("catalogue", N_("Catalogue"), columns, rows)
+
+
+def own_prices(
+    book: CustomerBook, catalogue: dict[str, Product], price_list: dict[str, list[PriceBreak]]
+) -> dict[str, Decimal]:
+    """The customer's price for one unit wherever it is not its price group's (its own price list)."""
+    own = {}
+    for sku, breaks in book.prices.items():
+        product = catalogue.get(sku)
+        if product is None:
+            continue
+        price = unit_price(breaks, product.list_price)
+        if price != unit_price(price_list.get(sku, ()), product.list_price):
+            own[sku] = price
+    return own
