@@ -31,6 +31,14 @@ def static_file(public: Path, name: str) -> str:
     return f"_static/{found[0]}"
 
 
+def aging_bucket(days_past_due: int) -> str:
+    """The aging bucket a balance so many days past due is in, written out independently of Portico's."""
+    for bucket, last_day in (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)):
+        if days_past_due <= last_day:
+            return bucket
+    return "over-90"
+
+
 def minimal_config(**exports) -> dict:
     """A config with customers and orders in CSV; tests override what they exercise."""
     base = {

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 from babel.numbers import format_currency
-from conftest import minimal_config
+from conftest import aging_bucket, minimal_config
 
 from generator.pipeline import check
 
@@ -222,17 +222,7 @@ def test_aging_buckets_follow_the_allocated_balances(shop):
     for i in invoices:
         if i["customer"] == "C1" and balance[i["number"]]:
             days = (AS_OF - date.fromisoformat(i["due"])).days
-            key = (
-                "current"
-                if days <= 0
-                else "1-30"
-                if days <= 30
-                else "31-60"
-                if days <= 60
-                else "61-90"
-                if days <= 90
-                else "over-90"
-            )
+            key = aging_bucket(days)
             buckets[key] += balance[i["number"]]
     found = {b.key: b.amount for b in aging(ledger.books["C1"], AS_OF) if b.amount}
     assert found == dict(buckets) == {"61-90": Decimal("15.00")}

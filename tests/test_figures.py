@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from babel.numbers import format_currency
-from conftest import DATASETS, REPO
+from conftest import DATASETS, REPO, aging_bucket
 
 from generator.render.i18n import Catalogues
 
@@ -139,17 +139,7 @@ def test_demo_statement_aging_and_dashboard_balances(demo_build, demo_customers,
             if cid != customer_id or void or balance == 0:
                 continue
             days = (AS_OF - due).days
-            key = (
-                "current"
-                if days <= 0
-                else "1-30"
-                if days <= 30
-                else "31-60"
-                if days <= 60
-                else "61-90"
-                if days <= 90
-                else "over-90"
-            )
+            key = aging_bucket(days)
             buckets[key] += balance
             if days > 0 and balance > 0:
                 overdue += balance
