@@ -262,9 +262,13 @@ def serve(server: DevServer, host: str, port: int) -> tuple[http.server.Threadin
     server.rebuild()
     if server.config is None:
         raise ConfigError(server.config_path, ["config.yaml could not be read; fix it and start again"])
-    httpd = http.server.ThreadingHTTPServer((host, port), handler_for(server))
+    httpd = http.server.ThreadingHTTPServer((host, port), handler_for(server))  # a busy port fails here, first
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     watcher = ChangeWatcher(server)
-    watcher.start()
+    try:
+        watcher.start()  # watching before anyone is served: a change made after the first page is seen
+    except BaseException:  # Ctrl-C while the watches are set up: leave nothing behind
+        httpd.server_close()
+        raise
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, watcher

@@ -44,26 +44,25 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[green]✓[/] built in {result.seconds:.2f} s ({rendered} file(s) rendered)", highlight=False)
 
     server.on_built = report
+    httpd = watcher = None
     try:
         httpd, watcher = serve(server, args.host, args.port)
+        if server.last is not None and server.last.usage_error:  # --customer named nobody: nothing to serve
+            return EXIT_USAGE
+        console.print(
+            f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, Ctrl-C stops",
+            highlight=False,
+        )
+        threading.Event().wait()
     except OSError as exc:
         console.print(f"[bold red]cannot listen on {args.host}:{args.port}:[/] {exc.strerror}", highlight=False)
         return EXIT_USAGE
-    if server.last is not None and server.last.usage_error:  # --customer named nobody: nothing to serve
-        watcher.stop()
-        httpd.shutdown()
-        httpd.server_close()
-        return EXIT_USAGE
-    console.print(
-        f"serving {server.output_dir} on http://{args.host}:{args.port}/ — watching for changes, Ctrl-C stops",
-        highlight=False,
-    )
-    try:
-        threading.Event().wait()
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        watcher.stop()
-        httpd.shutdown()
-        httpd.server_close()
+        if watcher is not None:
+            watcher.stop()
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
     return EXIT_OK
