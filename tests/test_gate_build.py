@@ -106,17 +106,87 @@ def test_same_inputs_and_keystore_give_identical_output_and_no_kdf(gated):
     assert tree(gated.public) == first  # ...to the same bytes
 
 
-def test_a_changed_password_changes_only_the_entry_page(gated):
+def test_a_password_changed_with_keep_key_changes_only_the_entry_page(gated):
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     before = tree(gated.public)
     ks = keystore_of(gated)
-    staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example")
+    staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example", keep_key=True)
     ks.save()
     result = gated.build(gate_config(), encrypt=True)
     assert result.access.slots_made == 1
     changed = {path for path in tree(gated.public) if tree(gated.public)[path] != before.get(path)}
     slug, _ = entry_blob(gated, "C1")
     assert changed == {f"{slug}/index.html"}
+
+
+def published_blobs(site, slug: str) -> dict[str, bytes]:
+    """Every blob of a portal as published: pages unwrapped from their shells, other files as they are."""
+    found = {}
+    for path in sorted((site.public / slug).iterdir()):
+        data = path.read_bytes()
+        if path.suffix == ".html":
+            data = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', data.decode()).group(1))
+        found[f"{slug}/{path.name}"] = data
+    return found
+
+
+def opened_with(data_key: bytes, found: dict[str, bytes]) -> int:
+    opened = 0
+    for path, blob in found.items():
+        try:
+            blobs.open_blob(blob, path, data_key=data_key)
+            opened += 1
+        except blobs.DecryptError:
+            pass
+    return opened
+
+
+def data_key_from_saved_entry_page(site, slug: str, saved_shell: str, email: str, password: str) -> bytes:
+    """What someone holding a leaked password and a saved copy of the entry page can unlock."""
+    gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', saved_shell).group(1))
+    slot = next(s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), email))
+    return slots.open_slot(slot, blobs.unb64(gate["kid"]), password)
+
+
+@pytest.mark.parametrize("change", ["rotate", "set"])
+def test_a_leaked_password_and_a_saved_entry_page_open_nothing_after_a_password_change(gated, change):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    slug, _ = entry_blob(gated, "C1")
+    saved_shell = (gated.public / slug / "index.html").read_text()
+    leaked = keystore_of(gated).customers["C1"].contacts["bob@alpha.example"].password
+    before = published_blobs(gated, slug)
+    stolen_key = data_key_from_saved_entry_page(gated, slug, saved_shell, "bob@alpha.example", leaked)
+    assert opened_with(stolen_key, before) == len(before)  # the attack works before the change...
+    ks = keystore_of(gated)
+    if change == "rotate":
+        staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example")
+    else:
+        staff.set_password(ledger_of(gated), ks, "C1", "bob@alpha.example", "tundra-Quill-orbit-58-ferry")
+    ks.save()
+    result = gated.build(gate_config(), encrypt=True)
+    assert result.ok and result.access.slots_made == 2  # both contacts' slots made for the new key
+    after = published_blobs(gated, slug)
+    assert set(after).isdisjoint(set(before) - {f"{slug}/index.html"})  # new file names
+    assert opened_with(stolen_key, after) == 0  # ...and opens none of the files built afterwards
+    ann = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
+    new_shell = (gated.public / slug / "index.html").read_text()
+    assert opened_with(data_key_from_saved_entry_page(gated, slug, new_shell, "ann@alpha.example", ann), after) == len(
+        after
+    )  # the other contact's unchanged password opens everything new
+
+
+def test_keep_key_only_rewraps_so_a_saved_entry_page_still_opens(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    slug, _ = entry_blob(gated, "C1")
+    saved_shell = (gated.public / slug / "index.html").read_text()
+    leaked = keystore_of(gated).customers["C1"].contacts["bob@alpha.example"].password
+    ks = keystore_of(gated)
+    staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example", keep_key=True)
+    ks.save()
+    assert gated.build(gate_config(), encrypt=True).ok
+    after = published_blobs(gated, slug)
+    stolen_key = data_key_from_saved_entry_page(gated, slug, saved_shell, "bob@alpha.example", leaked)
+    assert opened_with(stolen_key, after) == len(after)  # what the README warns of: --keep-key is for forgetting
 
 
 def ledger_of(site):

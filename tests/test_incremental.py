@@ -146,12 +146,21 @@ def test_a_customers_settings_and_a_groups_settings(project):
     assert touched == {portal_of(project, "C2"), portal_of(project, "C3")}  # the trade group, not C1 (key)
 
 
-def test_password_rotation(project):
+def test_password_rotation_keeping_the_key_renders_only_the_entry_page(project):
+    ks = read_keystore(project.root / "keystore" / "keystore.json")
+    ledger, _ = check(project.load(project.raw))
+    staff.rotate_passwords(ledger, ks, "C3", keep_key=True)
+    ks.save()
+    assert rebuild_and_compare(project).engine.rendered == [portal_of(project, "C3") + "index.html"]
+
+
+def test_password_rotation_rekeys_only_that_customer(project):
     ks = read_keystore(project.root / "keystore" / "keystore.json")
     ledger, _ = check(project.load(project.raw))
     staff.rotate_passwords(ledger, ks, "C3")
     ks.save()
-    assert rebuild_and_compare(project).engine.rendered == [portal_of(project, "C3") + "index.html"]
+    rendered = rebuild_and_compare(project).engine.rendered
+    assert rendered and {p.split("/")[0] + "/" for p in rendered} == {portal_of(project, "C3")}
 
 
 def test_a_customer_added(project):

@@ -73,8 +73,17 @@ def _contact(ledger: Ledger, keystore: Keystore, customer_id: str, email: str):
 
 
 def set_password(
-    ledger: Ledger, keystore: Keystore, customer_id: str, email: str, password: str, force: bool = False
+    ledger: Ledger,
+    keystore: Keystore,
+    customer_id: str,
+    email: str,
+    password: str,
+    force: bool = False,
+    keep_key: bool = False,
 ) -> None:
+    """A new password for one contact. Unless `keep_key`, the customer is re-keyed as well: a
+    password is changed because it leaked as often as because it was forgotten, and only new
+    keys stop someone who has the old password and a saved copy of the entry page."""
     contact = _contact(ledger, keystore, customer_id, email)
     customer = ledger.books[customer_id].customer
     problems = weaknesses(password, [customer.id, customer.name, *customer.name.split(), email.split("@")[0]])
@@ -82,11 +91,14 @@ def set_password(
         raise StaffError("password refused: " + "; ".join(problems) + " (--force to use it anyway)")
     contact.password = password
     contact.slot = None  # the next build makes a slot for it
+    if not keep_key:
+        keystore.rotate(customer_id)
 
 
 def rotate_passwords(
-    ledger: Ledger, keystore: Keystore, customer_id: str, email: str | None = None
+    ledger: Ledger, keystore: Keystore, customer_id: str, email: str | None = None, keep_key: bool = False
 ) -> list[tuple[str, str]]:
+    """New generated passwords; the customer re-keyed unless `keep_key` (see `set_password`)."""
     secret = keystore.customers.get(customer_id)
     if secret is None or customer_id not in ledger.books:
         raise StaffError(f"no portal for customer {customer_id!r}; build first")
@@ -97,6 +109,8 @@ def rotate_passwords(
         contact.password = generate_password()
         contact.slot = None
         changed.append((address, contact.password))
+    if not keep_key:
+        keystore.rotate(customer_id)
     return changed
 
 

@@ -29,15 +29,26 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
     setting.add_argument("--contact", required=True, metavar="EMAIL")
     setting.add_argument("--password", help="the new password (default: asked for, not echoed)")
     setting.add_argument("--force", action="store_true", help="accept a password the strength check refuses")
+    add_keep_key(setting)
     setting.set_defaults(run=run_set)
     rotating = actions.add_parser("rotate", parents=[common], help="new generated passwords for a customer's contacts")
     rotating.add_argument("customer", metavar="CUSTOMER")
     rotating.add_argument("--contact", metavar="EMAIL", help="only this contact (default: all of the customer's)")
+    add_keep_key(rotating)
     rotating.set_defaults(run=run_rotate)
     linking = actions.add_parser("link", parents=[common], help="a direct link that opens one document page")
     linking.add_argument("customer", metavar="CUSTOMER")
     linking.add_argument("document", metavar="DOCUMENT", help="an order, invoice or quote number")
     linking.set_defaults(run=run_link)
+
+
+def add_keep_key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-key",
+        action="store_true",
+        help="only re-wrap the customer's key for the new password (a forgotten password); by default the "
+        "customer is re-keyed, so the old password, saved pages and open sessions open nothing built afterwards",
+    )
 
 
 def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Ledger, Keystore]:
@@ -87,19 +98,26 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
 def run_set(args: argparse.Namespace, console: Console) -> int:
     _, ledger, keystore = open_access(args, console)
     password = args.password if args.password is not None else ask_password()
-    manage.set_password(ledger, keystore, args.customer, args.contact, password, args.force)
+    manage.set_password(ledger, keystore, args.customer, args.contact, password, args.force, args.keep_key)
     keystore.save()
-    console.print(f"password of {args.contact} at {args.customer} set: rebuild and publish to use it")
+    console.print(f"password of {args.contact} at {args.customer} set{rekeyed(args)}: rebuild and publish to use it")
     return EXIT_OK
 
 
 def run_rotate(args: argparse.Namespace, console: Console) -> int:
     _, ledger, keystore = open_access(args, console)
-    changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact)
+    changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact, args.keep_key)
     keystore.save()
     for email, password in changed:
         print(f"{args.customer}\t{email}\t{password}")
-    console.print(f"{len(changed)} password(s) rotated: rebuild and publish to use them")
+    console.print(f"{len(changed)} password(s) rotated{rekeyed(args)}: rebuild and publish to use them")
+    return EXIT_OK
+
+
+def rekeyed(args: argparse.Namespace) -> str:
+    if args.keep_key:
+        return " (same key: the old password no longer signs in, but a saved entry page still opens with it)"
+    return f" and {args.customer} re-keyed (old sessions, saved pages and direct links open nothing new)"
     return EXIT_OK
 
 
