@@ -126,6 +126,15 @@ def demo_build(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def encrypted_demo(tmp_path_factory) -> Path:
+    """The bundled demo, encrypted with opaque names; its keystore.json is beside the public folder."""
+    folder = tmp_path_factory.mktemp("encrypted-demo")
+    result = build(demo_config(folder), BuildOptions(strict=True, new_keystore=True))
+    assert result.ok, result.failure
+    return folder / "public"
+
+
+@pytest.fixture(scope="session")
 def northwind_build(tmp_path_factory) -> Path:
     if not (DATASETS / "northwind").is_dir():
         pytest.skip("../shared/datasets/northwind is not beside the repository")
@@ -178,6 +187,10 @@ class StaticServer:
         class Quiet(http.server.SimpleHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def end_headers(self):
+                self.send_header("Cache-Control", "no-cache")  # what a publish sets for pages: revalidate
+                super().end_headers()
 
         handler = functools.partial(Quiet, directory=str(folder))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -10,11 +10,11 @@ import json
 import pytest
 from conftest import REPO, StaticServer
 
+from generator.seal import slots
 from generator.seal.blobs import CustomerKeys, b64, seal
-from generator.seal.slots import make_slot
 
 pytestmark = pytest.mark.browser
-VECTOR = json.loads((REPO / "tests" / "vectors" / "format-v1.json").read_text(encoding="utf-8"))
+VECTOR = json.loads((REPO / "tests" / "vectors" / "format-v2.json").read_text(encoding="utf-8"))
 
 OPEN = """async ([blob, path, dataKey, contentKey]) => {
   const f = window.PorticoFormat;
@@ -30,9 +30,11 @@ OPEN = """async ([blob, path, dataKey, contentKey]) => {
 UNLOCK_AND_OPEN = """async ([gate, email, password, blob, path]) => {
   const f = window.PorticoFormat;
   try {
-    const key = await f.unlockSlot(gate, email, password);
+    const unlocked = await f.unlockSlot(gate, email, password);
+    const key = unlocked.dataKey;
     const opened = await f.openBlob(f.fromBase64(blob), path, key, null);
-    return {content: new TextDecoder().decode(opened.content), extractable: key.extractable, usages: key.usages};
+    return {content: new TextDecoder().decode(opened.content), extractable: key.extractable, usages: key.usages,
+            ring: unlocked.ring};
   } catch (error) {
     return {error: error instanceof f.FormatError ? error.kind : String(error)};
   }
@@ -73,7 +75,7 @@ def test_a_python_made_blob_opens_with_the_data_key_and_with_its_content_key(rea
     keys = CustomerKeys.generate()
     path = "portal/page.html"
     content = "<p>Äpfel & Birnen · 1 234,50 €</p>" * 200
-    blob = seal(keys, path, "text/html; charset=utf-8", content.encode(), pad_bucket=4096)
+    blob = seal(keys, path, "text/html; charset=utf-8", content.encode(), size_classes=4096)
     assert opened(reader, blob, path, data_key=keys.data_key) == {
         "type": "text/html; charset=utf-8",
         "content": content,
@@ -102,18 +104,21 @@ def test_moved_altered_or_foreign_blobs_are_damaged(reader):
 def test_a_python_made_key_slot_unlocks_a_non_extractable_key(reader):
     keys = CustomerKeys.generate()
     salt = bytes(range(16))
+    real = [
+        slots.make_slot(keys, salt, "ann@example.com", "pa55 word", 1000),
+        slots.make_slot(keys, salt, "bob@example.com", "other one", 1000),
+    ]
     gate = {
         "kid": b64(keys.key_id),
         "salt": b64(salt),
-        "slots": [
-            make_slot(keys, salt, "ann@example.com", "pa55 word", 1000),
-            make_slot(keys, salt, "bob@example.com", "other one", 1000),
-        ],
+        "kdf": slots.KDF_NAME,
+        "iter": 1000,
+        "slots": slots.padded_slots(real, keys.file_key, salt),
     }
     path = "portal/index.html"
     blob = b64(seal(keys, path, "text/html; charset=utf-8", b"<p>welcome</p>"))
     found = reader.evaluate(UNLOCK_AND_OPEN, [gate, " Ann@Example.COM ", "pa55 word", blob, path])
-    assert found == {"content": "<p>welcome</p>", "extractable": False, "usages": ["unwrapKey"]}
+    assert found == {"content": "<p>welcome</p>", "extractable": False, "usages": ["unwrapKey"], "ring": []}
     for email, password in (
         ("ann@example.com", "pa55 wordx"),
         ("bob@example.com", "pa55 word"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 
 from generator.seal import slots
-from generator.seal.blobs import CustomerKeys, DecryptError, open_blob, seal
+from generator.seal.blobs import CustomerKeys, DecryptError, b64, open_blob, seal, unb64
 
 PAGE = b"<!doctype html><title>Invoice 42</title><p>Total 1,234.56</p>"
 
@@ -71,22 +72,58 @@ def test_sealing_is_deterministic_and_content_sensitive(keys):
     assert b[80:92] != a[80:92]  # a different plaintext never reuses the body nonce
 
 
-def test_padding_hides_sizes_to_the_bucket(keys):
-    small = seal(keys, "abc/a.html", "text/html", b"x", pad_bucket=4096)
-    large = seal(keys, "abc/b.html", "text/html", bytes(range(256)) * 8, pad_bucket=4096)
-    assert len(small) == len(large)
+def test_size_classes_hide_sizes(keys):
+    small = seal(keys, "abc/a.html", "text/html", b"x", size_classes=4096)
+    large = seal(keys, "abc/b.html", "text/html", bytes(range(256)) * 8, size_classes=4096)
+    larger = seal(keys, "abc/c.html", "text/html", os.urandom(5000), size_classes=4096)
+    assert len(small) == len(large) == 4096 + 92 + 16  # header and tag around one size class
+    assert len(larger) == 8192 + 92 + 16  # the next class is twice as large
     assert open_blob(small, "abc/a.html", data_key=keys.data_key).content == b"x"
 
 
-def test_slot_opens_with_the_right_password_only(keys):
+def gate_table(keys, salt, real):
+    return {
+        "kid": b64(keys.key_id),
+        "salt": b64(salt),
+        "kdf": slots.KDF_NAME,
+        "iter": 1000,
+        "slots": slots.padded_slots(real, keys.file_key, salt),
+    }
+
+
+def test_a_slot_opens_with_the_right_address_and_password_only(keys):
     salt = b"s" * 16
-    slot = slots.make_slot(keys, salt, "Anna@Example.com ", "right horse battery", 1000)
-    assert slot["id"] == slots.email_slot_id(salt, "anna@example.com")
-    assert slots.open_slot(slot, keys.key_id, "right horse battery") == keys.data_key
-    with pytest.raises(DecryptError):
-        slots.open_slot(slot, keys.key_id, "wrong horse battery")
-    with pytest.raises(DecryptError):
-        slots.open_slot(slot, CustomerKeys.generate().key_id, "right horse battery")
+    real = [
+        slots.make_slot(keys, salt, "Anna@Example.com ", "right horse battery", 1000),
+        slots.make_slot(keys, salt, "bob@example.com", "another one", 1000),
+    ]
+    gate = gate_table(keys, salt, real)
+    assert slots.open_slots(gate, " anna@example.COM", "right horse battery").data_key == keys.data_key
+    assert slots.open_slots(gate, "bob@example.com", "another one").data_key == keys.data_key
+    for email, password in (
+        ("anna@example.com", "wrong horse battery"),
+        ("bob@example.com", "right horse battery"),  # another contact's password
+        ("nobody@example.com", "right horse battery"),
+    ):
+        with pytest.raises(DecryptError):
+            slots.open_slots(gate, email, password)
+    with pytest.raises(DecryptError):  # a slot table moved under another customer's key id
+        slots.open_slots(
+            {**gate, "kid": b64(CustomerKeys.generate().key_id)}, "anna@example.com", "right horse battery"
+        )
+
+
+def test_slots_are_padded_with_decoys_that_look_like_real_ones(keys):
+    salt = os.urandom(16)
+    for contacts, published in ((0, 8), (1, 8), (8, 8), (9, 16), (17, 32)):
+        real = [slots.make_slot(keys, salt, f"c{i}@example.com", "pw", 1000) for i in range(contacts)]
+        table = slots.padded_slots(real, keys.file_key, salt)
+        assert len(table) == published
+        assert {(len(unb64(s["iv"])), len(unb64(s["key"]))) for s in table} == {(12, 64 + 16)}
+        assert all(s in table for s in real) and table == sorted(table, key=lambda s: s["iv"])
+    again = slots.padded_slots([], keys.file_key, salt)
+    assert again == slots.padded_slots([], keys.file_key, salt)  # decoys are stable: no needless re-upload
+    assert again != slots.padded_slots([], keys.file_key, os.urandom(16))  # and new with a new salt
 
 
 def test_real_kdf_cost_is_at_least_owasp(monkeypatch):
@@ -108,15 +145,13 @@ def test_the_committed_vector_is_what_python_seals_and_opens():
 
     from conftest import REPO
 
-    from generator.seal.blobs import b64, unb64
-
-    v = json.loads((REPO / "tests" / "vectors" / "format-v1.json").read_text(encoding="utf-8"))
+    v = json.loads((REPO / "tests" / "vectors" / "format-v2.json").read_text(encoding="utf-8"))
     keys = CustomerKeys(unb64(v["key_id"]), unb64(v["data_key"]), unb64(v["file_key"]))
     blob = unb64(v["blob"])
-    assert seal(keys, v["path"], v["media_type"], v["content"].encode(), v["pad_bucket"]) == blob  # byte-stable
+    assert seal(keys, v["path"], v["media_type"], v["content"].encode(), v["size_classes"]) == blob  # byte-stable
     assert b64(keys.content_key(v["path"])) == v["content_key"]
     assert open_blob(blob, v["path"], data_key=keys.data_key).content.decode() == v["content"]
     assert open_blob(blob, v["path"], content_key=unb64(v["content_key"])).media_type == v["media_type"]
-    slot = v["gate"]["slots"][0]
-    assert slot["id"] == slots.email_slot_id(unb64(v["gate"]["salt"]), v["email"])
-    assert slots.open_slot(slot, keys.key_id, v["password"]) == keys.data_key
+    assert slots.open_slots(v["gate"], v["email"], v["password"]).data_key == keys.data_key
+    real = [s for s in v["gate"]["slots"] if s not in slots.padded_slots([], keys.file_key, unb64(v["gate"]["salt"]))]
+    assert slots.padded_slots(real, keys.file_key, unb64(v["gate"]["salt"])) == v["gate"]["slots"]

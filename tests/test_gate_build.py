@@ -10,10 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, demo_config, minimal_config
+from conftest import REPO, minimal_config
 
 from generator.cli import main
-from generator.pipeline import BuildOptions, build
 from generator.seal import blobs, slots
 from generator.seal import manage as staff
 from generator.seal.keystore import MASTER_KEY_ENV, new_master_key, read_keystore
@@ -77,22 +76,21 @@ def test_encrypted_build_opens_with_a_contacts_password(gated):
     shell = (gated.public / slug / "index.html").read_text()
     gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
     ann = ks.customers["C1"].contacts["ann@alpha.example"]
-    slot = next(
-        s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), "ANN@alpha.example")
-    )
-    data_key = slots.open_slot(slot, blobs.unb64(gate["kid"]), ann.password)
+    data_key = slots.open_slots(gate, "ANN@alpha.example", ann.password).data_key
     opened = blobs.open_blob(blob, f"{slug}/index.html", data_key=data_key)
     assert opened.media_type.startswith("text/html") and b"Alpha Works" in opened.content
     with pytest.raises(blobs.DecryptError):
-        slots.open_slot(slot, blobs.unb64(gate["kid"]), ann.password + "x")
+        slots.open_slots(gate, "ann@alpha.example", ann.password + "x")
 
 
 def test_real_build_uses_600k_iterations(gated, monkeypatch):
     monkeypatch.delenv(slots.UNSAFE_TEST_ITERATIONS_ENV)
     result = gated.build(gate_config(), encrypt=True, new_keystore=True)
     assert result.ok and not any("UNSAFE" in n for n in result.notices)
-    made = [c.slot for c in keystore_of(gated).customers["C1"].contacts.values()]
-    assert made and all(s["iter"] >= 600_000 and s["kdf"] == "PBKDF2-SHA256" for s in made)
+    slug, _ = entry_blob(gated, "C1")
+    shell = (gated.public / slug / "index.html").read_text()
+    gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
+    assert gate["iter"] >= 600_000 and gate["kdf"] == "PBKDF2-SHA256" and len(gate["slots"]) == 8
 
 
 def test_same_inputs_and_keystore_give_identical_output_and_no_kdf(gated):
@@ -144,8 +142,7 @@ def opened_with(data_key: bytes, found: dict[str, bytes]) -> int:
 def data_key_from_saved_entry_page(site, slug: str, saved_shell: str, email: str, password: str) -> bytes:
     """What someone holding a leaked password and a saved copy of the entry page can unlock."""
     gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', saved_shell).group(1))
-    slot = next(s for s in gate["slots"] if s["id"] == slots.email_slot_id(blobs.unb64(gate["salt"]), email))
-    return slots.open_slot(slot, blobs.unb64(gate["kid"]), password)
+    return slots.open_slots(gate, email, password).data_key
 
 
 @pytest.mark.parametrize("change", ["rotate", "set"])
@@ -247,12 +244,14 @@ def test_keystore_encrypted_at_rest_with_the_master_key(gated, monkeypatch):
 def test_revocation_when_a_contact_loses_access(gated):
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     old = keystore_of(gated).customers["C1"].keys
+    old_salt = keystore_of(gated).customers["C1"].salt
     c2_before = tree(gated.public)
     gated.file("contacts.csv", CONTACTS.replace("bob@alpha.example,yes", "bob@alpha.example,no"))
     result = gated.build(gate_config(), encrypt=True)
     assert result.access.rotated == {"C1": "1 contact(s) lost portal access"}
     new = keystore_of(gated).customers["C1"].keys
     assert new.key_id != old.key_id and "bob@alpha.example" not in keystore_of(gated).customers["C1"].contacts
+    assert keystore_of(gated).customers["C1"].salt != old_salt  # no slot can be linked to an earlier one
     slug, blob = entry_blob(gated, "C1")
     with pytest.raises(blobs.DecryptError):
         blobs.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
@@ -416,13 +415,10 @@ def customer_secrets() -> set[str]:
     return {s for s in found if s and len(s) >= 4 and not re.fullmatch(r"\d{1,2}\.\d\d", s)}
 
 
-def test_no_customer_data_outside_ciphertext(tmp_path):
-    config = demo_config(tmp_path)
-    result = build(config, BuildOptions(strict=True, new_keystore=True))
-    assert result.ok, result.failure
+def test_no_customer_data_outside_ciphertext(encrypted_demo):
     secrets = customer_secrets()
     assert len(secrets) > 500
-    public = tmp_path / "public"
+    public = encrypted_demo
     leaks = []
     for path in public.rglob("*"):
         relative = path.relative_to(public).as_posix()
@@ -445,6 +441,42 @@ def test_no_customer_data_outside_ciphertext(tmp_path):
         "<script>" in p.read_text() or "https://" in re.sub(r'id="portico-\w+">[^<]*', "", p.read_text())
         for p in shells
     )  # no inline or external scripts
+
+
+def email_derivations(salt: bytes, email: str) -> set[str]:
+    """What someone with a list of addresses could compute from an entry page and look for in it."""
+    import hmac
+
+    folded = email.strip().lower().encode()
+    digests = {
+        hmac.new(salt, folded, hashlib.sha256).digest()[:16],  # version 1's slot id
+        hmac.new(salt, folded, hashlib.sha256).digest(),
+        hashlib.sha256(folded).digest(),
+        hashlib.sha256(salt + folded).digest(),
+        slots.login_salt(salt, email),
+    }
+    return {encode(d) for d in digests for encode in (blobs.b64, blobs.b64url, bytes.hex)}
+
+
+def test_a_list_of_email_addresses_confirms_no_contact(encrypted_demo):
+    export = REPO / "content" / "export"
+    with (export / "contacts.csv").open(encoding="utf-8", newline="") as f:
+        contacts = {row["email"] for row in csv.DictReader(f) if row["email"]}
+    with (export / "customers.csv").open(encoding="utf-8-sig", newline="") as f:
+        contacts |= {row["Email"] for row in csv.DictReader(f) if row["Email"]}
+    strangers = {f"{os.urandom(4).hex()}@{address.split('@')[1]}" for address in contacts}
+    entry_pages = sorted(encrypted_demo.glob("*/index.html"))
+    assert len(contacts) >= 20 and len(entry_pages) >= 10
+    shapes = set()
+    for entry in entry_pages:
+        shell = entry.read_text(encoding="utf-8")
+        gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
+        salt = blobs.unb64(gate["salt"])
+        for email in sorted(contacts | strangers):
+            assert not {d for d in email_derivations(salt, email) if d in shell}, (entry, email)
+        shapes.add((len(gate["slots"]), frozenset((len(s["iv"]), len(s["key"])) for s in gate["slots"])))
+        assert all(set(s) == {"iv", "key"} for s in gate["slots"])  # no id, nothing per contact
+    assert shapes == {(8, frozenset({(16, 108)}))}  # 1 to 3 contacts per portal: the same 8 slots everywhere
 
 
 def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):

@@ -504,6 +504,15 @@ class PortalConfig(Strict):
 SITE_WIDE_PORTAL_KEYS = {"slug"}
 
 
+class PaddingConfig(Strict):
+    """What the published files say of a portal: by default only a coarse size class. The byte cost is in docs/encryption.md."""
+
+    sizes: int = Field(2048, ge=0)
+    """Every encrypted file is padded to the smallest of this many bytes, twice, four times as many, …; 0 gives exact sizes."""
+    files: int = Field(64, ge=0)
+    """Decoy files bring each portal's file count up to this many, or 4×, 16×, … as many; 0 publishes no decoys."""
+
+
 class GateConfig(Strict):
     """The password gate: how portals are encrypted and unlocked in the browser."""
 
@@ -513,8 +522,15 @@ class GateConfig(Strict):
     """A signed-in session ends after this many minutes without opening a page."""
     remember_days: int = Field(30, ge=1)
     """With "remember me", the session survives browser restarts and lasts this many idle days."""
-    pad_bucket: int = Field(0, ge=0)
-    """Pad every encrypted file to a multiple of this many bytes (e.g. 4096) so sizes say less; 0 is off."""
+    padding: PaddingConfig = Field(default_factory=PaddingConfig)
+    """Size classes and decoy files, so the public files tell little of what a portal holds."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def renamed_keys(cls, data: object) -> object:
+        if isinstance(data, dict) and "pad_bucket" in data:
+            raise ValueError("gate.pad_bucket is now gate.padding.sizes (a size class, doubled as needed)")
+        return data
 
 
 class CacheRule(Strict):

@@ -171,6 +171,6 @@ def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
             return "", ""
         keys = secret.keys
         slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
-        return digest(keys.key_id, keys.data_key, keys.file_key, secret.email_salt), digest(*slots)
+        return digest(keys.key_id, keys.data_key, keys.file_key, secret.salt), digest(*slots)
 
     return of

@@ -75,13 +75,13 @@ def _withdraw(keystore: Keystore, customer_id: str, reason: str, changes: Access
         changes.rotated[customer_id] = reason
 
 
+def slot_context(secret: CustomerSecret, iterations: int) -> str:
+    """What a cached slot was made for: a slot is remade when the key, the salt or the KDF cost changes."""
+    return f"{b64url(secret.keys.key_id)}:{b64url(secret.salt)}:{iterations}"
+
+
 def is_stale(secret: CustomerSecret, contact: ContactSecret, iterations: int) -> bool:
-    """A slot is remade when missing, made for an older data key, or at another KDF cost."""
-    return (
-        contact.slot is None
-        or contact.slot_key_id != b64url(secret.keys.key_id)
-        or contact.slot.get("iter") != iterations
-    )
+    return contact.slot is None or contact.slot_for != slot_context(secret, iterations)
 
 
 def _make_slots(keystore: Keystore, iterations: int, changes: AccessChanges, on_slot: Callable[[int], None]) -> None:
@@ -96,8 +96,8 @@ def _make_slots(keystore: Keystore, iterations: int, changes: AccessChanges, on_
 
     def make(item: tuple[CustomerSecret, str, ContactSecret]) -> None:
         secret, email, contact = item
-        contact.slot = make_slot(secret.keys, secret.email_salt, email, contact.password, iterations)
-        contact.slot_key_id = b64url(secret.keys.key_id)
+        contact.slot = make_slot(secret.keys, secret.salt, email, contact.password, iterations)
+        contact.slot_for = slot_context(secret, iterations)
         on_slot(1)
 
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The encrypted file format (version 1).
+"""The encrypted file format (version 2).
 
 Specified in docs/encryption.md; the browser's decoder is themes/default/static/portico-format.js.
 In short:
@@ -8,7 +8,8 @@ In short:
 * AES-256-GCM throughout; the associated data binds the format version, the customer's key id
   and the file's published path, so a blob moved to another file or customer fails to open;
 * nonces, CEKs and file names are derived by HMAC from a per-customer file key, so the same
-  inputs and keystore give byte-identical output, and a nonce repeats only for identical input.
+  inputs and keystore give byte-identical output, and a nonce repeats only for identical input;
+* the plaintext is padded to a size class, so a file's size says little of what it holds.
 
 The key slots that unlock a customer's data key are in `slots.py`.
 """
@@ -26,8 +27,10 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-MAGIC = b"PTC1"
+MAGIC = b"PTC2"
+VERSION_LABEL = b"portico/2"
 KEY_ID_BYTES = 16
+KEY_BYTES = 32
 HEADER = struct.Struct(">4s16s12s48s12s")  # magic, key id, wrap nonce, wrapped CEK, body nonce
 
 
@@ -54,7 +57,7 @@ def _mac(key: bytes, label: str, *parts: bytes) -> bytes:
 
 def associated_data(key_id: bytes, path: str) -> bytes:
     """Binds version, customer key and published path ('<portal>/<file name>')."""
-    return b"portico/1\0" + key_id + b"\0" + path.encode("utf-8")
+    return VERSION_LABEL + b"\0" + key_id + b"\0" + path.encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,11 @@ class CustomerKeys:
 
     @classmethod
     def generate(cls) -> CustomerKeys:
-        return cls(os.urandom(KEY_ID_BYTES), os.urandom(32), os.urandom(32))
+        return cls(os.urandom(KEY_ID_BYTES), os.urandom(KEY_BYTES), os.urandom(KEY_BYTES))
+
+    def __post_init__(self) -> None:
+        if (len(self.key_id), len(self.data_key), len(self.file_key)) != (KEY_ID_BYTES, KEY_BYTES, KEY_BYTES):
+            raise ValueError("a key id must be 16 bytes, a data or file key 32")
 
     @classmethod
     def derived(cls, secret: bytes) -> CustomerKeys:
@@ -81,21 +88,30 @@ class CustomerKeys:
         return _mac(self.file_key, "cek", published_path.encode("utf-8"))
 
 
-def _pad(data: bytes, bucket: int) -> bytes:
+def size_class(length: int, smallest: int) -> int:
+    """The smallest of `smallest`, 2×, 4×, … that holds `length` (0: no padding, the length itself)."""
+    if smallest <= 0:
+        return length
+    size = smallest
+    while size < length:
+        size *= 2
+    return size
+
+
+def _pad(data: bytes, smallest_class: int) -> bytes:
     framed = struct.pack(">I", len(data)) + data
-    if bucket > 0:
-        framed += b"\0" * (-len(framed) % bucket)
-    return framed
+    return framed + b"\0" * (size_class(len(framed), smallest_class) - len(framed))
 
 
-def seal(keys: CustomerKeys, path: str, media_type: str, content: bytes, pad_bucket: int = 0) -> bytes:
-    """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'."""
+def seal(keys: CustomerKeys, path: str, media_type: str, content: bytes, size_classes: int = 0) -> bytes:
+    """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'. With
+    `size_classes`, the plaintext is padded to the smallest of that many bytes, twice as many, … ."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
     packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
-    plaintext = _pad(packed, pad_bucket)
+    plaintext = _pad(packed, size_classes)
     aad = associated_data(keys.key_id, path)
     cek = keys.content_key(path)
-    wrap_nonce = _mac(keys.file_key, "wrap", path.encode("utf-8"))[:12]
+    wrap_nonce = _mac(keys.file_key, "wrap", path.encode("utf-8"), cek)[:12]
     body_nonce = _mac(keys.file_key, "nonce", path.encode("utf-8"), hashlib.sha256(plaintext).digest())[:12]
     wrapped = AESGCM(keys.data_key).encrypt(wrap_nonce, cek, aad)
     body = AESGCM(cek).encrypt(body_nonce, plaintext, aad)
@@ -114,7 +130,7 @@ def open_blob(blob: bytes, path: str, *, data_key: bytes | None = None, content_
         raise DecryptError("too short to be a Portico blob")
     magic, key_id, wrap_nonce, wrapped, body_nonce = HEADER.unpack_from(blob)
     if magic != MAGIC:
-        raise DecryptError("not a Portico v1 blob")
+        raise DecryptError("not a Portico v2 blob")
     aad = associated_data(key_id, path)
     try:
         cek = content_key if content_key is not None else AESGCM(data_key).decrypt(wrap_nonce, wrapped, aad)

@@ -15,7 +15,8 @@ from ..config import Config
 from ..render import RenderedFile, Shell
 from ..site import PATHS, Portal
 from ..site.paths import SHARED_DIR
-from . import blobs
+from . import blobs, slots
+from .access import is_stale
 from .keystore import Keystore
 
 ENTRY = PATHS.entry
@@ -24,9 +25,10 @@ PAYLOAD_SLOT = "@@portico-payload@@"
 
 
 class Gate:
-    def __init__(self, config: Config, keystore: Keystore):
+    def __init__(self, config: Config, keystore: Keystore, iterations: int | None = None):
         self.config = config
         self.keystore = keystore
+        self.iterations = iterations or slots.kdf_iterations()  # the KDF cost every slot is made with
         self._shells: dict[str | None, tuple[str, str]] = {}  # entry pages per portal; one for all others
         self._names: dict[tuple[str, str], str] = {}
 
@@ -71,28 +73,31 @@ class Gate:
         if portal is None and rendered.path.startswith(f"{SHARED_DIR}/"):
             path, _ = self.shared(rendered.path)
             keys = blobs.CustomerKeys.derived(self.keystore.shared_secret)
-            blob = blobs.seal(keys, path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
+            blob = blobs.seal(keys, path, rendered.media_type, rendered.data, self.config.gate.padding.sizes)
             return RenderedFile(None, path, blob, "application/octet-stream")
         if portal is None:
             return rendered
         name = self.published_name(portal, rendered.path)
         path = f"{portal.slug}/{name}"
-        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.pad_bucket)
+        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.padding.sizes)
         if not name.endswith(".html"):
             return RenderedFile(portal, name, blob, "application/octet-stream")
         html = self.shell_around(shell, portal, rendered.entry, blobs.b64(blob))
         return RenderedFile(portal, name, html.encode("utf-8"), "text/html; charset=utf-8", rendered.entry)
 
     def gate_data(self, portal: Portal) -> dict:
-        """What the sign-in page needs: key id, e-mail salt, slots. No e-mail address, no name."""
+        """What the sign-in page needs: key id, salt, KDF and slots among decoys. No e-mail address,
+        no name, nothing that tells how many contacts there are beyond a bucket of 8, 16, … ."""
         secret = self.keystore.customers[portal.customer_id]
-        slots = sorted((c.slot for c in secret.contacts.values() if c.slot), key=lambda s: s["id"])
+        real = [c.slot for c in secret.contacts.values() if not is_stale(secret, c, self.iterations)]
         gate = self.config.gate
         return {
-            "v": 1,
+            "v": 2,
             "kid": blobs.b64(secret.keys.key_id),
-            "salt": blobs.b64(secret.email_salt),
-            "slots": slots,
+            "salt": blobs.b64(secret.salt),
+            "kdf": slots.KDF_NAME,
+            "iter": self.iterations,
+            "slots": slots.padded_slots(real, secret.keys.file_key, secret.salt),
             "idle_minutes": gate.session_minutes,
             "remember_days": gate.remember_days,
         }

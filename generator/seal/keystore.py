@@ -1,7 +1,7 @@
 """The keystore: every secret a build needs, kept outside the output folder.
 
 It holds a site key (opaque portal names), and per customer the data key, file key, key id,
-e-mail salt, and each contact's password with its cached key slot, so a rebuild never reruns
+portal salt, and each contact's password with its cached key slot, so a rebuild never reruns
 the KDF for an unchanged password. With PORTICO_MASTER_KEY set it is encrypted at rest
 (AES-256-GCM); otherwise it is written with mode 0600 and a warning. Writes are atomic (temp
 file, fsync, rename) and keep one backup. A keystore that is missing or unreadable is an error,
@@ -22,11 +22,12 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .blobs import CustomerKeys, b64, b64url, unb64
+from .blobs import KEY_BYTES, CustomerKeys, b64, b64url, unb64
+from .slots import SALT_BYTES
 
 MASTER_KEY_ENV = "PORTICO_MASTER_KEY"
 ENCRYPTED_MAGIC = b"PORTICO-KEYSTORE-1\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: slots found by an HMAC of the e-mail (migrated on read; see `from_json`)
 
 
 class KeystoreError(Exception):
@@ -36,27 +37,33 @@ class KeystoreError(Exception):
 @dataclass
 class ContactSecret:
     password: str
-    slot: dict | None = None  # cached; valid while `slot_key_id` is the customer's key id
-    slot_key_id: str | None = None
+    slot: dict | None = None  # cached; valid while `slot_for` is what it would be made for now
+    slot_for: str | None = None
 
 
 @dataclass
 class CustomerSecret:
     keys: CustomerKeys
-    email_salt: bytes
+    salt: bytes  # the portal's public salt: every contact's KDF salt derives from it
     contacts: dict[str, ContactSecret] = field(default_factory=dict)  # normalised e-mail -> secret
     enabled: bool = True
 
     @classmethod
     def generate(cls) -> CustomerSecret:
-        return cls(CustomerKeys.generate(), os.urandom(16))
+        return cls(CustomerKeys.generate(), os.urandom(SALT_BYTES))
+
+    def __post_init__(self) -> None:
+        if len(self.salt) != SALT_BYTES:
+            raise ValueError(f"a portal salt must be {SALT_BYTES} bytes")
 
     def rotate(self) -> None:
-        """New data key, file key and key id: nothing sealed afterwards opens with the old ones."""
+        """New data key, file key, key id and salt: nothing sealed afterwards opens with the old
+        keys, and no slot published afterwards can be linked to an earlier one."""
         self.keys = CustomerKeys.generate()
+        self.salt = os.urandom(SALT_BYTES)
         for contact in self.contacts.values():
             contact.slot = None
-            contact.slot_key_id = None
+            contact.slot_for = None
 
 
 @dataclass
@@ -101,10 +108,10 @@ class Keystore:
                     "key_id": b64url(c.keys.key_id),
                     "data_key": b64(c.keys.data_key),
                     "file_key": b64(c.keys.file_key),
-                    "email_salt": b64(c.email_salt),
+                    "salt": b64(c.salt),
                     "enabled": c.enabled,
                     "contacts": {
-                        email: {"password": s.password, "slot": s.slot, "slot_key_id": s.slot_key_id}
+                        email: {"password": s.password, "slot": s.slot, "slot_for": s.slot_for}
                         for email, s in sorted(c.contacts.items())
                     },
                 }
@@ -114,20 +121,30 @@ class Keystore:
 
     @classmethod
     def from_json(cls, path: Path, data: dict, encrypted: bool) -> Keystore:
-        if data.get("version") != FORMAT_VERSION:
-            raise KeystoreError(f"{path}: unsupported keystore version {data.get('version')!r}")
+        """A keystore as saved. A version 1 keystore is migrated: its slots were found by an HMAC
+        of the e-mail under a published salt, so every portal gets a new salt and new slots at
+        the next build. Keys and passwords stay: nobody is locked out, open sessions go on."""
+        version = data.get("version")
+        if version not in (1, FORMAT_VERSION):
+            raise KeystoreError(f"{path}: unsupported keystore version {version!r}")
         customers = {}
         for cid, c in data["customers"].items():
             keys = CustomerKeys(unb64(c["key_id"]), unb64(c["data_key"]), unb64(c["file_key"]))
-            contacts = {
-                email: ContactSecret(s["password"], s.get("slot"), s.get("slot_key_id"))
-                for email, s in c["contacts"].items()
-            }
-            customers[cid] = CustomerSecret(keys, unb64(c["email_salt"]), contacts, c.get("enabled", True))
-        keystore = cls(path, unb64(data["site_key"]), customers, encrypted)
+            if version == 1:
+                contacts = {email: ContactSecret(s["password"]) for email, s in c["contacts"].items()}
+                salt = os.urandom(SALT_BYTES)
+            else:
+                contacts = {
+                    email: ContactSecret(s["password"], s.get("slot"), s.get("slot_for"))
+                    for email, s in c["contacts"].items()
+                }
+                salt = unb64(c["salt"])
+            customers[cid] = CustomerSecret(keys, salt, contacts, c.get("enabled", True))
+        keystore = cls(path, _key(data["site_key"]), customers, encrypted)
         if "shared_secret" in data:  # (keystores from before shared files get one at their next save)
-            keystore.shared_secret = unb64(data["shared_secret"])
-            keystore.saved_state = keystore.to_json()
+            keystore.shared_secret = _key(data["shared_secret"])
+            if version == FORMAT_VERSION:
+                keystore.saved_state = keystore.to_json()
         return keystore
 
     def save(self) -> None:
@@ -146,6 +163,13 @@ class Keystore:
             )
         atomic_write(self.path, data)
         self.saved_state = state
+
+
+def _key(text: str) -> bytes:
+    key = unb64(text)
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a site key or shared secret must be {KEY_BYTES} bytes, not {len(key)}")
+    return key
 
 
 def master_key() -> bytes | None:

@@ -144,6 +144,22 @@
     setCookie("", true);
   }
 
+  /* Signing out in one tab signs out every tab of this portal: they leave their decrypted page. */
+  var channel = window.BroadcastChannel ? new BroadcastChannel("portico-sessions") : null;
+
+  function announceSignOut() {
+    if (channel) channel.postMessage({ signedOut: portal });
+  }
+
+  function leaveWhenSignedOutElsewhere() {
+    if (!channel) return;
+    channel.onmessage = function (event) {
+      if (!event.data || event.data.signedOut !== portal) return;
+      document.body.replaceChildren(); // the decrypted content goes at once, before the navigation
+      location.replace("./?why=signed_out");
+    };
+  }
+
   /* ---- showing things --------------------------------------------------------------------- */
 
   function show(opened) {
@@ -186,7 +202,8 @@
       button.disabled = true;
       say("signing_in", false);
       try {
-        var dataKey = await format.unlockSlot(gate, form.elements.email.value, form.elements.password.value);
+        var unlocked = await format.unlockSlot(gate, form.elements.email.value, form.elements.password.value);
+        var dataKey = unlocked.dataKey;
         var payload = format.fromBase64(document.getElementById("portico-payload").textContent);
         var opened = await format.openBlob(payload, publishedPath, dataKey, null); // proves the key before keeping it
         await saveSession(dataKey, gate.kid, gate, form.elements.remember.checked);
@@ -215,12 +232,35 @@
       askToSignIn(loaded.state === "expired" ? "expired" : null);
       return;
     }
-    if (!format.sameBytes(format.parseBlob(payload).keyId, format.fromBase64(loaded.session.keyId))) {
-      await signOut(); // the portal's keys were rotated since this session began
-      askToSignIn("rotated");
+    var opened;
+    try {
+      opened = await format.openBlob(payload, publishedPath, loaded.session.key, null);
+    } catch (error) {
+      await explainUnopened(loaded.session);
       return;
     }
-    show(await format.openBlob(payload, publishedPath, loaded.session.key, null));
+    show(opened);
+  }
+
+  /* The session's key does not open this page. Either the portal was re-keyed since the session
+     began (then its entry page does not open either: sign in again), or this page is damaged,
+     stale in a cache, or not this portal's (the entry page opens: say so). Nothing a blob claims
+     before it is authenticated ends a session; a successful sign-in replaces it. */
+  async function explainUnopened(session) {
+    if (fileName === "index.html" || !(await entryOpensWith(session.key))) askToSignIn("rotated");
+    else say("damaged", true);
+  }
+
+  async function entryOpensWith(dataKey) {
+    try {
+      var response = await fetch("./", { cache: "no-cache", credentials: "same-origin" });
+      var page = new DOMParser().parseFromString(await response.text(), "text/html");
+      var payload = format.fromBase64(page.getElementById("portico-payload").textContent);
+      await format.openBlob(payload, portal + "/index.html", dataKey, null);
+      return true;
+    } catch (error) {
+      return false;
+    }
   }
 
   /* ---- on an opened page: sign-out and encrypted downloads ------------------------------- */
@@ -255,9 +295,11 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-sign-out]"), function (button) {
       button.addEventListener("click", async function () {
         await signOut();
+        announceSignOut();
         location.replace("./?why=signed_out");
       });
     });
+    leaveWhenSignedOutElsewhere();
     Array.prototype.forEach.call(document.querySelectorAll('a[href$=".bin"]'), download);
   }
 

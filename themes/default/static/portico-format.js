@@ -1,4 +1,4 @@
-/* Portico's encrypted file format, version 1, read in the browser (docs/encryption.md; the Python
+/* Portico's encrypted file format, version 2, read in the browser (docs/encryption.md; the Python
  * side is generator/seal/blobs.py and slots.py). Decoding only: a blob opened with the session's
  * data key or with one content key from a direct link, and a key slot unlocked with a contact's
  * password. No page behaviour here (that is gate.js); no dependencies: WebCrypto and
@@ -7,7 +7,8 @@
 (function (global) {
   "use strict";
 
-  var MAGIC = "PTC1";
+  var MAGIC = "PTC2";
+  var VERSION = "portico/2";
   var HEADER = 92; // magic 4, key id 16, wrap nonce 12, wrapped key 48, body nonce 12
   var KDF = "PBKDF2-SHA256";
   var encoder = new TextEncoder();
@@ -42,17 +43,11 @@
     return out;
   }
 
-  function sameBytes(a, b) {
-    if (a.length !== b.length) return false;
-    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-
   /* ---- blobs ------------------------------------------------------------------------------ */
 
   /* Binds the format version, the customer's key id and the blob's published path. */
   function associatedData(keyId, path) {
-    return concat([encoder.encode("portico/1\0"), keyId, encoder.encode("\0" + path)]);
+    return concat([encoder.encode(VERSION + "\0"), keyId, encoder.encode("\0" + path)]);
   }
 
   function parseBlob(bytes) {
@@ -96,44 +91,69 @@
 
   /* ---- key slots ---------------------------------------------------------------------------- */
 
-  /* The id of a contact's slot: an HMAC of the normalised e-mail address under the portal's salt. */
-  async function slotId(saltBase64, email) {
-    var saltKey = await crypto.subtle.importKey("raw", fromBase64(saltBase64), { name: "HMAC", hash: "SHA-256" },
-                                                false, ["sign"]);
-    var mac = new Uint8Array(await crypto.subtle.sign("HMAC", saltKey, encoder.encode(email.trim().toLowerCase())));
-    return toBase64(mac.subarray(0, 16));
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   }
 
-  /* The customer's data key, unwrapped as a non-extractable key that can only unwrap content keys.
-     `gate` is the entry page's slot table ({kid, salt, slots}). One KDF per attempt: an unknown
-     address costs as long as a wrong password. */
+  /* The KDF's salt: the portal's salt and the normalised e-mail address. */
+  async function loginSalt(portalSalt, email) {
+    return sha256(concat([encoder.encode(VERSION + "\0login\0"), portalSalt,
+                          encoder.encode("\0" + email.trim().toLowerCase())]));
+  }
+
+  /* Unlocks the contact's slot: one KDF, then the key tried on every slot (nothing public says
+     which slot is whose, or whether the address has one at all: an unknown address costs the same
+     KDF and fails the same way). `gate` is the entry page's table ({kid, salt, kdf, iter, slots}).
+     Returns {dataKey, ring}: the data key as a non-extractable key that can only unwrap content
+     keys, and the key ring of the contact's other portals (parsed JSON, [] when there is none). */
   async function unlockSlot(gate, email, password) {
-    var id = await slotId(gate.salt, email);
-    var slot = gate.slots.filter(function (s) { return s.id === id; })[0];
-    var costly = slot || gate.slots[0];
-    if (!costly || costly.kdf !== KDF) throw new FormatError("wrong");
+    if (gate.kdf !== KDF || !gate.slots || !gate.slots.length) throw new FormatError("wrong");
     var base = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveKey"]);
     var wrapping = await crypto.subtle.deriveKey(
-      { name: "PBKDF2", salt: fromBase64(costly.salt), iterations: costly.iter, hash: "SHA-256" },
-      base, { name: "AES-GCM", length: 256 }, false, ["unwrapKey"]);
-    if (!slot) throw new FormatError("wrong");
-    var aad = concat([encoder.encode("portico/1\0slot\0"), fromBase64(gate.kid)]);
-    try {
-      return await crypto.subtle.unwrapKey("raw", fromBase64(slot.key), wrapping,
-        { name: "AES-GCM", iv: fromBase64(slot.iv), additionalData: aad }, "AES-GCM", false, ["unwrapKey"]);
-    } catch (error) {
-      throw new FormatError("wrong");
+      { name: "PBKDF2", salt: await loginSalt(fromBase64(gate.salt), email), iterations: gate.iter, hash: "SHA-256" },
+      base, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+    var aad = concat([encoder.encode(VERSION + "\0slot\0"), fromBase64(gate.kid)]);
+    for (var i = 0; i < gate.slots.length; i++) {
+      var plain;
+      try {
+        plain = new Uint8Array(await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: fromBase64(gate.slots[i].iv), additionalData: aad }, wrapping,
+          fromBase64(gate.slots[i].key)));
+      } catch (error) {
+        continue; // not this contact's slot (or a decoy)
+      }
+      try {
+        return await unpackSlot(plain);
+      } finally {
+        plain.fill(0); // the raw key lives no longer than it must
+      }
     }
+    throw new FormatError("wrong");
+  }
+
+  /* A slot's plaintext: the data key (32 bytes), the ring's length (4 bytes) and the ring (JSON). */
+  async function unpackSlot(plain) {
+    var dataKey = await importDataKey(plain.subarray(0, 32));
+    var ringLength = new DataView(plain.buffer, plain.byteOffset).getUint32(32);
+    var ring = ringLength ? JSON.parse(decoder.decode(plain.subarray(36, 36 + ringLength))) : [];
+    for (var i = 0; i < ring.length; i++) {
+      var raw = fromBase64(ring[i].key);
+      ring[i] = { portal: ring[i].portal, kid: ring[i].kid, name: ring[i].name, dataKey: await importDataKey(raw) };
+      raw.fill(0);
+    }
+    return { dataKey: dataKey, ring: ring };
+  }
+
+  function importDataKey(raw) {
+    return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["unwrapKey"]);
   }
 
   global.PorticoFormat = {
     FormatError: FormatError,
     fromBase64: fromBase64,
     toBase64: toBase64,
-    sameBytes: sameBytes,
     parseBlob: parseBlob,
     openBlob: openBlob,
-    slotId: slotId,
     unlockSlot: unlockSlot
   };
 })(window);
