@@ -158,7 +158,8 @@ def test_a_leaked_password_and_a_saved_entry_page_open_nothing_after_a_password_
     if change == "rotate":
         staff.rotate_passwords(ledger_of(gated), ks, "C1", "bob@alpha.example")
     else:
-        staff.set_password(ledger_of(gated), ks, "C1", "bob@alpha.example", "tundra-Quill-orbit-58-ferry")
+        config = gated.load(gate_config())
+        staff.set_password(config, ledger_of(gated), ks, "C1", "bob@alpha.example", "tundra-Quill-orbit-58-ferry")
     ks.save()
     result = gated.build(gate_config(), encrypt=True)
     assert result.ok and result.access.slots_made == 2  # both contacts' slots made for the new key
@@ -364,6 +365,41 @@ def test_direct_link_opens_its_page_only(gated, capsys):
     with pytest.raises(blobs.DecryptError):
         blobs.open_blob(entry, f"{slug}/index.html", content_key=blobs.unb64(key))
     assert main(["passwords", "link", "C1", "NOPE", "--config", str(config)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("P@ssw0rd2024!", "similar to a commonly used password"),
+        ("Larkspur2026!", "contains 'Larkspur'"),
+        ("Zxcvbnm12345", "similar to a commonly used password"),
+        ("Alpha-Works-2026!", "contains 'Alpha'"),
+        ("ann.alpha.example", "contains 'alpha'"),
+        ("Welcome12345!", "needs 10^12"),
+        ("qwertyuiop123", "very common password"),
+    ],
+)
+def test_weak_chosen_passwords_are_refused_with_the_reason(gated, password, why):
+    config = gated.load({**gate_config(), "site": {**gate_config()["site"], "name": "Larkspur Industrial Supply"}})
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    ks = keystore_of(gated)
+    with pytest.raises(staff.StaffError, match=re.compile(re.escape(why), re.IGNORECASE)) as refused:
+        staff.set_password(config, ledger_of(gated), ks, "C1", "ann@alpha.example", password)
+    assert "--force" in str(refused.value)
+    staff.set_password(config, ledger_of(gated), ks, "C1", "ann@alpha.example", password, force=True)
+    assert ks.customers["C1"].contacts["ann@alpha.example"].password == password
+
+
+def test_strong_chosen_and_generated_passwords_pass_the_check():
+    from generator.seal.passwords import generate_password, weaknesses
+
+    personal = ["Larkspur Industrial Supply", "C1002", "Brauerei Kranich GmbH", "anna@kranich.example"]
+    for password in (
+        "quiet-Harbour-lantern-93",
+        "tundra-Quill-orbit-58-ferry",
+        *(generate_password() for _ in range(20)),
+    ):
+        assert weaknesses(password, personal) == [], password
 
 
 def test_generated_passwords_are_strong_and_readable():

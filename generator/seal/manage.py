@@ -73,6 +73,7 @@ def _contact(ledger: Ledger, keystore: Keystore, customer_id: str, email: str):
 
 
 def set_password(
+    config: Config,
     ledger: Ledger,
     keystore: Keystore,
     customer_id: str,
@@ -86,7 +87,9 @@ def set_password(
     keys stop someone who has the old password and a saved copy of the entry page."""
     contact = _contact(ledger, keystore, customer_id, email)
     customer = ledger.books[customer_id].customer
-    problems = weaknesses(password, [customer.id, customer.name, *customer.name.split(), email.split("@")[0]])
+    personal = [config.site.name, customer.id, customer.name, customer.email or "", email]
+    personal += [c.email for c in customer.contacts if c.email] + [c.name for c in customer.contacts if c.name]
+    problems = weaknesses(password, personal)
     if problems and not force:
         raise StaffError("password refused: " + "; ".join(problems) + " (--force to use it anyway)")
     contact.password = password

@@ -96,9 +96,9 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_set(args: argparse.Namespace, console: Console) -> int:
-    _, ledger, keystore = open_access(args, console)
+    config, ledger, keystore = open_access(args, console)
     password = args.password if args.password is not None else ask_password()
-    manage.set_password(ledger, keystore, args.customer, args.contact, password, args.force, args.keep_key)
+    manage.set_password(config, ledger, keystore, args.customer, args.contact, password, args.force, args.keep_key)
     keystore.save()
     console.print(f"password of {args.contact} at {args.customer} set{rekeyed(args)}: rebuild and publish to use it")
     return EXIT_OK
