@@ -242,6 +242,43 @@ def test_keystore_encrypted_at_rest_with_the_master_key(gated, monkeypatch):
     assert not result.ok and "is encrypted" in result.failure
 
 
+def test_setting_a_master_key_protects_the_backup_too(gated, monkeypatch):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok  # in clear: no master key yet
+    path = gated.root / "keystore" / "keystore.json"
+    backup = Path(str(path) + ".bak")
+    os.chmod(path, 0o644)  # as an older version, or a copy by hand, might have left it
+    password = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
+    monkeypatch.setenv(MASTER_KEY_ENV, new_master_key())
+    ks = keystore_of(gated)
+    staff.rotate_passwords(ledger_of(gated), ks, "C2", keep_key=True)
+    ks.save()
+    for written in (path, backup):
+        raw = written.read_bytes()
+        assert raw.startswith(b"PORTICO-KEYSTORE-1\n") and password.encode() not in raw, written
+        assert os.stat(written).st_mode & 0o777 == 0o600, written
+    backup.replace(path)  # the backup is the keystore as it was, and opens with the master key
+    restored = keystore_of(gated)
+    assert restored.customers["C1"].contacts["ann@alpha.example"].password == password
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("site_key", "c2hvcnQ="), ("data_key", "AAAA"), ("key_id", "AAECAw"), ("salt", "AAECAwQF")],
+)
+def test_a_keystore_with_a_key_of_the_wrong_length_is_refused(gated, where, value):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    path = gated.root / "keystore" / "keystore.json"
+    data = json.loads(path.read_text())
+    if where == "site_key":
+        data[where] = value
+    else:
+        data["customers"]["C1"][where] = value
+    path.write_text(json.dumps(data))
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.ok and "damaged keystore" in result.failure and str(path) in result.failure
+    assert "bytes" in result.failure
+
+
 def test_revocation_when_a_contact_loses_access(gated):
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     old = keystore_of(gated).customers["C1"].keys

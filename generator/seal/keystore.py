@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,17 +151,21 @@ class Keystore:
         state = self.to_json()
         if state == self.saved_state and self.path.exists():
             return
-        data = json.dumps(state, indent=1, sort_keys=True).encode("utf-8")
         master = master_key()
-        if master is not None:
-            nonce = os.urandom(12)
-            data = ENCRYPTED_MAGIC + nonce + AESGCM(master).encrypt(nonce, data, ENCRYPTED_MAGIC)
-        elif self.encrypted:
+        if master is None and self.encrypted:
             raise KeystoreError(
                 f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; refusing to write it back in clear"
             )
-        atomic_write(self.path, data)
+        atomic_write(self.path, protect(json.dumps(state, indent=1, sort_keys=True).encode("utf-8"), master))
         self.saved_state = state
+
+
+def protect(data: bytes, master: bytes | None) -> bytes:
+    """The bytes as stored: encrypted with the master key when there is one (encrypted bytes stay as they are)."""
+    if master is None or data.startswith(ENCRYPTED_MAGIC):
+        return data
+    nonce = os.urandom(12)
+    return ENCRYPTED_MAGIC + nonce + AESGCM(master).encrypt(nonce, data, ENCRYPTED_MAGIC)
 
 
 def _key(text: str) -> bytes:
@@ -192,7 +195,15 @@ def new_master_key() -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, keep the old file as .bak, rename over."""
+    """Keeps the old file as .bak, protected like the new one, then writes the new one; both by
+    temp file, fsync and rename, mode 0600. A backup is secret too: after a master key is set, the
+    plaintext keystore it replaces is encrypted on its way to the .bak, never left readable."""
+    if path.exists():
+        _write_replacing(backup_path(path), protect(path.read_bytes(), master_key()))
+    _write_replacing(path, data)
+
+
+def _write_replacing(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -201,8 +212,6 @@ def atomic_write(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        if path.exists():
-            shutil.copy2(path, backup_path(path))
         os.replace(temp, path)
         directory = os.open(path.parent, os.O_RDONLY)
         try:
