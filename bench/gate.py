@@ -100,7 +100,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="portico-bench-gate-"))
     config = demo_config(folder)
     per_slot = kdf_per_slot()
-    rate, cpu_share, slots = slot_setup_rate(config)
+    rate, cpu_share, slots_made = slot_setup_rate(config)
     result = build(config, BuildOptions(strict=True, new_keystore=True))
     assert result.ok, result.failure
     assert not any("UNSAFE" in notice for notice in result.notices)
@@ -109,7 +109,7 @@ def main() -> None:
         "cores": os.cpu_count(),
         "kdf_iterations": slots.MIN_ITERATIONS,
         "kdf_seconds_per_slot_python": round(per_slot, 3),
-        "slot_setup_slots": slots,
+        "slot_setup_slots": slots_made,
         "slot_setup_per_second": round(rate, 1),
         "slot_setup_cpu_utilisation": round(cpu_share, 2),
         "browser_sign_in_seconds": round(sign_in, 3),
