@@ -6,8 +6,10 @@ import csv
 import io
 import re
 
+import pytest
 from conftest import minimal_config
 
+from generator.config import ConfigError
 from generator.site.tables import neutralise
 
 SCRIPT = "<script>alert(1)</script>"
@@ -63,3 +65,93 @@ def test_neutralise_leaves_ordinary_text_alone():
     assert neutralise("=1+1") == "'=1+1"
     assert neutralise("@SUM(A1)") == "'@SUM(A1)"
     assert neutralise("\tx") == "'\tx"
+
+
+HOSTILE_LINKS = [
+    "javascript:alert(document.cookie)",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd",
+    "vbscript:msgbox(1)",
+]
+
+
+def test_export_links_other_than_https_http_mailto_are_refused_by_row_and_column(site):
+    site.file("customers.csv", "id,name\nC1,Alpha Works\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,10\n")
+    invoices = ["number,customer,date,total,pay"]
+    invoices += [f'I-{i},C1,2026-05-0{i},10.00,"{link}"' for i, link in enumerate(HOSTILE_LINKS, 1)]
+    invoices.append("I-9,C1,2026-05-09,10.00,https://pay.example/I-9")
+    site.file("invoices.csv", "\n".join(invoices) + "\n")
+    shipments = ["order,date,track"] + [f'A-1,2026-05-0{i},"{link}"' for i, link in enumerate(HOSTILE_LINKS, 1)]
+    site.file("shipments.csv", "\n".join(shipments) + "\n")
+    raw = minimal_config(
+        invoices={
+            "file": "invoices.csv",
+            "columns": {"number": "number", "customer": "customer", "date": "date", "total": "total"},
+        },
+        shipments={"file": "shipments.csv", "columns": {"order": "order", "date": "date"}},
+    )
+    raw["exports"]["invoices"]["columns"]["payment_link"] = "pay"
+    raw["exports"]["shipments"]["columns"]["tracking_url"] = "track"
+    result = site.build(raw)
+    refused = [p for p in result.problems.errors if p.kind == "bad-url"]
+    assert sorted((p.file, p.row, p.column, p.entity) for p in refused) == sorted(
+        [("invoices.csv", row, "pay", "invoices") for row in range(2, 8)]
+        + [("shipments.csv", row, "track", "shipments") for row in range(2, 8)]
+    )
+    assert all(
+        "is not an https:, http: or mailto: link" in p.message or "control characters" in p.message for p in refused
+    )
+    portal = site.public / "C1"
+    assert len(list(portal.glob("invoice-I-*.html"))) == 7  # every invoice is still there, with its figures
+    pages = "".join(p.read_text() for p in portal.glob("*.html"))
+    links = set(re.findall(r'href="([^"]*)"', pages))
+    assert "https://pay.example/I-9" in links
+    assert not [
+        link
+        for link in links
+        if re.match(r"\s*[a-z][a-z0-9+.-]*:", link, re.I) and not link.startswith(("https:", "http:", "mailto:"))
+    ]
+    assert "alert(" not in pages
+    strict = site.build(raw, strict=True)
+    assert not strict.ok  # CI publishes nothing while the export carries such links
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("nav", {"label": "Help", "url": "javascript:alert(1)"}),
+        ("nav", {"label": "Help", "url": "data:text/html,x"}),
+        ("payment", "javascript:pay('{invoice}')"),
+        ("payment", "{invoice}"),
+        ("carrier", "javascript:track('{tracking}')"),
+    ],
+)
+def test_config_links_other_than_https_http_mailto_are_config_errors(site, where, value):
+    site.file("customers.csv", "id,name\nC1,Alpha Works\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,10\n")
+    raw = minimal_config()
+    if where == "nav":
+        raw["portal"]["branding"] = {"nav_links": [value]}
+    elif where == "payment":
+        raw["portal"]["payment_link_template"] = value
+    else:
+        raw["carriers"] = {"DHL": value}
+    with pytest.raises(ConfigError, match=r"https://, http:// or mailto:|https:, http: or mailto:"):
+        site.load(raw)
+
+
+def test_config_links_that_are_safe_are_kept(site):
+    raw = minimal_config()
+    raw["portal"]["branding"] = {
+        "nav_links": [
+            {"label": "Terms", "url": "https://example.com/terms"},
+            {"label": "Write", "url": "mailto:help@example.com"},
+            {"label": "About", "url": "page-about.html"},
+        ]
+    }
+    raw["portal"]["payment_link_template"] = "https://pay.example/{invoice}"
+    raw["carriers"] = {"DHL": "https://dhl.example/track?n={tracking}"}
+    assert site.load(raw).carriers == {"DHL": "https://dhl.example/track?n={tracking}"}

@@ -14,6 +14,7 @@ DATE = "date"
 DECIMAL = "decimal"
 BOOL = "bool"
 EMAIL = "email"
+URL = "url"  # https:, http: or mailto: only (config/urls.py)
 
 ADDRESS_PARTS = ("name", "street", "city", "postal_code", "region", "country")
 
@@ -121,7 +122,7 @@ ENTITIES: dict[str, Entity] = {
                 "total": DECIMAL,
                 "tax": DECIMAL,
                 "paid": DECIMAL,
-                "payment_link": TEXT,
+                "payment_link": URL,
             },
             required=("number", "customer", "date"),
             has_lines=True,
@@ -149,7 +150,7 @@ ENTITIES: dict[str, Entity] = {
                 "date": DATE,
                 "carrier": TEXT,
                 "tracking_number": TEXT,
-                "tracking_url": TEXT,
+                "tracking_url": URL,
                 "status": TEXT,
             },
             required=("order", "date"),

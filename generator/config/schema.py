@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from .entities import ENTITIES
 from .expressions import Expression, ExpressionError
+from .urls import checked_link_template, checked_url
 
 ORDER_STAGES_DEFAULT = ["received", "confirmed", "in_production", "shipped", "delivered"]
 INVOICE_STATES = ("open", "paid", "void")
@@ -405,6 +406,11 @@ class NavLink(Strict):
     audience: list[str] | None = None
     """Customer ids or groups who see the link; default everyone."""
 
+    @field_validator("url")
+    @classmethod
+    def _safe_url(cls, value: str) -> str:
+        return checked_url(value, relative=True)
+
 
 class Branding(Strict):
     """How a portal looks and greets; every key can differ per group and per customer."""
@@ -478,7 +484,8 @@ class PortalConfig(Strict):
     @field_validator("payment_link_template")
     @classmethod
     def _payment_link(cls, value: str | None) -> str | None:
-        return checked_template(value, {"invoice", "balance", "currency", "customer"})
+        template = checked_template(value, {"invoice", "balance", "currency", "customer"})
+        return checked_link_template(template) if template else template
 
     @field_validator("date_format")
     @classmethod
@@ -615,7 +622,7 @@ class Config(Strict):
     def _tracking_templates(cls, carriers: dict[str, str]) -> dict[str, str]:
         for name, template in carriers.items():
             try:
-                checked_template(template, {"tracking"})
+                checked_link_template(checked_template(template, {"tracking"}))
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return carriers

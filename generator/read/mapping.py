@@ -15,6 +15,7 @@ from typing import Any
 from ..config import ColumnSpec
 from ..config.expressions import Expression, ExpressionError
 from ..config.schema import Lookup
+from ..config.urls import UnsafeLink
 from ..problems import ProblemLog
 from .values import ValueParser
 
@@ -185,6 +186,9 @@ class RowMapper:
                     ok = False
                 else:
                     self.warning(number, fm.column, f"{fm.name}: {exc}; left blank", "unknown-reference")
+            except UnsafeLink as exc:  # the row stays (its figures are right); the link is left out
+                self.error(number, fm.column, f"{fm.name}: {exc}; left out", "bad-url")
+                fields[fm.name] = None
             except ExpressionError as exc:
                 self.error(number, fm.column, f"{fm.name}: cannot compute {exc}", "bad-compute")
                 fields[fm.name] = None

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..config.entities import BOOL, DATE, DECIMAL, EMAIL, TEXT
+from ..config.entities import BOOL, DATE, DECIMAL, EMAIL, TEXT, URL
+from ..config.urls import checked_url
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAGNITUDE = 15  # no amount, price or quantity an ERP exports is beyond 10^15 or below 10^-15
@@ -45,6 +46,8 @@ class ValueParser:
             if not EMAIL_PATTERN.match(text):
                 raise ValueError(f"{text!r} is not an e-mail address")
             return text
+        if kind == URL:
+            return checked_url(text)
         raise AssertionError(kind)
 
     def date(self, text: str) -> date:
