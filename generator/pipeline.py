@@ -44,6 +44,7 @@ from .publish import (
     publish_build,
 )
 from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
+from .read.documents import DocumentRefused
 from .render import AssetError, AssetManifest, Renderer, RenderError, ThemeError, Unsealed, collect_assets, load_theme
 from .seal import (
     MIN_ITERATIONS,
@@ -136,7 +137,7 @@ class UnknownCustomer(BuildFailed):
     """`--customer` named an id the export does not have."""
 
 
-BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, KeystoreError, BuildFailed)
+BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, DocumentRefused, KeystoreError, BuildFailed)
 
 
 # -- check ----------------------------------------------------------------------------------------

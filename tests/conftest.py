@@ -192,6 +192,12 @@ class StaticServer:
                 self.send_header("Cache-Control", "no-cache")  # what a publish sets for pages: revalidate
                 super().end_headers()
 
+            def send_head(self):
+                # Revalidation by date has one-second resolution: a rebuild within the same second
+                # would be answered 304 with the old page. A CDN compares ETags; here, always send.
+                del self.headers["If-Modified-Since"]
+                return super().send_head()
+
         handler = functools.partial(Quiet, directory=str(folder))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -76,12 +76,19 @@ def test_unknown_reference_between_entities(site):
     assert found == [("error", "shipments.csv", 3, "order", "unknown-reference")]
 
 
-def test_document_file_must_exist(site):
-    raw = minimal_config(documents={"file": "documents.csv", "columns": {"customer": "c", "title": "t", "file": "f"}})
-    site.file("documents.csv", "c,t,f\nC1,Manual,docs/manual.pdf\nC1,Escape,../../etc/passwd\n")
+def test_document_file_must_exist_in_the_documents_folder(site):
+    raw = minimal_config(
+        documents={"file": "documents.csv", "folder": "docs", "columns": {"customer": "c", "title": "t", "file": "f"}}
+    )
+    site.file("documents.csv", "c,t,f\nC1,Manual,docs/manual.pdf\nC1,Escape,../../etc/passwd\nC1,Gone,nope.pdf\n")
     site.file("docs/manual.pdf", b"%PDF-1.4 test")
-    found, _ = problems_of(site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\n", raw=raw)
-    assert found == [("error", "documents.csv", 3, "f", "missing-file")]
+    found, problems = problems_of(site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\n", raw=raw)
+    assert found == [
+        ("error", "documents.csv", 3, "f", "refused-file"),
+        ("error", "documents.csv", 4, "f", "refused-file"),
+    ]
+    messages = [p.message for p in problems.problems]
+    assert "not a path inside the documents folder" in messages[0] and "not found" in messages[1]
 
 
 def test_every_problem_is_reported_not_just_the_first(site):

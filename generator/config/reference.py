@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .entities import ENTITIES, LINE_FIELDS
-from .schema import ColumnSpec, Config, ExportsConfig, LineSource, Lookup, Source, Strict
+from .schema import ColumnSpec, Config, DocumentsSource, ExportsConfig, LineSource, Lookup, Source, Strict
 
 INTERNAL = {"root", "source_path"}
 
@@ -50,10 +50,10 @@ def default_text(field: Any) -> str:
     return f"`{value!r}`" if not isinstance(value, bool) else f"`{str(value).lower()}`"
 
 
-def table(model: type[Strict], prefix: str) -> list[str]:
+def table(model: type[Strict], prefix: str, leave_out: tuple[str, ...] = ()) -> list[str]:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
-        if name in INTERNAL:
+        if name in INTERNAL or name in leave_out:
             continue
         description = (field.description or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{prefix}{name}` | {type_name(field.annotation)} | {default_text(field)} | {description} |")
@@ -97,6 +97,8 @@ def config_reference() -> str:
     out += section("`exports`", ExportsConfig, "exports.")
     out += section("`exports.<entity>`", Source, "exports.<entity>.")
     out += section("`exports.<entity>.lines`", LineSource, "exports.<entity>.lines.")
+    documents_only = ["## `exports.documents`", "", "Besides the keys of every entity:", ""]
+    out += documents_only + table(DocumentsSource, "exports.documents.", tuple(Source.model_fields)) + [""]
     out += section("`exports.<entity>.columns.<field>`", ColumnSpec, "")
     out += section("`exports.<entity>.columns.<field>.lookup`", Lookup, "lookup.")
     out += [

@@ -223,6 +223,13 @@ class Source(FileOptions):
     """Payments only: `oldest_first` (the default) applies payments that name no invoice, and what a payment pays beyond its invoice, to the customer's open invoices, oldest due first; the rest is credit on account. `none`: such payments are listed and count for nothing."""
 
 
+class DocumentsSource(Source):
+    """Document rows, and the folder their files are in."""
+
+    folder: str = "documents"
+    """The folder of the document files, relative to `exports.folder`. It must hold none of the export's tables: a row's `file` is a path inside it (a leading `<folder>/` is accepted), a plain file, reached through no symbolic link, with one hard link."""
+
+
 class ExportsConfig(Strict):
     """The ERP export: a folder of files, one entity each. Only customers and one of orders, invoices or quotes are required."""
 
@@ -265,8 +272,8 @@ class ExportsConfig(Strict):
     """Shipments of orders, with carrier and tracking number."""
     quotes: Source | None = None
     """Quotes/estimates with their lines."""
-    documents: Source | None = None
-    """Files (PDFs, ...) in the export folder that belong to a customer, an order or an invoice."""
+    documents: DocumentsSource | None = None
+    """Files (PDFs, ...) in the documents folder that belong to a customer, an order or an invoice; always published as downloads."""
     catalogue: Source | None = None
     """Products: sku, name, list price, stock."""
     prices: Source | None = None

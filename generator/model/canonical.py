@@ -15,6 +15,7 @@ from decimal import Decimal
 from difflib import get_close_matches
 from typing import Any
 
+from ..read.documents import DocumentFile
 from ..read.records import Origin
 
 ZERO = Decimal("0")
@@ -143,9 +144,10 @@ class Document:
     order_number: str
     invoice_number: str
     title: str
-    file: str  # relative to the export folder
+    file: str  # as the export row wrote it
     date: date | None
     size: int
+    source: DocumentFile | None = None  # the file as checked (read/documents.py); read only through it
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from ..config.entities import ADDRESS_PARTS
 from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
+from ..read.documents import DocumentRefused, documents_folder, export_tables_inside, locate
 from ..read.formats import file_size
 from .allocation import OLDEST_FIRST, settle_payments
 from .canonical import (
@@ -506,18 +507,27 @@ class LedgerBuilder:
             )
 
     def documents(self, orders: dict[str, Order], invoices: dict[str, Invoice]) -> None:
-        folder = self.config.export_dir
+        folder = documents_folder(self.config)
+        if tables := export_tables_inside(self.config, folder):
+            self.problems.error(
+                self.config.source_path.name,
+                None,
+                "exports.documents.folder",
+                f"the documents folder {folder} also holds the export's own files ({', '.join(tables)}); "
+                "a document row could publish them, so no document is published until they are kept apart",
+                "unsafe-documents-folder",
+                "documents",
+            )
+            return
         for record in self.good("documents"):
             book = self.book_for("documents", record)
             if book is None:
                 continue
             f = record.fields
-            path = (folder / f["file"]).resolve()
-            size = file_size(path) if path.is_relative_to(folder) else None
-            if size is None:
-                self.reject(
-                    "documents", record, "file", f"file {f['file']!r} not found in the export folder", "missing-file"
-                )
+            try:
+                source = locate(folder, f["file"], f"{record.origin.file} row {record.origin.row}")
+            except DocumentRefused as exc:
+                self.reject("documents", record, "file", str(exc), "refused-file")
                 continue
             document = Document(
                 id=hashlib.sha256(f"{book.customer.id}\0{f['file']}".encode()).hexdigest()[:16],
@@ -527,7 +537,8 @@ class LedgerBuilder:
                 title=f["title"],
                 file=f["file"],
                 date=f.get("date"),
-                size=size,
+                size=source.size,
+                source=source,
             )
             book.documents.append(document)
             if document.order_number in orders:

@@ -153,8 +153,7 @@ class Recipes:
             parts += [self.sealing, self.shared_keys]  # the shared file's name and key, and pages that carry them
         parts += planned.inputs
         if planned.kind == COPY:
-            data = planned.data if planned.data is not None else planned.source.read_bytes()
-            parts.append(hashlib.sha256(data).hexdigest())
+            parts.append(hashlib.sha256(planned.copied_bytes()).hexdigest())
         return digest(*parts)
 
 

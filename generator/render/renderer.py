@@ -135,7 +135,7 @@ class Renderer:
             fmt = self.formatter(speaks["language"], speaks["currency"], speaks["date_format"])
             data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext)
         elif planned.kind == COPY:
-            data = planned.data if planned.data is not None else planned.source.read_bytes()
+            data = planned.copied_bytes()
         else:
             raise AssertionError(planned.kind)
         return RenderedFile(planned.portal, planned.path, data, media_type(planned.path), planned.entry)

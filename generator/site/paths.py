@@ -32,6 +32,12 @@ MEDIA_TYPES = {
     ".woff2": "font/woff2",
 }
 
+# Document suffixes that browsers show or save but never run as a page; any other becomes `.bin`.
+INERT_SUFFIXES = frozenset(
+    {".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".txt", ".csv", ".tsv"}
+    | {".xlsx", ".xls", ".ods", ".docx", ".doc", ".odt", ".zip", ".eml", ".msg"}
+)
+
 
 def url_safe(text: str) -> str:
     """A file-name-safe form of an id; ids that needed changing get a hash so two never collide."""
@@ -74,7 +80,10 @@ class PortalPaths:
 
     @staticmethod
     def document(doc_id: str, file: str) -> str:
-        return f"document-{doc_id}{PurePosixPath(file).suffix.lower()}"
+        """A document keeps its suffix only if no browser would run it as a page (never .html or
+        .svg): export documents are always downloads, never pages of the site."""
+        suffix = PurePosixPath(file).suffix.lower()
+        return f"document-{doc_id}{suffix if suffix in INERT_SUFFIXES else '.bin'}"
 
     @staticmethod
     def page(slug: str) -> str:

@@ -59,7 +59,6 @@ class Planner:
             book,
             self.ledger,
             self.config.site,
-            self.config.export_dir,
             pages_for(self.pages, customer.id, customer.group, customer.language),
             shared=shared,
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import Config, PortalConfig
 from ..model import CustomerBook
+from ..read.documents import DocumentFile, read_document
 from . import tables
 
 PAGE, CSV, COPY, DATA = "page", "csv", "copy", "data"  # DATA: a table as JSON, for a page's script to show
@@ -37,7 +38,8 @@ class PlannedFile:
     context: dict[str, Any] | None = None
     table: tables.Table | None = None
     source: Path | None = None  # COPY: the file to copy ...
-    data: bytes | None = None  # ... or its bytes, already read
+    data: bytes | None = None  # ... or its bytes, already read ...
+    document: DocumentFile | None = None  # ... or an export document, read only through read_document
     entry: bool = False  # the portal's entry page: the one its URL opens, which carries the key slots
     shared: tuple[str, ...] = ()  # ledger data beyond the customer's book the file shows (e.g. "catalogue")
     inputs: tuple[str, ...] = ()  # anything else the file is made from (a content page's text)
@@ -45,6 +47,14 @@ class PlannedFile:
     @property
     def output_path(self) -> str:
         return f"{self.portal.slug}/{self.path}" if self.portal else self.path
+
+    def copied_bytes(self) -> bytes:
+        """A COPY file's bytes; an export document's only through `read_document` (refused if swapped)."""
+        if self.data is not None:
+            return self.data
+        if self.document is not None:
+            return read_document(self.document)
+        return self.source.read_bytes()
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..config.schema import PortalConfig, SiteConfig
@@ -34,7 +33,6 @@ class PortalContext:
     book: CustomerBook
     ledger: Ledger
     site: SiteConfig
-    export_dir: Path
     pages: list[Page]  # the content pages this customer sees, in their language
     sections: list[str] = field(default_factory=list)  # the keys of the sections that are on
     nav: list[NavItem] = field(default_factory=list)
@@ -136,7 +134,7 @@ class DocumentFiles(Listing):
 
     def files(self, context: PortalContext) -> list[PlannedFile]:
         return super().files(context) + [
-            PlannedFile(context.portal, PATHS.document(d.id, d.file), COPY, source=context.export_dir / d.file)
+            PlannedFile(context.portal, PATHS.document(d.id, d.file), COPY, document=d.source)
             for d in context.book.documents
         ]
 
