@@ -16,6 +16,7 @@ from generator.cli import main
 from generator.pipeline import publish as publish_site
 from generator.publish import PublishError, PublishOptions
 from generator.publish.files import ManifestConflict, local_files
+from generator.publish.manifest import ManifestSeal
 from generator.publish.plan import plan_publish
 from generator.publish.stores import open_store
 from generator.publish.stores.s3 import S3Store
@@ -138,6 +139,10 @@ def built_files(site):
     return set(json.loads((site.public / ".portico" / "build.json").read_text())["files"])
 
 
+def sealed(site) -> ManifestSeal:
+    return ManifestSeal(read_keystore(site.root / "keystore" / "keystore.json").manifest_key())
+
+
 def slug(site, customer_id):
     return opaque_slug(read_keystore(site.root / "keystore" / "keystore.json").site_key, customer_id)
 
@@ -232,7 +237,9 @@ def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endp
     raw = config_for(s3_endpoint, bucket)
     rebuild(shop, raw)
     publish(shop, raw)
-    manifest_before = client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read()
+    manifest_before = sealed(shop).decode(
+        client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read()
+    )
     shop.file("customers.csv", CUSTOMERS.replace("Beta Foods,yes", "Beta Foods,no"))
     shop.file("orders.csv", ORDERS.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,3,1.50"))
     rebuild(shop, raw)
@@ -241,8 +248,8 @@ def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endp
         publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.html")
     listed = keys(client, bucket)
     assert any(k.startswith(slug(shop, "C2") + "/") for k in listed)  # nothing deleted
-    intent = json.loads(client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read())
-    before = json.loads(manifest_before)["objects"]
+    intent = sealed(shop).decode(client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read())
+    before = manifest_before["objects"]
     assert set(before) <= set(intent["objects"])  # the leftovers stay known, to be deleted by the re-run
     assert intent["objects"][f"{c1}/index.html"]["pending"] is True
     _report, store = publish(shop, raw)  # the re-run
@@ -294,21 +301,22 @@ def test_two_racing_publishes_one_loses(shop, s3, s3_endpoint):
     config = shop.load(raw)
     settings = effective_settings(config, {})
     store = S3Store(client, bucket, "portals/", 7)
-    slow = plan_publish(local_files(config.output_dir, settings), store)  # reads: no manifest yet
+    seal = sealed(shop)
+    slow = plan_publish(local_files(config.output_dir, settings), store, seal)  # reads: no manifest yet
     publish(shop, raw)  # another publish finishes first
     loser = Recording(store)
     with pytest.raises(ManifestConflict, match="wrote the manifest after this one read it"):
-        execute(slow, loser, 4)
+        execute(slow, loser, seal, 4)
     assert loser.puts == [] and loser.deletes == []  # the loser stops before changing anything
     # the same when a manifest existed: the write is conditional on the version this publish read
     shop.file("customers.csv", CUSTOMERS.replace("Gamma Tools,yes", "Gamma Tools,no"))
     rebuild(shop, raw)
-    slow = plan_publish(local_files(config.output_dir, settings), store)
+    slow = plan_publish(local_files(config.output_dir, settings), store, seal)
     assert slow.manifest_version and slow.deleted
     publish(shop, raw)
     loser = Recording(store)
     with pytest.raises(ManifestConflict):
-        execute(slow, loser, 4)
+        execute(slow, loser, seal, 4)
     assert loser.puts == [] and loser.deletes == []
 
 
@@ -472,3 +480,38 @@ def test_portals_built_with_another_keystore_are_not_published_unasked(shop, s3,
     assert keys(client, bucket) == before
     report, _ = publish(shop, raw, replace_keys=True)
     assert report.uploaded > 0
+
+
+def test_the_published_manifest_tells_an_outsider_nothing(shop, s3, s3_endpoint, tmp_path):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    folder = tmp_path / "web-root"
+    publish(shop, raw, target=str(folder))
+    for raw_manifest in (
+        client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read(),
+        (folder / ".portico" / "manifest.json").read_bytes(),
+    ):
+        assert raw_manifest.startswith(b"PORTICO-MANIFEST-2\n")
+        for path in built_files(shop):
+            assert path.encode() not in raw_manifest  # no object names ...
+        state = json.loads((shop.public / ".portico" / "build.json").read_text())
+        for digest in state["files"].values():
+            assert str(digest)[:16].encode() not in raw_manifest  # ... no digests, no sizes in clear
+        assert sealed(shop).decode(raw_manifest)["objects"].keys() == built_files(shop)  # but the keystore reads it
+
+
+def test_a_manifest_written_in_clear_by_an_earlier_version_is_read_then_sealed(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    key = "portals/.portico/manifest.json"
+    clear = sealed(shop).decode(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(clear).encode())  # as version 1 wrote it
+    shop.file("orders.csv", ORDERS + "A-9,C1,2026-07-09,Q,1,1\n")
+    rebuild(shop, raw)
+    report, _ = publish(shop, raw)
+    assert 0 < report.uploaded < len(built_files(shop))  # the clear manifest was understood: only changes sent
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"PORTICO-MANIFEST-2\n")

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from ..config import Config
 from ..output import BuildState, input_fingerprint
 from ..progress import Progress
+from ..seal import KeystoreError, read_keystore
 from .files import ManifestConflict, PublishError, local_files
+from .manifest import ManifestSeal
 from .plan import check_delete_cap, check_foreign_objects, check_same_keystore, plan_publish
 from .stores import Store, Target, open_store
 from .targets import cloudfront_client, effective_settings, parse_target
@@ -40,6 +42,15 @@ class PublishOptions:
     max_deletes: int | None = None  # None: the config's cap
     allow_all_deletes: bool = False
     replace_keys: bool = False  # publish portals built with a keystore other than the published ones'
+
+
+def manifest_seal(config: Config) -> ManifestSeal:
+    """The key the store's manifest is sealed with: the keystore's (which the build used)."""
+    try:
+        keystore = read_keystore(config.path(config.gate.keystore))
+    except KeystoreError as exc:
+        raise PublishError(f"the keystore is needed to read and write the store's manifest: {exc}") from None
+    return ManifestSeal(keystore.manifest_key())
 
 
 def output_is_stale(config: Config, state: BuildState | None) -> bool:
@@ -63,12 +74,14 @@ def publish_build(
         )
     settings = effective_settings(config, {"target": options.target, "endpoint_url": options.endpoint_url})
     target = parse_target(settings.target, config)
+    seal = manifest_seal(config)
     store = store_factory(target, settings)
     progress.stage("Comparing with the store")
     keystore = state.mode.keystore if state else None
     plan = plan_publish(
         local_files(config.output_dir, settings, state),
         store,
+        seal,
         verify=options.verify or settings.verify,
         keystore=keystore,
     )
@@ -83,7 +96,7 @@ def publish_build(
     )
     if not options.dry_run:
         progress.stage("Publishing", len(plan.new) + len(plan.changed) + len(plan.deleted))
-        report.uploaded, report.uploaded_bytes = execute(plan, store, settings.concurrency, progress.advance)
+        report.uploaded, report.uploaded_bytes = execute(plan, store, seal, settings.concurrency, progress.advance)
         report.deleted = len(plan.deleted)
         paths = invalidation_paths(plan, target.prefix, settings.invalidation_limit)
         if paths and settings.cloudfront:

@@ -17,11 +17,11 @@ every leftover to delete: it converges.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .files import ORDER, LocalFile, PublishError
+from .manifest import ManifestSeal, ManifestUnreadable
 from .stores import Store
 
 
@@ -35,6 +35,7 @@ class PublishPlan:
     manifest_version: str | None = None  # the version of the store's manifest this plan was made from
     previous: dict = field(default_factory=dict)  # the objects that manifest listed
     remote_keystore: str | None = None  # which keystore the published portals were built with
+    remote_unreadable: bool = False  # the store's manifest does not open with this keystore
 
     def intent(self) -> dict:
         """The manifest written before anything changes: old objects, plus the ones about to, pending."""
@@ -67,13 +68,24 @@ class PublishPlan:
 
 
 def plan_publish(
-    files: dict[str, LocalFile], store: Store, verify: bool = False, keystore: str | None = None
+    files: dict[str, LocalFile], store: Store, seal: ManifestSeal, verify: bool = False, keystore: str | None = None
 ) -> PublishPlan:
-    """Compare the build with the store's manifest; with `verify` (or no manifest yet) with its listing too."""
-    remote, version = store.read_manifest()
+    """Compare the build with the store's manifest; with `verify` (or no manifest yet, or one
+    this keystore cannot open) with its listing too."""
+    raw, version = store.read_manifest()
+    unreadable = False
+    try:
+        remote = seal.decode(raw) if raw is not None else None
+    except ManifestUnreadable:
+        remote, unreadable = None, True
     published: dict[str, dict] = (remote or {}).get("objects", {})
     listed = store.list_sizes() if verify or remote is None else None
-    plan = PublishPlan(manifest_version=version, previous=published, remote_keystore=(remote or {}).get("keystore"))
+    plan = PublishPlan(
+        manifest_version=version,
+        previous=published,
+        remote_keystore=(remote or {}).get("keystore"),
+        remote_unreadable=unreadable,
+    )
     for path, file in files.items():
         previous = published.get(path)
         present = path in listed if listed is not None else previous is not None
@@ -105,7 +117,8 @@ def _same(previous: dict, file: LocalFile) -> bool:
 
 def check_same_keystore(plan: PublishPlan, keystore: str | None, allow_new: bool) -> None:
     """Portals built with another keystore would lock every customer out of the published ones."""
-    if plan.remote_keystore and keystore and plan.remote_keystore != keystore and not allow_new:
+    other = plan.remote_unreadable or (plan.remote_keystore and keystore and plan.remote_keystore != keystore)
+    if other and not allow_new:
         raise PublishError(
             "the target's portals were built with another keystore; publishing this build would "
             "replace every customer's keys and passwords. Restore the keystore they were built with, "
@@ -130,7 +143,3 @@ def check_delete_cap(plan: PublishPlan, max_deletes: int | None) -> None:
             "nothing was changed. Check the build (a missing export file?), then raise the cap "
             "or pass --allow-deletes all"
         )
-
-
-def encode_manifest(manifest: dict) -> bytes:
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

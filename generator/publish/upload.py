@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .files import ORDER, LocalFile, body_of, is_fingerprinted
-from .plan import PublishPlan, encode_manifest
+from .manifest import ManifestSeal
+from .plan import PublishPlan
 from .stores import Store
 
 
@@ -27,7 +28,11 @@ class PublishReport:
 
 
 def execute(
-    plan: PublishPlan, store: Store, concurrency: int, on_progress: Callable[[int], None] = lambda n: None
+    plan: PublishPlan,
+    store: Store,
+    seal: ManifestSeal,
+    concurrency: int,
+    on_progress: Callable[[int], None] = lambda n: None,
 ) -> tuple[int, int]:
     """Intent manifest, uploads in order (each group in parallel), deletes, final manifest.
 
@@ -38,7 +43,7 @@ def execute(
     """
     if plan.empty and plan.manifest_version is not None:
         return 0, 0
-    version = store.write_manifest(encode_manifest(plan.intent()), plan.manifest_version)
+    version = store.write_manifest(seal.encode(plan.intent()), plan.manifest_version)
     uploaded = uploaded_bytes = 0
     uploads = plan.uploads()
 
@@ -59,7 +64,7 @@ def execute(
     if plan.deleted:
         store.delete(plan.deleted)
         on_progress(len(plan.deleted))
-    store.write_manifest(encode_manifest(plan.manifest), version)
+    store.write_manifest(seal.encode(plan.manifest), version)
     return uploaded, uploaded_bytes
 
 

@@ -11,6 +11,7 @@ never a reason to make new keys silently: that would lock every customer out.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -84,6 +85,10 @@ class Keystore:
         away must open nothing published afterwards, not even what all portals share."""
         self.customers[customer_id].rotate()
         self.shared_secret = os.urandom(32)
+
+    def manifest_key(self) -> bytes:
+        """Seals the publish manifest, so only a publish with this keystore can read what was published."""
+        return hmac.new(self.site_key, b"publish manifest\0", hashlib.sha256).digest()
 
     @property
     def public_id(self) -> str:

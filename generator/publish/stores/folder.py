@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path, PurePosixPath
 
@@ -33,12 +32,12 @@ class FolderStore:
             if p.is_file() and STATE_DIR not in p.relative_to(self.root).parts
         }
 
-    def read_manifest(self) -> tuple[dict | None, str | None]:
+    def read_manifest(self) -> tuple[bytes | None, str | None]:
         try:
             raw = self._file(MANIFEST_KEY).read_bytes()
         except FileNotFoundError:
             return None, None
-        return json.loads(raw), hashlib.sha256(raw).hexdigest()
+        return raw, hashlib.sha256(raw).hexdigest()
 
     def put(self, file: LocalFile, body: bytes) -> None:
         target = self._file(file.path)

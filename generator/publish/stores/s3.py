@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ...config import PublishConfig
 from ...output.state import STATE_DIR
 from ..files import MANIFEST_KEY, LocalFile, ManifestConflict, PublishError
@@ -55,12 +53,12 @@ class S3Store:
                     sizes[key] = item["Size"]
         return sizes
 
-    def read_manifest(self) -> tuple[dict | None, str | None]:
+    def read_manifest(self) -> tuple[bytes | None, str | None]:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + MANIFEST_KEY)
         except self.client.exceptions.NoSuchKey:
             return None, None
-        return json.loads(answer["Body"].read()), answer["ETag"]
+        return answer["Body"].read(), answer["ETag"]
 
     def put(self, file: LocalFile, body: bytes) -> None:
         extra = {"ContentEncoding": file.headers.content_encoding} if file.headers.content_encoding else {}
@@ -92,7 +90,7 @@ class S3Store:
                 Bucket=self.bucket,
                 Key=self.prefix + MANIFEST_KEY,
                 Body=body,
-                ContentType="application/json",
+                ContentType="application/octet-stream",
                 CacheControl="no-store",
                 **condition,
             )
