@@ -213,10 +213,11 @@ def _build(
         result.access = access_stage(keystore, ledger, progress, result)
     theme = load_theme(config)
     assets = collect_assets(config, theme.assets())
-    result.assets = assets.published()
-    plan = plan_site(config, ledger, pages, assets.files(), slugs, options.only)
     sealer = Gate(config, keystore) if options.encrypt else Unsealed()
     renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
+    assets.add(*renderer.sign_in_texts())  # shared by every shell
+    result.assets = assets.published()
+    plan = plan_site(config, ledger, pages, assets.files(), slugs, options.only)
     workshop = Workshop(
         config,
         options,

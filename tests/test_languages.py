@@ -212,13 +212,21 @@ def unknown_language_site(site):
     return two_customer_site(site, ("", "en"))
 
 
-def test_the_sign_in_page_carries_every_language_only_when_the_customers_is_unknown(unknown_language_site):
-    unknown = (unknown_language_site.public / "C1" / "index.html").read_text(encoding="utf-8")
-    known = (unknown_language_site.public / "C2" / "index.html").read_text(encoding="utf-8")
-    assert 'id="portico-languages"' in unknown and 'id="portico-languages"' not in known
-    texts = json.loads(re.search(r'id="portico-languages">([^<]+)<', unknown)[1])
-    assert sorted(texts) == sorted(SHIPPED) and texts["de"]["title"] == "Melden Sie sich bei Ihrem Portal an"
-    assert texts["fr"]["help"] == "Pas de mot de passe, ou oublié ? Écrivez à help@test.example."
+def shell_without_ciphertext(path: Path) -> str:
+    html = path.read_text(encoding="utf-8")
+    return re.sub(r'(id="portico-(?:payload|gate)">)[^<]*<', r"\1<", html)
+
+
+def test_every_shell_carries_the_words_of_every_language_and_no_customers_language(unknown_language_site):
+    public = unknown_language_site.public
+    [script] = (public / "_static").glob("sign-in-texts.*.js")
+    texts = json.loads(script.read_text(encoding="utf-8").split("=", 1)[1].rstrip().rstrip(";"))
+    assert sorted(texts["languages"]) == sorted(SHIPPED) and texts["default"] == "en"
+    assert texts["languages"]["de"]["title"] == "Melden Sie sich bei Ihrem Portal an"
+    assert texts["languages"]["fr"]["help"] == "Pas de mot de passe, ou oublié ? Écrivez à help@test.example."
+    unknown, known = (shell_without_ciphertext(public / c / "index.html") for c in ("C1", "C2"))
+    assert unknown == known  # a portal whose language is unknown and one in English: the same shell
+    assert 'id="portico-languages"' not in unknown and 'id="portico-messages"' not in unknown
 
 
 @pytest.mark.browser
@@ -241,20 +249,37 @@ def test_the_sign_in_page_follows_the_browsers_language(unknown_language_site, b
         page.wait_for_selector("[data-gate-form]:not([hidden])")
         assert page.locator("h1").inner_text() == heading
         assert page.locator("label[for=gate-password]").inner_text() == label
-        page.goto(f"{url}/C2/")  # this customer's language is known: English whatever the browser says
+        page.goto(f"{url}/C2/")  # a customer whose language is known: the sign-in page still cannot tell
         page.wait_for_selector("[data-gate-form]:not([hidden])")
-        assert page.locator("h1").inner_text() == "Sign in to your portal"
+        assert page.locator("h1").inner_text() == heading
         context.close()
     finally:
         server.close()
 
 
-def test_every_sealed_page_wears_its_customers_language_and_branding(site):
+def test_no_shell_tells_its_customers_language_or_look_but_every_page_inside_wears_them(site):
+    from generator.seal.blobs import open_blob, unb64
+    from generator.seal.keystore import read_keystore
+
     two_customer_site(site, ("de", "fr"), customers={"C2": {"branding": {"display_name": "Beta's portal"}}})
+    keystore = read_keystore(site.root / "keystore" / "keystore.json")
+    outsides = set()
     for customer, language in (("C1", "de"), ("C2", "fr")):
         shells = list((site.public / customer).glob("*.html"))
         assert len(shells) >= 4
         for shell in shells:
             html = shell.read_text(encoding="utf-8")
-            assert f'<html lang="{language}">' in html, shell
-            assert ("Beta&#39;s portal" in html) == (customer == "C2"), shell
+            outsides.add(
+                re.sub(
+                    r'<script type="application/json" id="portico-gate">[^<]*</script>\n',
+                    "",
+                    re.sub(r'id="portico-payload">[^<]*<', "", html),
+                )
+            )
+            payload = unb64(re.search(r'id="portico-payload">([^<]+)<', html)[1])
+            keys = keystore.customers[customer].keys
+            page = open_blob(payload, f"{customer}/{shell.name}", data_key=keys.data_key).content.decode("utf-8")
+            assert f'<html lang="{language}">' in page, shell
+            assert ("Beta&#39;s portal" in page) == (customer == "C2"), shell
+    assert len(outsides) == 2  # for every portal alike: the entry page's shell (with the form), every other page's
+    assert all('<html lang="en">' in o and "Beta" not in o for o in outsides)

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ..site import Portal
 
-Shell = Callable[[Portal, dict], str]  # renders the page around a sealed payload
+Shell = Callable[[dict], str]  # renders the page around a sealed payload (the same for every portal)
 
 
 @dataclass(slots=True)

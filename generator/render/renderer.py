@@ -56,11 +56,14 @@ def template_location(exc: TemplateError, fallback: str) -> str:
     return fallback
 
 
-def content_security_policy(actions: ActionsConfig) -> str:
-    """No external scripts, nothing inline that runs; forms only to the configured channel."""
+SIGN_IN_TEXTS = "sign-in-texts.js"
+
+
+def content_security_policy(*actions: ActionsConfig) -> str:
+    """No external scripts, nothing inline that runs; forms only to the configured channels."""
     form_targets = "'self' mailto:"
-    if actions.channel == "form" and actions.form_url:
-        form_targets += " " + actions.form_url
+    for url in sorted({a.form_url for a in actions if a.channel == "form" and a.form_url}):
+        form_targets += " " + url
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'"
@@ -105,7 +108,7 @@ class Renderer:
         self._fragments: dict[tuple[str, str], Markup] = {}
         self._markdown: dict[str, Markup] = {}
         self._looks: dict[int, tuple[PortalConfig, dict]] = {}
-        self._browser_messages: dict[str, dict] | None = None
+        self._shell_policy: str | None = None
 
     def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
         key = (language, currency, date_format)
@@ -173,19 +176,24 @@ class Renderer:
                 self.translations = current
         return self._fragments[key]
 
-    def messages_by_language(self) -> dict[str, dict]:
-        """The sign-in page's texts in every language the theme speaks, for a visitor whose
-        language the export does not say: the page picks the browser's."""
-        if self._browser_messages is None:
-            self._browser_messages = {
-                language: json.loads(self.fragment("_gate_texts.json", language))
-                for language in self.catalogues.languages()
-            }
-        return self._browser_messages
+    def sign_in_texts(self) -> tuple[str, str, bytes]:
+        """The sign-in page's words in every language the theme speaks, as one shared script
+        (`window.PorticoSignInTexts`): every shell is the same for every portal, so nothing
+        unencrypted tells a customer's language; the page speaks the browser's."""
+        languages = self.catalogues.languages()
+        texts = {language: json.loads(self.fragment("_gate_texts.json", language)) for language in languages}
+        script = "window.PorticoSignInTexts = " + json.dumps(
+            {"default": self.config.site.language, "languages": texts}, ensure_ascii=True, sort_keys=True
+        )
+        return SIGN_IN_TEXTS, SIGN_IN_TEXTS, (script + ";\n").encode("ascii")
 
-    def render_shell(self, portal: Portal, context: dict) -> str:
-        """The page around an encrypted payload (called by the gate stage)."""
-        return self.render_template("shell.html", portal, context, portal.slug)
+    def render_shell(self, context: dict) -> str:
+        """The page around an encrypted payload (called by the gate stage): the site's, in no
+        customer's language or look, the same for every portal."""
+        if self._shell_policy is None:  # what any portal's pages may need, as a page keeps its shell's policy
+            self._shell_policy = content_security_policy(*(s.actions for s in self.config.all_settings()))
+        context = {**context, "shell_csp": self._shell_policy}
+        return self.render_template("shell.html", None, context, "shell", prefix="../")
 
     def speak_for(self, portal: Portal | None) -> tuple[str, PortalConfig]:
         """Switch the words (catalogue, custom states) to the portal's language and settings."""
@@ -195,11 +203,13 @@ class Renderer:
         self.language, self.states = language, settings.states
         return language, settings
 
-    def render_template(self, template: str, portal: Portal | None, context: dict, target: str) -> str:
+    def render_template(
+        self, template: str, portal: Portal | None, context: dict, target: str, prefix: str | None = None
+    ) -> str:
         site = self.config.site
         language, settings = self.speak_for(portal)
         fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
-        prefix = "../" if portal else ""
+        prefix = prefix if prefix is not None else ("../" if portal else "")
         helpers = {
             **self.look(settings),
             "fmt": fmt,
@@ -212,7 +222,6 @@ class Renderer:
                 sku: [fmt.money(price), str(price)] for sku, price in sorted(prices.items())
             },
             "language": language.replace("_", "-"),
-            "browser_languages": self.messages_by_language if portal and not portal.language_known else None,
         }
         try:
             return self.env.get_template(template).render({**context, **helpers})

@@ -33,12 +33,11 @@ class Gate:
         self._names: dict[tuple[str, str], str] = {}
 
     def shell_around(self, shell: Shell, portal: Portal, entry: bool, payload: str) -> str:
-        """The shell page, rendered once per look and filled with each payload (base64 needs no escaping).
-        An entry page carries its portal's key slots; any other shell depends only on the portal's
-        language and settings (the settings objects live as long as the config, so `id` names them)."""
-        key = portal.slug if entry else (portal.language, portal.language_known, id(portal.settings))
+        """The shell page, rendered once and filled with each payload (base64 needs no escaping).
+        Every shell is the site's, the same for all portals; an entry page adds its portal's key slots."""
+        key = portal.slug if entry else None
         if key not in self._shells:
-            html = shell(portal, {"payload": PAYLOAD_SLOT, "gate": self.gate_data(portal) if entry else None})
+            html = shell({"payload": PAYLOAD_SLOT, "gate": self.gate_data(portal) if entry else None})
             before, _, after = html.partition(PAYLOAD_SLOT)
             self._shells[key] = (before, after)
         before, after = self._shells[key]

@@ -24,7 +24,10 @@
 
   /* ---- what the page says ----------------------------------------------------------------- */
 
-  var chosenMessages = null; // set when the sign-in page speaks the browser's language
+  /* A shell is the same for every portal, so it cannot know its customer's language: its words
+     come in every language the theme speaks (sign-in-texts.js) and it speaks the browser's. An
+     opened page carries its own words, in the customer's language (#portico-messages). */
+  var chosenMessages = null;
 
   function messages() {
     if (chosenMessages) return chosenMessages;
@@ -32,28 +35,27 @@
     return node ? JSON.parse(node.textContent) : {};
   }
 
-  /* A portal whose customer's language is unknown carries the sign-in texts in every language
-     the theme speaks; pick the first of the browser's languages that is among them. */
   function followBrowserLanguage() {
-    var node = document.getElementById("portico-languages");
-    if (!node) return;
-    var byLanguage = JSON.parse(node.textContent);
+    var texts = window.PorticoSignInTexts;
+    if (!texts) return;
     var wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
     for (var i = 0; i < wanted.length; i++) {
       var full = String(wanted[i]).replace("-", "_");
       var candidates = [full, full.split("_")[0]];
       for (var j = 0; j < candidates.length; j++) {
-        if (Object.prototype.hasOwnProperty.call(byLanguage, candidates[j])) {
-          useLanguage(candidates[j].replace("_", "-"), byLanguage[candidates[j]]);
+        if (Object.prototype.hasOwnProperty.call(texts.languages, candidates[j])) {
+          useLanguage(candidates[j], texts.languages[candidates[j]]);
           return;
         }
       }
     }
+    var fallback = texts.languages[texts["default"]] ? texts["default"] : Object.keys(texts.languages)[0];
+    if (fallback) useLanguage(fallback, texts.languages[fallback]);
   }
 
   function useLanguage(language, texts) {
     chosenMessages = texts;
-    document.documentElement.lang = language;
+    document.documentElement.lang = language.replace("_", "-");
     Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (element) {
       var text = texts[element.getAttribute("data-i18n")];
       if (text) element.textContent = text;
