@@ -59,6 +59,7 @@ from .seal import (
     read_keystore,
     sync_access,
 )
+from .seal.padding import add_decoys
 from .site import PAGE, SitePlan, plan_site, portal_slugs
 
 __all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "publish"]
@@ -217,7 +218,7 @@ def _build(
     renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
     assets.add(*renderer.sign_in_texts())  # shared by every shell
     result.assets = assets.published()
-    plan = plan_site(config, ledger, pages, assets.files(), slugs, options.only)
+    plan = plan_stage(config, ledger, pages, assets.files(), slugs, options)
     workshop = Workshop(
         config,
         options,
@@ -359,6 +360,22 @@ def render_stage(
             workers if workers is not None else w.options.workers,
         )
     result.files, result.bytes = out.files, out.bytes
+
+
+def plan_stage(
+    config: Config,
+    ledger: Ledger,
+    pages: list[Page],
+    static_files: dict[str, bytes],
+    slugs: dict[str, str],
+    options: BuildOptions,
+    only: set[str] | None = None,
+) -> SitePlan:
+    """Every file to make; in an encrypted build, with the decoys that make file counts coarse."""
+    plan = plan_site(config, ledger, pages, static_files, slugs, only if only is not None else options.only)
+    if options.encrypt:
+        add_decoys(plan, config.gate.padding)
+    return plan
 
 
 def summaries(plan: SitePlan) -> list[PortalSummary]:

@@ -570,3 +570,101 @@ def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
     visible = CIPHERTEXT_BLOCKS.sub("", shell)
     for private in ("Alpha", "ann@", "A-1", "C1"):
         assert private not in visible
+
+
+# -- what the public files tell -----------------------------------------------------------------
+
+
+def portal_sizes(public: Path, folder: str) -> tuple[int, int, int]:
+    files = [p for p in (public / folder).iterdir() if p.is_file()]
+    pages = [p for p in files if p.suffix == ".html"]
+    return len(pages), len(files) - len(pages), sum(p.stat().st_size for p in files)
+
+
+def size_class(total: int) -> int:
+    return total.bit_length()  # powers of two
+
+
+def test_portals_with_3_and_30_orders_have_the_same_file_count_and_size_class(gated):
+    orders = "order,customer,date,sku,qty,price\n"
+    orders += "".join(f"A-{i},C1,2026-05-{1 + i % 28:02d},X,{i},1.50\n" for i in range(3))
+    orders += "".join(f"B-{i},C2,2026-05-{1 + i % 28:02d},Y,{i},9.99\n" for i in range(30))
+    gated.file("orders.csv", orders)
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    small, large = (entry_blob(gated, c)[0] for c in ("C1", "C2"))
+    small_pages, small_others, small_bytes = portal_sizes(gated.public, small)
+    large_pages, large_others, large_bytes = portal_sizes(gated.public, large)
+    assert (small_pages, small_others) == (large_pages, large_others) == (64, 8)
+    assert size_class(small_bytes) == size_class(large_bytes)
+    sizes = {p.stat().st_size for folder in (small, large) for p in (gated.public / folder).glob("*.bin")}
+    assert len(sizes) <= 2  # downloads and decoys alike in one or two size classes
+
+
+def test_a_portal_that_outgrows_its_class_moves_to_the_next(gated):
+    orders = "order,customer,date,sku,qty,price\n" + "".join(f"A-{i},C1,2026-05-01,X,1,1.50\n" for i in range(70))
+    gated.file("orders.csv", orders + "B-1,C2,2026-06-01,Y,1,9.99\n")
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    big, _ = entry_blob(gated, "C1")
+    assert portal_sizes(gated.public, big)[:2] == (256, 8)
+
+
+def test_padding_can_be_switched_off(gated):
+    raw = gate_config()
+    raw["gate"] = {**raw["gate"], "padding": {"files": 0, "sizes": 0}}
+    assert gated.build(raw, encrypt=True, new_keystore=True).ok
+    slug, _ = entry_blob(gated, "C1")
+    pages, others, _ = portal_sizes(gated.public, slug)
+    assert pages < 64 and others < 8
+    assert not any(p.name.startswith("decoy") for p in gated.public.rglob("*"))
+
+
+def test_decoys_are_stable_and_a_new_order_replaces_one(gated):
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = tree(gated.public)
+    gated.file("orders.csv", ORDERS + "A-2,C1,2026-05-03,X,1,1.50\n")
+    assert gated.build(gate_config(), encrypt=True).ok
+    after = tree(gated.public)
+    slug, _ = entry_blob(gated, "C1")
+    gone, new = set(before) - set(after), set(after) - set(before)
+    assert len(gone) == 1 and len(new) == 1 and all(p.startswith(slug) for p in gone | new)
+
+
+def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gated, capsys):
+    from datetime import date, timedelta
+
+    config = gated.config(gate_config())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    capsys.readouterr()
+    assert main(["passwords", "link", "C1", "A-1", "--valid-days", "3", "--config", str(config)]) == 0
+    url = capsys.readouterr().out.strip()
+    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
+    secret = keystore_of(gated).customers["C1"]
+    assert secret.link_expiries == {"order-A-1.html": (date.today() + timedelta(days=3)).isoformat()}
+
+    def link_opens() -> bool:
+        shell = (gated.public / slug / name).read_text()
+        blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+        try:
+            return b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
+        except blobs.DecryptError:
+            return False
+
+    assert gated.build(gate_config(), encrypt=True, full=True).ok and link_opens()  # before its day: still open
+    ks = keystore_of(gated)
+    ks.customers["C1"].link_expiries["order-A-1.html"] = (date.today() - timedelta(days=1)).isoformat()  # time passes
+    ks.save()
+    before = tree(gated.public)
+    result = gated.build(gate_config(), encrypt=True)
+    assert result.access.expired_links == [("C1", "order-A-1.html")], result
+    assert not link_opens()  # the link's key opens nothing built afterwards
+    session_key = keystore_of(gated).customers["C1"].keys.data_key
+    shell = (gated.public / slug / name).read_text()
+    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", data_key=session_key).content  # sessions go on
+    changed = {p for p in tree(gated.public) if tree(gated.public)[p] != before.get(p)}
+    assert changed == {f"{slug}/{name}"}  # only that page was re-keyed
+    assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
+    fresh = capsys.readouterr().out.strip()
+    key = re.search(r"#k=([A-Za-z0-9_-]{43})$", fresh).group(1)
+    assert link_opens()  # a link made now opens the page again
+    assert main(["passwords", "link", "C1", "A-1", "--valid-days", "0", "--config", str(config)]) == 1

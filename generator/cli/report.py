@@ -67,6 +67,7 @@ def access_report(result: BuildResult) -> dict | None:
         "new_customers": len(access.new_customers),
         "new_passwords": len(access.new_passwords),
         "rotated": access.rotated,
+        "expired_links": [{"customer": c, "page": p} for c, p in access.expired_links],
         "slots_made": access.slots_made,
         "kdf_seconds": round(access.kdf_seconds, 3),
     }
@@ -126,6 +127,8 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
             summary.add_row("new passwords", f"{len(result.access.new_passwords)} (portico passwords list)")
         for customer_id, why in result.access.rotated.items():
             summary.add_row("keys rotated", f"{customer_id}: {why}")
+        for customer_id, page in result.access.expired_links:
+            summary.add_row("direct links ended", f"{customer_id}: {page} re-keyed")
     if result.engine is not None:
         summary.add_row(
             "rendered / carried over",

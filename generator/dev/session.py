@@ -29,7 +29,7 @@ from ..output.state import state_key
 from ..problems import ProblemLog
 from ..progress import Progress
 from ..seal import Keystore
-from ..site import Planner, slug_for
+from ..site import slug_for
 from .export_diff import ExportEdit, ExportSnapshot
 
 
@@ -125,7 +125,15 @@ class Session:
     ) -> None:
         """The touched customers' portals, through the pipeline's own plan and render stages."""
         config, customers, before = workshop.config, edit.customers, memory.workshop
-        plan = Planner(config, workshop.ledger, workshop.pages, workshop.assets.files(), workshop.slugs).plan(customers)
+        plan = pipeline.plan_stage(
+            config,
+            workshop.ledger,
+            workshop.pages,
+            workshop.assets.files(),
+            workshop.slugs,
+            workshop.options,
+            customers,
+        )
         # the site's own files did not change; a file several portals read is new if a touched customer
         # now reads one nobody read before (another language, say)
         known = before.state.recipes

@@ -144,8 +144,8 @@ class Recipes:
                 parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
             if self.encrypted:
                 parts.append(self.sealing)
-                if planned.kind == PAGE:  # sealed pages are wrapped in the shell page
-                    parts += [self.templates.closure("shell.html"), self.base]
+                if planned.path.endswith(".html"):  # sealed pages (decoys too) are wrapped in the shell page
+                    parts += [self.templates.closure("shell.html"), self.base, self.links]
         if planned.kind == PAGE:
             parts += [self.templates.closure(planned.template), self.links]
         parts += [self.shared(name) for name in planned.shared]
@@ -170,6 +170,7 @@ def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
             return "", ""
         keys = secret.keys
         slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
-        return digest(keys.key_id, keys.data_key, keys.file_key, secret.salt), digest(*slots)
+        epochs = json.dumps(secret.link_epochs, sort_keys=True)  # a file re-keyed on its own (an expired link)
+        return digest(keys.key_id, keys.data_key, keys.file_key, secret.salt, epochs), digest(*slots)
 
     return of

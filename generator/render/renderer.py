@@ -17,7 +17,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, se
 from markupsafe import Markup
 
 from ..config import ActionsConfig, Branding, Config, PortalConfig
-from ..site import COPY, CSV, DATA, PAGE, PATHS, PlannedFile, Portal, media_type, tables
+from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .formatting import Formatter
@@ -137,7 +137,7 @@ class Renderer:
             self.translations = self.catalogues.translations(speaks["language"])
             fmt = self.formatter(speaks["language"], speaks["currency"], speaks["date_format"])
             data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext)
-        elif planned.kind == COPY:
+        elif planned.kind in (COPY, DECOY):
             data = planned.copied_bytes()
         else:
             raise AssertionError(planned.kind)

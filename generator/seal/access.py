@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 
 from ..model import Ledger
 from .blobs import b64url
@@ -27,6 +28,7 @@ class AccessChanges:
     new_customers: list[str] = field(default_factory=list)
     new_passwords: list[tuple[str, str]] = field(default_factory=list)  # (customer id, e-mail)
     rotated: dict[str, str] = field(default_factory=dict)  # customer id -> why
+    expired_links: list[tuple[str, str]] = field(default_factory=list)  # (customer id, page) re-keyed on its own
     slots_made: int = 0
     kdf_seconds: float = 0.0
 
@@ -37,9 +39,14 @@ def allowed_emails(ledger: Ledger, customer_id: str) -> set[str]:
 
 
 def sync_access(
-    keystore: Keystore, ledger: Ledger, iterations: int, on_slot: Callable[[int], None] = lambda n: None
+    keystore: Keystore,
+    ledger: Ledger,
+    iterations: int,
+    on_slot: Callable[[int], None] = lambda n: None,
+    today: date | None = None,
 ) -> AccessChanges:
     changes = AccessChanges()
+    _expire_links(keystore, today or date.today(), changes)
     for customer_id, book in ledger.books.items():
         if book.customer.portal_enabled:
             _grant(keystore, customer_id, allowed_emails(ledger, customer_id), changes)
@@ -49,6 +56,17 @@ def sync_access(
         _withdraw(keystore, customer_id, "no longer in the export", changes)
     _make_slots(keystore, iterations, changes, on_slot)
     return changes
+
+
+def _expire_links(keystore: Keystore, today: date, changes: AccessChanges) -> None:
+    """A direct link made with --valid-days ends when its day has passed: its page gets a key of
+    its own at this build, and every link to it made before opens nothing built afterwards."""
+    for customer_id, secret in sorted(keystore.customers.items()):
+        for page, until in sorted(secret.link_expiries.items()):
+            if date.fromisoformat(until) < today:
+                secret.link_epochs[page] = secret.link_epochs.get(page, 0) + 1
+                del secret.link_expiries[page]
+                changes.expired_links.append((customer_id, page))
 
 
 def _grant(keystore: Keystore, customer_id: str, allowed: set[str], changes: AccessChanges) -> None:

@@ -84,7 +84,11 @@ class CustomerKeys:
         digest = _mac(self.file_key, "name", logical_path.encode("utf-8"))
         return base64.b32encode(digest[:10]).decode("ascii").lower() + extension
 
-    def content_key(self, published_path: str) -> bytes:
+    def content_key(self, published_path: str, epoch: int = 0) -> bytes:
+        """A file's own key. `epoch` counts how often the file was re-keyed on its own (an expired
+        direct link): a new epoch, a new key, and every link made before opens nothing."""
+        if epoch:
+            return _mac(self.file_key, "cek", published_path.encode("utf-8"), str(epoch).encode())
         return _mac(self.file_key, "cek", published_path.encode("utf-8"))
 
 
@@ -103,14 +107,16 @@ def _pad(data: bytes, smallest_class: int) -> bytes:
     return framed + b"\0" * (size_class(len(framed), smallest_class) - len(framed))
 
 
-def seal(keys: CustomerKeys, path: str, media_type: str, content: bytes, size_classes: int = 0) -> bytes:
+def seal(
+    keys: CustomerKeys, path: str, media_type: str, content: bytes, size_classes: int = 0, epoch: int = 0
+) -> bytes:
     """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'. With
     `size_classes`, the plaintext is padded to the smallest of that many bytes, twice as many, … ."""
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
     packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
     plaintext = _pad(packed, size_classes)
     aad = associated_data(keys.key_id, path)
-    cek = keys.content_key(path)
+    cek = keys.content_key(path, epoch)
     wrap_nonce = _mac(keys.file_key, "wrap", path.encode("utf-8"), cek)[:12]
     body_nonce = _mac(keys.file_key, "nonce", path.encode("utf-8"), hashlib.sha256(plaintext).digest())[:12]
     wrapped = AESGCM(keys.data_key).encrypt(wrap_nonce, cek, aad)

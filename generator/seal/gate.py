@@ -78,7 +78,9 @@ class Gate:
             return rendered
         name = self.published_name(portal, rendered.path)
         path = f"{portal.slug}/{name}"
-        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, self.config.gate.padding.sizes)
+        epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
+        sizes = self.config.gate.padding.sizes
+        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch)
         if not name.endswith(".html"):
             return RenderedFile(portal, name, blob, "application/octet-stream")
         html = self.shell_around(shell, portal, rendered.entry, blobs.b64(blob))
@@ -104,7 +106,8 @@ class Gate:
     def direct_link(self, portal: Portal, logical: str) -> str:
         """A URL that opens this one page, its key in the fragment (never sent to a server)."""
         name = self.published_name(portal, logical)
-        key = self.keys(portal).content_key(f"{portal.slug}/{name}")
+        epoch = self.keystore.customers[portal.customer_id].link_epochs.get(logical, 0)
+        key = self.keys(portal).content_key(f"{portal.slug}/{name}", epoch)
         return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#k={blobs.b64url(key)}"
 
 

@@ -47,6 +47,8 @@ class CustomerSecret:
     salt: bytes  # the portal's public salt: every contact's KDF salt derives from it
     contacts: dict[str, ContactSecret] = field(default_factory=dict)  # normalised e-mail -> secret
     enabled: bool = True
+    link_expiries: dict[str, str] = field(default_factory=dict)  # logical path -> ISO date its direct links end
+    link_epochs: dict[str, int] = field(default_factory=dict)  # logical path -> times re-keyed on its own
 
     @classmethod
     def generate(cls) -> CustomerSecret:
@@ -61,6 +63,8 @@ class CustomerSecret:
         keys, and no slot published afterwards can be linked to an earlier one."""
         self.keys = CustomerKeys.generate()
         self.salt = os.urandom(SALT_BYTES)
+        self.link_expiries.clear()  # the new keys end every direct link anyway
+        self.link_epochs.clear()
         for contact in self.contacts.values():
             contact.slot = None
             contact.slot_for = None
@@ -114,6 +118,8 @@ class Keystore:
                     "file_key": b64(c.keys.file_key),
                     "salt": b64(c.salt),
                     "enabled": c.enabled,
+                    "link_expiries": dict(sorted(c.link_expiries.items())),
+                    "link_epochs": dict(sorted(c.link_epochs.items())),
                     "contacts": {
                         email: {"password": s.password, "slot": s.slot, "slot_for": s.slot_for}
                         for email, s in sorted(c.contacts.items())
@@ -143,7 +149,14 @@ class Keystore:
                     for email, s in c["contacts"].items()
                 }
                 salt = unb64(c["salt"])
-            customers[cid] = CustomerSecret(keys, salt, contacts, c.get("enabled", True))
+            customers[cid] = CustomerSecret(
+                keys,
+                salt,
+                contacts,
+                c.get("enabled", True),
+                dict(c.get("link_expiries", {})),
+                {path: int(n) for path, n in c.get("link_epochs", {}).items()},
+            )
         keystore = cls(path, _key(data["site_key"]), customers, encrypted)
         if "shared_secret" in data:  # (keystores from before shared files get one at their next save)
             keystore.shared_secret = _key(data["shared_secret"])

@@ -7,6 +7,7 @@ the keystore, and leaves publishing to the next build: nothing here writes the o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from ..config import Config
 from ..model import Ledger
@@ -124,11 +125,27 @@ def revoke(keystore: Keystore, customer_id: str) -> None:
     keystore.rotate(customer_id)
 
 
-def direct_link(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str, number: str) -> str:
-    """A link that opens one order, invoice or quote page of a customer and nothing else."""
+def direct_link(
+    config: Config,
+    ledger: Ledger,
+    keystore: Keystore,
+    customer_id: str,
+    number: str,
+    valid_days: int | None = None,
+    today: date | None = None,
+) -> str:
+    """A link that opens one order, invoice or quote page of a customer and nothing else. With
+    `valid_days`, the first build after that many days re-keys the page, which ends the link
+    (and any other link to that page made before it)."""
     portal = portal_for(config, ledger, keystore, customer_id)
     book = ledger.books[customer_id]
     for documents, path in ((book.invoices, PATHS.invoice), (book.orders, PATHS.order), (book.quotes, PATHS.quote)):
         if any(d.number == number for d in documents):
+            if valid_days is not None:
+                if valid_days < 1:
+                    raise StaffError("--valid-days must be 1 or more")
+                until = (today or date.today()) + timedelta(days=valid_days)
+                expiries = keystore.customers[customer_id].link_expiries
+                expiries[path(number)] = max(until.isoformat(), expiries.get(path(number), ""))
             return Gate(config, keystore).direct_link(portal, path(number))
     raise StaffError(f"customer {customer_id!r} has no order, invoice or quote {number!r}")

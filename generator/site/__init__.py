@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from .paths import PATHS, media_type, url_safe
 from .plan import Planner, plan_site
-from .planned import COPY, CSV, DATA, PAGE, NavItem, PlannedFile, Portal, SitePlan, portal_of
+from .planned import COPY, CSV, DATA, DECOY, PAGE, NavItem, PlannedFile, Portal, SitePlan, portal_of
 from .slugs import opaque_slug, portal_slugs, slug_for
 
 __all__ = [
     "COPY",
     "CSV",
     "DATA",
+    "DECOY",
     "PAGE",
     "PATHS",
     "NavItem",

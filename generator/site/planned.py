@@ -6,6 +6,7 @@ digests what it is made from, the seal stage names and encrypts a portal's files
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ..read.documents import DocumentFile, read_document
 from . import tables
 
 PAGE, CSV, COPY, DATA = "page", "csv", "copy", "data"  # DATA: a table as JSON, for a page's script to show
+DECOY = "decoy"  # random bytes the seal stage sealed like a file: a portal's file count says little (seal/padding.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,12 @@ class PlannedFile:
         return f"{self.portal.slug}/{self.path}" if self.portal else self.path
 
     def copied_bytes(self) -> bytes:
-        """A COPY file's bytes; an export document's only through `read_document` (refused if swapped)."""
+        """A COPY file's bytes; an export document's only through `read_document` (refused if swapped);
+        a DECOY's random-looking, incompressible bytes, the same at every build."""
+        if self.kind == DECOY:
+            (length,) = self.inputs
+            seed = f"portico decoy\0{self.output_path}".encode()
+            return hashlib.shake_256(seed).digest(int(length))
         if self.data is not None:
             return self.data
         if self.document is not None:

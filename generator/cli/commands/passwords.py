@@ -39,6 +39,12 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
     linking = actions.add_parser("link", parents=[common], help="a direct link that opens one document page")
     linking.add_argument("customer", metavar="CUSTOMER")
     linking.add_argument("document", metavar="DOCUMENT", help="an order, invoice or quote number")
+    linking.add_argument(
+        "--valid-days",
+        type=int,
+        metavar="N",
+        help="the first build after N days re-keys the page, ending the link (and older links to it)",
+    )
     linking.set_defaults(run=run_link)
 
 
@@ -122,8 +128,11 @@ def rekeyed(args: argparse.Namespace) -> str:
 
 
 def run_link(args: argparse.Namespace, console: Console) -> int:
-    opened = open_access(args, console)
-    print(manage.direct_link(*opened, args.customer, args.document))
+    config, ledger, keystore = open_access(args, console)
+    print(manage.direct_link(config, ledger, keystore, args.customer, args.document, args.valid_days))
+    if args.valid_days is not None:
+        keystore.save()
+        console.print(f"the link ends at the first build after {args.valid_days} day(s)")
     return EXIT_OK
 
 
