@@ -211,7 +211,7 @@ def _build(
     if options.strict and problems.errors:
         raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
     if options.encrypt:
-        result.access = access_stage(keystore, ledger, progress, result)
+        result.access = access_stage(keystore, ledger, slugs, progress, result)
     theme = load_theme(config)
     assets = collect_assets(config, theme.assets())
     sealer = Gate(config, keystore) if options.encrypt else Unsealed()
@@ -302,7 +302,9 @@ def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -
     return keystore
 
 
-def access_stage(keystore: Keystore, ledger: Ledger, progress: Progress, result: BuildResult) -> AccessChanges:
+def access_stage(
+    keystore: Keystore, ledger: Ledger, slugs: dict[str, str], progress: Progress, result: BuildResult
+) -> AccessChanges:
     """Keys for every customer, a password and key slot for every contact with access; revocations."""
     iterations = kdf_iterations()
     if iterations < MIN_ITERATIONS:
@@ -310,7 +312,7 @@ def access_stage(keystore: Keystore, ledger: Ledger, progress: Progress, result:
             f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); never publish this build"
         )
     progress.stage("Key slots")
-    changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance)
+    changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance, slugs=slugs)
     keystore.save()
     return changes
 

@@ -168,3 +168,29 @@ def test_the_entry_page_says_nothing_of_its_contacts(served):
         c: (sorted(t), [sorted(s) for s in t["slots"]], [len(s["key"]) for s in t["slots"]]) for c, t in tables.items()
     }
     assert shapes["C1"] == shapes["C2"]  # two contacts and one: the same number and size of slots
+
+
+def test_one_sign_in_opens_every_portal_of_a_key_ring_and_one_sign_out_ends_them(browser, served):
+    served.file("contacts.csv", CONTACTS + "C2,Ann,ann@alpha.example,yes\n")
+    assert served.build(gate_config(), encrypt=True, new_keystore=True).ok
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, served, "C1", "ann@alpha.example")
+    signed_in(page, "Alpha Works")
+    page.wait_for_selector("[data-portal-switcher]:not([hidden]) a")
+    switcher = page.locator("[data-portal-switcher]")
+    assert switcher.locator("a").all_inner_texts() == ["Beta Foods"]
+    switcher.locator("a").click()
+    signed_in(page, "Beta Foods")  # no second sign-in
+    page.wait_for_selector("[data-portal-switcher]:not([hidden]) a")
+    assert page.locator("[data-portal-switcher] a").all_inner_texts() == ["Alpha Works"]
+    bob = browser.new_context().new_page()  # a contact of one customer sees no switcher
+    sign_in(bob, served, "C1", "bob@alpha.example")
+    signed_in(bob, "Alpha Works")
+    bob.wait_for_timeout(300)  # the switcher fills in after the page opens; it must stay hidden
+    assert not bob.locator("[data-portal-switcher]").is_visible()
+    page.click("[data-sign-out]")
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    page.goto(portal_url(served, "C1"))
+    page.wait_for_selector("[data-gate-form]:not([hidden])")  # signed out of the whole ring
+    context.close()

@@ -668,3 +668,76 @@ def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gat
     key = re.search(r"#k=([A-Za-z0-9_-]{43})$", fresh).group(1)
     assert link_opens()  # a link made now opens the page again
     assert main(["passwords", "link", "C1", "A-1", "--valid-days", "0", "--config", str(config)]) == 1
+
+
+# -- one person, several customers: the key ring --------------------------------------------------
+
+RING_CONTACTS = CONTACTS + "C2,Ann,ann@alpha.example,yes\n"  # Ann keeps the books of both
+
+
+def gate_table(site, customer_id: str) -> dict:
+    slug, _ = entry_blob(site, customer_id)
+    shell = (site.public / slug / "index.html").read_text()
+    return json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
+
+
+def ring_of(site, customer_id: str, email: str) -> list[dict]:
+    password = keystore_of(site).customers[customer_id].contacts[email].password
+    ring = slots.open_slots(gate_table(site, customer_id), email, password).ring
+    return json.loads(ring) if ring else []
+
+
+def test_a_contact_of_two_customers_gets_one_password_and_a_key_ring_in_each_slot(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    ks = keystore_of(gated)
+    assert (
+        ks.customers["C1"].contacts["ann@alpha.example"].password
+        == ks.customers["C2"].contacts["ann@alpha.example"].password
+    )
+    for customer_id in ("C1", "C2"):
+        ring = ring_of(gated, customer_id, "ann@alpha.example")
+        assert [(e["name"], e["portal"]) for e in ring] == [
+            ("Alpha Works", entry_blob(gated, "C1")[0]),
+            ("Beta Foods", entry_blob(gated, "C2")[0]),
+        ]
+        for entry, other in zip(ring, ("C1", "C2"), strict=True):
+            assert blobs.unb64(entry["key"]) == ks.customers[other].keys.data_key
+            assert blobs.unb64(entry["kid"]) == ks.customers[other].keys.key_id
+    assert ring_of(gated, "C1", "bob@alpha.example") == []  # Bob opens only his own
+    lengths = {len(s["key"]) for c in ("C1", "C2") for s in gate_table(gated, c)["slots"]}
+    assert len(lengths) == 1  # a slot with a ring looks like any other, in every portal
+
+
+def test_revoking_one_customer_or_the_persons_access_there_updates_every_ring(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    config = gated.config(gate_config())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    assert main(["revoke", "C2", "--config", str(config)]) == 0
+    assert gated.build(gate_config(), encrypt=True).ok
+    new_key = keystore_of(gated).customers["C2"].keys.data_key
+    assert blobs.unb64(ring_of(gated, "C1", "ann@alpha.example")[1]["key"]) == new_key  # the ring follows
+    gated.file("contacts.csv", CONTACTS + "C2,Ann,ann@alpha.example,no\n")  # Ann no longer keeps C2's books
+    result = gated.build(gate_config(), encrypt=True)
+    assert "C2" in result.access.rotated
+    assert ring_of(gated, "C1", "ann@alpha.example") == []  # C2 left her ring
+    assert "ann@alpha.example" not in keystore_of(gated).customers["C2"].contacts
+
+
+def test_a_ring_contacts_new_password_is_theirs_everywhere_and_rekeys_each_portal(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = {c: keystore_of(gated).customers[c].keys.key_id for c in ("C1", "C2")}
+    ks = keystore_of(gated)
+    staff.set_password(
+        gated.load(gate_config()), ledger_of(gated), ks, "C1", "ann@alpha.example", "harbour-Quill-7-orbit"
+    )
+    ks.save()
+    after = keystore_of(gated)
+    assert {c: after.customers[c].contacts["ann@alpha.example"].password for c in ("C1", "C2")} == {
+        "C1": "harbour-Quill-7-orbit",
+        "C2": "harbour-Quill-7-orbit",
+    }
+    assert all(after.customers[c].keys.key_id != before[c] for c in ("C1", "C2"))  # both could have leaked
+    assert gated.build(gate_config(), encrypt=True).ok
+    assert len(ring_of(gated, "C2", "ann@alpha.example")) == 2

@@ -16,7 +16,7 @@ from ..render import RenderedFile, Shell
 from ..site import PATHS, Portal
 from ..site.paths import SHARED_DIR
 from . import blobs, slots
-from .access import is_stale
+from .access import is_current
 from .keystore import Keystore
 
 ENTRY = PATHS.entry
@@ -90,7 +90,7 @@ class Gate:
         """What the sign-in page needs: key id, salt, KDF and slots among decoys. No e-mail address,
         no name, nothing that tells how many contacts there are beyond a bucket of 8, 16, … ."""
         secret = self.keystore.customers[portal.customer_id]
-        real = [c.slot for c in secret.contacts.values() if not is_stale(secret, c, self.iterations)]
+        real = [c.slot for c in secret.contacts.values() if is_current(secret, c, self.iterations)]
         gate = self.config.gate
         return {
             "v": 2,

@@ -13,6 +13,7 @@ from ..config import Config
 from ..model import Ledger
 from ..problems import ProblemLog
 from ..site import PATHS, Portal, portal_of, portal_slugs
+from .access import customers_of
 from .gate import Gate
 from .keystore import Keystore
 from .passwords import generate_password, weaknesses
@@ -86,17 +87,16 @@ def set_password(
     """A new password for one contact. Unless `keep_key`, the customer is re-keyed as well: a
     password is changed because it leaked as often as because it was forgotten, and only new
     keys stop someone who has the old password and a saved copy of the entry page."""
-    contact = _contact(ledger, keystore, customer_id, email)
+    _contact(ledger, keystore, customer_id, email)  # must have access there
     customer = ledger.books[customer_id].customer
     personal = [config.site.name, customer.id, customer.name, customer.email or "", email]
     personal += [c.email for c in customer.contacts if c.email] + [c.name for c in customer.contacts if c.name]
     problems = weaknesses(password, personal)
     if problems and not force:
         raise StaffError("password refused: " + "; ".join(problems) + " (--force to use it anyway)")
-    contact.password = password
-    contact.slot = None  # the next build makes a slot for it
-    if not keep_key:
-        keystore.rotate(customer_id)
+    for rekeyed in _give_password(keystore, customer_id, email, password):
+        if not keep_key:
+            keystore.rotate(rekeyed)
 
 
 def rotate_passwords(
@@ -107,15 +107,27 @@ def rotate_passwords(
     if secret is None or customer_id not in ledger.books:
         raise StaffError(f"no portal for customer {customer_id!r}; build first")
     emails = [normalise_email(email)] if email else sorted(secret.contacts)
-    changed = []
+    changed, rekeyed = [], set()
     for address in emails:
-        contact = _contact(ledger, keystore, customer_id, address)
-        contact.password = generate_password()
-        contact.slot = None
-        changed.append((address, contact.password))
+        _contact(ledger, keystore, customer_id, address)
+        password = generate_password()
+        rekeyed |= _give_password(keystore, customer_id, address, password)
+        changed.append((address, password))
     if not keep_key:
-        keystore.rotate(customer_id)
+        for customer in sorted(rekeyed):
+            keystore.rotate(customer)
     return changed
+
+
+def _give_password(keystore: Keystore, customer_id: str, email: str, password: str) -> set[str]:
+    """One person, one password: the address's password changes at every customer it opens (its
+    key ring is one sign-in); returns those customers. The next build makes their slots."""
+    customers = set(customers_of(keystore, email)) | {customer_id}
+    for customer in customers:
+        contact = keystore.customers[customer].contacts[normalise_email(email)]
+        contact.password = password
+        contact.slot = None
+    return customers
 
 
 def revoke(keystore: Keystore, customer_id: str) -> None:

@@ -62,18 +62,36 @@ class Unlocked:
     ring: bytes = b""
 
 
-def slot_plaintext(data_key: bytes, ring: bytes = b"") -> bytes:
+def slot_length(rings: list[bytes]) -> int:
+    """The plaintext length of every slot: 64 bytes, or the class (64, 128, 256, …) that holds the
+    largest key ring. One length for all slots of all portals, so no slot's size tells a ring."""
+    needed = max((KEY_BYTES + 4 + len(ring) for ring in rings), default=0)
+    length = SLOT_PLAINTEXT_CLASS
+    while length < needed:
+        length *= 2
+    return length
+
+
+def slot_plaintext(data_key: bytes, ring: bytes = b"", length: int = SLOT_PLAINTEXT_CLASS) -> bytes:
     body = data_key + struct.pack(">I", len(ring)) + ring
-    return body + b"\0" * (-len(body) % SLOT_PLAINTEXT_CLASS)
+    if len(body) > length:
+        raise ValueError(f"a key ring of {len(ring)} bytes does not fit a {length}-byte slot")
+    return body + b"\0" * (length - len(body))
 
 
 def make_slot(
-    keys: CustomerKeys, portal_salt: bytes, email: str, password: str, iterations: int, ring: bytes = b""
+    keys: CustomerKeys,
+    portal_salt: bytes,
+    email: str,
+    password: str,
+    iterations: int,
+    ring: bytes = b"",
+    length: int = SLOT_PLAINTEXT_CLASS,
 ) -> dict:
     """One contact's slot: {"iv", "key"}, nothing that names the contact."""
     iv = os.urandom(12)
     wrapped = AESGCM(password_key(portal_salt, email, password, iterations)).encrypt(
-        iv, slot_plaintext(keys.data_key, ring), slot_aad(keys.key_id)
+        iv, slot_plaintext(keys.data_key, ring, length), slot_aad(keys.key_id)
     )
     return {"iv": b64(iv), "key": b64(wrapped)}
 

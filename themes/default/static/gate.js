@@ -102,19 +102,22 @@
     });
   }
 
-  function cookieName() {
-    return "portico_" + portal.replace(/[^A-Za-z0-9_-]/g, "_");
+  /* The site's root path: a portal is the folder below it. */
+  var siteRoot = location.pathname.replace(/[^/]*\/[^/]*$/, "");
+
+  function cookieName(folder) {
+    return "portico_" + folder.replace(/[^A-Za-z0-9_-]/g, "_");
   }
 
-  function setCookie(value, remove) {
-    var folder = location.pathname.replace(/[^/]*$/, "");
-    document.cookie = cookieName() + "=" + value + "; path=" + folder + "; SameSite=Strict" +
+  function setCookie(folder, value, remove) {
+    document.cookie = cookieName(folder) + "=" + value + "; path=" + siteRoot + folder + "/; SameSite=Strict" +
       (remove ? "; max-age=0" : "") + (location.protocol === "https:" ? "; Secure" : "");
   }
 
   function readCookie() {
-    var found = document.cookie.split("; ").filter(function (c) { return c.indexOf(cookieName() + "=") === 0; })[0];
-    return found ? found.slice(cookieName().length + 1) : null;
+    var name = cookieName(portal) + "=";
+    var found = document.cookie.split("; ").filter(function (c) { return c.indexOf(name) === 0; })[0];
+    return found ? found.slice(name.length) : null;
   }
 
   /* A session is the portal's data key plus when it lapses. Without "remember me" it is tied
@@ -123,7 +126,7 @@
     var session = await store("readonly", function (s) { return s.get(portal); });
     if (!session) return { state: "none" };
     if (Date.now() > session.expires || (!session.remember && readCookie() !== session.token)) {
-      await signOut();
+      await endSession(portal);
       return { state: "expired" };
     }
     session.expires = Date.now() + session.idle;
@@ -131,26 +134,46 @@
     return { state: "ok", session: session };
   }
 
-  async function saveSession(dataKey, keyId, gate, remember) {
+  /* One session per portal folder. A key ring (a person who may open several customers' portals)
+     gives a session for each of them at one sign-in, each with the ring's names for the switcher. */
+  async function saveSession(folder, dataKey, keyId, gate, remember, ring) {
     var token = format.toBase64(crypto.getRandomValues(new Uint8Array(16))).replace(/[^A-Za-z0-9]/g, "");
     var idle = remember ? gate.remember_days * 86400000 : gate.idle_minutes * 60000;
     await store("readwrite", function (s) {
       return s.put({ key: dataKey, keyId: keyId, idle: idle, expires: Date.now() + idle, remember: remember,
-                     token: token }, portal);
+                     token: token, ring: ring }, folder);
     });
-    if (!remember) setCookie(token, false);
+    if (!remember) setCookie(folder, token, false);
   }
 
+  async function saveSessions(unlocked, gate, remember) {
+    var ring = unlocked.ring.map(function (entry) { return { portal: entry.portal, name: entry.name }; });
+    await saveSession(portal, unlocked.dataKey, gate.kid, gate, remember, ring);
+    for (var i = 0; i < unlocked.ring.length; i++) {
+      var entry = unlocked.ring[i];
+      if (entry.portal !== portal) await saveSession(entry.portal, entry.dataKey, entry.kid, gate, remember, ring);
+    }
+  }
+
+  async function endSession(folder) {
+    await store("readwrite", function (s) { return s.delete(folder); });
+    setCookie(folder, "", true);
+  }
+
+  /* Signs out of this portal and of every portal its key ring opened with it. */
   async function signOut() {
-    await store("readwrite", function (s) { return s.delete(portal); });
-    setCookie("", true);
+    var session = await store("readonly", function (s) { return s.get(portal); });
+    var folders = [portal].concat(((session && session.ring) || []).map(function (e) { return e.portal; }));
+    folders = folders.filter(function (folder, i) { return folders.indexOf(folder) === i; });
+    for (var i = 0; i < folders.length; i++) await endSession(folders[i]);
+    return folders;
   }
 
   /* Signing out in one tab signs out every tab of this portal: they leave their decrypted page. */
   var channel = window.BroadcastChannel ? new BroadcastChannel("portico-sessions") : null;
 
-  function announceSignOut() {
-    if (channel) channel.postMessage({ signedOut: portal });
+  function announceSignOut(folders) {
+    if (channel) folders.forEach(function (folder) { channel.postMessage({ signedOut: folder }); });
   }
 
   function leaveWhenSignedOutElsewhere() {
@@ -208,7 +231,7 @@
         var dataKey = unlocked.dataKey;
         var payload = format.fromBase64(document.getElementById("portico-payload").textContent);
         var opened = await format.openBlob(payload, publishedPath, dataKey, null); // proves the key before keeping it
-        await saveSession(dataKey, gate.kid, gate, form.elements.remember.checked);
+        await saveSessions(unlocked, gate, form.elements.remember.checked);
         var next = params.get("next");
         if (next && NEXT_PATTERN.test(next)) location.replace("./" + next);
         else show(opened);
@@ -296,13 +319,32 @@
   function enhanceOpenedPage() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-sign-out]"), function (button) {
       button.addEventListener("click", async function () {
-        await signOut();
-        announceSignOut();
+        announceSignOut(await signOut());
         location.replace("./?why=signed_out");
       });
     });
     leaveWhenSignedOutElsewhere();
+    offerOtherPortals();
     Array.prototype.forEach.call(document.querySelectorAll('a[href$=".bin"]'), download);
+  }
+
+  /* The portals a key ring opened with this one, as links in the header. */
+  async function offerOtherPortals() {
+    var switcher = document.querySelector("[data-portal-switcher]");
+    if (!switcher) return;
+    var session = await store("readonly", function (s) { return s.get(portal); });
+    var others = ((session && session.ring) || []).filter(function (entry) { return entry.portal !== portal; });
+    if (!others.length) return;
+    var list = switcher.querySelector("ul");
+    others.forEach(function (entry) {
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = siteRoot + encodeURIComponent(entry.portal) + "/";
+      link.textContent = entry.name;
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    switcher.hidden = false;
   }
 
   /* ---- start ------------------------------------------------------------------------------ */
