@@ -236,6 +236,7 @@ def _build(
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
     out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
+    out.rekey_after = keystore.first_link_expiry() if keystore is not None and options.encrypt else None
     render_stage(workshop, plan, out, previous, progress, result)
     if remember:
         workshop.state = out.written_state
@@ -248,6 +249,7 @@ def nothing_changed(config: Config, options: BuildOptions, previous: BuildState 
         previous is not None
         and previous.inputs == input_fingerprint(config)
         and previous.mode.same_as(build_mode(options))
+        and not previous.rekey_due()
     )
 
 

@@ -155,3 +155,31 @@ def test_the_committed_vector_is_what_python_seals_and_opens():
     assert slots.open_slots(v["gate"], v["email"], v["password"]).data_key == keys.data_key
     real = [s for s in v["gate"]["slots"] if s not in slots.padded_slots([], keys.file_key, unb64(v["gate"]["salt"]))]
     assert slots.padded_slots(real, keys.file_key, unb64(v["gate"]["salt"])) == v["gate"]["slots"]
+
+
+def test_keys_kept_from_version_1_never_repeat_a_version_1_key_or_nonce(keys):
+    """A migrated keystore keeps its file key: version 2 derives everything under its own label, so
+    no file gets the key and nonce version 1 gave it (which, with a new AAD, would leak GHASH's key)."""
+    import hashlib
+    import hmac
+    import struct
+    import zlib
+
+    path = "abc/page.html"
+    blob = seal(keys, path, "text/html", PAGE)
+    v1_cek = hmac.new(keys.file_key, b"cek\0" + path.encode(), hashlib.sha256).digest()
+    packed = zlib.compressobj(6, zlib.DEFLATED, -15)
+    plain = packed.compress(b"text/html\n" + PAGE) + packed.flush()
+    framed = struct.pack(">I", len(plain)) + plain
+    v1_body_nonce = hmac.new(
+        keys.file_key, b"nonce\0" + path.encode() + b"\0" + hashlib.sha256(framed).digest(), hashlib.sha256
+    ).digest()[:12]
+    assert keys.content_key(path) != v1_cek
+    assert blob[80:92] != v1_body_nonce
+    assert keys.file_name("page.html", ".html") != (
+        __import__("base64")
+        .b32encode(hmac.new(keys.file_key, b"name\0page.html", hashlib.sha256).digest()[:10])
+        .decode()
+        .lower()
+        + ".html"
+    )

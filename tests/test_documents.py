@@ -142,3 +142,11 @@ def test_a_preview_carries_the_same_content_security_policy_as_an_encrypted_buil
     assert site.build(raw, encrypt=True, new_keystore=True).ok
     shells = {policy.search(p.read_text()).group(1) for p in site.public.glob("*/*.html")}
     assert len(preview) == 1 and preview == shells
+
+
+def test_a_documents_folder_holding_the_keystore_or_the_output_publishes_no_document(site):
+    raw = documents_site(site, "C1,Manual,documents/manual.pdf\n")
+    raw["gate"]["keystore"] = "export/documents/keystore.json"
+    result = site.build(raw)
+    [(row, kind, message)] = refused(result)
+    assert (row, kind) == (None, "unsafe-documents-folder") and "keystore.json" in message

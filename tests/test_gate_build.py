@@ -741,3 +741,82 @@ def test_a_ring_contacts_new_password_is_theirs_everywhere_and_rekeys_each_porta
     assert all(after.customers[c].keys.key_id != before[c] for c in ("C1", "C2"))  # both could have leaked
     assert gated.build(gate_config(), encrypt=True).ok
     assert len(ring_of(gated, "C2", "ann@alpha.example")) == 2
+
+
+def test_an_old_password_does_not_come_back_with_a_customer_that_was_disabled(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    customers_with_switch = CUSTOMERS.replace("name,email", "name,email,portal")
+    on = customers_with_switch.replace("example\n", "example,yes\n")
+    raw = gate_config()
+    raw["exports"]["customers"]["columns"]["portal_enabled"] = "portal"
+    gated.file("customers.csv", on)
+    assert gated.build(raw, encrypt=True, new_keystore=True).ok
+    old = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
+    gated.file("customers.csv", on.replace("info@beta.example,yes", "info@beta.example,no"))  # C2 off for a while
+    assert gated.build(raw, encrypt=True).ok
+    ks = keystore_of(gated)
+    staff.rotate_passwords(ledger_of(gated), ks, "C1", "ann@alpha.example")  # Ann's password leaked meanwhile
+    ks.save()
+    gated.file("customers.csv", on)  # C2 back
+    assert gated.build(raw, encrypt=True).ok
+    for customer_id in ("C1", "C2"):
+        with pytest.raises(blobs.DecryptError):
+            slots.open_slots(gate_table(gated, customer_id), "ann@alpha.example", old)
+    assert len(ring_of(gated, "C2", "ann@alpha.example")) == 2  # her new password opens both
+
+
+def test_different_passwords_at_two_customers_make_no_ring(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    ks = keystore_of(gated)
+    ks.customers["C2"].contacts["ann@alpha.example"].password = "another-Lantern-91-quay"  # as version 1 allowed
+    ks.customers["C2"].contacts["ann@alpha.example"].slot = None
+    ks.save()
+    assert gated.build(gate_config(), encrypt=True).ok
+    assert ring_of(gated, "C1", "ann@alpha.example") == [] and ring_of(gated, "C2", "ann@alpha.example") == []
+
+
+def test_an_ended_link_is_rekeyed_even_when_nothing_else_changed(gated, monkeypatch):
+    from datetime import date, timedelta
+
+    import generator.output.state as state_module
+    import generator.seal.access as access_module
+    from generator.publish import output_is_stale
+
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    ks = keystore_of(gated)
+    link = staff.direct_link(gated.load(gate_config()), ledger_of(gated), ks, "C1", "A-1", valid_days=1)
+    ks.save()
+    assert gated.build(gate_config(), encrypt=True).ok  # the keystore changed: a build, the link still open
+    again = gated.build(gate_config(), encrypt=True)
+    assert again.noop  # nothing changed, and the link's day has not passed
+
+    class Later(date):
+        @classmethod
+        def today(cls):
+            return date.today() + timedelta(days=2)
+
+    monkeypatch.setattr(state_module, "date", Later)
+    monkeypatch.setattr(access_module, "date", Later)
+    assert output_is_stale(gated.load(gate_config()), state_module.read_state(gated.public))  # publish builds first
+    result = gated.build(gate_config(), encrypt=True)
+    assert not result.noop and result.access.expired_links == [("C1", "order-A-1.html")]
+    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", link).groups()
+    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', (gated.public / slug / name).read_text()).group(1))
+    with pytest.raises(blobs.DecryptError):
+        blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key))
+    assert gated.build(gate_config(), encrypt=True).noop  # and then nothing is due any more
+
+
+def test_a_changed_slot_table_changes_every_slot_so_nothing_tells_which_are_real(gated):
+    gated.file("contacts.csv", RING_CONTACTS)
+    config = gated.config(gate_config())
+    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
+    before = {s["iv"] for s in gate_table(gated, "C1")["slots"]}
+    assert gated.build(gate_config(), encrypt=True, full=True).access.slots_made == 0
+    assert {s["iv"] for s in gate_table(gated, "C1")["slots"]} == before  # unchanged: byte for byte
+    assert main(["revoke", "C2", "--config", str(config)]) == 0  # only Ann's ring in C1 must change
+    result = gated.build(gate_config(), encrypt=True)
+    assert result.access.slots_made == 2  # C2's two contacts: a new salt; C1's slots re-sealed without a KDF
+    after = gate_table(gated, "C1")["slots"]
+    assert len(after) == 8 and not {s["iv"] for s in after} & before  # all eight new, not just Ann's

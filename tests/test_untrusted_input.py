@@ -155,3 +155,10 @@ def test_config_links_that_are_safe_are_kept(site):
     raw["portal"]["payment_link_template"] = "https://pay.example/{invoice}"
     raw["carriers"] = {"DHL": "https://dhl.example/track?n={tracking}"}
     assert site.load(raw).carriers == {"DHL": "https://dhl.example/track?n={tracking}"}
+
+
+def test_a_relative_nav_link_cannot_leave_the_site_through_a_backslash(site):
+    raw = minimal_config()
+    raw["portal"]["branding"] = {"nav_links": [{"label": "Help", "url": "/\\\\evil.example/"}]}
+    with pytest.raises(ConfigError, match="path on the site"):
+        site.load(raw)

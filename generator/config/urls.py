@@ -29,8 +29,8 @@ def checked_url(text: str, *, relative: bool = False) -> str:
         return link
     if scheme == "mailto" and parts.path:
         return link
-    if relative and not scheme and not link.startswith("//") and ":" not in link.split("/")[0]:
-        return link
+    if relative and not scheme and "\\" not in link and not link.startswith("//") and ":" not in link.split("/")[0]:
+        return link  # (browsers read a backslash as a slash: "/\\evil.example" would leave the site)
     allowed = "an https:, http: or mailto: link" + (" or a path on the site" if relative else "")
     raise UnsafeLink(f"{_shown(text)} is not {allowed}")
 

@@ -19,7 +19,7 @@ from ..config.entities import ADDRESS_PARTS
 from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
-from ..read.documents import DocumentRefused, documents_folder, export_tables_inside, locate
+from ..read.documents import DocumentRefused, documents_folder, locate, unpublishable_inside
 from ..read.formats import file_size
 from .allocation import OLDEST_FIRST, settle_payments
 from .canonical import (
@@ -508,12 +508,12 @@ class LedgerBuilder:
 
     def documents(self, orders: dict[str, Order], invoices: dict[str, Invoice]) -> None:
         folder = documents_folder(self.config)
-        if tables := export_tables_inside(self.config, folder):
+        if tables := unpublishable_inside(self.config, folder):
             self.problems.error(
                 self.config.source_path.name,
                 None,
                 "exports.documents.folder",
-                f"the documents folder {folder} also holds the export's own files ({', '.join(tables)}); "
+                f"the documents folder {folder} also holds what must never be published ({', '.join(tables)}); "
                 "a document row could publish them, so no document is published until they are kept apart",
                 "unsafe-documents-folder",
                 "documents",

@@ -51,6 +51,7 @@ class StagedOutput:
         self.written_state: BuildState | None = None  # the state, once committed
         self.pages = 0  # what the plan made, kept in the state for a no-op build to report
         self.portals: list[list] = []  # [folder, pages, files] per portal
+        self.rekey_after: str | None = None  # the earliest day a direct link ends (kept in the state)
 
     def __enter__(self) -> StagedOutput:
         if self.staging.exists():
@@ -129,7 +130,9 @@ class StagedOutput:
                 if logical in self.written
             },
         }
-        return BuildState(self.inputs, self.mode, self.bytes, self.digests, recipes, self.pages, self.portals)
+        return BuildState(
+            self.inputs, self.mode, self.bytes, self.digests, recipes, self.pages, self.portals, self.rekey_after
+        )
 
     def commit(self) -> None:
         if self.in_place:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 STATE_DIR = ".portico"  # inside the output folder, never published
@@ -77,6 +78,12 @@ class BuildState:
     recipes: dict[str, list[str]] = field(default_factory=dict)  # state key -> [recipe, written path]
     pages: int = 0  # pages the build made
     portals: list[list] = field(default_factory=list)  # [folder, pages, files] per portal: no customer ids or names
+    rekey_after: str | None = None  # ISO date: from the day after it, a direct link has ended (a build is due)
+
+    def rekey_due(self, today: date | None = None) -> bool:
+        """Whether a direct link has ended since this build: the next build must re-key its page,
+        even though nothing it reads changed."""
+        return self.rekey_after is not None and (today or date.today()).isoformat() > self.rekey_after
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +95,7 @@ class BuildState:
             "recipes": self.recipes,
             "pages": self.pages,
             "portals": self.portals,
+            "rekey_after": self.rekey_after,
         }
 
     @classmethod
@@ -107,6 +115,7 @@ class BuildState:
                 recipes,
                 int(data.get("pages", 0)),
                 portals,
+                str(data["rekey_after"]) if data.get("rekey_after") else None,
             )
         except (KeyError, TypeError, ValueError):
             return None

@@ -54,7 +54,12 @@ def manifest_seal(config: Config) -> ManifestSeal:
 
 
 def output_is_stale(config: Config, state: BuildState | None) -> bool:
-    return state is None or not state.mode.publishable or state.inputs != input_fingerprint(config)
+    return (
+        state is None
+        or not state.mode.publishable
+        or state.inputs != input_fingerprint(config)
+        or state.rekey_due()  # a direct link has ended: its page must be re-keyed before publishing
+    )
 
 
 def publish_build(

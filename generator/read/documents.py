@@ -43,17 +43,16 @@ def documents_folder(config: Config) -> Path:
     return (config.export_dir / (source.folder if source else "documents")).resolve()
 
 
-def export_tables_inside(config: Config, folder: Path) -> list[str]:
-    """The export's own files (tables, line files, added contacts) that are inside `folder`."""
-    files = [
-        config.export_dir / f
-        for s in config.exports.sources().values()
-        for f in (s.file, s.lines and s.lines.file)
-        if f
-    ]
+def unpublishable_inside(config: Config, folder: Path) -> list[str]:
+    """What must never be published that is inside `folder`: the export's own files (tables, line
+    files, added contacts), the config, the keystore and its backup, the output folder."""
+    sources = config.exports.sources().values()
+    files = [config.export_dir / f for s in sources for f in (s.file, s.lines and s.lines.file) if f]
     if config.exports.added_contacts:
         files.append(config.path(config.exports.added_contacts.file))
-    return sorted(str(f) for f in files if f.resolve().is_relative_to(folder))
+    keystore = config.path(config.gate.keystore)
+    files += [config.source_path, keystore, keystore.with_name(keystore.name + ".bak"), config.output_dir]
+    return sorted(str(f) for f in files if f.resolve().is_relative_to(folder) or folder.is_relative_to(f.resolve()))
 
 
 def locate(folder: Path, written: str, where: str = "") -> DocumentFile:

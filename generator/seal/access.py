@@ -8,7 +8,8 @@ nothing published afterwards opens with the old ones.
 
 A person who is a contact of several customers (a group's accountant: the same e-mail address
 in several customers' contacts) gets one password for all of them, and a **key ring** in each of
-their slots: every portal they may open, with its data key, so one sign-in opens them all. The
+their slots: every portal they may open with that same password, with its data key, so one sign-in opens
+them all (passwords that differ, as a keystore from version 1 may have, make no ring). The
 ring is made from the keystore at every build, so a customer's revocation, or the person losing
 access there, takes that portal out of every ring at once.
 """
@@ -25,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..model import Ledger
-from .blobs import b64, b64url
+from .blobs import b64, b64url, unb64
 from .keystore import ContactSecret, CustomerSecret, Keystore
 from .passwords import generate_password
-from .slots import make_slot, normalise_email, slot_length
+from .slots import normalise_email, password_key, seal_slot, slot_length
 
 
 @dataclass
@@ -67,22 +68,28 @@ def sync_access(
     return changes
 
 
-def customers_of(keystore: Keystore, email: str) -> list[str]:
-    """The customers whose portals this address may open."""
+def customers_of(keystore: Keystore, email: str, enabled_only: bool = True) -> list[str]:
+    """The customers this address is a contact of (with `enabled_only`, whose portals it may open now)."""
     address = normalise_email(email)
-    return sorted(cid for cid, secret in keystore.customers.items() if secret.enabled and address in secret.contacts)
+    return sorted(
+        cid
+        for cid, secret in keystore.customers.items()
+        if address in secret.contacts and (secret.enabled or not enabled_only)
+    )
 
 
 def key_rings(keystore: Keystore, ledger: Ledger, slugs: dict[str, str]) -> dict[tuple[str, str], bytes]:
     """(customer id, e-mail) -> the key ring in that contact's slot (JSON, docs/encryption.md):
     every portal the address opens, this one included, when there is more than one."""
-    portals: dict[str, list[str]] = {}
+    portals: dict[tuple[str, str], list[str]] = {}
     for customer_id, secret in keystore.customers.items():
         if secret.enabled and customer_id in slugs and customer_id in ledger.books:
-            for email in secret.contacts:
-                portals.setdefault(email, []).append(customer_id)
+            for email, contact in secret.contacts.items():
+                # only where the password is the same: a ring must not let one customer's (say,
+                # an old, leaked) password open another's portal
+                portals.setdefault((email, contact.password), []).append(customer_id)
     rings = {}
-    for email, customer_ids in portals.items():
+    for (email, _), customer_ids in portals.items():
         if len(customer_ids) < 2:
             continue
         entries = [
@@ -151,6 +158,12 @@ def is_current(secret: CustomerSecret, contact: ContactSecret, iterations: int) 
     return contact.slot is not None and (contact.slot_for or "").split("|")[0] == key_context(secret, iterations)
 
 
+def kek_context(secret: CustomerSecret, email: str, password: str, iterations: int) -> str:
+    """What a cached KDF output was made from: the salt, the cost, the address and password."""
+    made_from = hashlib.sha256(f"{email}\0{password}".encode()).hexdigest()[:16]
+    return f"{b64url(secret.salt)}:{iterations}:{made_from}"
+
+
 def _make_slots(
     keystore: Keystore,
     iterations: int,
@@ -158,25 +171,46 @@ def _make_slots(
     changes: AccessChanges,
     on_slot: Callable[[int], None],
 ) -> None:
-    """The slow part of a first build: one PBKDF2 per slot, on every core (hashlib frees the GIL)."""
+    """Makes the slot table of every portal in which any slot changed, anew and whole: fresh ivs
+    for every real slot and fresh decoys, so comparing two versions of an entry page tells nothing
+    (not which slots are real, not which portals share a contact). Only a new password, salt or
+    cost runs the KDF (on every core: hashlib frees the GIL); other slots are re-sealed with the
+    cached KDF output."""
     length = slot_length(list(rings.values()))
-    todo = [
-        (customer_id, secret, email, contact, rings.get((customer_id, email), b""))
-        for customer_id, secret in sorted(keystore.customers.items())
-        if secret.enabled
+    tables = []
+    for customer_id, secret in sorted(keystore.customers.items()):
+        if not secret.enabled:
+            continue
+        wanted = {
+            email: (
+                rings.get((customer_id, email), b""),
+                slot_context(secret, iterations, rings.get((customer_id, email), b""), length),
+            )
+            for email in secret.contacts
+        }
+        if any(c.slot is None or c.slot_for != wanted[e][1] for e, c in secret.contacts.items()):
+            tables.append((secret, wanted))
+    derive = [
+        (secret, email, contact)
+        for secret, _ in tables
         for email, contact in sorted(secret.contacts.items())
-        if contact.slot is None
-        or contact.slot_for != slot_context(secret, iterations, rings.get((customer_id, email), b""), length)
+        if not contact.kek or contact.kek_for != kek_context(secret, email, contact.password, iterations)
     ]
 
-    def make(item: tuple[str, CustomerSecret, str, ContactSecret, bytes]) -> None:
-        _, secret, email, contact, ring = item
-        contact.slot = make_slot(secret.keys, secret.salt, email, contact.password, iterations, ring, length)
-        contact.slot_for = slot_context(secret, iterations, ring, length)
+    def kdf(item: tuple[CustomerSecret, str, ContactSecret]) -> None:
+        secret, email, contact = item
+        contact.kek = b64(password_key(secret.salt, email, contact.password, iterations))
+        contact.kek_for = kek_context(secret, email, contact.password, iterations)
         on_slot(1)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(make, todo))
-    changes.slots_made = len(todo)
+        list(pool.map(kdf, derive))
+    for secret, wanted in tables:
+        secret.slot_table += 1
+        for email, contact in secret.contacts.items():
+            ring, context = wanted[email]
+            contact.slot = seal_slot(secret.keys, unb64(contact.kek), ring, length)
+            contact.slot_for = context
+    changes.slots_made = len(derive)
     changes.kdf_seconds = time.perf_counter() - started

@@ -52,7 +52,9 @@ def unb64(text: str) -> bytes:
 
 
 def _mac(key: bytes, label: str, *parts: bytes) -> bytes:
-    return hmac.new(key, b"\0".join([label.encode(), *parts]), hashlib.sha256).digest()
+    """Every name, key and nonce is derived under the format's version: keys carried over from
+    version 1 (a migrated keystore) never give a version 1 key and nonce again."""
+    return hmac.new(key, b"\0".join([VERSION_LABEL, label.encode(), *parts]), hashlib.sha256).digest()
 
 
 def associated_data(key_id: bytes, path: str) -> bytes:

@@ -18,6 +18,7 @@ from ..site.paths import SHARED_DIR
 from . import blobs, slots
 from .access import is_current
 from .keystore import Keystore
+from .padding import page_size_class
 
 ENTRY = PATHS.entry
 PAYLOAD_MARKER = 'id="portico-payload"'
@@ -79,7 +80,7 @@ class Gate:
         name = self.published_name(portal, rendered.path)
         path = f"{portal.slug}/{name}"
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
-        sizes = self.config.gate.padding.sizes
+        sizes = page_size_class(self.config.gate.padding) if name.endswith(".html") else self.config.gate.padding.sizes
         blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch)
         if not name.endswith(".html"):
             return RenderedFile(portal, name, blob, "application/octet-stream")
@@ -98,7 +99,7 @@ class Gate:
             "salt": blobs.b64(secret.salt),
             "kdf": slots.KDF_NAME,
             "iter": self.iterations,
-            "slots": slots.padded_slots(real, secret.keys.file_key, secret.salt),
+            "slots": slots.padded_slots(real, secret.keys.file_key, secret.salt, secret.slot_table),
             "idle_minutes": gate.session_minutes,
             "remember_days": gate.remember_days,
         }

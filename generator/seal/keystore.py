@@ -39,6 +39,8 @@ class ContactSecret:
     password: str
     slot: dict | None = None  # cached; valid while `slot_for` is what it would be made for now
     slot_for: str | None = None
+    kek: str | None = None  # the KDF's output for this password, salt and cost (base64): no KDF to re-seal a slot
+    kek_for: str | None = None
 
 
 @dataclass
@@ -49,6 +51,7 @@ class CustomerSecret:
     enabled: bool = True
     link_expiries: dict[str, str] = field(default_factory=dict)  # logical path -> ISO date its direct links end
     link_epochs: dict[str, int] = field(default_factory=dict)  # logical path -> times re-keyed on its own
+    slot_table: int = 0  # counts the entry page's slot tables: a new one whenever any slot changes
 
     @classmethod
     def generate(cls) -> CustomerSecret:
@@ -66,8 +69,7 @@ class CustomerSecret:
         self.link_expiries.clear()  # the new keys end every direct link anyway
         self.link_epochs.clear()
         for contact in self.contacts.values():
-            contact.slot = None
-            contact.slot_for = None
+            contact.slot = contact.slot_for = contact.kek = contact.kek_for = None
 
 
 @dataclass
@@ -89,6 +91,11 @@ class Keystore:
         away must open nothing published afterwards, not even what all portals share."""
         self.customers[customer_id].rotate()
         self.shared_secret = os.urandom(32)
+
+    def first_link_expiry(self) -> str | None:
+        """The earliest day a direct link made with --valid-days ends (ISO), if any is pending."""
+        days = [until for c in self.customers.values() if c.enabled for until in c.link_expiries.values()]
+        return min(days, default=None)
 
     def manifest_key(self) -> bytes:
         """Seals the publish manifest, so only a publish with this keystore can read what was published."""
@@ -120,8 +127,15 @@ class Keystore:
                     "enabled": c.enabled,
                     "link_expiries": dict(sorted(c.link_expiries.items())),
                     "link_epochs": dict(sorted(c.link_epochs.items())),
+                    "slot_table": c.slot_table,
                     "contacts": {
-                        email: {"password": s.password, "slot": s.slot, "slot_for": s.slot_for}
+                        email: {
+                            "password": s.password,
+                            "slot": s.slot,
+                            "slot_for": s.slot_for,
+                            "kek": s.kek,
+                            "kek_for": s.kek_for,
+                        }
                         for email, s in sorted(c.contacts.items())
                     },
                 }
@@ -145,7 +159,9 @@ class Keystore:
                 salt = os.urandom(SALT_BYTES)
             else:
                 contacts = {
-                    email: ContactSecret(s["password"], s.get("slot"), s.get("slot_for"))
+                    email: ContactSecret(
+                        s["password"], s.get("slot"), s.get("slot_for"), s.get("kek"), s.get("kek_for")
+                    )
                     for email, s in c["contacts"].items()
                 }
                 salt = unb64(c["salt"])
@@ -156,6 +172,7 @@ class Keystore:
                 c.get("enabled", True),
                 dict(c.get("link_expiries", {})),
                 {path: int(n) for path, n in c.get("link_epochs", {}).items()},
+                int(c.get("slot_table", 0)),
             )
         keystore = cls(path, _key(data["site_key"]), customers, encrypted)
         if "shared_secret" in data:  # (keystores from before shared files get one at their next save)

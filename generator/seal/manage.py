@@ -122,7 +122,7 @@ def rotate_passwords(
 def _give_password(keystore: Keystore, customer_id: str, email: str, password: str) -> set[str]:
     """One person, one password: the address's password changes at every customer it opens (its
     key ring is one sign-in); returns those customers. The next build makes their slots."""
-    customers = set(customers_of(keystore, email)) | {customer_id}
+    customers = set(customers_of(keystore, email, enabled_only=False)) | {customer_id}  # a disabled one too
     for customer in customers:
         contact = keystore.customers[customer].contacts[normalise_email(email)]
         contact.password = password

@@ -5,10 +5,11 @@ anyone who can list the store (or count the names a crawler finds) learns each c
 of business. The planner's files are counted per portal, pages and other files (downloads,
 documents) apart, and each count is brought up to the next class: pages to `files`, 4×, 16×, …
 (64, 256, 1,024 by default), other files to an eighth of that. A decoy is a genuine blob of the
-customer's, under a name made like any other, holding random bytes of the smallest size class:
-nothing but its key tells it from a page. Decoys are stable (their bytes derive from the portal
-and their number), so a rebuild re-uploads none, and when a portal grows the highest-numbered
-decoys go first.
+customer's, under a name made like any other, holding random bytes of the size class most files
+of its kind have (pages start at twice `sizes`, where nearly every page lands; other files at
+`sizes`): nothing but its key tells it from a real file of that class. Decoys are stable (their
+bytes derive from the portal and their number), so a rebuild re-uploads none, and when a portal
+grows the highest-numbered decoys go first.
 """
 
 from __future__ import annotations
@@ -35,12 +36,19 @@ def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
         if planned.portal is not None:
             counted = pages if planned.path.endswith(".html") else others
             counted[planned.portal.slug] += 1
-    length = max(padding.sizes - FRAMING, 16)
+    kinds = (
+        (".html", pages, padding.files, page_size_class(padding)),
+        (".bin", others, max(padding.files // 8, 1), padding.sizes),
+    )
     for portal in plan.portals:
-        for suffix, counted, smallest in (
-            (".html", pages, padding.files),
-            (".bin", others, max(padding.files // 8, 1)),
-        ):
+        for suffix, counted, smallest, size in kinds:
             real = counted[portal.slug]
+            length = str(max(size - FRAMING, 16))
             for number in range(count_class(real, smallest) - real):
-                plan.files.append(PlannedFile(portal, f"decoy-{number}{suffix}", DECOY, inputs=(str(length),)))
+                plan.files.append(PlannedFile(portal, f"decoy-{number}{suffix}", DECOY, inputs=(length,)))
+
+
+def page_size_class(padding: PaddingConfig) -> int:
+    """Pages start at twice the smallest size class: nearly every page of the default theme lands
+    there, so the decoys, which are made there, look like the pages around them."""
+    return 2 * padding.sizes

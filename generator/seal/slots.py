@@ -89,10 +89,14 @@ def make_slot(
     length: int = SLOT_PLAINTEXT_CLASS,
 ) -> dict:
     """One contact's slot: {"iv", "key"}, nothing that names the contact."""
+    return seal_slot(keys, password_key(portal_salt, email, password, iterations), ring, length)
+
+
+def seal_slot(keys: CustomerKeys, kek: bytes, ring: bytes = b"", length: int = SLOT_PLAINTEXT_CLASS) -> dict:
+    """A slot from the KDF's output (which the keystore caches, so a slot table can be made anew,
+    with fresh ivs, without running the KDF again)."""
     iv = os.urandom(12)
-    wrapped = AESGCM(password_key(portal_salt, email, password, iterations)).encrypt(
-        iv, slot_plaintext(keys.data_key, ring, length), slot_aad(keys.key_id)
-    )
+    wrapped = AESGCM(kek).encrypt(iv, slot_plaintext(keys.data_key, ring, length), slot_aad(keys.key_id))
     return {"iv": b64(iv), "key": b64(wrapped)}
 
 
@@ -103,22 +107,23 @@ def slot_count(real: int, bucket: int = SLOT_BUCKET) -> int:
     return count
 
 
-def padded_slots(real: list[dict], file_key: bytes, portal_salt: bytes) -> list[dict]:
+def padded_slots(real: list[dict], file_key: bytes, portal_salt: bytes, table: int = 0) -> list[dict]:
     """The real slots among decoys of the same size, in an order that says nothing. Decoys are
-    derived from the customer's secret file key, so a rebuild gives the same bytes."""
+    derived from the customer's secret file key, the salt and the table's number, so a rebuild
+    gives the same bytes, and a table made anew (any slot changed) changes every slot alike."""
     size = max((len(unb64(s["key"])) for s in real), default=SLOT_PLAINTEXT_CLASS + 16)
     slots = list(real)
     for index in range(slot_count(len(real)) - len(real)):
-        stream = _stream(file_key, portal_salt, index, 12 + size)
+        stream = _stream(file_key, portal_salt, table, index, 12 + size)
         slots.append({"iv": b64(stream[:12]), "key": b64(stream[12:])})
     return sorted(slots, key=lambda s: s["iv"])
 
 
-def _stream(file_key: bytes, portal_salt: bytes, index: int, length: int) -> bytes:
+def _stream(file_key: bytes, portal_salt: bytes, table: int, index: int, length: int) -> bytes:
     out = b""
     block = 0
     while len(out) < length:
-        label = b"decoy slot\0" + portal_salt + struct.pack(">II", index, block)
+        label = b"decoy slot\0" + portal_salt + struct.pack(">III", table, index, block)
         out += hmac.new(file_key, label, hashlib.sha256).digest()
         block += 1
     return out[:length]

@@ -122,7 +122,10 @@ def run_rotate(args: argparse.Namespace, console: Console) -> int:
 
 def rekeyed(args: argparse.Namespace) -> str:
     if args.keep_key:
-        return " (same key: the old password no longer signs in, but a saved entry page still opens with it)"
+        return (
+            " (same key: the old password no longer signs in, but with a saved entry page it still opens this "
+            "portal, and every portal of the contact's key ring)"
+        )
     return f" and {args.customer} re-keyed (old sessions, saved pages and direct links open nothing new)"
     return EXIT_OK
 
