@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, check_setting_names
+from .locks import LockHeld, exclusive
 from .model import Ledger, build_ledger, newest_export_date
 from .output import (
     ENGINE_VERSION,
@@ -28,10 +29,11 @@ from .output import (
     input_fingerprint,
     keys_digests,
     read_state,
+    recover_output,
     run,
     shared_keys_digest,
 )
-from .problems import ProblemLog
+from .problems import ProblemLog, describe_os_error
 from .progress import Progress
 from .publish import (
     PublishError,
@@ -138,7 +140,7 @@ class UnknownCustomer(BuildFailed):
     """`--customer` named an id the export does not have."""
 
 
-BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, DocumentRefused, KeystoreError, BuildFailed)
+BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, DocumentRefused, KeystoreError, BuildFailed, LockHeld)
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -177,17 +179,33 @@ def build(
     started = time.perf_counter()
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
-        _build(config, options, progress, result, remember, reread)
+        with locked_for_build(config, result.output_dir, options.encrypt):
+            _build(config, options, progress, result, remember, reread)
     except BUILD_ERRORS as exc:
         result.failure, result.usage_error = str(exc), isinstance(exc, UnknownCustomer)
+    except OSError as exc:  # the disk, not the input (a read-only keystore folder, say)
+        result.failure = describe_os_error(exc)
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def locked_for_build(config: Config, output_dir: Path, encrypt: bool) -> Iterator[None]:
+    """A build writes its output folder and (encrypted) the keystore: no other process may meanwhile."""
+    with exclusive(output_dir, f"the output folder {output_dir}"):
+        if not encrypt:
+            yield
+            return
+        keystore = config.path(config.gate.keystore)
+        with exclusive(keystore, f"the keystore {keystore}"):
+            yield
 
 
 def _build(
     config: Config, options: BuildOptions, progress: Progress, result: BuildResult, remember: bool, reread: bool
 ) -> None:
     problems = result.problems
+    recover_output(result.output_dir)  # a build killed in the middle of its swap
     previous = None if options.full else read_state(result.output_dir)
     if not reread and nothing_changed(config, options, previous):
         result.noop, result.files, result.bytes, result.pages = (
@@ -241,6 +259,16 @@ def _build(
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+def recover_site(output_dir: Path) -> bool:
+    """The last complete site back in place if a build died in the middle of its swap (never while
+    a live build holds the output: that one is about to finish the swap itself)."""
+    try:
+        with exclusive(output_dir, f"the output folder {output_dir}"):
+            return recover_output(output_dir)
+    except LockHeld:
+        return False
 
 
 def nothing_changed(config: Config, options: BuildOptions, previous: BuildState | None) -> bool:
@@ -354,15 +382,20 @@ def render_stage(
     )
     progress.stage("Rendering portals", len(plan.files))
     with out:
-        result.engine = run(
-            plan,
-            w.renderer,
-            out,
-            recipes,
-            previous,
-            progress.advance,
-            workers if workers is not None else w.options.workers,
-        )
+        try:
+            result.engine = run(
+                plan,
+                w.renderer,
+                out,
+                recipes,
+                previous,
+                progress.advance,
+                workers if workers is not None else w.options.workers,
+            )
+        except OSError as exc:  # a full disk, a read-only folder: the staged files go, the output stays
+            needed = previous.bytes if previous is not None else None
+            kept = f"{out.output_dir} still holds the last build"
+            raise BuildFailed(f"{describe_os_error(exc, needed)}; {kept}") from None
     result.files, result.bytes = out.files, out.bytes
 
 
@@ -398,10 +431,16 @@ def publish(
 ) -> PublishReport:
     """Build first if anything the build reads changed (unless told not to), then publish."""
     progress = progress or Progress()
-    state = read_state(config.output_dir)
-    if options.build and output_is_stale(config, state):
-        result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
-        if not result.ok:
-            raise PublishError(f"the build failed, nothing was published: {result.failure}")
-        state = read_state(config.output_dir)
-    return publish_build(config, options, state, progress, store_factory)
+    output = config.output_dir
+    try:
+        with exclusive(output, f"the output folder {output}"):  # no build changes what is being sent
+            recover_output(output)
+            state = read_state(output)
+            if options.build and output_is_stale(config, state):
+                result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
+                if not result.ok:
+                    raise PublishError(f"the build failed, nothing was published: {result.failure}")
+                state = read_state(output)
+            return publish_build(config, options, state, progress, store_factory)
+    except LockHeld as exc:
+        raise PublishError(str(exc)) from None

@@ -6,6 +6,7 @@ Every stage that reads input reports into one `ProblemLog`; `portico check` prin
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -75,3 +76,15 @@ class ProblemLog:
 
     def as_json(self) -> list[dict]:
         return [asdict(p) for p in self.problems]
+
+
+def describe_os_error(exc: OSError, needed: int | None = None) -> str:
+    """One line for a failed file operation: which file, and why in plain words (a full disk says
+    how much room the work needed). Used wherever the disk, not the input, stopped the work."""
+    where = exc.filename or "a file"
+    if exc.errno == errno.ENOSPC:
+        room = f" (about {needed / 1_000_000:.1f} MB are needed)" if needed else ""
+        return f"the disk holding {where} is full{room}; free some room and run this again"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write {where}: {exc.strerror} (the folder is read-only or belongs to someone else)"
+    return f"{where}: {exc.strerror or exc}"

@@ -22,6 +22,12 @@ DATASETS = REPO.parent / "shared" / "datasets"
 os.environ[UNSAFE_TEST_ITERATIONS_ENV] = "1000"
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """What publish remembers about stores goes to a folder of the test's own, never ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 def static_file(public: Path, name: str) -> str:
     """The published path of a static file, whose name carries a hash of its bytes."""
     stem, _, suffix = name.rpartition(".")

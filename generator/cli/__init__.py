@@ -20,6 +20,8 @@ from rich.console import Console
 
 from .. import __version__
 from ..config import ConfigError
+from ..locks import LockHeld
+from ..problems import describe_os_error
 from ..seal import KeystoreError
 from ..seal.manage import StaffError
 from .commands import COMMANDS
@@ -52,8 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
-    except (StaffError, KeystoreError) as exc:
+    except (StaffError, KeystoreError, LockHeld) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_FAILED
+    except OSError as exc:  # the disk, not the program: say which file and why, never a traceback
+        console.print(f"[bold red]error:[/] {describe_os_error(exc)}", highlight=False)
         return EXIT_FAILED
 
 

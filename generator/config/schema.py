@@ -589,6 +589,10 @@ class PublishConfig(Strict):
     """Keys per listing request."""
     invalidation_limit: int = Field(15, ge=1)
     """More changed paths than this are collapsed into wildcards (per portal, then the whole prefix)."""
+    lease_seconds: float = Field(120, ge=5, le=3600)
+    """The publish lock's lease: renewed while a publish runs; a crashed publish's lock is taken over this long after its last renewal."""
+    single_writer: bool = False
+    """Skip the check that the store honours conditional writes (flag `--single-writer`): only where one publish can ever run at a time."""
 
 
 class ContentPage(Strict):

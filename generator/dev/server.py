@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlparse
 
+from .. import pipeline
 from ..config import Config, ConfigError, load_config
 from ..output.state import STATE_DIR
 from ..pipeline import BuildOptions, BuildResult
@@ -122,6 +123,17 @@ class DevServer:
         return [self.config_path.resolve()] + [f for f in folders if f.is_dir()]
 
 
+def site_folder(output_dir: Path, patience: float = 5.0) -> Path:
+    """The output folder, never missing: another build's swap has it gone for an instant (wait for
+    it), a build killed in that instant left the last site beside it (put it back)."""
+    deadline = time.monotonic() + patience
+    while not output_dir.is_dir() and time.monotonic() < deadline:
+        if pipeline.recover_site(output_dir):
+            break
+        time.sleep(0.02)
+    return output_dir.resolve()
+
+
 def handler_for(server: DevServer):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -141,7 +153,7 @@ def handler_for(server: DevServer):
             self.send_file(path)
 
         def send_file(self, path: str) -> None:
-            root = server.output_dir.resolve()
+            root = site_folder(server.output_dir)
             target = (root / path.lstrip("/")).resolve()
             if target.is_dir():
                 if not path.endswith("/"):

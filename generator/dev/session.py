@@ -58,7 +58,8 @@ class Session:
         started = time.perf_counter()
         result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
         try:
-            quick = self.rebuild_quickly(config, options, progress, result)
+            with pipeline.locked_for_build(config, result.output_dir, options.encrypt):
+                quick = self.rebuild_quickly(config, options, progress, result)
         except pipeline.BUILD_ERRORS as exc:
             quick, result.failure = True, str(exc)
         if quick:

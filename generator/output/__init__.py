@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .fingerprint import input_fingerprint
 from .recipes import ENGINE_VERSION, Recipes, TemplateDigests, keys_digests, shared_keys_digest
-from .staging import StagedOutput
+from .staging import StagedOutput, recover_output
 from .state import BuildMode, BuildState, read_state, state_stamp
 from .workers import EngineReport, run
 
@@ -26,6 +26,7 @@ __all__ = [
     "input_fingerprint",
     "keys_digests",
     "read_state",
+    "recover_output",
     "run",
     "shared_keys_digest",
     "state_stamp",

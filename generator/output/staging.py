@@ -17,9 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
-from .state import APPLYING, BuildMode, BuildState, state_key, write_state
+from .state import APPLYING, STATE_DIR, BuildMode, BuildState, state_key, write_state
 
 
 def _target(root: Path, relative: str) -> Path:
@@ -42,6 +43,7 @@ class StagedOutput:
         self.previous_files: dict[str, str] = dict(previous.files) if self.in_place else {}
         self.kept_recipes: dict[str, list[str]] = {}  # state key -> [recipe, written] of files kept wholesale
         self.digests: dict[str, str] = {}  # written path -> sha256
+        self.links: dict[str, list[str]] = {}  # written path -> the written paths it links to
         self.recipes: dict[str, str] = {}  # logical path -> recipe
         self.written: dict[str, str] = {}  # logical path -> written path
         self.staged: list[str] = []  # written paths of the files this build made
@@ -54,10 +56,12 @@ class StagedOutput:
         self.rekey_after: str | None = None  # the earliest day a direct link ends (kept in the state)
 
     def __enter__(self) -> StagedOutput:
-        if self.staging.exists():
-            shutil.rmtree(self.staging)  # left by a build that was killed
-        for leftover in self.output_dir.parent.glob(f".{self.output_dir.name}.previous*"):
-            shutil.rmtree(leftover, ignore_errors=True)  # an old output whose removal was cut short
+        recover_output(self.output_dir)
+        if self.staging.exists():  # left by a build that was killed: moved aside first, since its
+            discard(self.staging)  # last workers may still be writing into it
+        for pattern in (".{}.previous-*", ".{}.staging.discarded-*"):  # removals cut short
+            for leftover in self.output_dir.parent.glob(pattern.format(self.output_dir.name)):
+                remove_in_background(leftover)
         self.staging.mkdir(parents=True)
         return self
 
@@ -78,10 +82,12 @@ class StagedOutput:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
 
-    def record(self, logical: str, written: str, sha256: str, size: int) -> None:
+    def record(self, logical: str, written: str, sha256: str, size: int, links: tuple[str, ...] = ()) -> None:
         """A file this build made (it is in staging)."""
         self.written[logical] = written
         self.digests[written] = sha256
+        if links:
+            self.links[written] = list(links)
         self.staged.append(written)
         self.files += 1
         self.bytes += size
@@ -96,6 +102,8 @@ class StagedOutput:
             return False
         self.written[logical] = written
         self.digests[written] = sha256
+        if written in self.previous.links:
+            self.links[written] = self.previous.links[written]
         self.files += 1
         self.bytes += size
         return True
@@ -115,6 +123,8 @@ class StagedOutput:
                     return False
             else:
                 self.digests[written] = sha
+                if written in self.previous.links:
+                    self.links[written] = self.previous.links[written]
                 self.files += 1
         self.kept_recipes = {
             key: entry for key, entry in self.previous.recipes.items() if not entry[1].startswith(inside)
@@ -131,7 +141,15 @@ class StagedOutput:
             },
         }
         return BuildState(
-            self.inputs, self.mode, self.bytes, self.digests, recipes, self.pages, self.portals, self.rekey_after
+            self.inputs,
+            self.mode,
+            self.bytes,
+            self.digests,
+            recipes,
+            self.pages,
+            self.portals,
+            self.rekey_after,
+            self.links,
         )
 
     def commit(self) -> None:
@@ -180,6 +198,36 @@ def _remove(root: Path, path: Path) -> None:
         except OSError:
             return  # not empty
         folder = folder.parent
+
+
+def recover_output(output_dir: Path) -> bool:
+    """Put the last complete site back when a build died between the two renames of its swap
+    (the output moved aside, the new site not yet in its place). Called by anything that reads
+    the output: a build, a publish, the development server. True if it recovered one."""
+    if output_dir.exists():
+        return False
+    aside = sorted(
+        output_dir.parent.glob(f".{output_dir.name}.previous-*"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for candidate in aside:
+        if (candidate / STATE_DIR).is_dir():
+            try:
+                os.rename(candidate, output_dir)
+            except OSError:
+                return output_dir.exists()  # another process recovered it first
+            return True
+    return False
+
+
+def discard(folder: Path) -> None:
+    """Remove a folder that another (dying) process may still write into: renamed away first, so
+    the name is free at once, then deleted in the background."""
+    trash = folder.with_name(f"{folder.name}.discarded-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.rename(folder, trash)
+    except OSError:
+        return
+    remove_in_background(trash)
 
 
 def remove_in_background(folder: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_STATE = f"{STATE_DIR}/build.json"
 APPLYING = f"{STATE_DIR}/applying"  # present while an incremental build moves files into the output
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class BuildState:
     pages: int = 0  # pages the build made
     portals: list[list] = field(default_factory=list)  # [folder, pages, files] per portal: no customer ids or names
     rekey_after: str | None = None  # ISO date: from the day after it, a direct link has ended (a build is due)
+    links: dict[str, list[str]] = field(default_factory=dict)  # written path -> the written paths it links to
 
     def rekey_due(self, today: date | None = None) -> bool:
         """Whether a direct link has ended since this build: the next build must re-key its page,
@@ -96,6 +97,7 @@ class BuildState:
             "pages": self.pages,
             "portals": self.portals,
             "rekey_after": self.rekey_after,
+            "links": self.links,
         }
 
     @classmethod
@@ -116,20 +118,46 @@ class BuildState:
                 int(data.get("pages", 0)),
                 portals,
                 str(data["rekey_after"]) if data.get("rekey_after") else None,
+                _links(data.get("links", {})),
             )
         except (KeyError, TypeError, ValueError):
             return None
 
 
+def _links(data: object) -> dict[str, list[str]]:
+    if not isinstance(data, dict):
+        raise ValueError("links")
+    return {str(path): [str(link) for link in links] for path, links in data.items()}
+
+
 def read_state(output_dir: Path) -> BuildState | None:
-    """The last build's state, or None when there is none or it cannot be trusted."""
+    """The last build's state, or None when there is none or it cannot be trusted: an incremental
+    build was cut short while moving files in, or the folder does not hold exactly the files the
+    state lists (something else wrote there)."""
     if (output_dir / APPLYING).exists():
-        return None  # an incremental build was cut short while moving files in
+        return None
     try:
         data = json.loads((output_dir / BUILD_STATE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return BuildState.from_json(data)
+    state = BuildState.from_json(data)
+    return state if state is not None and files_in(output_dir) == state.files.keys() else None
+
+
+def files_in(root: Path) -> set[str]:
+    """Every file under `root` but the state's own, as relative POSIX paths (names only: no stat)."""
+    found: set[str] = set()
+    pending = [("", root)]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and entry.name == STATE_DIR):
+                        pending.append((f"{prefix}{entry.name}/", Path(entry.path)))
+                else:
+                    found.add(prefix + entry.name)
+    return found
 
 
 def write_state(root: Path, state: BuildState) -> None:

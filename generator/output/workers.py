@@ -8,9 +8,11 @@ the same whichever way it is made.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +24,7 @@ from .state import BuildState, state_key
 
 PARALLEL_THRESHOLD = 400  # fewer files than this render in one process
 CHUNK = 250
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass
@@ -36,7 +39,10 @@ class EngineReport:
 _JOB: dict = {}  # set in the parent before forking; the workers inherit it
 
 
-def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
+Made = tuple[str, str, str, int, str, tuple[str, ...]]  # logical, written, sha256, size, recipe, links
+
+
+def _work(indices: list[int]) -> list[Made]:
     """Render, seal and write some files into staging; what was written goes back to the parent."""
     done = []
     for index in indices:
@@ -50,9 +56,22 @@ def _work(indices: list[int]) -> list[tuple[str, str, str, int, str]]:
                 hashlib.sha256(rendered.data).hexdigest(),
                 len(rendered.data),
                 _JOB["recipes"].of(planned),
+                rendered.links,
             )
         )
     return done
+
+
+def die_with(parent: int) -> None:
+    """A worker ends when the build's process does, however it ends (kill -9 included): left
+    running, it would keep writing into a staging folder the next build wants to clear."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's pool still terminates its workers
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def run(
@@ -88,7 +107,7 @@ def run(
     big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
     if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
         report.workers = workers
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, die_with, (os.getpid(),)) as pool:
             results = pool.imap_unordered(_work, chunks)
             for done in results:
                 _record(out, done, on_progress)
@@ -100,8 +119,8 @@ def run(
     return report
 
 
-def _record(out: StagedOutput, done: list[tuple[str, str, str, int, str]], on_progress: Callable[[int], None]) -> None:
-    for logical, written, sha, size, recipe in done:
-        out.record(logical, written, sha, size)
+def _record(out: StagedOutput, done: list[Made], on_progress: Callable[[int], None]) -> None:
+    for logical, written, sha, size, recipe, links in done:
+        out.record(logical, written, sha, size, links)
         out.recipes[logical] = recipe
     on_progress(len(done))

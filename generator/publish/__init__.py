@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import Config
+from ..config import Config, PublishConfig
 from ..output import BuildState, input_fingerprint
 from ..progress import Progress
 from ..seal import KeystoreError, read_keystore
 from .files import ManifestConflict, PublishError, local_files
+from .lock import PublishLock, check_conditional_writes, probe_cache
 from .manifest import ManifestSeal
 from .plan import check_delete_cap, check_foreign_objects, check_same_keystore, plan_publish
 from .stores import Store, Target, open_store
@@ -41,7 +42,9 @@ class PublishOptions:
     verify: bool = False  # also compare with the store's listing
     max_deletes: int | None = None  # None: the config's cap
     allow_all_deletes: bool = False
-    replace_keys: bool = False  # publish portals built with a keystore other than the published ones'
+
+    replace_keys: bool = False  # publish portals built with a keystore other than the published ones
+    single_writer: bool = False  # the store ignores conditional writes, and only one publish ever runs
 
 
 def manifest_seal(config: Config) -> ManifestSeal:
@@ -80,13 +83,46 @@ def publish_build(
     settings = effective_settings(config, {"target": options.target, "endpoint_url": options.endpoint_url})
     target = parse_target(settings.target, config)
     seal = manifest_seal(config)
-    store = store_factory(target, settings)
+    where = Destination(target, settings, store_factory(target, settings), seal)
+    if options.dry_run:  # changes nothing, so takes no lock
+        report = _publish(config, options, state, progress, where, None)
+    else:
+        single = options.single_writer or settings.single_writer
+        check_conditional_writes(where.store, where.identity, probe_cache(), single)
+        with PublishLock(where.store, settings.lease_seconds) as lock:
+            report = _publish(config, options, state, progress, where, lock)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class Destination:
+    target: Target
+    settings: PublishConfig
+    store: Store
+    seal: ManifestSeal
+
+    @property
+    def identity(self) -> str:
+        """Which store this is, for remembering what it can do: the endpoint and the place in it."""
+        return f"{self.target.scheme}|{self.settings.endpoint_url or ''}|{self.target.location}"
+
+
+def _publish(
+    config: Config,
+    options: PublishOptions,
+    state: BuildState | None,
+    progress: Progress,
+    where: Destination,
+    lock: PublishLock | None,
+) -> PublishReport:
+    settings, store = where.settings, where.store
     progress.stage("Comparing with the store")
     keystore = state.mode.keystore if state else None
     plan = plan_publish(
         local_files(config.output_dir, settings, state),
         store,
-        seal,
+        where.seal,
         verify=options.verify or settings.verify,
         keystore=keystore,
     )
@@ -101,10 +137,11 @@ def publish_build(
     )
     if not options.dry_run:
         progress.stage("Publishing", len(plan.new) + len(plan.changed) + len(plan.deleted))
-        report.uploaded, report.uploaded_bytes = execute(plan, store, seal, settings.concurrency, progress.advance)
+        report.uploaded, report.uploaded_bytes = execute(
+            plan, store, where.seal, settings.concurrency, progress.advance, lock
+        )
         report.deleted = len(plan.deleted)
-        paths = invalidation_paths(plan, target.prefix, settings.invalidation_limit)
+        paths = invalidation_paths(plan, where.target.prefix, settings.invalidation_limit)
         if paths and settings.cloudfront:
             report.invalidations = invalidate(cloudfront_client(settings), settings.cloudfront, paths)
-    report.seconds = time.perf_counter() - started
     return report

@@ -50,6 +50,7 @@ class LocalFile:
     sha256: str
     source: Path
     headers: Headers
+    links: tuple[str, ...] = ()  # the build's files this one links to (pages and shared files only)
 
     @property
     def role(self) -> str:
@@ -99,7 +100,7 @@ def local_files(output_dir: Path, settings: PublishConfig, state: BuildState | N
         source = output_dir.joinpath(*PurePosixPath(path).parts)
         if not source.is_file():
             raise PublishError(f"{source} is in the build manifest but missing; rebuild before publishing")
-        files[path] = LocalFile(path, digest, source, headers_for(path, settings))
+        files[path] = LocalFile(path, digest, source, headers_for(path, settings), tuple(state.links.get(path, ())))
     return files
 
 

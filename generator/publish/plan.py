@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .files import ORDER, LocalFile, PublishError
+from .files import MANIFEST_KEY, ORDER, LocalFile, PublishError
 from .manifest import ManifestSeal, ManifestUnreadable
 from .stores import Store
 
@@ -47,8 +47,37 @@ class PublishPlan:
         return not (self.new or self.changed or self.deleted)
 
     def uploads(self) -> list[LocalFile]:
-        """In the safe order: assets, pages, entry pages, the site's root pages."""
-        return sorted(self.new + self.changed, key=lambda f: (ORDER.index(f.role), f.path))
+        """In the order they go up (see `upload_waves`)."""
+        return [file for wave in self.upload_waves() for file in wave]
+
+    def upload_waves(self) -> list[list[LocalFile]]:
+        """The uploads in groups, each sent (in parallel) only once the one before is complete.
+        A file goes up after everything it links to that the store does not hold yet, so no
+        published page ever links to a missing file: new documents before the new order pages
+        that link them, those before the changed list that links them, entry pages after their
+        portal, shared assets first and the site's own root pages last. (New files that link each
+        other in a circle go up together: nothing published links to any of them until the page
+        that does goes up, after them.)"""
+        uploads = sorted(self.new + self.changed, key=lambda f: f.path)
+        missing = {f.path: f for f in self.new}
+        depth: dict[str, int] = {}
+
+        def depth_of(file: LocalFile) -> int:
+            """0 for a file that links to nothing missing, else one more than the deepest it links to
+            (of its own role: every role goes up after the ones before it in ORDER)."""
+            if file.path not in depth:
+                depth[file.path] = 0  # in progress: a link back to it is a circle of new files
+                needs = [missing[link] for link in file.links if link in missing and missing[link].role == file.role]
+                depth[file.path] = 1 + max(map(depth_of, needs), default=-1)
+            return depth[file.path]
+
+        def wave_of(file: LocalFile) -> tuple[int, int]:
+            return ORDER.index(file.role), depth_of(file)
+
+        waves: dict[tuple[int, int], list[LocalFile]] = {}
+        for file in uploads:
+            waves.setdefault(wave_of(file), []).append(file)
+        return [waves[key] for key in sorted(waves)]
 
     def lines(self) -> Iterator[str]:
         for f in sorted(self.new, key=lambda f: f.path):
@@ -72,7 +101,7 @@ def plan_publish(
 ) -> PublishPlan:
     """Compare the build with the store's manifest; with `verify` (or no manifest yet, or one
     this keystore cannot open) with its listing too."""
-    raw, version = store.read_manifest()
+    raw, version = store.read_meta(MANIFEST_KEY)
     unreadable = False
     try:
         remote = seal.decode(raw) if raw is not None else None
@@ -86,8 +115,9 @@ def plan_publish(
         remote_keystore=(remote or {}).get("keystore"),
         remote_unreadable=unreadable,
     )
+    sent = already_sent(files, published, store)
     for path, file in files.items():
-        previous = published.get(path)
+        previous = sent.get(path) or published.get(path)
         present = path in listed if listed is not None else previous is not None
         if not present:
             plan.new.append(file)
@@ -105,10 +135,28 @@ def plan_publish(
         "version": 1,
         "keystore": keystore,
         "objects": {
-            path: {**file.signature(), "size": published.get(path, {}).get("size")} for path, file in files.items()
+            path: {**file.signature(), "size": (sent.get(path) or published.get(path, {})).get("size")}
+            for path, file in files.items()
         },
     }
     return plan
+
+
+def already_sent(files: dict[str, LocalFile], published: dict[str, dict], store: Store) -> dict[str, dict]:
+    """Files a publish that died part-way had uploaded already: its intent lists them as pending,
+    and the store holds exactly what this build would send (same digest and headers). They are
+    not sent again; what the store holds is asked of it, never assumed."""
+    pending = sorted(p for p, entry in published.items() if entry.get("pending") and p in files)
+    if not pending:
+        return {}
+    held = store.describe(pending)
+    sent = {}
+    for path in pending:
+        entry = held.get(path)
+        wanted = files[path].signature()
+        if entry and all(entry.get(k, wanted[k]) == wanted[k] for k in wanted) and entry.get("size") is not None:
+            sent[path] = {**wanted, "size": entry["size"]}
+    return sent
 
 
 def _same(previous: dict, file: LocalFile) -> bool:

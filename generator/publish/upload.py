@@ -8,7 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .files import ORDER, LocalFile, body_of, is_fingerprinted
+from .files import MANIFEST_KEY, LocalFile, ManifestConflict, body_of, is_fingerprinted
+from .lock import PublishLock
 from .manifest import ManifestSeal
 from .plan import PublishPlan
 from .stores import Store
@@ -33,19 +34,28 @@ def execute(
     seal: ManifestSeal,
     concurrency: int,
     on_progress: Callable[[int], None] = lambda n: None,
+    lock: PublishLock | None = None,
 ) -> tuple[int, int]:
-    """Intent manifest, uploads in order (each group in parallel), deletes, final manifest.
+    """Intent manifest, uploads in waves (each in parallel), deletes, final manifest; under the
+    publish lock, whose lease is checked before each step.
 
-    Both manifest writes are conditional: the intent on the version the plan was made from (so
-    of two racing publishes the second stops before changing anything), the final one on the
-    intent. A publish that dies part-way leaves the intent: its pending entries are sent again
-    and its leftovers deleted by the next run.
+    Both manifest writes are conditional: the intent on the version the plan was made from, the
+    final one on the intent. Nothing is deleted unless the store's manifest is still this
+    publish's intent (no newer intent lists anything). A publish that dies part-way leaves the
+    intent: the next run skips what it had sent, sends the rest and deletes the leftovers.
     """
     if plan.empty and plan.manifest_version is not None:
         return 0, 0
-    version = store.write_manifest(seal.encode(plan.intent()), plan.manifest_version)
+    check = lock.check if lock is not None else (lambda before: None)
+    check("writing its intent")
+    try:
+        version = store.write_meta(MANIFEST_KEY, seal.encode(plan.intent()), plan.manifest_version)
+    except ManifestConflict:
+        raise ManifestConflict(
+            f"another publish wrote the manifest of {store.description} after this one read it; "
+            "nothing was changed. Run publish again"
+        ) from None
     uploaded = uploaded_bytes = 0
-    uploads = plan.uploads()
 
     def send(file: LocalFile) -> int:
         body = body_of(file)
@@ -54,17 +64,31 @@ def execute(
         return len(body)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for role in ORDER:
-            group = [f for f in uploads if f.role == role]
-            sizes = list(pool.map(send, group))  # a failure raises here, before the next group starts
-            for file, size in zip(group, sizes, strict=True):
+        for wave in plan.upload_waves():
+            check(f"uploading {len(wave)} more file(s) after {uploaded}")
+            sizes = list(pool.map(send, wave))  # a failure raises here, before the next wave starts
+            for file, size in zip(wave, sizes, strict=True):
                 plan.manifest["objects"][file.path]["size"] = size
-            uploaded += len(group)
+            uploaded += len(wave)
             uploaded_bytes += sum(sizes)
+    done = f"after uploading {uploaded} file(s)"
     if plan.deleted:
+        check(f"deleting, {done}; nothing was deleted")
+        if store.read_meta(MANIFEST_KEY)[1] != version:
+            raise ManifestConflict(
+                f"another publish wrote the manifest of {store.description} {done}; this one deleted nothing. "
+                "Run publish again"
+            )
         store.delete(plan.deleted)
         on_progress(len(plan.deleted))
-    store.write_manifest(seal.encode(plan.manifest), version)
+        done += f" and deleting {len(plan.deleted)}"
+    check(f"writing the final manifest, {done}")
+    try:
+        store.write_meta(MANIFEST_KEY, seal.encode(plan.manifest), version)
+    except ManifestConflict:
+        raise ManifestConflict(
+            f"another publish wrote the manifest of {store.description} {done}; run publish again"
+        ) from None
     return uploaded, uploaded_bytes
 
 

@@ -23,6 +23,7 @@ class RenderedFile:
     data: bytes
     media_type: str
     entry: bool = False  # the portal's entry page
+    links: tuple[str, ...] = ()  # output paths of the site's files it links to (set by `Renderer.make`)
 
     @property
     def output_path(self) -> str:

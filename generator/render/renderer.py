@@ -109,6 +109,7 @@ class Renderer:
         self._markdown: dict[str, Markup] = {}
         self._looks: dict[int, tuple[PortalConfig, dict]] = {}
         self._shell_policy: str | None = None
+        self._links: set[str] = set()  # the output paths the page being made links to
 
     def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
         key = (language, currency, date_format)
@@ -123,8 +124,12 @@ class Renderer:
         return self._markdown[text]
 
     def make(self, planned: PlannedFile) -> RenderedFile:
-        """The file as it is published: rendered, then sealed."""
-        return self.sealer.seal(self.render(planned), self.render_shell)
+        """The file as it is published: rendered, then sealed, with the files it links to (published
+        names), which a publish uploads before it."""
+        self._links = set()
+        made = self.sealer.seal(self.render(planned), self.render_shell)
+        made.links = tuple(sorted(self._links))
+        return made
 
     def render(self, planned: PlannedFile) -> RenderedFile:
         if planned.kind == PAGE:
@@ -268,6 +273,7 @@ class Renderer:
     def _shared_file(self, prefix: str, logical: str) -> dict:
         """Where a page finds a file several portals read, and the key that opens it (None: plain)."""
         path, key = self.sealer.shared(logical)
+        self._links.add(path)
         return {"src": prefix + path, "path": path, "key": key}
 
     def _href(self, portal: Portal | None, path: str | None) -> str:
@@ -275,7 +281,10 @@ class Renderer:
             return ""
         if "://" in path or path.startswith(("mailto:", "tel:", "#", "/")):
             return path
-        return self.sealer.href(portal, path)
+        href = self.sealer.href(portal, path)
+        target = href.partition("#")[0].partition("?")[0]
+        self._links.add(f"{portal.slug}/{target}" if portal else target)
+        return href
 
     def _link(self, portal: Portal | None, planned: PlannedFile, target: tuple[str, str] | None) -> str:
         book = (planned.context or {}).get("book")

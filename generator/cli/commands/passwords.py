@@ -6,11 +6,15 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from ...config import Config, load_config
+from ...locks import exclusive
 from ...model import Ledger
 from ...pipeline import check
 from ...seal import Keystore, manage, read_keystore
@@ -57,11 +61,21 @@ def add_keep_key(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Ledger, Keystore]:
+@contextmanager
+def open_access(args: argparse.Namespace, console: Console) -> Iterator[tuple[Config, Ledger, Keystore]]:
     """The config, the export's customers and contacts, and the keystore (the export's problems
-    printed, and the command failed, when it cannot be read)."""
+    printed, and the command failed, when it cannot be read); no build or other command changes
+    the keystore meanwhile."""
     config = load_config(args.config)
-    keystore = read_keystore(config.path(config.gate.keystore))
+    path = config.path(config.gate.keystore)
+    with exclusive(path, f"the keystore {path}"):
+        yield _read_access(args, console, config, path)
+
+
+def _read_access(
+    args: argparse.Namespace, console: Console, config: Config, path: Path
+) -> tuple[Config, Ledger, Keystore]:
+    keystore = read_keystore(path)
     ledger, problems = check(config)
     if ledger is None:
         print_problems(problems, console, args.verbose, args.quiet)
@@ -72,8 +86,8 @@ def open_access(args: argparse.Namespace, console: Console) -> tuple[Config, Led
 
 
 def run_list(args: argparse.Namespace, console: Console) -> int:
-    opened = open_access(args, console)
-    rows = manage.list_passwords(*opened, args.customer)
+    with open_access(args, console) as opened:
+        rows = manage.list_passwords(*opened, args.customer)
     if args.json:
         print(
             json.dumps(
@@ -102,18 +116,18 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_set(args: argparse.Namespace, console: Console) -> int:
-    config, ledger, keystore = open_access(args, console)
-    password = args.password if args.password is not None else ask_password()
-    manage.set_password(config, ledger, keystore, args.customer, args.contact, password, args.force, args.keep_key)
-    keystore.save()
+    with open_access(args, console) as (config, ledger, keystore):
+        password = args.password if args.password is not None else ask_password()
+        manage.set_password(config, ledger, keystore, args.customer, args.contact, password, args.force, args.keep_key)
+        keystore.save()
     console.print(f"password of {args.contact} at {args.customer} set{rekeyed(args)}: rebuild and publish to use it")
     return EXIT_OK
 
 
 def run_rotate(args: argparse.Namespace, console: Console) -> int:
-    _, ledger, keystore = open_access(args, console)
-    changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact, args.keep_key)
-    keystore.save()
+    with open_access(args, console) as (_, ledger, keystore):
+        changed = manage.rotate_passwords(ledger, keystore, args.customer, args.contact, args.keep_key)
+        keystore.save()
     for email, password in changed:
         print(f"{args.customer}\t{email}\t{password}")
     console.print(f"{len(changed)} password(s) rotated{rekeyed(args)}: rebuild and publish to use them")
@@ -131,10 +145,10 @@ def rekeyed(args: argparse.Namespace) -> str:
 
 
 def run_link(args: argparse.Namespace, console: Console) -> int:
-    config, ledger, keystore = open_access(args, console)
-    print(manage.direct_link(config, ledger, keystore, args.customer, args.document, args.valid_days))
-    if args.valid_days is not None:
-        keystore.save()
+    with open_access(args, console) as (config, ledger, keystore):
+        print(manage.direct_link(config, ledger, keystore, args.customer, args.document, args.valid_days))
+        if args.valid_days is not None:
+            keystore.save()
         console.print(f"the link ends at the first build after {args.valid_days} day(s)")
     return EXIT_OK
 

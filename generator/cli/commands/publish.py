@@ -42,6 +42,11 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         action="store_true",
         help="publish portals built with a different keystore than the published ones",
     )
+    publish.add_argument(
+        "--single-writer",
+        action="store_true",
+        help="publish to a store that ignores conditional writes; only safe if no two publishes ever overlap",
+    )
     publish.set_defaults(run=run)
 
 
@@ -58,6 +63,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         max_deletes=args.max_deletes,
         allow_all_deletes=args.allow_deletes == "all",
         replace_keys=args.replace_keys,
+        single_writer=args.single_writer,
     )
     try:
         with progress_for(args, console) as progress:

@@ -24,8 +24,8 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    _, _, keystore = open_access(args, console)
-    manage.revoke(keystore, args.customer)
-    keystore.save()
+    with open_access(args, console) as (_, _, keystore):
+        manage.revoke(keystore, args.customer)
+        keystore.save()
     console.print(f"rotated the keys of {args.customer}: rebuild and publish to replace its portal")
     return EXIT_OK

@@ -1,7 +1,8 @@
 """The places a build can be published to, registered by the scheme of their target URL.
 
-Every store answers the same five questions: what is there and how big, what the manifest says,
-put, delete, and write the manifest only if nobody else did since it was read. A target such as
+Every store answers the same few questions: what is there (how big, with which digest), put,
+delete, and read and write Portico's own objects (manifest, lock) only if nobody else wrote them
+since they were read. A target such as
 `s3://bucket/prefix` picks its store by scheme; a plain path (or `file://`) is a folder. A new
 kind of store is one class registered with `@store("scheme")`.
 """

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import gzip
 import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
 from ...config import PublishConfig
 from ...output.state import STATE_DIR
-from ..files import MANIFEST_KEY, LocalFile, ManifestConflict
+from ..files import LocalFile, ManifestConflict
 from .registry import Target, store
 
 
@@ -32,12 +34,24 @@ class FolderStore:
             if p.is_file() and STATE_DIR not in p.relative_to(self.root).parts
         }
 
-    def read_manifest(self) -> tuple[bytes | None, str | None]:
+    def read_meta(self, name: str) -> tuple[bytes | None, str | None]:
         try:
-            raw = self._file(MANIFEST_KEY).read_bytes()
+            raw = self._file(name).read_bytes()
         except FileNotFoundError:
             return None, None
         return raw, hashlib.sha256(raw).hexdigest()
+
+    def describe(self, paths: list[str]) -> dict[str, dict]:
+        """What the folder holds under these paths (the SHA-256 of the bytes as built, and the size)."""
+        held = {}
+        for path in paths:
+            try:
+                body = self._file(path).read_bytes()
+            except OSError:
+                continue
+            plain = _gunzipped(body)
+            held[path] = {"sha256": hashlib.sha256(plain).hexdigest(), "size": len(body)}
+        return held
 
     def put(self, file: LocalFile, body: bytes) -> None:
         target = self._file(file.path)
@@ -55,25 +69,31 @@ class FolderStore:
                     break
                 parent.rmdir()
 
-    def write_manifest(self, body: bytes, expected: str | None) -> str:
-        target = self._file(MANIFEST_KEY)
+    def write_meta(self, name: str, body: bytes, expected: str | None) -> str:
+        """Compare-and-swap under `flock` (which the kernel drops if this process is killed, so a
+        dead publish never leaves the folder locked)."""
+        target = self._file(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        lock = target.with_name("manifest.lock")
+        handle = os.open(target.with_name("manifest.lock"), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
         try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            raise ManifestConflict(f"another publish to {self.root} is writing its manifest") from None
-        try:
-            current = self.read_manifest()[1]
-            if current != expected:
-                raise ManifestConflict(
-                    f"another publish to {self.root} wrote the manifest after this one read it; "
-                    "nothing was deleted; run publish again"
-                )
-            temp = target.with_name("manifest.json.partial")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if self.read_meta(name)[1] != expected:
+                raise ManifestConflict(f"{name} in {self.root} was written by another publish after this one read it")
+            temp = target.with_name(f"{target.name}.partial")
             temp.write_bytes(body)
             os.replace(temp, target)
             return hashlib.sha256(body).hexdigest()
         finally:
             os.close(handle)
-            lock.unlink()
+
+    def delete_meta(self, name: str) -> None:
+        self._file(name).unlink(missing_ok=True)
+
+
+def _gunzipped(body: bytes) -> bytes:
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError):
+        return body

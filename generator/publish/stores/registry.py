@@ -21,11 +21,20 @@ class Store(Protocol):
     description: str
 
     def list_sizes(self) -> dict[str, int]: ...
-    def read_manifest(self) -> tuple[bytes | None, str | None]: ...
+    def describe(self, paths: list[str]) -> dict[str, dict]:
+        """What the store holds under these paths: `sha256` (of the bytes as built) and `size`, and
+        the headers where the store keeps them; paths it does not hold are left out."""
+
     def put(self, file: LocalFile, body: bytes) -> None: ...
     def delete(self, paths: list[str]) -> None: ...
-    def write_manifest(self, body: bytes, expected: str | None) -> str:
-        """Writes the manifest only if its version is still `expected` (None: none exists); returns the new version."""
+    def read_meta(self, name: str) -> tuple[bytes | None, str | None]:
+        """One of Portico's own objects (`.portico/...`: manifest, lock) and its version; (None, None) if absent."""
+
+    def write_meta(self, name: str, body: bytes, expected: str | None) -> str:
+        """Writes it only if its version is still `expected` (None: only if absent), else raises
+        ManifestConflict; returns the new version."""
+
+    def delete_meta(self, name: str) -> None: ...
 
 
 StoreFactory = Callable[[Target, PublishConfig], Store]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ...config import PublishConfig
 from ...output.state import STATE_DIR
-from ..files import MANIFEST_KEY, LocalFile, ManifestConflict, PublishError
+from ..files import LocalFile, ManifestConflict, PublishError
 from .registry import Target, store
+
+CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
 def client_config(settings: PublishConfig):
@@ -53,12 +55,32 @@ class S3Store:
                     sizes[key] = item["Size"]
         return sizes
 
-    def read_manifest(self) -> tuple[bytes | None, str | None]:
+    def read_meta(self, name: str) -> tuple[bytes | None, str | None]:
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + MANIFEST_KEY)
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)
         except self.client.exceptions.NoSuchKey:
             return None, None
         return answer["Body"].read(), answer["ETag"]
+
+    def describe(self, paths: list[str]) -> dict[str, dict]:
+        """What the bucket holds under these paths: HEAD each (the SHA-256 a publish put in the
+        object's metadata, its headers and size)."""
+        held = {}
+        for path in paths:
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+            except self.client.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    continue
+                raise
+            held[path] = {
+                "sha256": head.get("Metadata", {}).get("sha256"),
+                "type": head.get("ContentType"),
+                "cache": head.get("CacheControl"),
+                "encoding": head.get("ContentEncoding"),
+                "size": head.get("ContentLength"),
+            }
+        return held
 
     def put(self, file: LocalFile, body: bytes) -> None:
         extra = {"ContentEncoding": file.headers.content_encoding} if file.headers.content_encoding else {}
@@ -83,12 +105,12 @@ class S3Store:
                     f"{first.get('Message', first.get('Code'))}"
                 )
 
-    def write_manifest(self, body: bytes, expected: str | None) -> str:
+    def write_meta(self, name: str, body: bytes, expected: str | None) -> str:
         condition = {"IfMatch": expected} if expected else {"IfNoneMatch": "*"}
         try:
             answer = self.client.put_object(
                 Bucket=self.bucket,
-                Key=self.prefix + MANIFEST_KEY,
+                Key=self.prefix + name,
                 Body=body,
                 ContentType="application/octet-stream",
                 CacheControl="no-store",
@@ -96,9 +118,11 @@ class S3Store:
             )
             return answer["ETag"]
         except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if exc.response.get("Error", {}).get("Code") in CONFLICT_CODES:
                 raise ManifestConflict(
-                    f"another publish to {self.description} wrote the manifest after this one "
-                    "read it; nothing was deleted; run publish again"
+                    f"{name} in {self.description} was written by another publish after this one read it"
                 ) from None
             raise
+
+    def delete_meta(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)

@@ -1,0 +1,86 @@
+"""Exclusive locks on a build's output and on the keystore, so two Portico processes never
+write one of them at the same time.
+
+A lock is `flock` on a small file beside what it guards. The kernel drops it when the process
+that holds it dies, however it dies, so a killed build never leaves a lock that blocks the next
+one (unlike a lock *file* whose mere presence is the lock). The file says who holds the lock, for
+the message the second process gives. Locks are re-entrant within a thread: `publish` builds first, and the
+development server rebuilds, under locks they already hold; another thread is refused like
+another process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_THREAD = threading.local()  # .held: lock file -> (fd, depth) held by this thread
+
+
+class LockHeld(Exception):
+    """Another process holds the lock; the message names it and what it guards."""
+
+
+def lock_file_for(path: Path) -> Path:
+    """`public` is guarded by `.public.lock` beside it: outside the folder, which a full build replaces."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextmanager
+def exclusive(guarded: Path, what: str) -> Iterator[None]:
+    """Hold the lock on `guarded` (e.g. "the output folder public") or refuse at once."""
+    lock = lock_file_for(guarded).absolute()
+    held = _held()
+    if lock in held:  # this thread has it already (a publish that builds first)
+        yield
+        return
+    held[lock] = _acquire(lock, what)
+    try:
+        yield
+    finally:
+        os.close(held.pop(lock))  # releases the flock
+
+
+def _acquire(lock: Path, what: str) -> int:
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise LockHeld(f"cannot lock {what} ({lock}): {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise LockHeld(
+            f"another Portico process ({holder}) is writing {what}; nothing was changed. "
+            "Wait for it to finish, then run this again"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(_me()).encode(), 0)
+    return fd
+
+
+def _me() -> dict:
+    return {"pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv[:3])}
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"pid {info['pid']}, {info['command']!r}, since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "pid unknown"
+
+
+def _held() -> dict[Path, int]:
+    if not hasattr(_THREAD, "held"):
+        _THREAD.held = {}
+    return _THREAD.held
