@@ -11,6 +11,7 @@ another process.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -41,18 +42,24 @@ def exclusive(guarded: Path, what: str) -> Iterator[None]:
     if lock in held:  # this thread has it already (a publish that builds first)
         yield
         return
-    held[lock] = _acquire(lock, what)
+    fd = _acquire(lock, what)
+    if fd is None:  # a read-only folder: this process cannot write what it guards either
+        yield
+        return
+    held[lock] = fd
     try:
         yield
     finally:
         os.close(held.pop(lock))  # releases the flock
 
 
-def _acquire(lock: Path, what: str) -> int:
+def _acquire(lock: Path, what: str) -> int | None:
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return None
         raise LockHeld(f"cannot lock {what} ({lock}): {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

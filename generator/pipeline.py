@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, check_setting_names
+from .faults import moment
 from .locks import LockHeld, exclusive
 from .model import Ledger, build_ledger, newest_export_date
 from .output import (
@@ -208,6 +209,8 @@ def _build(
     recover_output(result.output_dir)  # a build killed in the middle of its swap
     previous = None if options.full else read_state(result.output_dir)
     if not reread and nothing_changed(config, options, previous):
+        if options.encrypt:  # nothing to build, but the keystore must still open, and be protected
+            keystore_at_rest(read_keystore(config.path(config.gate.keystore)), result)
         result.noop, result.files, result.bytes, result.pages = (
             True,
             len(previous.files),
@@ -322,6 +325,7 @@ def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -
     keystore, created = open_keystore(
         path, create=options.new_keystore, in_ci=options.in_ci, portals_exist=encrypted_portals_exist(result.output_dir)
     )
+    keystore_at_rest(keystore, result)
     if created:
         result.keystore_created = True
         result.notices.append(
@@ -330,6 +334,16 @@ def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -
     if master_key() is None:
         result.notices.append("the keystore is not encrypted at rest (set PORTICO_MASTER_KEY); written with mode 0600")
     return keystore
+
+
+def keystore_at_rest(keystore: Keystore, result: BuildResult) -> None:
+    """A master key set since the keystore was last written in clear: encrypt it (and its .bak) now."""
+    if master_key() is not None and not keystore.encrypted and keystore.path.exists():
+        keystore.save()
+        result.notices.append(
+            f"encrypted the keystore {keystore.path} and its backup with PORTICO_MASTER_KEY: "
+            "keep that key safe, every later build needs it"
+        )
 
 
 def access_stage(
@@ -344,6 +358,7 @@ def access_stage(
     progress.stage("Key slots")
     changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance, slugs=slugs)
     keystore.save()
+    moment("keystore-saved")
     return changes
 
 
@@ -393,9 +408,10 @@ def render_stage(
                 workers if workers is not None else w.options.workers,
             )
         except OSError as exc:  # a full disk, a read-only folder: the staged files go, the output stays
-            needed = previous.bytes if previous is not None else None
+            last = previous or read_state(out.output_dir)
+            needed = last.bytes if last is not None else None  # about what the last build took
             kept = f"{out.output_dir} still holds the last build"
-            raise BuildFailed(f"{describe_os_error(exc, needed)}; {kept}") from None
+            raise BuildFailed(f"{describe_os_error(exc, needed, out.output_dir)}; {kept}") from None
     result.files, result.bytes = out.files, out.bytes
 
 

@@ -78,11 +78,12 @@ class ProblemLog:
         return [asdict(p) for p in self.problems]
 
 
-def describe_os_error(exc: OSError, needed: int | None = None) -> str:
+def describe_os_error(exc: OSError, needed: int | None = None, folder: object | None = None) -> str:
     """One line for a failed file operation: which file, and why in plain words (a full disk says
     how much room the work needed). Used wherever the disk, not the input, stopped the work."""
     where = exc.filename or "a file"
     if exc.errno == errno.ENOSPC:
+        where = folder or where
         room = f" (about {needed / 1_000_000:.1f} MB are needed)" if needed else ""
         return f"the disk holding {where} is full{room}; free some room and run this again"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

@@ -211,15 +211,22 @@ def test_parallel_and_single_process_builds_are_identical(project):
     assert tree(project.root / "one") == tree(project.root / "two") == tree(project.public)
 
 
-def test_a_build_cut_short_while_moving_files_in_is_followed_by_a_full_build(project):
-    """The marker an incremental build leaves while it moves files into the output means the
-    state cannot be trusted: the next build renders everything, and publishing refuses."""
+@pytest.mark.parametrize("damage", ["marker of an earlier version", "a file added", "a file removed"])
+def test_a_state_that_does_not_describe_its_tree_is_not_trusted(project, damage):
+    """A state is the state of exactly the files beside it: if anything wrote into or deleted from
+    the output since (or an earlier version's move-in was cut short), the next build renders
+    everything and publishing refuses."""
     from generator.config import PublishConfig
     from generator.publish.files import PublishError, local_files
 
-    (project.public / ".portico" / "applying").touch()
+    if damage == "marker of an earlier version":
+        (project.public / ".portico" / "applying").touch()
+    elif damage == "a file added":
+        (project.public / "stray.html").write_text("not built")
+    else:
+        next(project.public.glob("*/*.bin")).unlink()
     with pytest.raises(PublishError, match="no complete build"):
         local_files(project.public, PublishConfig())
     result = project.build(project.raw, encrypt=True)
     assert result.ok and len(result.engine.rendered) == result.files
-    assert not (project.public / ".portico" / "applying").exists()
+    assert not (project.public / ".portico" / "applying").exists() and not (project.public / "stray.html").exists()

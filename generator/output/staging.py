@@ -1,18 +1,20 @@
-"""Write the site: new files into a staging folder, then into the output in one step.
+"""Write the site: new files into a staging folder, which then takes the output's place in one step.
 
-A build that fails halfway leaves the previous output untouched: nothing is written into the
-live folder until every new file exists in staging. The first build (or `--full`) stages the
-whole site and swaps it in place of the output folder. An incremental build stages only the
-files it re-rendered, then moves each into the output (a rename, atomic per file) and deletes
-the files no longer produced; files it did not need to remake are never touched.
+Nothing is written into the live folder: a build that fails or is killed at any moment leaves the
+previous site as it was. A full build (the first, or `--full`) stages the whole site; an
+incremental build stages only the files it re-rendered and hard-links every file it kept beside
+them. Either way the staged tree then replaces the output with one atomic exchange of the two
+folders (Linux `renameat2`), or, where the system has none, two renames that a later build,
+publish or `serve` undo if a crash falls between them. The old tree is deleted in the background.
 
-Alongside, it keeps the build's state (`state.py`). While an incremental build moves files in,
-a marker says so: if the process dies there, the next build sees the marker, distrusts the state
-and builds everything, and `publish` finds no complete build to publish.
+The staged tree carries the build's state (`state.py`): a state is always the state of the tree
+it lies in.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import subprocess
@@ -20,7 +22,11 @@ import sys
 import time
 from pathlib import Path, PurePosixPath
 
-from .state import APPLYING, STATE_DIR, BuildMode, BuildState, state_key, write_state
+from ..faults import moment
+from .state import STATE_DIR, BuildMode, BuildState, state_key, write_state
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
 
 
 def _target(root: Path, relative: str) -> Path:
@@ -153,51 +159,58 @@ class StagedOutput:
         )
 
     def commit(self) -> None:
+        """The new site is complete: it takes the output's place in one step."""
+        moment("staged")
         if self.in_place:
-            self._move_in()
-        else:
-            self._swap_in()
-
-    def _swap_in(self) -> None:
-        """The whole site is in staging: it becomes the output."""
+            self._link_kept()
         self.written_state = self.state()
         write_state(self.staging, self.written_state)
+        self._swap_in()
+
+    def _link_kept(self) -> None:
+        """An incremental build staged only what it re-rendered: every file it kept joins them as a
+        hard link to the output's (no copy, and the output stays whole until the swap)."""
+        staged = set(self.staged)
+        made: set[Path] = set()
+        for written in self.digests.keys() - staged:
+            target = _target(self.staging, written)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            source = _target(self.output_dir, written)
+            try:
+                os.link(source, target)
+            except OSError:  # a file system without hard links
+                shutil.copy2(source, target)
+
+    def _swap_in(self) -> None:
+        """Staging becomes the output: exchanged in one atomic rename where the system can (so the
+        output is never missing, not even for an instant), else by two renames, which a build,
+        publish or `serve` after a crash between them undoes (`recover_output`)."""
+        moment("swapping")
+        if self.output_dir.exists() and exchange(self.staging, self.output_dir):
+            remove_in_background(self.staging)  # now the old site
+            return
         previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
+        moment("swapped-aside")
         os.replace(self.staging, self.output_dir)
         remove_in_background(previous)
 
-    def _move_in(self) -> None:
-        """Only the new files are in staging: move them into the output, delete what is gone."""
-        marker = self.output_dir / APPLYING
-        marker.parent.mkdir(exist_ok=True)
-        marker.touch()
-        moved_into: set[Path] = set()
-        for written in self.staged:
-            target = _target(self.output_dir, written)
-            if target.parent not in moved_into:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                moved_into.add(target.parent)
-            os.replace(_target(self.staging, written), target)
-        for written in self.previous_files.keys() - self.digests.keys():
-            _remove(self.output_dir, _target(self.output_dir, written))
-        self.written_state = self.state()
-        write_state(self.output_dir, self.written_state)
-        marker.unlink()
-        shutil.rmtree(self.staging, ignore_errors=True)
 
-
-def _remove(root: Path, path: Path) -> None:
-    """Delete a file no longer produced, and its folder once empty (a portal that is gone)."""
-    path.unlink(missing_ok=True)
-    folder = path.parent
-    while folder != root:
-        try:
-            folder.rmdir()
-        except OSError:
-            return  # not empty
-        folder = folder.parent
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two folders atomically (Linux `renameat2` with RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(second))
 
 
 def recover_output(output_dir: Path) -> bool:

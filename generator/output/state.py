@@ -2,9 +2,9 @@
 
 Kept in `.portico/build.json` inside the output folder, never published, and free of customer
 data: every written file's SHA-256 (what `publish` sends), every file's recipe (what the next
-incremental build compares), the fingerprint of the inputs and the build's mode. While an
-incremental build moves files into the output, a marker says so: a state found beside that
-marker cannot be trusted, and reads as no state at all.
+incremental build compares), the links between files (what a publish uploads first), the
+fingerprint of the inputs and the build's mode. A state is trusted only if the folder holds
+exactly the files it lists.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_STATE = f"{STATE_DIR}/build.json"
-APPLYING = f"{STATE_DIR}/applying"  # present while an incremental build moves files into the output
+APPLYING = f"{STATE_DIR}/applying"  # left by an incremental build of an earlier version, cut short
 STATE_VERSION = 3
 
 

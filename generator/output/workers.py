@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..faults import moment
 from ..render import Renderer
 from ..site import SitePlan
 from .recipes import Recipes
@@ -124,3 +125,4 @@ def _record(out: StagedOutput, done: list[Made], on_progress: Callable[[int], No
         out.record(logical, written, sha, size, links)
         out.recipes[logical] = recipe
     on_progress(len(done))
+    moment("rendering")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..faults import moment
 from .files import MANIFEST_KEY, LocalFile, ManifestConflict, body_of, is_fingerprinted
 from .lock import PublishLock
 from .manifest import ManifestSeal
@@ -55,11 +56,13 @@ def execute(
             f"another publish wrote the manifest of {store.description} after this one read it; "
             "nothing was changed. Run publish again"
         ) from None
+    moment("intent-written")
     uploaded = uploaded_bytes = 0
 
     def send(file: LocalFile) -> int:
         body = body_of(file)
         store.put(file, body)
+        moment("uploading")
         on_progress(1)
         return len(body)
 
@@ -80,6 +83,7 @@ def execute(
                 "Run publish again"
             )
         store.delete(plan.deleted)
+        moment("deleted")
         on_progress(len(plan.deleted))
         done += f" and deleting {len(plan.deleted)}"
     check(f"writing the final manifest, {done}")

@@ -184,15 +184,16 @@ class Keystore:
     def save(self) -> None:
         """Writes the keystore if anything changed since it was read or last written."""
         state = self.to_json()
-        if state == self.saved_state and self.path.exists():
-            return
         master = master_key()
+        if state == self.saved_state and self.path.exists() and (master is None or self.encrypted):
+            return  # (a clear keystore is written again, encrypted, once a master key is set)
         if master is None and self.encrypted:
             raise KeystoreError(
                 f"{self.path} is encrypted at rest but {MASTER_KEY_ENV} is not set; refusing to write it back in clear"
             )
         atomic_write(self.path, protect(json.dumps(state, indent=1, sort_keys=True).encode("utf-8"), master))
         self.saved_state = state
+        self.encrypted = master is not None
 
 
 def protect(data: bytes, master: bytes | None) -> bytes:
