@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
@@ -235,3 +237,32 @@ def page(browser):
     tab.errors = errors
     yield tab
     context.close()
+
+
+# -- a real S3 endpoint: moto's server over HTTP --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in ("AWS_PROFILE", "PORTICO_PUBLISH_TARGET", "PORTICO_PUBLISH_ENDPOINT_URL"):
+            env.delenv(name, raising=False)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint, request):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    bucket = "portals-" + request.node.name.lower().replace("_", "-")[:40]
+    client.create_bucket(Bucket=bucket)
+    return client, bucket

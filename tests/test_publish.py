@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import shutil
 
 import boto3
@@ -31,32 +30,6 @@ ORDERS = (
     "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\nA-2,C1,2026-05-02,Y,1,4\n"
     "B-1,C2,2026-06-01,Y,1,9.99\nB-2,C2,2026-06-02,Z,3,2\nG-1,C3,2026-06-03,X,1,1\n"
 )
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "PORTICO_PUBLISH_TARGET", "PORTICO_PUBLISH_ENDPOINT_URL"):
-            env.delenv(name, raising=False)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint, request):
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    bucket = "portals-" + request.node.name.lower().replace("_", "-")[:40]
-    client.create_bucket(Bucket=bucket)
-    return client, bucket
 
 
 def config_for(s3_endpoint, bucket, **publish):

@@ -64,8 +64,8 @@ class FolderStore:
         for path in paths:
             target = self._file(path)
             target.unlink(missing_ok=True)
-            for parent in target.parents:
-                if parent == self.root or any(parent.iterdir()):
+            for parent in target.parents:  # its folder too, once empty (a re-run finds it gone already)
+                if parent == self.root or not parent.is_dir() or any(parent.iterdir()):
                     break
                 parent.rmdir()
 
