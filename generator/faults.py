@@ -9,7 +9,7 @@ import signal
 
 KILL_AT_ENV = "PORTICO_KILL_AT"
 
-BUILD_MOMENTS = ("keystore-saved", "rendering", "staged", "swapping", "swapped-aside")
+BUILD_MOMENTS = ("keystore-saved", "rendering", "staged", "swapping", "swapped-aside", "switching")
 PUBLISH_MOMENTS = ("intent-written", "uploading", "deleted")
 
 

@@ -16,6 +16,7 @@ import pytest
 from conftest import minimal_config
 
 from generator.faults import BUILD_MOMENTS, KILL_AT_ENV
+from generator.pipeline import recover_site
 from generator.seal.keystore import ENCRYPTED_MAGIC, MASTER_KEY_ENV, new_master_key
 
 CUSTOMERS = "id,name,portal\n" + "".join(f"C{i},Customer {i},yes\n" for i in range(1, 8))
@@ -141,8 +142,16 @@ def test_two_builds_at_once_never_mix_the_tree(shop, tmp_path):
 # -- a build killed at any moment ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("moment", BUILD_MOMENTS)
-@pytest.mark.parametrize("kind", ["incremental", "full"])
+KILLS = [  # every moment of each kind of build (the swap is a full build's, the switch an incremental's)
+    *((kind, moment) for kind in ("full", "incremental") for moment in ("keystore-saved", "rendering", "staged")),
+    ("full", "swapping"),
+    ("full", "swapped-aside"),
+    ("incremental", "switching"),
+]
+assert {moment for _, moment in KILLS} == set(BUILD_MOMENTS)
+
+
+@pytest.mark.parametrize(("kind", "moment"), KILLS)
 def test_a_build_killed_at_any_moment_leaves_the_old_or_the_new_site(shop, tmp_path, moment, kind):
     old = tree(shop.public)
     keystore = (shop.root / "keystore" / "keystore.json").read_bytes()
@@ -157,6 +166,12 @@ def test_a_build_killed_at_any_moment_leaves_the_old_or_the_new_site(shop, tmp_p
         assert not shop.public.exists()  # the instant between the two renames ...
         aside = list(shop.root.glob(".public.previous-*"))
         assert len(aside) == 1 and tree(aside[0]) == old
+    elif moment == "switching":  # the first changed portal is switched, the journal lists the rest ...
+        assert (shop.public / ".portico" / "switch.json").exists()
+        assert recover_site(shop.public)  # ... which a build, publish or serve finishes first
+        code, _, err, _ = run(shop, "build", "--full", "--output", str(tmp_path / "reference"))
+        assert code == 0, err
+        assert tree(shop.public) == tree(tmp_path / "reference") != old
     else:
         assert tree(shop.public) == old  # the new site replaces the old one only once it is complete
     assert (shop.root / "keystore" / "keystore.json").read_bytes() == keystore  # nothing about keys changed
@@ -171,7 +186,6 @@ def test_a_build_killed_at_any_moment_leaves_the_old_or_the_new_site(shop, tmp_p
 
 def test_serve_and_publish_find_the_site_a_crash_left_aside(shop, tmp_path):
     from generator.dev.server import site_folder
-    from generator.pipeline import recover_site
 
     before = tree(shop.public)
     aside = shop.root / ".public.previous-4242"

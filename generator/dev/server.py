@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from .. import pipeline
 from ..config import Config, ConfigError, load_config
-from ..output.state import STATE_DIR
+from ..output.state import STATE_DIR, SWITCHING
 from ..pipeline import BuildOptions, BuildResult
 from ..progress import Progress
 from ..site import media_type
@@ -124,10 +124,10 @@ class DevServer:
 
 
 def site_folder(output_dir: Path, patience: float = 5.0) -> Path:
-    """The output folder, never missing: another build's swap has it gone for an instant (wait for
-    it), a build killed in that instant left the last site beside it (put it back)."""
+    """The output folder, whole: another build's swap or switch may be under way (wait for it); a
+    build killed in the middle of one left what `recover_site` finishes or puts back."""
     deadline = time.monotonic() + patience
-    while not output_dir.is_dir() and time.monotonic() < deadline:
+    while (not output_dir.is_dir() or (output_dir / SWITCHING).exists()) and time.monotonic() < deadline:
         if pipeline.recover_site(output_dir):
             break
         time.sleep(0.02)

@@ -3,7 +3,9 @@
 fingerprint.py  a digest of everything a build reads: nothing changed, nothing to do
 recipes.py      a digest of what each file is made from: only changed files are rendered
 workers.py      render, seal and write in forked worker processes
-staging.py      the staging folder and the swap (whole site) or move-in (changed files)
+staging.py      the staging folder, and the swap that puts a full build in the output's place
+switch.py       an incremental build's switch: only the changed portals (and root files), journalled
+swap.py         two folders exchanged in one step (Linux renameat2)
 state.py        the build's state, `.portico/build.json`: files, digests, recipes, mode
 """
 

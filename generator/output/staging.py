@@ -13,8 +13,6 @@ it lies in.
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import os
 import shutil
 import subprocess
@@ -24,9 +22,8 @@ from pathlib import Path, PurePosixPath
 
 from ..faults import moment
 from .state import STATE_DIR, BuildMode, BuildState, state_key, write_state
-
-AT_FDCWD = -100
-RENAME_EXCHANGE = 2
+from .swap import exchange
+from .switch import finish_switch, switch, unit_of
 
 
 def _target(root: Path, relative: str) -> Path:
@@ -41,7 +38,7 @@ class StagedOutput:
 
     def __init__(self, output_dir: Path, inputs: str, mode: BuildMode, previous: BuildState | None = None):
         self.output_dir = output_dir
-        self.staging = output_dir.with_name(f".{output_dir.name}.staging")
+        self.staging = staging_for(output_dir)
         self.inputs = inputs
         self.mode = mode
         self.in_place = previous is not None and output_dir.is_dir()
@@ -159,20 +156,28 @@ class StagedOutput:
         )
 
     def commit(self) -> None:
-        """The new site is complete: it takes the output's place in one step."""
+        """The new site is complete: it takes the output's place, all at once (a full build) or
+        unit by unit (an incremental one, see `switch.py`)."""
         moment("staged")
-        if self.in_place:
-            self._link_kept()
         self.written_state = self.state()
+        if not self.in_place:
+            write_state(self.staging, self.written_state)
+            self._swap_in()
+            return
+        units = self._complete_changed_units()
         write_state(self.staging, self.written_state)
-        self._swap_in()
+        switch(self.output_dir, self.staging, units)
+        discard(self.staging)
 
-    def _link_kept(self) -> None:
-        """An incremental build staged only what it re-rendered: every file it kept joins them as a
-        hard link to the output's (no copy, and the output stays whole until the swap)."""
+    def _complete_changed_units(self) -> set[str]:
+        """The units (top-level folders, root files) this build changed, each made whole in staging:
+        the files it kept there join the re-rendered ones as hard links to the output's."""
         staged = set(self.staged)
+        units = {unit_of(p) for p in staged} | {unit_of(p) for p in self.previous_files.keys() - self.digests.keys()}
         made: set[Path] = set()
         for written in self.digests.keys() - staged:
+            if "/" not in written or unit_of(written) not in units:
+                continue
             target = _target(self.staging, written)
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +187,7 @@ class StagedOutput:
                 os.link(source, target)
             except OSError:  # a file system without hard links
                 shutil.copy2(source, target)
+        return units
 
     def _swap_in(self) -> None:
         """Staging becomes the output: exchanged in one atomic rename where the system can (so the
@@ -199,26 +205,20 @@ class StagedOutput:
         remove_in_background(previous)
 
 
-def exchange(first: Path, second: Path) -> bool:
-    """Swap two folders atomically (Linux `renameat2` with RENAME_EXCHANGE); False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
-        return True
-    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-        return False
-    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(second))
+def staging_for(output_dir: Path) -> Path:
+    return output_dir.with_name(f".{output_dir.name}.staging")
 
 
 def recover_output(output_dir: Path) -> bool:
-    """Put the last complete site back when a build died between the two renames of its swap
-    (the output moved aside, the new site not yet in its place). Called by anything that reads
-    the output: a build, a publish, the development server. True if it recovered one."""
+    """Undo what a build killed while switching left: finish an incremental switch the journal
+    lists, or put the last complete site back when a full build died between the two renames of
+    its swap. Called by anything that reads the output: a build, a publish, the development
+    server (each holding the output's lock). True if it recovered something."""
     if output_dir.exists():
-        return False
+        if not finish_switch(output_dir, staging_for(output_dir)):
+            return False
+        discard(staging_for(output_dir))  # what the switch replaced
+        return True
     aside = sorted(
         output_dir.parent.glob(f".{output_dir.name}.previous-*"), key=lambda p: p.stat().st_mtime, reverse=True
     )

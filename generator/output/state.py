@@ -18,6 +18,7 @@ from pathlib import Path
 
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_STATE = f"{STATE_DIR}/build.json"
+SWITCHING = f"{STATE_DIR}/switch.json"  # an incremental build's switch journal (`switch.py`)
 APPLYING = f"{STATE_DIR}/applying"  # left by an incremental build of an earlier version, cut short
 STATE_VERSION = 3
 
@@ -134,8 +135,8 @@ def read_state(output_dir: Path) -> BuildState | None:
     """The last build's state, or None when there is none or it cannot be trusted: an incremental
     build was cut short while moving files in, or the folder does not hold exactly the files the
     state lists (something else wrote there)."""
-    if (output_dir / APPLYING).exists():
-        return None
+    if (output_dir / APPLYING).exists() or (output_dir / SWITCHING).exists():
+        return None  # (a switch a crash cut short: finished by `recover_output` before anything reads)
     try:
         data = json.loads((output_dir / BUILD_STATE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
