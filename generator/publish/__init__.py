@@ -2,7 +2,8 @@
 
     files.py    what to send: the build's files and their headers (Content-Type, Cache-Control)
     plan.py     what to do: the build against the store's manifest (+ new, * changed, - deleted)
-    upload.py   doing it: intent manifest, ordered uploads, deletes, final manifest, CDN
+    lock.py     one publish at a time: the lock in the store, its lease, the conditional-write probe
+    upload.py   doing it: intent manifest, uploads in waves, deletes, final manifest, CDN
     stores/     where to: a registry of stores by URL scheme (a folder, S3 and S3-compatible)
     targets.py  which target: flag > environment > config
 

@@ -5,14 +5,13 @@ object recording what was published, and with what headers); it never looks at m
 times, ETags or object contents. With `verify` (and always for a store without a manifest) the
 store's listing is compared too.
 
-A publish first writes an intent manifest, conditional on the version it read: the old objects
-plus the ones about to change, marked pending. That write is the lock: of two racing publishes
-the second fails before touching anything. Then uploads go in an order that never leaves a
-published page pointing at something missing: shared assets, customers' pages and files, their
-entry pages (which carry the key slots), the site's root pages. Then objects no longer built
-are deleted (capped against mass deletion), and the final manifest is written. A publish that
-dies part-way leaves the intent, so the next run re-sends what was pending and still knows
-every leftover to delete: it converges.
+Under the publish lock (`lock.py`), a publish first writes an intent manifest, conditional on
+the version it read: the old objects plus the ones about to change, marked pending. Then uploads
+go in waves ordered by the build's link graph, so that no published page ever points at
+something missing (`PublishPlan.upload_waves`). Then objects no longer built are deleted (capped
+against mass deletion), and the final manifest is written. A publish that dies part-way leaves
+the intent: the next run asks the store which pending files it already holds, sends the rest
+and deletes every leftover: it converges.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ...config import PublishConfig
 from ...output.state import STATE_DIR
 from ..files import LocalFile, ManifestConflict, PublishError
@@ -30,14 +32,15 @@ def session(settings: PublishConfig):
 @store("s3")
 def open_s3(target: Target, settings: PublishConfig) -> S3Store:
     client = session(settings).client("s3", endpoint_url=settings.endpoint_url, config=client_config(settings))
-    return S3Store(client, target.location, target.prefix, settings.list_page_size)
+    return S3Store(client, target.location, target.prefix, settings.list_page_size, settings.concurrency)
 
 
 class S3Store:
     """S3 or an S3-compatible service (MinIO, R2, B2, Wasabi, ...), under a key prefix."""
 
-    def __init__(self, client, bucket: str, prefix: str, page_size: int = 1000):
+    def __init__(self, client, bucket: str, prefix: str, page_size: int = 1000, concurrency: int = 16):
         self.client = client
+        self.concurrency = concurrency
         self.bucket = bucket
         self.prefix = prefix
         self.page_size = page_size
@@ -63,24 +66,26 @@ class S3Store:
         return answer["Body"].read(), answer["ETag"]
 
     def describe(self, paths: list[str]) -> dict[str, dict]:
-        """What the bucket holds under these paths: HEAD each (the SHA-256 a publish put in the
-        object's metadata, its headers and size)."""
-        held = {}
-        for path in paths:
-            try:
-                head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
-            except self.client.exceptions.ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                    continue
-                raise
-            held[path] = {
-                "sha256": head.get("Metadata", {}).get("sha256"),
-                "type": head.get("ContentType"),
-                "cache": head.get("CacheControl"),
-                "encoding": head.get("ContentEncoding"),
-                "size": head.get("ContentLength"),
-            }
-        return held
+        """What the bucket holds under these paths: a HEAD for each, in parallel (the SHA-256 a
+        publish put in the object's metadata, its headers and size)."""
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            heads = pool.map(self._head, paths)
+            return {path: head for path, head in zip(paths, heads, strict=True) if head is not None}
+
+    def _head(self, path: str) -> dict | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return {
+            "sha256": head.get("Metadata", {}).get("sha256"),
+            "type": head.get("ContentType"),
+            "cache": head.get("CacheControl"),
+            "encoding": head.get("ContentEncoding"),
+            "size": head.get("ContentLength"),
+        }
 
     def put(self, file: LocalFile, body: bytes) -> None:
         extra = {"ContentEncoding": file.headers.content_encoding} if file.headers.content_encoding else {}
