@@ -22,7 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_THREAD = threading.local()  # .held: lock file -> (fd, depth) held by this thread
+_THREAD = threading.local()  # .held: lock file -> fd held by this thread
+_LOCAL: dict[Path, threading.Lock] = {}  # lock file -> the lock threads of this process take first
+_GUARD = threading.Lock()
+THREAD_PATIENCE = 30.0  # seconds a thread waits for another thread of its process
 
 
 class LockHeld(Exception):
@@ -42,15 +45,31 @@ def exclusive(guarded: Path, what: str) -> Iterator[None]:
     if lock in held:  # this thread has it already (a publish that builds first)
         yield
         return
-    fd = _acquire(lock, what)
-    if fd is None:  # a read-only folder: this process cannot write what it guards either
-        yield
+    with _between_threads(lock):
+        fd = _acquire(lock, what)
+        if fd is None:  # a read-only folder: this process cannot write what it guards either
+            yield
+            return
+        held[lock] = fd
+        try:
+            yield
+        finally:
+            os.close(held.pop(lock))  # releases the flock
+
+
+@contextmanager
+def _between_threads(lock: Path) -> Iterator[None]:
+    """Threads of one process (the development server's rebuilds and page requests) wait for each
+    other a little, rather than refusing each other as strangers."""
+    with _GUARD:
+        local = _LOCAL.setdefault(lock, threading.Lock())
+    if not local.acquire(timeout=THREAD_PATIENCE):
+        yield  # the flock then refuses, naming this process
         return
-    held[lock] = fd
     try:
         yield
     finally:
-        os.close(held.pop(lock))  # releases the flock
+        local.release()
 
 
 def _acquire(lock: Path, what: str) -> int | None:
@@ -70,8 +89,11 @@ def _acquire(lock: Path, what: str) -> int | None:
             f"another Portico process ({holder}) is writing {what}; nothing was changed. "
             "Wait for it to finish, then run this again"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(_me()).encode(), 0)
+    try:  # who holds it, for the message a second process gives (only a courtesy: a full disk skips it)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(_me()).encode(), 0)
+    except OSError:
+        pass
     return fd
 
 

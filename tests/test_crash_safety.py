@@ -287,3 +287,11 @@ def test_a_master_key_set_later_encrypts_the_keystore_and_its_backup_even_on_a_n
     assert path.read_bytes() == encrypted  # never re-encrypted with the wrong key
     code, _, err, _ = run(shop, "build")  # no key at all
     assert code == 1 and "is encrypted" in err
+
+
+def test_a_damaged_switch_journal_means_a_full_build_not_a_traceback(shop):
+    journal = shop.public / ".portico" / "switch.json"
+    journal.write_text('{"units": [["C1", ')  # cut short
+    code, out, err, _ = run(shop, "build", "--json")
+    assert code == 0, err
+    assert '"noop": false' in out and not journal.exists()

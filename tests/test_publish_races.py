@@ -56,7 +56,7 @@ def shop(site):
 def second_machine(site, tmp_path):
     """The same project checked out on another machine (its own output folder and its own locks)."""
     other = tmp_path / "other-machine"
-    shutil.copytree(site.root, other, ignore=shutil.ignore_patterns(".*.lock", ".public.*"))
+    shutil.copytree(site.root, other, ignore=shutil.ignore_patterns(".*.lock", ".public.*", ".trash-*"))
     return type(site)(other)
 
 
@@ -126,6 +126,7 @@ def test_a_publish_that_outlived_its_lease_never_deletes_what_its_successor_publ
 
     stalling = Stalls(stalled.inner)
     lock.store = stalling
+    lock._stop.set()  # stalled: it renews nothing either (a paused machine)
     with pytest.raises(PublishError, match=r"deleted nothing|lost its lock"):
         execute(plan, stalling, seal, 1, lock=lock)
     lock.release()
@@ -318,3 +319,53 @@ def test_a_killed_publish_frees_the_target_once_its_lease_ends(shop, tmp_path, m
     assert published == built_files(shop)
     assert json.loads(portico("publish", "--json").stdout)["uploaded"] == 0
     assert not (target / LOCK_KEY).exists()
+
+
+# -- what the review of this work found -----------------------------------------------------------
+
+
+def test_a_crash_after_the_deletes_never_leaves_the_manifest_listing_a_deleted_file(shop, s3, s3_endpoint):
+    """The intent marks what it is about to delete: a publish after a crash there asks the store
+    about those files instead of believing the old manifest (here: the previous build published again)."""
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    publish(shop, raw)
+    first_build = shop.root / "first-build"
+    shutil.copytree(shop.public, first_build)
+    shop.file("customers.csv", CUSTOMERS.replace("Gamma Tools,yes", "Gamma Tools,no"))
+    rebuild(shop, raw)
+
+    class DiesAfterDeleting(Recording):
+        def delete(self, paths):
+            super().delete(paths)
+            raise RuntimeError("killed right after the deletes")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        publish_site(
+            shop.load(raw), PublishOptions(build=False), store_factory=lambda t, s: DiesAfterDeleting(open_store(t, s))
+        )
+    shutil.rmtree(shop.public)
+    shutil.copytree(first_build, shop.public)  # the first build again (a rollback): Gamma's files are in it
+    _, store = publish(shop, raw)
+    assert any(p.startswith(slug(shop, "C3") + "/") for p in store.puts)
+    assert keys(client, bucket) == built_files(shop) | PORTICO_OBJECTS
+
+
+def test_a_clock_running_ahead_never_takes_a_live_lock(shop, s3, s3_endpoint):
+    client, bucket = s3
+    store = S3Store(client, bucket, "portals/", 7)
+    holder = PublishLock(store, lease=4)
+    holder.acquire()
+    try:
+        ahead = PublishLock(store, lease=4, clock=lambda: time.time() + 3600)  # sees the lease as long ended
+        started = time.monotonic()
+        with pytest.raises(PublishLocked, match="holds the lock"):
+            ahead.acquire()  # ... but the holder renews it meanwhile
+        assert time.monotonic() - started < 3
+    finally:
+        holder.release()
+    assert keys(client, bucket) == set()  # released: gone
+    late = PublishLock(store, lease=4)
+    late.acquire()  # free again at once
+    late.release()

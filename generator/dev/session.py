@@ -24,9 +24,9 @@ from typing import Any
 from .. import pipeline
 from ..config import Config
 from ..model import CustomerBook, Ledger
-from ..output import StagedOutput, input_fingerprint, state_stamp
+from ..output import StagedOutput, input_fingerprint, recover_output, state_stamp
 from ..output.state import state_key
-from ..problems import ProblemLog
+from ..problems import ProblemLog, describe_os_error
 from ..progress import Progress
 from ..seal import Keystore
 from ..site import slug_for
@@ -59,9 +59,13 @@ class Session:
         result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
         try:
             with pipeline.locked_for_build(config, result.output_dir, options.encrypt):
+                if recover_output(result.output_dir):  # another build was cut short here: start afresh
+                    self.memory = None
                 quick = self.rebuild_quickly(config, options, progress, result)
         except pipeline.BUILD_ERRORS as exc:
             quick, result.failure = True, str(exc)
+        except OSError as exc:  # the disk, not the input
+            quick, result.failure = True, describe_os_error(exc)
         if quick:
             result.seconds = time.perf_counter() - started
             return result

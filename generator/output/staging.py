@@ -14,6 +14,7 @@ it lies in.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,9 +63,11 @@ class StagedOutput:
         recover_output(self.output_dir)
         if self.staging.exists():  # left by a build that was killed: moved aside first, since its
             discard(self.staging)  # last workers may still be writing into it
-        for pattern in (".{}.previous-*", ".{}.staging.discarded-*"):  # removals cut short
-            for leftover in self.output_dir.parent.glob(pattern.format(self.output_dir.name)):
-                remove_in_background(leftover)
+        name = self.output_dir.name
+        for leftover in self.output_dir.parent.glob(f".{name}.previous-*"):
+            discard(leftover)  # an old site set aside: the output is whole again, so it is not needed
+        for leftover in self.output_dir.parent.glob(f".trash-{name}.*"):
+            remove_in_background(leftover)  # a removal cut short
         self.staging.mkdir(parents=True)
         return self
 
@@ -195,14 +198,14 @@ class StagedOutput:
         publish or `serve` after a crash between them undoes (`recover_output`)."""
         moment("swapping")
         if self.output_dir.exists() and exchange(self.staging, self.output_dir):
-            remove_in_background(self.staging)  # now the old site
+            discard(self.staging)  # now the old site: renamed away before the next build needs the name
             return
-        previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{os.getpid()}")
+        previous = self.output_dir.with_name(f".{self.output_dir.name}.previous-{time.time_ns()}")
         if self.output_dir.exists():
             os.replace(self.output_dir, previous)
         moment("swapped-aside")
         os.replace(self.staging, self.output_dir)
-        remove_in_background(previous)
+        discard(previous)  # renamed out of the `.previous-N` names first: only complete sites have those
 
 
 def staging_for(output_dir: Path) -> Path:
@@ -219,10 +222,10 @@ def recover_output(output_dir: Path) -> bool:
             return False
         discard(staging_for(output_dir))  # what the switch replaced
         return True
-    aside = sorted(
-        output_dir.parent.glob(f".{output_dir.name}.previous-*"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    for candidate in aside:
+    pattern = re.compile(re.escape(f".{output_dir.name}.previous-") + r"(\d+)")
+    named = [(pattern.fullmatch(p.name), p) for p in output_dir.parent.glob(f".{output_dir.name}.previous-*")]
+    aside = [p for _, p in sorted(((int(m.group(1)), p) for m, p in named if m), reverse=True)]
+    for candidate in aside:  # the newest complete site set aside
         if (candidate / STATE_DIR).is_dir():
             try:
                 os.rename(candidate, output_dir)
@@ -235,7 +238,7 @@ def recover_output(output_dir: Path) -> bool:
 def discard(folder: Path) -> None:
     """Remove a folder that another (dying) process may still write into: renamed away first, so
     the name is free at once, then deleted in the background."""
-    trash = folder.with_name(f"{folder.name}.discarded-{os.getpid()}-{time.monotonic_ns()}")
+    trash = folder.with_name(f".trash-{folder.name.lstrip('.')}-{os.getpid()}-{time.monotonic_ns()}")
     try:
         os.rename(folder, trash)
     except OSError:

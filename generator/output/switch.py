@@ -47,15 +47,27 @@ def finish_switch(output_dir: Path, staging: Path) -> bool:
     journal = output_dir / JOURNAL
     try:
         entries = json.loads(journal.read_text(encoding="utf-8"))["units"]
+        for number, (unit, inode) in enumerate(entries):
+            _switch_one(output_dir / unit, staging / unit, inode, staging / f".replaced-{number}")
+            moment("switching")
     except FileNotFoundError:
-        return False
-    for number, (unit, inode) in enumerate(entries):
-        _switch_one(output_dir / unit, staging / unit, inode, staging / f".replaced-{number}")
-        moment("switching")
+        if not journal.exists():
+            return False
+        return _give_up(output_dir)  # the staged units are gone: the switch cannot be finished
+    except (ValueError, KeyError, TypeError):
+        return _give_up(output_dir)  # a damaged journal
     state = staging / BUILD_STATE
     if state.exists():
         os.replace(state, output_dir / BUILD_STATE)
     journal.unlink()
+    return True
+
+
+def _give_up(output_dir: Path) -> bool:
+    """Without its journal's help the output is a mix of two builds: the state goes, so the next
+    build renders and swaps in everything, and publish refuses until it has."""
+    (output_dir / BUILD_STATE).unlink(missing_ok=True)
+    (output_dir / JOURNAL).unlink(missing_ok=True)
     return True
 
 
@@ -67,7 +79,7 @@ def _switch_one(live: Path, staged: Path, inode: int | None, replaced: Path) -> 
     if live.exists() and live.lstat().st_ino == inode:
         return  # switched before a crash
     if not staged.exists():
-        raise OSError(f"cannot finish switching {live}: {staged} is missing")
+        raise FileNotFoundError(staged)
     if staged.is_file():
         os.replace(staged, live)
         return

@@ -69,11 +69,9 @@ class PublishLock:
         raw, version = self.store.read_meta(LOCK_KEY)
         holder = _parse(raw)
         if holder is not None and holder.get("expires", 0) > self.clock():
-            raise PublishLocked(
-                f"another publish (owner {holder.get('owner', '?')}) holds the lock on {self.store.description} "
-                f"until {_when(holder['expires'])} UTC; nothing was changed. Its lease is renewed while it runs; "
-                "if it crashed, the lock is free once the lease ends"
-            )
+            raise self._held(holder)
+        if holder is not None and holder.get("expires", 0) > 0:
+            self._wait_for_silence(holder, version)  # ended by our clock; is its holder really gone?
         try:
             self._write(version)  # None: create; else take over the ended lease, only if nobody else did
         except ManifestConflict:
@@ -83,9 +81,29 @@ class PublishLock:
         self._renewer = threading.Thread(target=self._renew_until_stopped, daemon=True)
         self._renewer.start()
 
+    def _held(self, holder: dict) -> PublishLocked:
+        return PublishLocked(
+            f"another publish (owner {holder.get('owner', '?')}) holds the lock on {self.store.description} "
+            f"until {_when(holder['expires'])} UTC; nothing was changed. Its lease is renewed while it runs; "
+            "if it crashed, the lock is free once the lease ends"
+        )
+
+    def _wait_for_silence(self, holder: dict, version: str | None) -> None:
+        """A lease that has ended by this machine's clock is taken over only once it has also gone
+        unrenewed for half a lease by this machine's own stopwatch: a live holder renews every
+        quarter lease, so a clock running ahead never takes a live lock."""
+        lease = float(holder.get("lease", self.lease))  # the holder's: it renews every quarter of it
+        deadline = time.monotonic() + lease / 2
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, lease / 8))
+            raw, now = self.store.read_meta(LOCK_KEY)
+            if now != version:
+                current = _parse(raw)
+                raise self._held(current or holder)
+
     def _write(self, expected: str | None) -> None:
         expires = self.clock() + self.lease
-        body = json.dumps({"owner": self.owner, "expires": expires}).encode()
+        body = json.dumps({"owner": self.owner, "expires": expires, "lease": self.lease}).encode()
         self.version = self.store.write_meta(LOCK_KEY, body, expected)
         self.expires = expires
 
@@ -119,13 +137,14 @@ class PublishLock:
         with self._guard:
             if self.lost or self.version is None:
                 return
-            if self.expires - self.clock() > self.lease * SAFETY_MARGIN:
-                self.store.delete_meta(LOCK_KEY)  # still surely ours: nobody takes over a live lease
-            else:  # it may be someone else's by now: end our lease only if it is still ours
+            try:  # only if it is still ours
+                self.store.delete_meta(LOCK_KEY, self.version)
+            except ManifestConflict:
+                pass  # someone else's by now
+            except Exception:  # a store without conditional deletes: end the lease instead
                 with contextlib.suppress(ManifestConflict):
-                    self.store.write_meta(
-                        LOCK_KEY, json.dumps({"owner": self.owner, "expires": 0}).encode(), self.version
-                    )
+                    body = json.dumps({"owner": self.owner, "expires": 0, "lease": self.lease}).encode()
+                    self.store.write_meta(LOCK_KEY, body, self.version)
             self.version = None
 
 

@@ -39,7 +39,8 @@ class PublishPlan:
     def intent(self) -> dict:
         """The manifest written before anything changes: old objects, plus the ones about to, pending."""
         pending = {f.path: {**f.signature(), "size": None, "pending": True} for f in self.new + self.changed}
-        return {"version": 1, "keystore": self.remote_keystore, "objects": {**self.previous, **pending}}
+        going = {path: {**self.previous.get(path, {}), "deleting": True} for path in self.deleted}
+        return {"version": 1, "keystore": self.remote_keystore, "objects": {**self.previous, **going, **pending}}
 
     @property
     def empty(self) -> bool:
@@ -118,11 +119,13 @@ def plan_publish(
     for path, file in files.items():
         previous = sent.get(path) or published.get(path)
         present = path in listed if listed is not None else previous is not None
+        if previous is not None and _unsure(previous):
+            present = False  # not as built: to the upload order it is missing (it may be)
         if not present:
             plan.new.append(file)
         elif (
             previous is None
-            or previous.get("pending")
+            or _unsure(previous)
             or not _same(previous, file)
             or (listed is not None and listed[path] != previous.get("size"))
         ):
@@ -145,7 +148,7 @@ def already_sent(files: dict[str, LocalFile], published: dict[str, dict], store:
     """Files a publish that died part-way had uploaded already: its intent lists them as pending,
     and the store holds exactly what this build would send (same digest and headers). They are
     not sent again; what the store holds is asked of it, never assumed."""
-    pending = sorted(p for p, entry in published.items() if entry.get("pending") and p in files)
+    pending = sorted(p for p, entry in published.items() if _unsure(entry) and p in files)
     if not pending:
         return {}
     held = store.describe(pending)
@@ -156,6 +159,12 @@ def already_sent(files: dict[str, LocalFile], published: dict[str, dict], store:
         if entry and all(entry.get(k, wanted[k]) == wanted[k] for k in wanted) and entry.get("size") is not None:
             sent[path] = {**wanted, "size": entry["size"]}
     return sent
+
+
+def _unsure(entry: dict) -> bool:
+    """An entry of an intent a publish did not finish: about to be sent, or about to be deleted
+    (and maybe deleted already): only the store can say what it holds."""
+    return bool(entry.get("pending") or entry.get("deleting"))
 
 
 def _same(previous: dict, file: LocalFile) -> bool:

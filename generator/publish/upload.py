@@ -15,6 +15,8 @@ from .manifest import ManifestSeal
 from .plan import PublishPlan
 from .stores import Store
 
+DELETE_BATCH = 1000  # objects deleted between two checks of the lease (one S3 DeleteObjects request)
+
 
 @dataclass
 class PublishReport:
@@ -60,6 +62,7 @@ def execute(
     uploaded = uploaded_bytes = 0
 
     def send(file: LocalFile) -> int:
+        check(f"uploading {file.path}")  # each one: a wave is queued at once, a lease may end meanwhile
         body = body_of(file)
         store.put(file, body)
         moment("uploading")
@@ -82,9 +85,13 @@ def execute(
                 f"another publish wrote the manifest of {store.description} {done}; this one deleted nothing. "
                 "Run publish again"
             )
-        store.delete(plan.deleted)
+        for start in range(0, len(plan.deleted), DELETE_BATCH):
+            if start:
+                check(f"deleting more, {done} and deleting {start}")
+            batch = plan.deleted[start : start + DELETE_BATCH]
+            store.delete(batch)
+            on_progress(len(batch))
         moment("deleted")
-        on_progress(len(plan.deleted))
         done += f" and deleting {len(plan.deleted)}"
     check(f"writing the final manifest, {done}")
     try:

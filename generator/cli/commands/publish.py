@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             if args.json:
                 print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
             console.print(
-                f"[bold red]publish failed:[/] {exc} (nothing was deleted; a re-run continues)", highlight=False
+                f"[bold red]publish failed:[/] {exc} (a re-run continues where this one stopped)", highlight=False
             )
             return EXIT_FAILED
         raise

@@ -6,6 +6,8 @@ import fcntl
 import gzip
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from ...config import PublishConfig
@@ -73,21 +75,30 @@ class FolderStore:
         """Compare-and-swap under `flock` (which the kernel drops if this process is killed, so a
         dead publish never leaves the folder locked)."""
         target = self._file(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(target.with_name("manifest.lock"), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with self._meta_lock(name):
             if self.read_meta(name)[1] != expected:
                 raise ManifestConflict(f"{name} in {self.root} was written by another publish after this one read it")
             temp = target.with_name(f"{target.name}.partial")
             temp.write_bytes(body)
             os.replace(temp, target)
             return hashlib.sha256(body).hexdigest()
+
+    @contextmanager
+    def _meta_lock(self, name: str) -> Iterator[None]:
+        target = self._file(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(target.with_name("manifest.lock"), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
         finally:
             os.close(handle)
 
-    def delete_meta(self, name: str) -> None:
-        self._file(name).unlink(missing_ok=True)
+    def delete_meta(self, name: str, expected: str | None = None) -> None:
+        with self._meta_lock(name):
+            if expected is not None and self.read_meta(name)[1] != expected:
+                raise ManifestConflict(f"{name} in {self.root} was changed by another publish")
+            self._file(name).unlink(missing_ok=True)
 
 
 def _gunzipped(body: bytes) -> bytes:

@@ -34,7 +34,8 @@ class Store(Protocol):
         """Writes it only if its version is still `expected` (None: only if absent), else raises
         ManifestConflict; returns the new version."""
 
-    def delete_meta(self, name: str) -> None: ...
+    def delete_meta(self, name: str, expected: str | None = None) -> None:
+        """Deletes it (only if its version is still `expected`, when given, else ManifestConflict)."""
 
 
 StoreFactory = Callable[[Target, PublishConfig], Store]

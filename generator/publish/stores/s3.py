@@ -123,11 +123,23 @@ class S3Store:
             )
             return answer["ETag"]
         except self.client.exceptions.ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in CONFLICT_CODES:
+            if _conflict(exc, expected):
                 raise ManifestConflict(
                     f"{name} in {self.description} was written by another publish after this one read it"
                 ) from None
             raise
 
-    def delete_meta(self, name: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+    def delete_meta(self, name: str, expected: str | None = None) -> None:
+        condition = {"IfMatch": expected} if expected else {}
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name, **condition)
+        except self.client.exceptions.ClientError as exc:
+            if _conflict(exc, expected):
+                raise ManifestConflict(f"{name} in {self.description} was changed by another publish") from None
+            raise
+
+
+def _conflict(exc, expected: str | None) -> bool:
+    """A condition that did not hold (for `If-Match`, also: the object is gone)."""
+    code = exc.response.get("Error", {}).get("Code")
+    return code in CONFLICT_CODES or (expected is not None and code in ("NoSuchKey", "404"))
