@@ -18,6 +18,7 @@ from pathlib import Path
 from .config import Config, check_setting_names
 from .faults import moment
 from .locks import LockHeld, exclusive
+from .mail import DeliveryReport, Invitation, InviteOptions, SentRecord, plan_invitations, record_path, send_invitations
 from .model import Ledger, build_ledger, newest_export_date
 from .output import (
     ENGINE_VERSION,
@@ -45,6 +46,7 @@ from .publish import (
     open_store,
     output_is_stale,
     publish_build,
+    published_objects,
 )
 from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
 from .read.documents import DocumentRefused
@@ -65,7 +67,7 @@ from .seal import (
 from .seal.padding import add_decoys
 from .site import PAGE, SitePlan, plan_site, portal_slugs
 
-__all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "publish"]
+__all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "invite", "publish"]
 
 
 @dataclass
@@ -460,3 +462,34 @@ def publish(
             return publish_build(config, options, state, progress, store_factory)
     except LockHeld as exc:
         raise PublishError(str(exc)) from None
+
+
+# -- invite ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class InviteResult:
+    invitations: list[Invitation]  # every contact asked about, each with why it is skipped, if it is
+    report: DeliveryReport | None = None  # None: a dry run
+
+
+def invite(config: Config, options: InviteOptions, progress: Progress | None = None) -> InviteResult:
+    """Invite contacts to their published portals: read the export and the keystore, ask the
+    publish target which portals are live, then send (or, dry, only list) the invitations."""
+    progress = progress or Progress()
+    ledger, _ = check(config, progress)
+    if ledger is None:
+        raise BuildFailed("the export could not be read (run portico check); nothing was sent")
+    if unknown := ledger.unknown(options.customers):
+        raise UnknownCustomer(unknown)
+    keystore_path = config.path(config.gate.keystore)
+    keystore = read_keystore(keystore_path)
+    published = published_objects(config)
+    record = SentRecord(record_path(keystore_path))
+    invitations = plan_invitations(config, ledger, keystore, published, record, options)
+    if options.dry_run:
+        return InviteResult(invitations)
+    theme = load_theme(config)
+    renderer = Renderer(config, theme, collect_assets(config, theme.assets()))
+    progress.stage("Sending invitations", sum(1 for i in invitations if not i.skipped))
+    return InviteResult(invitations, send_invitations(config, renderer, ledger, invitations, record, progress.advance))

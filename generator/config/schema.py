@@ -595,6 +595,42 @@ class PublishConfig(Strict):
     """Skip the check that the store honours conditional writes (flag `--single-writer`): only where one publish can ever run at a time."""
 
 
+class SmtpConfig(Strict):
+    """The SMTP server e-mail goes through. Credentials come from the environment, never from this file."""
+
+    host: str
+    """The server's name or address."""
+    port: int = Field(587, ge=1, le=65535)
+    """587 for STARTTLS, 465 for implicit TLS, 25 for neither."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """`starttls` (upgrade after connecting), `tls` (TLS from the start) or `none` (a relay on this machine only)."""
+    username_env: str = "PORTICO_SMTP_USER"
+    """The environment variable holding the user name (none set: no login)."""
+    password_env: str = "PORTICO_SMTP_PASSWORD"
+    """The environment variable holding the password."""
+    timeout: float = Field(30, gt=0)
+    """Seconds to wait for the server."""
+
+
+class MailConfig(Strict):
+    """E-mail to contacts (`portico invite`): who it comes from and how it leaves."""
+
+    from_address: str | None = None
+    """The sender, e.g. `Larkspur Portal <portal@larkspur.example>`; default: the site's name and `support_email`."""
+    reply_to: str | None = None
+    """Where replies go; default: `site.support_email`."""
+    smtp: SmtpConfig | None = None
+    """The SMTP server; without one, messages are written to the outbox folder as `.eml` files."""
+    outbox: str = "outbox"
+    """The folder `.eml` files are written to when there is no SMTP server (relative to config.yaml)."""
+    concurrency: int = Field(4, ge=1, le=16)
+    """Messages sent at once (one SMTP connection each)."""
+    max_per_run: int = Field(500, ge=1)
+    """At most this many messages per run (many providers cap a day's sending); a re-run sends the rest."""
+    attempts: int = Field(3, ge=1, le=10)
+    """Tries per message, with back-off, before it is reported as failed."""
+
+
 class ContentPage(Strict):
     """Front matter of a content page (`content/*.md`)."""
 
@@ -625,6 +661,8 @@ class Config(Strict):
     """The password gate."""
     publish: PublishConfig = PublishConfig()
     """Where and how to publish."""
+    mail: MailConfig = MailConfig()
+    """E-mail to contacts: invitations."""
     carriers: dict[str, str] = Field(default_factory=dict)
     """Carrier name → tracking URL template with `{tracking}` (names match case-insensitively)."""
 

@@ -21,15 +21,23 @@ from ..config import Config, PublishConfig
 from ..output import BuildState, input_fingerprint
 from ..progress import Progress
 from ..seal import KeystoreError, read_keystore
-from .files import ManifestConflict, PublishError, local_files
+from .files import MANIFEST_KEY, ManifestConflict, PublishError, local_files
 from .lock import PublishLock, check_conditional_writes, probe_cache
-from .manifest import ManifestSeal
+from .manifest import ManifestSeal, ManifestUnreadable
 from .plan import check_delete_cap, check_foreign_objects, check_same_keystore, plan_publish
 from .stores import Store, Target, open_store
 from .targets import cloudfront_client, effective_settings, parse_target
 from .upload import PublishReport, execute, invalidate, invalidation_paths
 
-__all__ = ["ManifestConflict", "PublishError", "PublishOptions", "PublishReport", "output_is_stale", "publish_build"]
+__all__ = [
+    "ManifestConflict",
+    "PublishError",
+    "PublishOptions",
+    "PublishReport",
+    "output_is_stale",
+    "publish_build",
+    "published_objects",
+]
 
 
 @dataclass
@@ -55,6 +63,22 @@ def manifest_seal(config: Config) -> ManifestSeal:
     except KeystoreError as exc:
         raise PublishError(f"the keystore is needed to read and write the store's manifest: {exc}") from None
     return ManifestSeal(keystore.manifest_key())
+
+
+def published_objects(config: Config, target: str | None = None, endpoint_url: str | None = None) -> dict[str, dict]:
+    """What the target holds by its manifest: published path -> SHA-256 and headers (files a
+    publish is still sending are left out). What e-mail may link to: nothing else is live."""
+    settings = effective_settings(config, {"target": target, "endpoint_url": endpoint_url})
+    store = open_store(parse_target(settings.target, config), settings)
+    raw, _ = store.read_meta(MANIFEST_KEY)
+    if raw is None:
+        return {}
+    try:
+        manifest = manifest_seal(config).decode(raw)
+    except ManifestUnreadable as exc:
+        raise PublishError(f"the manifest of {store.description}: {exc}") from None
+    objects = manifest.get("objects", {}).items()
+    return {path: entry for path, entry in objects if not (entry.get("pending") or entry.get("deleting"))}
 
 
 def output_is_stale(config: Config, state: BuildState | None) -> bool:

@@ -5,13 +5,13 @@ assets.py      the shared static files, published under content-hashed names wit
 i18n.py        translation catalogues, merged along the theme chain, English as the floor
 formatting.py  money, numbers and dates for a locale (Babel, with a verified fast path)
 rendered.py    a rendered file, and the `Sealer` it is handed to (identity for previews)
-renderer.py    the renderer: planned file → bytes
+renderer.py    the renderer: planned file → bytes; a contact's e-mail → its subject, text and HTML
 """
 
 from __future__ import annotations
 
 from .assets import AssetError, AssetManifest, branding_files, collect_assets
-from .rendered import RenderedFile, Sealer, Shell, Unsealed
+from .rendered import RenderedFile, RenderedMessage, Sealer, Shell, Unsealed
 from .renderer import Renderer, RenderError
 from .theme import ThemeError, load_theme
 
@@ -20,6 +20,7 @@ __all__ = [
     "AssetManifest",
     "RenderError",
     "RenderedFile",
+    "RenderedMessage",
     "Renderer",
     "Sealer",
     "Shell",

@@ -30,6 +30,15 @@ class RenderedFile:
         return f"{self.portal.slug}/{self.path}" if self.portal else self.path
 
 
+@dataclass(frozen=True)
+class RenderedMessage:
+    """An e-mail's words: one subject line, a plain-text part and an HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
 class Sealer(Protocol):
     def href(self, portal: Portal | None, logical: str) -> str:
         """The name a page links another file of the same portal by."""

@@ -22,7 +22,7 @@ from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .formatting import Formatter
 from .i18n import Catalogues
-from .rendered import RenderedFile, Sealer, Unsealed
+from .rendered import RenderedFile, RenderedMessage, Sealer, Unsealed
 from .theme import Theme
 
 
@@ -232,6 +232,17 @@ class Renderer:
             return self.env.get_template(template).render({**context, **helpers})
         except TemplateError as exc:
             raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
+
+    def render_message(self, kind: str, portal: Portal | None, context: dict) -> RenderedMessage:
+        """An e-mail to a portal's contact, from the theme's `emails/<kind>.subject.txt`, `.txt` and
+        `.html`: in the portal's language, with its look and formats, like its pages; links and
+        images point at the published site."""
+        base = self.config.site.base_url.rstrip("/") + "/"
+        subject, text, html = (
+            self.render_template(f"emails/{kind}.{part}", portal, context, f"the {kind} e-mail", prefix=base)
+            for part in ("subject.txt", "txt", "html")
+        )
+        return RenderedMessage(" ".join(subject.split()), text, html)
 
     def look(self, settings: PortalConfig) -> dict:
         """What pages read from a portal's settings, worked out once per distinct settings

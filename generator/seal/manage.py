@@ -31,6 +31,7 @@ class PasswordRow:
     email: str
     password: str
     portal_url: str
+    slug: str = ""  # the portal's folder
 
 
 def portal_url(config: Config, slug: str) -> str:
@@ -57,7 +58,7 @@ def list_passwords(
             continue
         name = ledger.books[cid].customer.name
         rows += [
-            PasswordRow(cid, name, email, contact.password, portal_url(config, slugs[cid]))
+            PasswordRow(cid, name, email, contact.password, portal_url(config, slugs[cid]), slugs[cid])
             for email, contact in sorted(secret.contacts.items())
         ]
     return rows

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from . import build, check, keystore, passwords, publish, revoke, serve
+from . import build, check, invite, keystore, passwords, publish, revoke, serve
 
-COMMANDS = (build, check, passwords, publish, serve, revoke, keystore)  # in the order `portico --help` lists them
+COMMANDS = (
+    build,
+    check,
+    passwords,
+    publish,
+    invite,
+    serve,
+    revoke,
+    keystore,
+)  # in the order `portico --help` lists them

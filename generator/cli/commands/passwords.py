@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ...config import Config, load_config
 from ...locks import exclusive
+from ...mail import SentRecord, record_path
 from ...model import Ledger
 from ...pipeline import check
 from ...seal import Keystore, manage, read_keystore
@@ -88,6 +89,13 @@ def _read_access(
 def run_list(args: argparse.Namespace, console: Console) -> int:
     with open_access(args, console) as opened:
         rows = manage.list_passwords(*opened, args.customer)
+        config = opened[0]
+    record = SentRecord(record_path(config.path(config.gate.keystore)))
+
+    def invited(row) -> str | None:
+        sent = record.last("invite", row.customer_id, row.email)
+        return sent["at"] if sent else None
+
     if args.json:
         print(
             json.dumps(
@@ -98,6 +106,7 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
                         "email": r.email,
                         "password": r.password,
                         "portal_url": r.portal_url,
+                        "invited": invited(r),
                     }
                     for r in rows
                 ],
@@ -105,12 +114,14 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
             )
         )
         return EXIT_OK
-    table = Table("Customer", "Contact e-mail", "Password", "Portal URL")
+    table = Table("Customer", "Contact e-mail", "Password", "Portal URL", "Invited")
     for column in table.columns:
         column.overflow = "fold"  # never cut a password or an address short
     table.columns[2].no_wrap = True
     for r in rows:
-        table.add_row(f"{r.customer_name} ({r.customer_id})", r.email, r.password, r.portal_url)
+        table.add_row(
+            f"{r.customer_name} ({r.customer_id})", r.email, r.password, r.portal_url, invited(r) or "not yet"
+        )
     Console(soft_wrap=True).print(table)
     return EXIT_OK
 
