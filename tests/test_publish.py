@@ -48,12 +48,17 @@ def config_for(s3_endpoint, bucket, **publish):
     return raw
 
 
-@pytest.fixture
-def shop(site):
+def stocked(site):
+    """The shop's export: three customers, one contact each, five orders."""
     site.file("customers.csv", CUSTOMERS)
     site.file("contacts.csv", CONTACTS)
     site.file("orders.csv", ORDERS)
     return site
+
+
+@pytest.fixture
+def shop(site):
+    return stocked(site)
 
 
 def rebuild(site, raw):

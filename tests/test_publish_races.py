@@ -14,7 +14,6 @@ import time
 import independent_decoder as spec
 import pytest
 from test_publish import (
-    CONTACTS,
     CUSTOMERS,
     ORDERS,
     PORTICO_OBJECTS,
@@ -26,6 +25,7 @@ from test_publish import (
     rebuild,
     sealed,
     slug,
+    stocked,
 )
 
 from generator.faults import KILL_AT_ENV, PUBLISH_MOMENTS
@@ -47,10 +47,7 @@ MORE_ORDERS = ORDERS + "".join(
 
 @pytest.fixture
 def shop(site):
-    site.file("customers.csv", CUSTOMERS)
-    site.file("contacts.csv", CONTACTS)
-    site.file("orders.csv", ORDERS)
-    return site
+    return stocked(site)
 
 
 def second_machine(site, tmp_path):
