@@ -492,4 +492,6 @@ def invite(config: Config, options: InviteOptions, progress: Progress | None = N
     theme = load_theme(config)
     renderer = Renderer(config, theme, collect_assets(config, theme.assets()))
     progress.stage("Sending invitations", sum(1 for i in invitations if not i.skipped))
-    return InviteResult(invitations, send_invitations(config, renderer, ledger, invitations, record, progress.advance))
+    return InviteResult(
+        invitations, send_invitations(config, renderer, ledger, keystore, invitations, record, progress.advance)
+    )

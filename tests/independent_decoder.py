@@ -48,7 +48,11 @@ def sign_in(gate: dict, email: str, password: str) -> tuple[bytes, list]:
     assert gate["v"] == 2 and gate["kdf"] == "PBKDF2-SHA256"
     address = email.strip().lower().encode("utf-8")
     salt = hashlib.sha256(b"portico/2\x00login\x00" + unbase64(gate["salt"]) + b"\x00" + address).digest()
-    kek = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, gate["iter"], 32)
+    return sign_in_with_key(gate, hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, gate["iter"], 32))
+
+
+def sign_in_with_key(gate: dict, kek: bytes) -> tuple[bytes, list]:
+    """§ Personal sign-in links: the link's key is the KDF's output, tried on every slot as it is."""
     aad = b"portico/2\x00slot\x00" + unbase64(gate["kid"])
     for slot in gate["slots"]:
         try:
@@ -57,7 +61,7 @@ def sign_in(gate: dict, email: str, password: str) -> tuple[bytes, list]:
             continue
         (length,) = struct.unpack(">I", plain[32:36])
         return plain[:32], json.loads(plain[36 : 36 + length]) if length else []
-    raise CannotOpen("no slot opens with this address and password")
+    raise CannotOpen("no slot opens with this key")
 
 
 def open_blob(blob: bytes, path: str, data_key: bytes | None = None, cek: bytes | None = None) -> tuple[str, bytes]:

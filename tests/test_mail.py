@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import email
+import json
 import socket
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 from email import policy
 from pathlib import Path
 
+import independent_decoder as spec
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
@@ -221,3 +223,48 @@ def test_without_smtp_an_outbox_of_eml_files_that_parse_back_identically(publish
         assert message.as_bytes(policy=policy.SMTP) == raw
         assert message["To"] and message["Subject"] and message.get_body(("html",)) is not None
     assert invite(config, InviteOptions(customers=["C1001"])).report.sent == []  # recorded: not twice
+
+
+def test_a_personal_sign_in_link_signs_in_until_the_customer_is_re_keyed(published_demo, smtp, browser):
+    from generator.pipeline import check
+    from generator.seal import manage
+
+    inbox, port = smtp
+    config = configured(published_demo, port, invite_credential="link")
+    publish(config, PublishOptions(build=False))
+    names = customer_names()
+    customer = next(cid for cid, name in names.items() if "Kranich" in name)
+    invite(config, InviteOptions(customers=[customer]))
+    keystore = read_keystore(published_demo / "keystore.json")
+    server = StaticServer(published_demo / "www")
+    try:
+        links = []
+        for message in inbox.parsed():
+            text = message.get_body(("plain",)).get_content()
+            address = message["To"].addresses[0].addr_spec
+            assert keystore.customers[customer].contacts[address].password not in text  # no password in it
+            links.append(next(line for line in text.splitlines() if "#s=" in line))
+        assert links and len(set(links)) == len(links)  # personal: one each
+        entry = (published_demo / "www" / links[0].split("/")[-2] / "index.html").read_text(encoding="utf-8")
+        gate = json.loads(spec.GATE.search(entry).group(1))
+        data_key, _ = spec.sign_in_with_key(gate, spec.unbase64(links[0].rpartition("#s=")[2]))  # as specified
+        assert data_key == keystore.customers[customer].keys.data_key
+        local = links[0].replace(config.site.base_url.rstrip("/"), server.url)
+        page = browser.new_page()
+        page.goto(local)
+        page.wait_for_selector("h1:has-text('Brauerei Kranich')")  # signed in, no password typed
+        assert "#s=" not in page.url  # the key left the address bar
+        page.close()
+
+        ledger, _ = check(config)
+        manage.rotate_passwords(ledger, keystore, customer, None, False)  # re-keyed: old links end
+        keystore.save()
+        assert build(config, BuildOptions(strict=True)).ok
+        publish(config, PublishOptions(build=False))
+        page = browser.new_page()
+        page.goto(local)
+        page.wait_for_selector("[data-gate-form]:not([hidden])")  # asked to sign in instead
+        assert page.locator("h1:has-text('Brauerei Kranich')").count() == 0
+        page.close()
+    finally:
+        server.close()

@@ -629,6 +629,8 @@ class MailConfig(Strict):
     """At most this many messages per run (many providers cap a day's sending); a re-run sends the rest."""
     attempts: int = Field(3, ge=1, le=10)
     """Tries per message, with back-off, before it is reported as failed."""
+    invite_credential: Literal["password", "link"] = "password"
+    """What an invitation carries: the `password`, or a personal sign-in `link` (the key that opens the contact's slot, in the URL's fragment; it stops when the password changes or the customer is re-keyed)."""
 
 
 class ContentPage(Strict):

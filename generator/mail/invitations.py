@@ -14,7 +14,7 @@ from ..config import Config
 from ..model import Ledger
 from ..render import Renderer
 from ..seal import Keystore
-from ..seal.manage import PasswordRow, list_passwords
+from ..seal.manage import PasswordRow, list_passwords, sign_in_link
 from ..site import PATHS
 from ..site.planned import portal_of
 from .compose import Envelope, compose, sender_of
@@ -78,6 +78,7 @@ def send_invitations(
     config: Config,
     renderer: Renderer,
     ledger: Ledger,
+    keystore: Keystore,
     invitations: list[Invitation],
     record: SentRecord,
     on_progress=lambda n: None,
@@ -89,11 +90,13 @@ def send_invitations(
             continue
         row = invitation.row
         portal = portal_of(config, ledger.books[row.customer_id], row.slug)
+        by_link = config.mail.invite_credential == "link"
         context = {
             "contact_name": invitation.contact_name or row.email,
             "customer_name": row.customer_name,
             "email": row.email,
-            "password": row.password,
+            "password": None if by_link else row.password,
+            "sign_in_link": sign_in_link(keystore, row) if by_link else None,
             "portal_url": row.portal_url,
         }
         message = compose(

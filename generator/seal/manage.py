@@ -14,6 +14,7 @@ from ..model import Ledger
 from ..problems import ProblemLog
 from ..site import PATHS, Portal, portal_of, portal_slugs
 from .access import customers_of
+from .blobs import b64url, unb64
 from .gate import Gate
 from .keystore import Keystore
 from .passwords import generate_password, weaknesses
@@ -36,6 +37,16 @@ class PasswordRow:
 
 def portal_url(config: Config, slug: str) -> str:
     return f"{config.site.base_url.rstrip('/')}/{slug}/"
+
+
+def sign_in_link(keystore: Keystore, row: PasswordRow) -> str:
+    """A personal link that signs the contact in without typing the password: the KDF's output for
+    their password in the fragment (which browsers never send to a server). It opens their slot as
+    the password does, and stops when the password changes or the customer is re-keyed."""
+    contact = keystore.customers[row.customer_id].contacts[row.email]
+    if not contact.kek:
+        raise StaffError(f"{row.email} at {row.customer_id} has no key slot yet; build first")
+    return f"{row.portal_url}#s={b64url(unb64(contact.kek))}"
 
 
 def portal_for(config: Config, ledger: Ledger, keystore: Keystore, customer_id: str) -> Portal:

@@ -193,11 +193,29 @@
     document.close();
   }
 
-  function readFragmentKey() {
-    var match = /(?:^#|&)k=([A-Za-z0-9_-]{43})/.exec(location.hash);
-    if (!location.hash) return null;
+  /* A direct link's page key (`#k=`) or a personal sign-in link's login key (`#s=`). */
+  function readFragmentKeys() {
+    if (!location.hash) return {};
+    var page = /(?:^#|&)k=([A-Za-z0-9_-]{43})/.exec(location.hash);
+    var login = /(?:^#|&)s=([A-Za-z0-9_-]{43})/.exec(location.hash);
     history.replaceState(null, "", location.pathname + location.search); // the key leaves the address bar
-    return match ? format.fromBase64(match[1]) : null;
+    return { page: page ? format.fromBase64(page[1]) : null, login: login ? format.fromBase64(login[1]) : null };
+  }
+
+  /* The entry page opened with a personal sign-in link: the link's key opens the contact's slot,
+     as their password would; the session is this browser's until it ends (never "remember me"). */
+  async function signInWithLink(loginKey, payload) {
+    var gate = JSON.parse(document.getElementById("portico-gate").textContent);
+    try {
+      var unlocked = await format.unlockWithLoginKey(gate, loginKey);
+      var opened = await format.openBlob(payload, publishedPath, unlocked.dataKey, null);
+      await saveSessions(unlocked, gate, false);
+      show(opened);
+    } catch (error) {
+      askToSignIn("rotated"); // a link from before a password change or a re-key
+    } finally {
+      loginKey.fill(0);
+    }
   }
 
   function supported() {
@@ -247,9 +265,13 @@
 
   async function openShell(payloadNode) {
     var payload = format.fromBase64(payloadNode.textContent);
-    var linkKey = readFragmentKey();
-    if (linkKey) {
-      show(await format.openBlob(payload, publishedPath, null, linkKey));
+    var keys = readFragmentKeys();
+    if (keys.page) {
+      show(await format.openBlob(payload, publishedPath, null, keys.page));
+      return;
+    }
+    if (keys.login && document.getElementById("portico-gate")) {
+      await signInWithLink(keys.login, payload);
       return;
     }
     var loaded = await loadSession();

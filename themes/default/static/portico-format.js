@@ -112,6 +112,18 @@
     var wrapping = await crypto.subtle.deriveKey(
       { name: "PBKDF2", salt: await loginSalt(fromBase64(gate.salt), email), iterations: gate.iter, hash: "SHA-256" },
       base, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+    return openSlots(gate, wrapping);
+  }
+
+  /* A personal sign-in link carries the KDF's output itself (in the fragment, never sent to a
+     server): the same slot opens with it, without the password and without the KDF. */
+  async function unlockWithLoginKey(gate, raw) {
+    if (gate.kdf !== KDF || !gate.slots || !gate.slots.length || raw.length !== 32) throw new FormatError("wrong");
+    var wrapping = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+    return openSlots(gate, wrapping);
+  }
+
+  async function openSlots(gate, wrapping) {
     var aad = concat([encoder.encode(VERSION + "\0slot\0"), fromBase64(gate.kid)]);
     for (var i = 0; i < gate.slots.length; i++) {
       var plain;
@@ -154,6 +166,7 @@
     toBase64: toBase64,
     parseBlob: parseBlob,
     openBlob: openBlob,
-    unlockSlot: unlockSlot
+    unlockSlot: unlockSlot,
+    unlockWithLoginKey: unlockWithLoginKey
   };
 })(window);
