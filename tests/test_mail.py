@@ -268,3 +268,24 @@ def test_a_personal_sign_in_link_signs_in_until_the_customer_is_re_keyed(publish
         page.close()
     finally:
         server.close()
+
+
+def test_whom_a_run_invites(published_demo):
+    config = configured(published_demo, None)
+    publish(config, PublishOptions(build=False))
+    everyone = contacts_with_access(published_demo)
+    one = sorted(everyone)[0]
+
+    def planned(**options):
+        result = invite(config, InviteOptions(dry_run=True, **options))
+        return sorted(i.row.email for i in result.invitations)
+
+    assert planned(everyone=True) == sorted(everyone)
+    assert planned(customers=["C1003"]) == sorted(e for e, c in everyone.items() if c == "C1003")
+    assert planned(contacts=[one.upper()]) == [one]
+    assert planned(customers=[everyone[one]], contacts=[one]) == [one]
+    other = next(c for c in {*everyone.values()} if c != everyone[one])
+    with pytest.raises(ValueError, match="no contact with portal access"):
+        planned(customers=[other], contacts=[one])  # not a contact there
+    with pytest.raises(ValueError, match=r"nobody@example\.com"):
+        planned(contacts=["nobody@example.com"])

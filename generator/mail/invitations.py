@@ -54,13 +54,13 @@ def plan_invitations(
     record: SentRecord,
     options: InviteOptions,
 ) -> list[Invitation]:
-    """Every contact the options name, each with why it is skipped (if it is)."""
+    """Every contact the options name, each with why it is skipped (if it is): everyone, or the
+    named customers' contacts, or the named contacts (at the named customers, when both are given)."""
     wanted_customers, wanted_contacts = set(options.customers), {c.strip().lower() for c in options.contacts}
     invitations = []
     for row in list_passwords(config, ledger, keystore):
-        if not options.everyone and row.customer_id not in wanted_customers and row.email not in wanted_contacts:
-            continue
-        if wanted_contacts and row.email not in wanted_contacts:
+        at_customer = options.everyone or not wanted_customers or row.customer_id in wanted_customers
+        if not at_customer or (wanted_contacts and row.email not in wanted_contacts):
             continue
         names = {c.email.strip().lower(): c.name for c in ledger.books[row.customer_id].customer.contacts}
         entry = published.get(f"{row.slug}/{PATHS.entry}")
@@ -71,6 +71,8 @@ def plan_invitations(
         elif before and not options.reinvite:
             invitation.skipped = f"invited {before['at']} (--reinvite to send again)"
         invitations.append(invitation)
+    if unknown := wanted_contacts - {i.row.email for i in invitations}:
+        raise ValueError(f"no contact with portal access: {', '.join(sorted(unknown))} (see portico passwords list)")
     return invitations
 
 
