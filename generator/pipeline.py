@@ -13,12 +13,28 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from .config import Config, check_setting_names
 from .faults import moment
 from .locks import LockHeld, exclusive
-from .mail import DeliveryReport, Invitation, InviteOptions, SentRecord, plan_invitations, record_path, send_invitations
+from .mail import (
+    DeliveryReport,
+    Invitation,
+    InviteOptions,
+    NotifiedRecord,
+    NotifyOptions,
+    NotifyPlan,
+    Published,
+    SentRecord,
+    notified_path,
+    plan_invitations,
+    plan_notifications,
+    record_path,
+    send_invitations,
+    send_notifications,
+)
 from .model import Ledger, build_ledger, newest_export_date
 from .output import (
     ENGINE_VERSION,
@@ -67,7 +83,7 @@ from .seal import (
 from .seal.padding import add_decoys
 from .site import PAGE, SitePlan, plan_site, portal_slugs
 
-__all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "invite", "publish"]
+__all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "invite", "notify", "publish"]
 
 
 @dataclass
@@ -477,21 +493,72 @@ def invite(config: Config, options: InviteOptions, progress: Progress | None = N
     """Invite contacts to their published portals: read the export and the keystore, ask the
     publish target which portals are live, then send (or, dry, only list) the invitations."""
     progress = progress or Progress()
+    ledger, keystore = mail_inputs(config, options.customers, progress)
+    keystore_path = config.path(config.gate.keystore)
+    with exclusive(record_path(keystore_path), "the record of sent e-mail"):  # no two runs send the same
+        record = SentRecord(record_path(keystore_path))
+        invitations = plan_invitations(config, ledger, keystore, published_objects(config), record, options)
+        if options.dry_run:
+            return InviteResult(invitations)
+        progress.stage("Sending invitations", sum(1 for i in invitations if not i.skipped))
+        renderer = mail_renderer(config)
+        report = send_invitations(config, renderer, ledger, keystore, invitations, record, progress.advance)
+    return InviteResult(invitations, report)
+
+
+def mail_inputs(config: Config, customers: list[str], progress: Progress) -> tuple[Ledger, Keystore]:
     ledger, _ = check(config, progress)
     if ledger is None:
         raise BuildFailed("the export could not be read (run portico check); nothing was sent")
-    if unknown := ledger.unknown(options.customers):
+    if unknown := ledger.unknown(customers):
         raise UnknownCustomer(unknown)
-    keystore_path = config.path(config.gate.keystore)
-    keystore = read_keystore(keystore_path)
-    published = published_objects(config)
-    record = SentRecord(record_path(keystore_path))
-    invitations = plan_invitations(config, ledger, keystore, published, record, options)
-    if options.dry_run:
-        return InviteResult(invitations)
+    return ledger, read_keystore(config.path(config.gate.keystore))
+
+
+def mail_renderer(config: Config) -> Renderer:
     theme = load_theme(config)
-    renderer = Renderer(config, theme, collect_assets(config, theme.assets()))
-    progress.stage("Sending invitations", sum(1 for i in invitations if not i.skipped))
-    return InviteResult(
-        invitations, send_invitations(config, renderer, ledger, keystore, invitations, record, progress.advance)
-    )
+    return Renderer(config, theme, collect_assets(config, theme.assets()))
+
+
+# -- notify ---------------------------------------------------------------------------------------
+
+
+class NotifyRefused(BuildFailed):
+    pass
+
+
+@dataclass
+class NotifyResult:
+    plan: NotifyPlan
+    report: DeliveryReport | None = None  # None: a dry run
+
+
+def notify(config: Config, options: NotifyOptions, progress: Progress | None = None) -> NotifyResult:
+    """E-mail contacts what is new in their published portals since the last notify (and the
+    password resets waiting for a publish). Only from a build of the current export, and only
+    for pages the target holds as built."""
+    progress = progress or Progress()
+    ledger, keystore = mail_inputs(config, options.customers, progress)
+    output = config.output_dir
+    with exclusive(output, f"the output folder {output}"):
+        recover_output(output)
+        state = read_state(output)
+    if output_is_stale(config, state):
+        raise NotifyRefused(
+            "the export, settings or keys changed since the last build: build and publish first, then notify "
+            "(or run portico publish --notify)"
+        )
+    keystore_path = config.path(config.gate.keystore)
+    published = Published(published_objects(config, options.target, options.endpoint_url), state.files)
+    with exclusive(notified_path(keystore_path), "the record of notifications"):
+        record = NotifiedRecord(notified_path(keystore_path), read_only=options.dry_run)
+        sent = SentRecord(record_path(keystore_path))
+        plan = plan_notifications(config, ledger, keystore, published, record, sent, options)
+        if options.dry_run:
+            return NotifyResult(plan)
+        progress.stage("Sending notifications", sum(len(n.recipients) for n in plan.notices if not n.held))
+        today = options.today or date.today()
+        report = send_notifications(
+            config, mail_renderer(config), ledger, keystore, plan.notices, record, sent, today, progress.advance
+        )
+    return NotifyResult(plan, report)

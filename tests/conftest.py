@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import copy
+import email
 import logging
 import os
 import re
+import socket
+import threading
+from email import policy
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
+from aiosmtpd.controller import Controller
 
 from generator.config import load_config, parse_config
 from generator.pipeline import BuildOptions, build
@@ -266,3 +271,44 @@ def s3(s3_endpoint, request):
     bucket = "portals-" + request.node.name.lower().replace("_", "-")[:40]
     client.create_bucket(Bucket=bucket)
     return client, bucket
+
+
+# -- a real SMTP server (aiosmtpd on 127.0.0.1) -------------------------------------------------
+
+
+class Inbox:
+    """An SMTP server's handler that keeps every message, and refuses some recipients for a while."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.busy: set[str] = set()  # answered "451 try again later"
+        self.guard = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.busy:
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.guard:
+            self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+    def parsed(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(raw, policy=policy.default) for _, raw in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

@@ -6,17 +6,14 @@ from __future__ import annotations
 import csv
 import email
 import json
-import socket
 import subprocess
 import sys
-import threading
 from email import policy
 from pathlib import Path
 
 import independent_decoder as spec
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 from conftest import REPO, StaticServer, demo_config
 
 from generator.mail import InviteOptions
@@ -24,44 +21,6 @@ from generator.pipeline import BuildOptions, PublishOptions, build, invite, publ
 from generator.seal.keystore import read_keystore
 
 EXPORT = REPO / "content" / "export"
-
-
-class Inbox:
-    """An SMTP server's handler that keeps every message, and refuses some recipients for a while."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.busy: set[str] = set()  # answered "451 try again later"
-        self.guard = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.busy:
-            return "451 4.3.0 Mailbox busy, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.guard:
-            self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-    def parsed(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(raw, policy=policy.default) for _, raw in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 @pytest.fixture

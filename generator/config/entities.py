@@ -77,7 +77,15 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "contacts",
             key=None,
-            fields={"customer": TEXT, "name": TEXT, "email": EMAIL, "phone": TEXT, "role": TEXT, "portal_access": BOOL},
+            fields={
+                "customer": TEXT,
+                "name": TEXT,
+                "email": EMAIL,
+                "phone": TEXT,
+                "role": TEXT,
+                "portal_access": BOOL,
+                "notifications": BOOL,  # no: this contact gets no `portico notify` e-mail (invitations still)
+            },
             required=("customer", "name"),
         ),
         Entity(

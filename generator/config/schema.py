@@ -385,6 +385,25 @@ class ActionsConfig(Strict):
         return self
 
 
+class NotificationSettings(Strict):
+    """Which events e-mail a customer's contacts after a publish (`portico notify`), and when."""
+
+    invoice: bool = True
+    """A new invoice."""
+    overdue: bool = True
+    """A reminder for an overdue invoice."""
+    shipped: bool = True
+    """A shipment of an order, with its tracking link."""
+    quote: bool = True
+    """A new quote awaiting the customer's decision."""
+    document: bool = True
+    """A new document."""
+    overdue_after_days: int = Field(7, ge=0)
+    """The first reminder goes this many days after the due date."""
+    overdue_every_days: int = Field(14, ge=1)
+    """At most one reminder per invoice in this many days."""
+
+
 HIDEABLE_FIELDS = (
     "sales_rep",
     "po_number",
@@ -485,6 +504,8 @@ class PortalConfig(Strict):
     """The statement of account lists the movements of this many months (this one included), after the opening balance."""
     branding: Branding = Branding()
     """Name, logo, colours, stylesheets and texts."""
+    notifications: NotificationSettings = NotificationSettings()
+    """Which events `portico notify` e-mails to contacts (a contact whose export row says `notifications: no` gets none)."""
     slug: Literal["opaque", "id", "field"] = "opaque"
     """A portal's folder name: `opaque` (a keyed hash of the customer id, says nothing), the customer `id` made URL-safe, or the export's `slug` field. Site-wide only."""
 
@@ -613,7 +634,7 @@ class SmtpConfig(Strict):
 
 
 class MailConfig(Strict):
-    """E-mail to contacts (`portico invite`): who it comes from and how it leaves."""
+    """E-mail to contacts (`portico invite`, `portico notify`): who it comes from and how it leaves."""
 
     from_address: str | None = None
     """The sender, e.g. `Larkspur Portal <portal@larkspur.example>`; default: the site's name and `support_email`."""

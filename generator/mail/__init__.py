@@ -4,6 +4,8 @@
     delivery.py    sending: SMTP (bounded concurrency, retries with back-off, a per-run cap) or an outbox of .eml files
     record.py      what was sent, beside the keystore (never published): nothing goes twice unless asked
     invitations.py who gets an invitation, and the invitation itself
+    events.py      what happened in a customer's account that is worth an e-mail
+    notifications.py  what is new since the last notify, held until its page is live, and sent
 
 A message links only to what is published: the publish manifest says which portals are live.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 from .compose import Envelope, compose
 from .delivery import DeliveryReport, MailError, deliver
 from .invitations import Invitation, InviteOptions, plan_invitations, send_invitations
-from .record import SentRecord, record_path
+from .notifications import Notice, NotifyOptions, NotifyPlan, Published, plan_notifications, send_notifications
+from .record import NotifiedRecord, SentRecord, notified_path, record_path
 
 __all__ = [
     "DeliveryReport",
@@ -21,10 +24,18 @@ __all__ = [
     "Invitation",
     "InviteOptions",
     "MailError",
+    "Notice",
+    "NotifiedRecord",
+    "NotifyOptions",
+    "NotifyPlan",
+    "Published",
     "SentRecord",
     "compose",
     "deliver",
+    "notified_path",
     "plan_invitations",
+    "plan_notifications",
     "record_path",
     "send_invitations",
+    "send_notifications",
 ]

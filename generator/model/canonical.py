@@ -87,6 +87,7 @@ class Contact:
     phone: str
     role: str
     portal_access: bool
+    notifications: bool = True  # the export can opt a contact out of event e-mail
 
 
 @dataclass(slots=True)

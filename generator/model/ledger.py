@@ -210,6 +210,7 @@ class LedgerBuilder:
                     phone=_text(f, "phone"),
                     role=_text(f, "role"),
                     portal_access=bool(f.get("email")) and f.get("portal_access") is not False,
+                    notifications=f.get("notifications") is not False,
                 )
             )
 

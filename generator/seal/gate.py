@@ -104,12 +104,19 @@ class Gate:
             "remember_days": gate.remember_days,
         }
 
-    def direct_link(self, portal: Portal, logical: str) -> str:
-        """A URL that opens this one page, its key in the fragment (never sent to a server)."""
+    def direct_link(self, portal: Portal, logical: str, download: str | None = None) -> str:
+        """A URL that opens this one page, its key in the fragment (never sent to a server); with
+        `download`, also the key of that one file (a document the page lists), and no other."""
+        fragment = f"k={blobs.b64url(self.content_key(portal, logical))}"
+        if download:
+            fragment += f"&d={blobs.b64url(self.content_key(portal, download))}"
+        name = self.published_name(portal, logical)
+        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#{fragment}"
+
+    def content_key(self, portal: Portal, logical: str) -> bytes:
         name = self.published_name(portal, logical)
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(logical, 0)
-        key = self.keys(portal).content_key(f"{portal.slug}/{name}", epoch)
-        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#k={blobs.b64url(key)}"
+        return self.keys(portal).content_key(f"{portal.slug}/{name}", epoch)
 
 
 def encrypted_portals_exist(output_dir: Path) -> bool:

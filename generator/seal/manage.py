@@ -131,6 +131,22 @@ def rotate_passwords(
     return changed
 
 
+def reset_password(
+    ledger: Ledger, keystore: Keystore, email: str, customer_id: str | None = None, keep_key: bool = False
+) -> str:
+    """A forgotten password: a new generated one (see `rotate_passwords`); returns the customer
+    whose portal the reset e-mail names."""
+    address = normalise_email(email)
+    opens = customers_of(keystore, address)
+    if not opens:
+        raise StaffError(f"{email} has no portal access (see portico passwords list)")
+    if customer_id is not None and customer_id not in opens:
+        raise StaffError(f"{email} has no portal access at {customer_id} (it opens {', '.join(opens)})")
+    customer_id = customer_id or opens[0]
+    rotate_passwords(ledger, keystore, customer_id, address, keep_key)
+    return customer_id
+
+
 def _give_password(keystore: Keystore, customer_id: str, email: str, password: str) -> set[str]:
     """One person, one password: the address's password changes at every customer it opens (its
     key ring is one sign-in); returns those customers. The next build makes their slots."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import build, check, invite, keystore, passwords, publish, revoke, serve
+from . import build, check, invite, keystore, notify, passwords, publish, revoke, serve
 
 COMMANDS = (
     build,
@@ -10,6 +10,7 @@ COMMANDS = (
     passwords,
     publish,
     invite,
+    notify,
     serve,
     revoke,
     keystore,

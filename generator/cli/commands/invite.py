@@ -13,6 +13,7 @@ from ...pipeline import BuildFailed, UnknownCustomer, invite
 from ...publish import PublishError
 from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ..mailing import delivery_json, print_delivery
 from ..progress import progress_for
 
 
@@ -73,12 +74,7 @@ def _as_json(going, skipped, report, dry_run: bool) -> dict:
         "skipped": [{**person(i), "reason": i.skipped} for i in skipped],
     }
     if report is not None:
-        data.update(
-            sent=report.sent,
-            failed=[{"email": email, "reason": reason} for email, reason in report.failed],
-            left=report.left,
-            outbox=str(report.outbox) if report.outbox else None,
-        )
+        data.update(delivery_json(report))
     return data
 
 
@@ -92,12 +88,4 @@ def _print(console: Console, going, skipped, report, args) -> None:
     if report is None:
         console.print(f"{len(going)} invitation(s) would be sent, {len(skipped)} skipped; nothing was sent")
         return
-    for email, reason in report.failed:
-        console.print(f"[bold red]not sent[/] to {email}: {reason}", highlight=False)
-    where = f" into {report.outbox}" if report.outbox else ""
-    line = f"{len(report.sent)} invitation(s) sent{where}, {len(report.failed)} failed, {len(skipped)} skipped"
-    if report.left:
-        line += f", {report.left} left for the next run (mail.max_per_run)"
-    console.print(line, highlight=False)
-    if report.failed:
-        console.print("run the same command again to send the failed ones: what went is not sent twice")
+    print_delivery(console, report, "invitation", len(skipped), "skipped")

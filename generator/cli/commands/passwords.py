@@ -16,10 +16,11 @@ from rich.table import Table
 from ...config import Config, load_config
 from ...locks import exclusive
 from ...mail import SentRecord, record_path
+from ...mail.notifications import RESET
 from ...model import Ledger
-from ...pipeline import check
+from ...pipeline import BuildOptions, build, check
 from ...seal import Keystore, manage, read_keystore
-from ..common import EXIT_OK, UsageError
+from ..common import EXIT_FAILED, EXIT_OK, UsageError, in_ci
 from ..report import print_problems
 
 
@@ -41,6 +42,17 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
     rotating.add_argument("--contact", metavar="EMAIL", help="only this contact (default: all of the customer's)")
     add_keep_key(rotating)
     rotating.set_defaults(run=run_rotate)
+    resetting = actions.add_parser(
+        "reset",
+        parents=[common],
+        help="a contact forgot their password: a new one, rebuilt, e-mailed to them after the next publish",
+    )
+    resetting.add_argument("email", metavar="EMAIL")
+    resetting.add_argument(
+        "--customer", metavar="ID", help="the portal the e-mail names (default: the first the address opens)"
+    )
+    add_keep_key(resetting)
+    resetting.set_defaults(run=run_reset)
     linking = actions.add_parser("link", parents=[common], help="a direct link that opens one document page")
     linking.add_argument("customer", metavar="CUSTOMER")
     linking.add_argument("document", metavar="DOCUMENT", help="an order, invoice or quote number")
@@ -152,6 +164,25 @@ def rekeyed(args: argparse.Namespace) -> str:
             "portal, and every portal of the contact's key ring)"
         )
     return f" and {args.customer} re-keyed (old sessions, saved pages and direct links open nothing new)"
+    return EXIT_OK
+
+
+def run_reset(args: argparse.Namespace, console: Console) -> int:
+    """A new generated password (at every customer the address opens: one person, one password),
+    the customers re-keyed unless --keep-key, a rebuild, and the reset e-mail queued: `notify`
+    (or `publish --notify`) sends it once the portal with the new key slot is live."""
+    with open_access(args, console) as (config, ledger, keystore):
+        customer = manage.reset_password(ledger, keystore, args.email, args.customer, args.keep_key)
+        keystore.save()
+        SentRecord(record_path(config.path(config.gate.keystore))).queue(RESET, customer, args.email.strip().lower())
+        args.customer = customer
+    console.print(f"password of {args.email} reset{rekeyed(args)}; rebuilding", highlight=False)
+    result = build(config, BuildOptions(strict=True, in_ci=in_ci()))
+    if not result.ok:
+        console.print(f"[bold red]the build failed:[/] {result.failure}", highlight=False)
+        console.print("fix it and build; the reset e-mail still waits for the next publish and notify")
+        return EXIT_FAILED
+    console.print("publish with --notify (or publish, then portico notify) to send the new password")
     return EXIT_OK
 
 

@@ -8,11 +8,13 @@ import json
 from rich.console import Console
 
 from ...config import load_config
+from ...mail import NotifyOptions
 from ...pipeline import publish
 from ...publish import PublishError, PublishOptions
 from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, in_ci
 from ..progress import progress_for
+from .notify import notify_and_report
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -46,6 +48,11 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--single-writer",
         action="store_true",
         help="publish to a store that ignores conditional writes; only safe if no two publishes ever overlap",
+    )
+    publish.add_argument(
+        "--notify",
+        action="store_true",
+        help="then e-mail contacts what is new in their portals (portico notify), e.g. in the nightly job",
     )
     publish.set_defaults(run=run)
 
@@ -82,11 +89,17 @@ def run(args: argparse.Namespace, console: Console) -> int:
             )
             return EXIT_FAILED
         raise
+    if not args.json:
+        print_summary(console, report, args)
+    code, notified = EXIT_OK, None
+    if args.notify and not report.dry_run:
+        notifying = NotifyOptions(target=args.target, endpoint_url=args.endpoint_url)
+        code, notified = notify_and_report(config, notifying, args, console)
     if args.json:
         print(
             json.dumps(
                 {
-                    "ok": True,
+                    "ok": code == EXIT_OK,
                     "target": report.target,
                     "dry_run": report.dry_run,
                     **report.counts,
@@ -96,11 +109,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
                     "invalidations": report.invalidations,
                     "seconds": round(report.seconds, 3),
                     "plan": report.plan_lines if args.verbose else None,
+                    "notify": notified,
                 },
                 indent=2,
             )
         )
-    if args.verbose and not args.json:
+    return code
+
+
+def print_summary(console: Console, report, args: argparse.Namespace) -> None:
+    if args.verbose:
         for line in report.plan_lines:
             console.print(line, markup=False, highlight=False)
     if not args.quiet:
@@ -117,4 +135,3 @@ def run(args: argparse.Namespace, console: Console) -> int:
             ),
             highlight=False,
         )
-    return EXIT_OK

@@ -193,14 +193,22 @@
     document.close();
   }
 
-  /* A direct link's page key (`#k=`) or a personal sign-in link's login key (`#s=`). */
+  /* A direct link's page key (`#k=`) and, for a document the page lists, that file's key (`&d=`);
+     or a personal sign-in link's login key (`#s=`). */
   function readFragmentKeys() {
     if (!location.hash) return {};
-    var page = /(?:^#|&)k=([A-Za-z0-9_-]{43})/.exec(location.hash);
-    var login = /(?:^#|&)s=([A-Za-z0-9_-]{43})/.exec(location.hash);
+    function key(name) {
+      var found = new RegExp("(?:^#|&)" + name + "=([A-Za-z0-9_-]{43})").exec(location.hash);
+      return found ? format.fromBase64(found[1]) : null;
+    }
+    var keys = { page: key("k"), download: key("d"), login: key("s") };
     history.replaceState(null, "", location.pathname + location.search); // the key leaves the address bar
-    return { page: page ? format.fromBase64(page[1]) : null, login: login ? format.fromBase64(login[1]) : null };
+    return keys;
   }
+
+  /* The page a direct link opened is written into this same window, whose gate.js runs again:
+     the one file key the link carried waits here for the download link it opens. */
+  var LINKED_FILE = "porticoLinkedFileKey";
 
   /* The entry page opened with a personal sign-in link: the link's key opens the contact's slot,
      as their password would; the session is this browser's until it ends (never "remember me"). */
@@ -239,6 +247,7 @@
     var form = document.querySelector("[data-gate-form]");
     form.hidden = false;
     form.elements.email.focus();
+    offerPasswordHelp(form);
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var button = form.querySelector("button");
@@ -263,10 +272,39 @@
     });
   }
 
+  /* "Forgot your password?": a request to staff through the portal's actions channel, the
+     address typed so far filled in (an e-mail to staff, or the form endpoint). */
+  function offerPasswordHelp(signIn) {
+    var help = document.querySelector("[data-gate-forgot]");
+    if (!help) return;
+    help.hidden = false;
+    var portalAddress = location.origin + location.pathname.replace(/[^/]*$/, "");
+    var mail = help.querySelector("[data-forgot-mail]");
+    if (mail) {
+      var staff = mail.getAttribute("href").replace(/^mailto:/, "").split("?")[0];
+      mail.addEventListener("click", function () {
+        var texts = messages();
+        var body = (texts.forgot_body || "{email}\n{portal}")
+          .replace("{email}", signIn.elements.email.value.trim())
+          .replace("{portal}", portalAddress);
+        mail.href = "mailto:" + staff + "?subject=" + encodeURIComponent(texts.forgot_subject || "") +
+          "&body=" + encodeURIComponent(body);
+      });
+    }
+    var form = help.querySelector("[data-forgot-form]");
+    if (form) {
+      form.querySelector("[data-forgot-portal]").value = portalAddress;
+      help.addEventListener("toggle", function () {
+        if (help.open && !form.elements.email.value) form.elements.email.value = signIn.elements.email.value.trim();
+      });
+    }
+  }
+
   async function openShell(payloadNode) {
     var payload = format.fromBase64(payloadNode.textContent);
     var keys = readFragmentKeys();
     if (keys.page) {
+      if (keys.download) Object.defineProperty(window, LINKED_FILE, { value: keys.download });
       show(await format.openBlob(payload, publishedPath, null, keys.page));
       return;
     }
@@ -316,14 +354,17 @@
     link.addEventListener("click", async function (event) {
       event.preventDefault();
       try {
-        var loaded = await loadSession();
-        if (loaded.state !== "ok") { askToSignIn("expired"); return; }
         var target = new URL(link.getAttribute("href"), location.href);
+        var path = portal + "/" + target.pathname.split("/").pop();
         var response = await fetch(target.href, { credentials: "same-origin" });
         if (!response.ok) throw new format.FormatError("download_failed");
         var bytes = new Uint8Array(await response.arrayBuffer());
-        var opened = await format.openBlob(bytes, portal + "/" + target.pathname.split("/").pop(),
-                                           loaded.session.key, null);
+        var opened = await openLinkedFile(bytes, path);
+        if (!opened) {
+          var loaded = await loadSession();
+          if (loaded.state !== "ok") { askToSignIn("expired"); return; }
+          opened = await format.openBlob(bytes, path, loaded.session.key, null);
+        }
         var url = URL.createObjectURL(new Blob([opened.content], { type: opened.type }));
         var save = document.createElement("a");
         save.href = url;
@@ -336,6 +377,16 @@
         alertInPage("download_failed");
       }
     });
+  }
+
+  /* The file a direct link named opens with its own key; any other needs a session. */
+  async function openLinkedFile(bytes, path) {
+    if (!window[LINKED_FILE]) return null;
+    try {
+      return await format.openBlob(bytes, path, null, window[LINKED_FILE]);
+    } catch (error) {
+      return null;
+    }
   }
 
   function enhanceOpenedPage() {
