@@ -303,3 +303,37 @@ def test_forgot_your_password_asks_staff_with_the_address_typed(shop, browser):
         page.close()
     finally:
         server.close()
+
+
+def test_the_events_of_a_book_follow_the_raw_rows_and_the_switches(tmp_path):
+    """Quotes awaiting a decision are the export's OPEN ones; a kind switched off yields nothing."""
+    import openpyxl
+
+    from generator.config import NotificationSettings
+    from generator.mail.events import events_of
+
+    sheet = openpyxl.load_workbook(EXPORT / "quotes.xlsx", read_only=True)["Quotes"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    column = {name: index for index, name in enumerate(header)}
+    open_quotes = {  # OPEN and still valid on the demo's as-of date (past it, a quote has expired)
+        (r[column["CustNo"]], r[column["QuoteNo"]])
+        for r in rows
+        if r[column["Status"]] == "OPEN" and r[column["ValidUntil"]].date() >= AS_OF
+    }
+    assert open_quotes
+
+    ledger, _ = check(demo_config(tmp_path))
+    every, none = (
+        NotificationSettings(),
+        NotificationSettings(invoice=False, overdue=False, shipped=False, quote=False, document=False),
+    )
+    found = {
+        (cid, e.reference) for cid, book in ledger.books.items() for e in events_of(book, every) if e.kind == "quote"
+    }
+    assert found == open_quotes
+    assert all(events_of(book, none) == [] for book in ledger.books.values())
+    shipped = {
+        e.subject.order_number for book in ledger.books.values() for e in events_of(book, every) if e.kind == "shipped"
+    }
+    raw = [json.loads(line) for line in (EXPORT / "shipments.ndjson").read_text(encoding="utf-8").splitlines()]
+    assert shipped == {r["order"] for r in raw if r.get("state") in ("in transit", "delivered")}
