@@ -124,6 +124,8 @@ def demo_config(folder: Path, **overrides):
     raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
     raw.update(themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public"))
     raw["gate"] = {**raw.get("gate", {}), "keystore": str(folder / "keystore.json")}
+    if raw["site"].get("logo"):
+        raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
     for key, value in overrides.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return parse_config(raw, folder / "config.yaml")

@@ -136,6 +136,7 @@ def test_the_command_exits_non_zero_naming_the_failed_recipients(published_demo,
     inbox, port = smtp
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
+    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
     raw.update(
         themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(published_demo / "public")
     )

@@ -212,6 +212,7 @@ def portico_cli(folder: Path, port: int):
     """`portico` as staff run it, with a config.yaml for this shop."""
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     raw["exports"]["folder"] = str(folder / "export")
+    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
     raw.update(themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public"))
     raw["gate"] = {"keystore": str(folder / "keystore.json")}
     raw["publish"] = {"target": str(folder / "www")}

@@ -302,6 +302,12 @@ class SiteConfig(Strict):
     """Support telephone number."""
     logo: str | None = None
     """The company logo: an image file (relative to config.yaml), shown where `branding.logo` is `company`."""
+    legal_name: str | None = None
+    """The seller's legal name on printed invoices and statements (default: `name`)."""
+    address: list[str] = Field(default_factory=list)
+    """The seller's address on printed documents, one line per item."""
+    tax_id: str | None = None
+    """The seller's tax or VAT number on printed invoices."""
 
 
 class StatusMaps(Strict):
@@ -383,6 +389,42 @@ class ActionsConfig(Strict):
         if self.channel == "form" and not (self.form_url or "").startswith("https://"):
             raise ValueError("channel 'form' needs form_url starting with https://")
         return self
+
+
+class PaymentInstructions(Strict):
+    """How to pay an invoice: printed on it and shown under it, with a QR code made at build time."""
+
+    account_holder: str | None = None
+    """The account's holder (default: the seller's legal name)."""
+    bank: str | None = None
+    """The bank's name."""
+    iban: str | None = None
+    """The account's IBAN (printed in groups of four)."""
+    bic: str | None = None
+    """The bank's BIC."""
+    account_number: str | None = None
+    """An account number, where there is no IBAN (with `sort_code` or `routing_number` in `note`)."""
+    note: str = ""
+    """A line for the customer, e.g. "Please quote the invoice number with your payment."."""
+    qr: bool = True
+    """A QR code: the invoice's pay link, else (IBAN, EUR) a SEPA credit-transfer code (EPC) for the balance."""
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        compact = re.sub(r"\s+", "", value).upper()
+        if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", compact):
+            raise ValueError(f"{value!r} is not an IBAN")
+        digits = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+        if int(digits) % 97 != 1:
+            raise ValueError(f"{value!r}: the IBAN's check digits are wrong")
+        return compact
+
+    @property
+    def given(self) -> bool:
+        return bool(self.iban or self.account_number or self.note)
 
 
 class NotificationSettings(Strict):
@@ -504,6 +546,8 @@ class PortalConfig(Strict):
     """The statement of account lists the movements of this many months (this one included), after the opening balance."""
     branding: Branding = Branding()
     """Name, logo, colours, stylesheets and texts."""
+    payment: PaymentInstructions = PaymentInstructions()
+    """Bank details and a note, printed on invoices (and the statement) with a QR code."""
     notifications: NotificationSettings = NotificationSettings()
     """Which events `portico notify` e-mails to contacts (a contact whose export row says `notifications: no` gets none)."""
     slug: Literal["opaque", "id", "field"] = "opaque"

@@ -22,6 +22,7 @@ from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .formatting import Formatter
 from .i18n import Catalogues
+from .qr import payment_qr
 from .rendered import RenderedFile, RenderedMessage, Sealer, Unsealed
 from .theme import Theme
 
@@ -103,6 +104,7 @@ class Renderer:
             activity_label=activity_label,
             preview=preview,
             gate_config=config.gate,
+            payment_qr=payment_qr,
         )
         self._formatters: dict[tuple[str, str, str], Formatter] = {}
         self._fragments: dict[tuple[str, str], Markup] = {}

@@ -209,6 +209,7 @@
   /* The page a direct link opened is written into this same window, whose gate.js runs again:
      the one file key the link carried waits here for the download link it opens. */
   var LINKED_FILE = "porticoLinkedFileKey";
+  var DIRECT_LINK = "porticoOpenedByDirectLink";
 
   /* The entry page opened with a personal sign-in link: the link's key opens the contact's slot,
      as their password would; the session is this browser's until it ends (never "remember me"). */
@@ -304,6 +305,7 @@
     var payload = format.fromBase64(payloadNode.textContent);
     var keys = readFragmentKeys();
     if (keys.page) {
+      Object.defineProperty(window, DIRECT_LINK, { value: true });
       if (keys.download) Object.defineProperty(window, LINKED_FILE, { value: keys.download });
       show(await format.openBlob(payload, publishedPath, null, keys.page));
       return;
@@ -389,7 +391,44 @@
     }
   }
 
+  /* A page a direct link opened shows that page alone: a banner says so and offers the sign-in,
+     and nothing links into pages the link cannot open (their text stays). */
+  function limitToOnePage() {
+    document.body.classList.add("direct-link");
+    ["[data-nav-toggle]", ".site-nav", "[data-portal-switcher]", "[data-sign-out]"].forEach(function (selector) {
+      Array.prototype.forEach.call(document.querySelectorAll(selector), function (node) { node.remove(); });
+    });
+    var keepDownloads = Boolean(window[LINKED_FILE]);
+    Array.prototype.forEach.call(document.querySelectorAll("a[href]"), function (link) {
+      var href = link.getAttribute("href");
+      var local = !/^[a-z][a-z0-9+.-]*:/i.test(href) && href.charAt(0) !== "#";
+      if (!local || (keepDownloads && /\.bin$/.test(href))) return;
+      var text = document.createElement("span");
+      text.textContent = link.textContent;
+      link.replaceWith(text);
+    });
+    var texts = messages();
+    var banner = document.createElement("div");
+    banner.className = "direct-link-banner";
+    banner.setAttribute("role", "note");
+    var note = document.createElement("p");
+    note.textContent = texts.link_only || "";
+    var signIn = document.createElement("a");
+    signIn.className = "button primary";
+    signIn.href = "./";
+    signIn.textContent = texts.sign_in || "Sign in";
+    banner.appendChild(note);
+    banner.appendChild(signIn);
+    var main = document.querySelector("main");
+    if (main) main.insertBefore(banner, main.firstChild);
+  }
+
   function enhanceOpenedPage() {
+    if (window[DIRECT_LINK]) {
+      limitToOnePage();
+      Array.prototype.forEach.call(document.querySelectorAll('a[href$=".bin"]'), download);
+      return;
+    }
     Array.prototype.forEach.call(document.querySelectorAll("[data-sign-out]"), function (button) {
       button.addEventListener("click", async function () {
         announceSignOut(await signOut());

@@ -81,6 +81,16 @@
       header.appendChild(button);
       button.addEventListener("click", function () { sortBy(index); });
     });
+    var sortControl = tools && tools.querySelector("[data-list-sort]");
+    if (sortControl) {
+      sortControl.closest(".sort-control").hidden = false;
+      sortControl.addEventListener("change", function () {
+        var choice = sortControl.value.split(":");
+        if (choice.length !== 2) return;
+        headers[Number(choice[0])].setAttribute("aria-sort", choice[1] === "ascending" ? "descending" : "ascending");
+        sortBy(Number(choice[0])); // sortBy flips the header's order: primed to land on the choice
+      });
+    }
     if (search) search.addEventListener("input", apply);
     filters.forEach(function (select) { select.addEventListener("change", apply); });
     apply();

@@ -1,0 +1,164 @@
+"""What a customer sees, in Chromium, in both themes: no page scrolls sideways on a phone, every
+section is reachable at every width, axe-core finds no WCAG 2.2 A/AA violation on any page kind,
+the customer copies print as one page with seller, bill-to, totals and how to pay, and a page a
+direct link opened shows that page alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pypdf
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from conftest import StaticServer, demo_config
+
+from generator.pipeline import BuildOptions, build, check
+from generator.seal import manage
+from generator.seal.keystore import read_keystore
+
+THEMES = ("default", "harbour")
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PAGE_KINDS = (  # one page of every kind a portal has, by its file name in a plain preview
+    "index.html",
+    "orders.html",
+    "order-SO-24008.html",
+    "invoices.html",
+    "invoice-INV-71008.html",
+    "statement.html",
+    "shipments.html",
+    "quotes.html",
+    "quote-Q-5001.html",
+    "documents.html",
+    "catalogue.html",
+    "requests.html",
+    "account.html",
+    "page-delivery-terms.html",
+)
+
+
+@pytest.fixture(scope="module", params=THEMES)
+def themed(request, tmp_path_factory):
+    """The demo as a plain preview in one theme, served over HTTP: (theme, public folder, server)."""
+    folder = tmp_path_factory.mktemp(request.param)
+    config = demo_config(folder, theme=request.param, portal={"slug": "id"})
+    result = build(config, BuildOptions(strict=True, encrypt=False))
+    assert result.ok, result.failure
+    server = StaticServer(folder / "public")
+    yield request.param, folder / "public", server
+    server.close()
+
+
+def pages_of(public: Path) -> list[str]:
+    return sorted(p.relative_to(public).as_posix() for p in public.glob("C*/*.html"))
+
+
+def test_no_page_scrolls_sideways_on_a_phone(themed, browser):
+    theme, public, server = themed
+    pages = pages_of(public)
+    assert len(pages) > 200
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    wide = []
+    for path in pages:
+        page.goto(f"{server.url}/{path}")
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if scroll > client:
+            wide.append((path, scroll))
+    for width in (320, 414):  # the narrowest and widest phones, every page kind of one portal
+        page.set_viewport_size({"width": width, "height": 800})
+        for kind in PAGE_KINDS:
+            page.goto(f"{server.url}/C1002/{kind}")
+            scroll, client = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            if scroll > client:
+                wide.append((f"{kind} at {width}", scroll))
+    page.close()
+    assert wide == [], f"{theme}: pages wider than the screen: {wide[:10]}"
+
+
+def test_every_section_is_reachable_at_every_width(themed, browser):
+    theme, public, server = themed
+    for width in (375, 1024, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        for portal in sorted({p.split("/")[0] for p in pages_of(public)}):
+            page.goto(f"{server.url}/{portal}/index.html")
+            toggle = page.locator("[data-nav-toggle]")
+            if toggle.is_visible():
+                assert width < 768, f"{theme}: a menu button at {width} px"
+                toggle.click()
+                assert toggle.get_attribute("aria-expanded") == "true"
+            links = page.locator(".site-nav a")
+            assert links.count() >= 10
+            for index in range(links.count()):
+                box = links.nth(index).bounding_box()
+                assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (
+                    theme,
+                    width,
+                    portal,
+                    links.nth(index).inner_text(),
+                )
+        page.close()
+
+
+def test_axe_finds_no_wcag_violation_on_any_page_kind(themed, browser):
+    theme, _, server = themed
+    axe, found = Axe(), []
+    for width in (375, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        for kind in PAGE_KINDS:
+            page.goto(f"{server.url}/C1002/{kind}")
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]})
+            found += [(kind, width, v["id"], len(v["nodes"])) for v in results.response["violations"]]
+        page.close()
+    assert found == [], f"{theme}: {found}"
+
+
+def test_the_invoice_and_the_statement_print_as_one_page_with_what_a_customer_copy_needs(themed, browser, tmp_path):
+    theme, _, server = themed
+    page = browser.new_page()
+    for document in ("invoice-INV-71037.html", "statement.html"):
+        page.goto(f"{server.url}/C1009/{document}")
+        for paper in ("A4", "Letter"):
+            pdf = tmp_path / f"{document}.{paper}.pdf"
+            page.pdf(path=str(pdf), format=paper)
+            reader = pypdf.PdfReader(pdf)
+            assert len(reader.pages) == 1, (theme, document, paper, len(reader.pages))
+            text = " ".join(reader.pages[0].extract_text().split())
+            for needed in (
+                "Larkspur Industrial Supply Ltd",  # the seller
+                "1 Foundry Lane",
+                "GB 123 4567 89",  # its tax id
+                "Pennine Construction Ltd",  # bill to
+                "GB82 WEST 1234 5698 7654 32",  # how to pay
+                "WESTGB2L",
+            ):
+                assert needed in text, (theme, document, paper, needed, text[:400])
+            assert "Total" in text or "Balance" in text
+    page.close()
+
+
+def test_a_direct_link_page_shows_that_page_alone(tmp_path, browser):
+    config = demo_config(tmp_path)
+    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
+    ledger, _ = check(config)
+    keystore = read_keystore(tmp_path / "keystore.json")
+    link = manage.direct_link(config, ledger, keystore, "C1002", "INV-71008")
+    server = StaticServer(tmp_path / "public")
+    try:
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        page.goto(link.replace(config.site.base_url.rstrip("/"), server.url))
+        page.wait_for_selector("h1:has-text('INV-71008')")
+        banner = page.locator(".direct-link-banner")
+        assert banner.is_visible()
+        texts = json.loads(page.locator("#portico-messages").text_content())
+        assert texts["link_only"] in banner.inner_text()
+        assert page.locator(".site-nav, [data-nav-toggle], [data-sign-out]").count() == 0
+        local = page.eval_on_selector_all(
+            "a[href]",
+            "links => links.map(a => a.getAttribute('href')).filter(h => !/^([a-z][a-z0-9+.-]*:|#)/i.test(h))",
+        )
+        assert local == ["./"]  # only the banner's way to sign in
+        page.close()
+    finally:
+        server.close()
