@@ -162,3 +162,69 @@ def test_a_direct_link_page_shows_that_page_alone(tmp_path, browser):
         page.close()
     finally:
         server.close()
+
+
+def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_path, browser):
+    config = demo_config(tmp_path)
+    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
+    keystore = read_keystore(tmp_path / "keystore.json")
+    email, contact = sorted(keystore.customers["C1001"].contacts.items())[0]
+    server = StaticServer(tmp_path / "public")
+    try:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        entry = f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1001').slug}/"
+        page.goto(entry)
+        page.wait_for_selector("[data-gate-form]:not([hidden])")
+        page.fill("#gate-email", email)
+        page.fill("#gate-password", contact.password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("h1:has-text('Welcome')")
+        page.evaluate("window.stillThisWindow = true")  # gone after an ordinary load
+        length = page.evaluate("history.length")
+
+        page.click(".site-nav a:has-text('Invoices')")
+        page.wait_for_selector("main h1:has-text('Invoices')")
+        invoices = page.url
+        assert page.title().startswith("Invoices") and invoices.endswith(".html") and invoices != entry
+        assert page.evaluate("window.stillThisWindow") is True  # in place: no reload
+        assert page.evaluate("history.length") == length + 1  # one entry per click, however many clicks before
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.click("table[data-list] tbody tr >> nth=0 >> a")
+        page.wait_for_selector("main h1:has-text('Invoice INV-')")
+        invoice_title, invoice_url = page.title(), page.url
+        assert page.evaluate("history.length") == length + 2
+
+        page.go_back()
+        page.wait_for_selector("main h1:has-text('Invoices')")
+        assert page.url == invoices and page.title().startswith("Invoices")
+        page.go_back()
+        page.wait_for_selector("main h1:has-text('Welcome')")
+        assert page.url == entry
+        page.go_forward()
+        page.go_forward()
+        page.wait_for_selector("main h1:has-text('Invoice INV-')")
+        assert (page.title(), page.url) == (invoice_title, invoice_url)
+        assert page.evaluate("window.stillThisWindow") is True
+
+        page.goto(invoices)  # a page opened by its address still opens (an ordinary load)
+        page.wait_for_selector("main h1:has-text('Invoices')")
+        assert page.evaluate("window.stillThisWindow") is None
+        assert errors == []
+    finally:
+        server.close()
+
+
+def test_lists_keep_sorting_on_a_phone(themed, browser):
+    _, _, server = themed
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(f"{server.url}/C1009/invoices.html")
+    control = page.locator("[data-list-sort]")
+    assert control.is_visible() and page.locator("table[data-list] thead").is_hidden()
+    dates = "[...document.querySelectorAll('table[data-list] tbody tr')].map(r => r.cells[1].dataset.sort)"
+    for choice, newest_first in (("1:ascending", False), ("1:descending", True)):
+        control.select_option(choice)
+        shown = page.evaluate(dates)
+        assert len(shown) > 3 and shown == sorted(shown, reverse=newest_first), (choice, shown)
+    page.close()

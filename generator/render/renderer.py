@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import markdown
 from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, select_autoescape
@@ -105,6 +106,7 @@ class Renderer:
             preview=preview,
             gate_config=config.gate,
             payment_qr=payment_qr,
+            site_root=urlsplit(config.site.base_url).path.rstrip("/") + "/",  # where a 404 at any depth finds the site
         )
         self._formatters: dict[tuple[str, str, str], Formatter] = {}
         self._fragments: dict[tuple[str, str], Markup] = {}

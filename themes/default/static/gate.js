@@ -13,6 +13,8 @@
   var DB_NAME = "portico";
   var STORE = "sessions";
   var NEXT_PATTERN = /^[a-z2-7]{16}\.html$/;
+  var RENEW_AFTER = 60000;
+  var PAYLOAD_IN_SHELL = /<script type="text\/plain" id="portico-payload">([A-Za-z0-9+\/=\s]*)<\/script>/;
   var decoder = new TextDecoder();
 
   /* ---- where we are --------------------------------------------------------------------- */
@@ -129,8 +131,11 @@
       await endSession(portal);
       return { state: "expired" };
     }
-    session.expires = Date.now() + session.idle;
-    await store("readwrite", function (s) { return s.put(session, portal); });
+    var slack = Math.min(RENEW_AFTER, session.idle / 4); // the idle time restarts; written at most once a minute
+    if (session.expires - Date.now() < session.idle - slack) {
+      session.expires = Date.now() + session.idle;
+      await store("readwrite", function (s) { return s.put(session, portal); });
+    }
     return { state: "ok", session: session };
   }
 
@@ -459,12 +464,37 @@
     switcher.hidden = false;
   }
 
+  /* ---- the next page, opened in place (navigate.js moves between pages with it) ----------- */
+
+  /* Fetches a page of this portal and opens it with the session's key: its HTML, for the caller
+     to show. Throws when it cannot (no session, another portal, a damaged page); the caller then
+     loads the page the ordinary way, which explains why. */
+  async function openPage(href) {
+    var target = new URL(href, location.href);
+    var parts = target.pathname.split("/");
+    var name = decodeURIComponent(parts.pop() || "") || "index.html";
+    if (target.origin !== location.origin || decodeURIComponent(parts.pop() || "") !== portal) {
+      throw new Error("not this portal");
+    }
+    var loaded = await loadSession();
+    if (loaded.state !== "ok") throw new Error("no session");
+    var response = await fetch(target.href, { credentials: "same-origin" });
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    var payload = PAYLOAD_IN_SHELL.exec(await response.text());
+    if (!payload) throw new Error("not a page of the portal");
+    var opened = await format.openBlob(format.fromBase64(payload[1]), portal + "/" + name, loaded.session.key, null);
+    return decoder.decode(opened.content);
+  }
+
   /* ---- start ------------------------------------------------------------------------------ */
 
   var payloadNode = document.getElementById("portico-payload");
   if (payloadNode) followBrowserLanguage();
   if (!payloadNode) {
-    if (supported()) enhanceOpenedPage();
+    if (supported()) {
+      enhanceOpenedPage();
+      if (!window[DIRECT_LINK]) window.PorticoGate = { openPage: openPage };
+    }
     return;
   }
   if (!supported()) {
