@@ -34,13 +34,18 @@ PAGES = {  # name: (customer, page) in the preview build; the sign-in page comes
     "order-de": ("C1002", None),  # the German customer's newest order
     "statement": ("C1009", "statement.html"),
     "sign-in": ("C1003", "index.html"),
+    "phone-dashboard": ("C1001", "index.html"),
+    "phone-invoice": ("C1009", "invoice-INV-71037.html"),
+    "phone-statement": ("C1009", "statement.html"),
 }
 VIEWPORT = {"width": 1200, "height": 780}
+PHONE = {"width": 375, "height": 812}
 
 
 def demo_config(folder: Path, theme: str):
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
+    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
     raw.update(
         theme=theme, themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public")
     )
@@ -87,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 page_name = page_name or newest_order(root / "public" / customer)
                 httpd, url = serve(root / "public")
                 try:
-                    page = browser.new_page(viewport=VIEWPORT, locale="en-GB")
+                    phone = name.startswith("phone-")
+                    page = browser.new_page(viewport=PHONE if phone else VIEWPORT, locale="en-GB")
                     page.goto(f"{url}/{customer}/{page_name}")
                     if name == "sign-in":
                         page.wait_for_selector("[data-gate-form]:not([hidden])")
