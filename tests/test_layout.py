@@ -228,3 +228,37 @@ def test_lists_keep_sorting_on_a_phone(themed, browser):
         shown = page.evaluate(dates)
         assert len(shown) > 3 and shown == sorted(shown, reverse=newest_first), (choice, shown)
     page.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_axe_finds_no_violation_on_the_sign_in_page_and_signed_in(theme, tmp_path, browser):
+    """The encrypted portal as a customer meets it: the sign-in page (with "Forgot your password?"
+    open), then, signed in, pages with the sign-out button and the menu."""
+    config = demo_config(tmp_path, theme=theme)
+    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
+    keystore = read_keystore(tmp_path / "keystore.json")
+    email, contact = sorted(keystore.customers["C1009"].contacts.items())[0]
+    server = StaticServer(tmp_path / "public")
+    axe, found = Axe(), []
+    options = {"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]}
+    try:
+        for width in (375, 1280):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1009').slug}/")
+            page.wait_for_selector("[data-gate-form]:not([hidden])")
+            page.click("[data-gate-forgot] summary")
+            found += [("sign-in", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
+            page.fill("#gate-email", email)
+            page.fill("#gate-password", contact.password)
+            page.click("[data-gate-form] button[type=submit]")
+            page.wait_for_selector("main h1:has-text('Welcome')")
+            found += [("dashboard", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
+            if width < 768:
+                page.click("[data-nav-toggle]")
+            page.click(".site-nav a:has-text('Statement')")
+            page.wait_for_selector("main h1:has-text('Statement')")
+            found += [("statement", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
+            page.close()
+    finally:
+        server.close()
+    assert found == [], f"{theme}: {found}"
