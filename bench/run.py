@@ -28,10 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
-DATASET = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from online_retail import DATASET, prepare_site  # noqa: E402
+
 TARGETS = {
     "full_build_seconds": 30,
     "noop_rebuild_seconds": 2,
@@ -103,15 +103,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="portico-bench-"))
+    config = prepare_site(folder)
     export = folder / "export"
-    export.mkdir()
-    shutil.copy(DATASET, export / DATASET.name)
-    raw = yaml.safe_load((REPO / "examples/online-retail/config.yaml").read_text())
-    raw["exports"]["folder"] = str(export)
-    raw.update(themes_dir=str(REPO / "themes"), output=str(folder / "public"))
-    raw["gate"] = {"keystore": str(folder / "keystore.json")}
-    config = folder / "config.yaml"
-    config.write_text(yaml.safe_dump(raw))
 
     run_build(config, "--new-keystore")  # creates the keystore; the benchmark starts from here
     full, full_rss, report = run_build(config, "--full")

@@ -24,6 +24,7 @@ class RenderedFile:
     media_type: str
     entry: bool = False  # the portal's entry page
     links: tuple[str, ...] = ()  # output paths of the site's files it links to (set by `Renderer.make`)
+    random: bool = False  # random bytes (a decoy): deflate would only spend time finding that out
 
     @property
     def output_path(self) -> str:

@@ -150,7 +150,8 @@ class Renderer:
             data = planned.copied_bytes()
         else:
             raise AssertionError(planned.kind)
-        return RenderedFile(planned.portal, planned.path, data, media_type(planned.path), planned.entry)
+        random = planned.kind == DECOY
+        return RenderedFile(planned.portal, planned.path, data, media_type(planned.path), planned.entry, random=random)
 
     def render_page(self, planned: PlannedFile) -> str:
         portal = planned.portal

@@ -110,11 +110,18 @@ def _pad(data: bytes, smallest_class: int) -> bytes:
 
 
 def seal(
-    keys: CustomerKeys, path: str, media_type: str, content: bytes, size_classes: int = 0, epoch: int = 0
+    keys: CustomerKeys,
+    path: str,
+    media_type: str,
+    content: bytes,
+    size_classes: int = 0,
+    epoch: int = 0,
+    random: bool = False,
 ) -> bytes:
     """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'. With
-    `size_classes`, the plaintext is padded to the smallest of that many bytes, twice as many, … ."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
+    `size_classes`, the plaintext is padded to the smallest of that many bytes, twice as many, … .
+    `random` content (a decoy) is stored, not deflated: the same stream format and size, no search."""
+    compressor = zlib.compressobj(0 if random else 6, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
     packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
     plaintext = _pad(packed, size_classes)
     aad = associated_data(keys.key_id, path)

@@ -81,7 +81,7 @@ class Gate:
         path = f"{portal.slug}/{name}"
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
         sizes = page_size_class(self.config.gate.padding) if name.endswith(".html") else self.config.gate.padding.sizes
-        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch)
+        blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch, rendered.random)
         if not name.endswith(".html"):
             return RenderedFile(portal, name, blob, "application/octet-stream")
         html = self.shell_around(shell, portal, rendered.entry, blobs.b64(blob))
