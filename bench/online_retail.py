@@ -16,12 +16,15 @@ DATASET = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail
 
 
 def prepare_site(folder: Path, fraction: float = 1.0) -> Path:
-    """The site's config.yaml in `folder`: the export (every row, or the rows of the first
-    `fraction` of the customers), the example's settings, output and keystore in `folder`."""
+    """The site's config.yaml in `folder`: the export (every row; the rows of the first `fraction`
+    of the customers; or, above 1, the export replicated that many times under new customer ids
+    and invoice numbers), the example's settings, output and keystore in `folder`."""
     export = folder / "export"
     export.mkdir(parents=True, exist_ok=True)
-    if fraction >= 1.0:
+    if fraction == 1.0:
         shutil.copy(DATASET, export / DATASET.name)
+    elif fraction > 1.0:
+        write_replicas(DATASET, export / DATASET.name, int(fraction))
     else:
         write_share(DATASET, export / DATASET.name, fraction)
     raw = yaml.safe_load((REPO / "examples/online-retail/config.yaml").read_text())
@@ -46,3 +49,23 @@ def write_share(source: Path, target: Path, fraction: float) -> None:
     writer.writerows(r for r in body if r[column] in kept)
     with gzip.open(target, "wt", encoding="utf-8", newline="") as f:
         f.write(out.getvalue())
+
+
+def write_replicas(source: Path, target: Path, copies: int) -> None:
+    """The export `copies` times; copy k's customers and invoices get ids of their own (k-prefixed)."""
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    customer, invoice = header.index("CustomerID"), header.index("InvoiceNo")
+    with gzip.open(target, "wt", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for copy in range(copies):
+            for row in body:
+                if copy:
+                    row = list(row)
+                    number = row[invoice]
+                    letter = number[:1] if number[:1].isalpha() else ""  # "C536379": a cancellation
+                    row[invoice] = f"{letter}{copy}{number[len(letter) :]}"
+                    row[customer] = f"{copy}{row[customer]}" if row[customer] else ""
+                writer.writerow(row)

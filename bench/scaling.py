@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""How a full encrypted build scales with the export: Online Retail at ×0.25 (a quarter of the
+customers), ×1, ×2 and ×4 (replicated under new customer ids and invoice numbers). Per size: lines,
+pages, full build wall and CPU seconds, peak RSS, the state file's size and its load time, and
+seconds per 100,000 lines (linear cost keeps that flat). Issue 17's memory target: peak RSS at ×4
+at most 1.5× the peak at ×1.  Run from the repository root:  python bench/scaling.py [--sizes 0.25,1,2,4] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from anchor import timed  # noqa: E402
+from online_retail import prepare_site  # noqa: E402
+from report import print_figures  # noqa: E402
+
+
+def lines_of(config: Path) -> int:
+    export = next((config.parent / "export").glob("*.csv.gz"))
+    with gzip.open(export, "rt", encoding="utf-8") as f:
+        return sum(1 for _ in f) - 1
+
+
+def state_load_seconds(public: Path) -> float:
+    from generator.output import read_state
+
+    started = time.perf_counter()
+    read_state(public)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="0.25,1,2,4")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures: dict = {"cores": os.cpu_count()}
+    peaks = {}
+    for size in [float(s) for s in args.sizes.split(",")]:
+        folder = Path(tempfile.mkdtemp(prefix=f"portico-scale-{size}-"))
+        config = prepare_site(folder, size)
+        build = [sys.executable, "-m", "generator", "build", "--config", str(config)]
+        timed([*build, "--new-keystore"])
+        run = timed([*build, "--full"])
+        state = folder / "public" / ".portico" / "build.json"
+        lines = lines_of(config)
+        label = f"x{size:g}"
+        peaks[size] = run["rss_mb"]
+        figures[f"{label}_lines"] = lines
+        figures[f"{label}_pages"] = json.loads(state.read_text())["pages"]
+        figures[f"{label}_wall_s"] = round(run["wall"], 1)
+        figures[f"{label}_cpu_s"] = round(run["cpu"], 1)
+        figures[f"{label}_peak_rss_mb"] = round(run["rss_mb"])
+        figures[f"{label}_state_mb"] = round(state.stat().st_size / 1e6, 1)
+        figures[f"{label}_state_load_s"] = round(state_load_seconds(folder / "public"), 2)
+        figures[f"{label}_wall_s_per_100k_lines"] = round(run["wall"] / lines * 1e5, 2)
+    met = {}
+    if 1.0 in peaks and 4.0 in peaks:
+        figures["rss_x4_vs_x1"] = round(peaks[4.0] / peaks[1.0], 2)
+        met["rss_x4_vs_x1"] = figures["rss_x4_vs_x1"] <= 1.5
+    print_figures(figures, args.json, met)
+
+
+if __name__ == "__main__":
+    main()
