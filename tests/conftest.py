@@ -8,6 +8,8 @@ import logging
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from email import policy
 from pathlib import Path
@@ -129,6 +131,35 @@ def demo_config(folder: Path, **overrides):
     for key, value in overrides.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
     return parse_config(raw, folder / "config.yaml")
+
+
+def demo_cli(folder: Path, smtp_port: int, export: Path | None = None):
+    """`portico` as staff run it: a process with a config.yaml in `folder` (the demo's, with its
+    export, or a copy at `export`; output, keystore and a folder target in `folder`; e-mail to a
+    local SMTP server). Returns a function that runs one command and its completed process."""
+    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    raw["exports"]["folder"] = str(export or REPO / raw["exports"]["folder"])
+    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
+    raw.update(themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public"))
+    raw["gate"] = {"keystore": str(folder / "keystore.json")}
+    raw["publish"] = {"target": str(folder / "www")}
+    raw["mail"] = {"smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"}, "attempts": 1}
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    environment = {UNSAFE_TEST_ITERATIONS_ENV: "1000", "CI": "", "PATH": "/usr/bin:/bin"}
+
+    def portico(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", *args, "--config", str(folder / "config.yaml")],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO,
+            timeout=300,
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    return portico
 
 
 @pytest.fixture(scope="session")

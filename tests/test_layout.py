@@ -262,3 +262,19 @@ def test_axe_finds_no_violation_on_the_sign_in_page_and_signed_in(theme, tmp_pat
     finally:
         server.close()
     assert found == [], f"{theme}: {found}"
+
+
+def test_the_404_page_is_styled_at_any_depth_and_leads_back(themed, browser):
+    """A CDN serves 404.html for a missing path anywhere: it still finds its stylesheet and offers the start page."""
+    _, public, server = themed
+    page = browser.new_page()
+    not_found = (public / "404.html").read_bytes()
+    page.route(
+        "**/C1002/deep/missing.html", lambda route: route.fulfill(status=404, body=not_found, content_type="text/html")
+    )
+    page.goto(f"{server.url}/C1002/deep/missing.html")
+    header = page.locator(".site-header")
+    assert header.evaluate("node => getComputedStyle(node).display") == "flex"  # the theme's stylesheet applies
+    back = page.locator("main a.button")
+    assert back.get_attribute("href") == "/" and back.is_visible()
+    page.close()

@@ -6,15 +6,13 @@ from __future__ import annotations
 import csv
 import email
 import json
-import subprocess
-import sys
 from email import policy
 from pathlib import Path
 
 import independent_decoder as spec
 import pytest
 import yaml
-from conftest import REPO, StaticServer, demo_config
+from conftest import REPO, StaticServer, demo_cli, demo_config
 
 from generator.mail import InviteOptions
 from generator.pipeline import BuildOptions, PublishOptions, build, invite, publish
@@ -134,29 +132,7 @@ def test_a_server_failing_mid_batch_names_the_failed_and_the_rerun_sends_only_th
 
 def test_the_command_exits_non_zero_naming_the_failed_recipients(published_demo, smtp):
     inbox, port = smtp
-    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    raw["exports"]["folder"] = str(REPO / raw["exports"]["folder"])
-    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
-    raw.update(
-        themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(published_demo / "public")
-    )
-    raw["gate"] = {"keystore": str(published_demo / "keystore.json")}
-    raw["publish"] = {"target": str(published_demo / "www")}
-    raw["mail"] = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none"}, "attempts": 1}
-    (published_demo / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
-    environment = {"PORTICO_UNSAFE_KDF_ITERATIONS_FOR_TESTS_ONLY": "1000", "CI": "", "PATH": "/usr/bin:/bin"}
-
-    def portico(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "generator", *args, "--config", str(published_demo / "config.yaml")],
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=REPO,
-            timeout=120,
-        )
-        assert "Traceback" not in done.stderr, done.stderr
-        return done
+    portico = demo_cli(published_demo, port)
 
     assert portico("invite").returncode == 2  # say whom
     assert portico("publish").returncode == 0

@@ -9,8 +9,6 @@ import email
 import json
 import re
 import shutil
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from email import policy
@@ -18,8 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-import yaml
-from conftest import REPO, StaticServer, demo_config
+from conftest import REPO, StaticServer, demo_cli, demo_config
 
 from generator.mail import NotifyOptions
 from generator.mail.notifications import NOT_LIVE
@@ -208,36 +205,9 @@ def test_overdue_reminders_at_most_once_per_interval_by_settings_and_opt_out(sho
         assert mail["To"].addresses[0].addr_spec != opted_out
 
 
-def portico_cli(folder: Path, port: int):
-    """`portico` as staff run it, with a config.yaml for this shop."""
-    raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    raw["exports"]["folder"] = str(folder / "export")
-    raw["site"]["logo"] = str(REPO / raw["site"]["logo"])
-    raw.update(themes_dir=str(REPO / "themes"), content_dir=str(REPO / "content"), output=str(folder / "public"))
-    raw["gate"] = {"keystore": str(folder / "keystore.json")}
-    raw["publish"] = {"target": str(folder / "www")}
-    raw["mail"] = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none"}, "attempts": 1}
-    (folder / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
-    environment = {"PORTICO_UNSAFE_KDF_ITERATIONS_FOR_TESTS_ONLY": "1000", "CI": "", "PATH": "/usr/bin:/bin"}
-
-    def portico(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "generator", *args, "--config", str(folder / "config.yaml")],
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=REPO,
-            timeout=300,
-        )
-        assert "Traceback" not in done.stderr, done.stderr
-        return done
-
-    return portico
-
-
 def test_a_password_reset_is_e_mailed_once_the_new_password_is_published(shop, smtp, browser):
     inbox, port = smtp
-    portico = portico_cli(shop, port)
+    portico = demo_cli(shop, port, shop / "export")
     contact = contacts_of(CUSTOMER)[0]
     before = read_keystore(shop / "keystore.json").customers[CUSTOMER].contacts[contact].password
     assert portico("publish").returncode == 0  # built again: config.yaml is new

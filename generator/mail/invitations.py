@@ -92,14 +92,12 @@ def send_invitations(
             continue
         row = invitation.row
         portal = portal_of(config, ledger.books[row.customer_id], row.slug)
-        by_link = config.mail.invite_credential == "link"
         context = {
             "contact_name": invitation.contact_name or row.email,
             "customer_name": row.customer_name,
             "email": row.email,
-            "password": None if by_link else row.password,
-            "sign_in_link": sign_in_link(keystore, row) if by_link else None,
             "portal_url": row.portal_url,
+            **credentials(config, keystore, row),
         }
         message = compose(
             renderer.render_message(KIND, portal, context),
@@ -107,6 +105,15 @@ def send_invitations(
         )
         outgoing.append(Outgoing(message, row.email, invitation.label, _recorder(record, invitation)))
     return deliver(outgoing, config.mail, config.path(config.mail.outbox), on_progress)
+
+
+def credentials(config: Config, keystore: Keystore, row: PasswordRow) -> dict:
+    """What signs the contact in, as `mail.invite_credential` says: the password or a personal link."""
+    by_link = config.mail.invite_credential == "link"
+    return {
+        "password": None if by_link else row.password,
+        "sign_in_link": sign_in_link(keystore, row) if by_link else None,
+    }
 
 
 def _recorder(record: SentRecord, invitation: Invitation):

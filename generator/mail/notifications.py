@@ -18,12 +18,13 @@ from ..model import CustomerBook, Ledger
 from ..render import Renderer
 from ..seal import Keystore
 from ..seal.gate import Gate
-from ..seal.manage import PasswordRow, list_passwords, sign_in_link
+from ..seal.manage import PasswordRow, list_passwords
 from ..site import PATHS, Portal
 from ..site.planned import portal_of
 from .compose import Envelope, compose, sender_of
 from .delivery import DeliveryReport, Outgoing, deliver
 from .events import KINDS, Event, events_of, reminder_due
+from .invitations import credentials
 from .record import NotifiedRecord, SentRecord
 
 RESET = "reset"
@@ -249,10 +250,7 @@ def message_context(
         "direct_link": notice.link,
     }
     if notice.kind == RESET:
-        by_link = config.mail.invite_credential == "link"
-        context["password"] = None if by_link else row.password
-        context["sign_in_link"] = sign_in_link(keystore, row) if by_link else None
-        return context
+        return {**context, **credentials(config, keystore, row)}
     subject = notice.event.subject
     context[{"overdue": "invoice", "shipped": "shipment"}.get(notice.kind, notice.kind)] = subject
     if notice.kind == "shipped":
