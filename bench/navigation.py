@@ -35,7 +35,7 @@ HEADING_CHANGED = """(before) => {
 
 
 def measure(rounds: int) -> dict:
-    from conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer, demo_config
+    from conftest import CHROMIUM, CHROMIUM_ARGS, StaticServer, demo_config, sign_in_by_form
     from playwright.sync_api import sync_playwright
 
     from generator.pipeline import BuildOptions, build
@@ -52,11 +52,7 @@ def measure(rounds: int) -> dict:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(portal)
-        page.wait_for_selector("[data-gate-form]:not([hidden])")
-        page.fill("#gate-email", email)
-        page.fill("#gate-password", secret.password)
-        page.click("button[type=submit]")
+        sign_in_by_form(page, portal, email, secret.password)
         page.wait_for_selector("h1:has-text('Welcome')")
         targets = page.eval_on_selector_all(".site-nav a", "links => links.map(a => a.href)")
         targets = [t for t in targets if t.startswith(server.url) and t.endswith(".html")]

@@ -265,6 +265,16 @@ def demo_server(demo_build):
     server.close()
 
 
+def sign_in_by_form(page, url: str, email: str, password: str) -> None:
+    """Open a portal's address and sign in as a contact does, through the form; returns once the
+    sign-in is submitted (the caller waits for what it expects next)."""
+    page.goto(url)
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    page.fill("#gate-email", email)
+    page.fill("#gate-password", password)
+    page.click("[data-gate-form] button[type=submit]")
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context()

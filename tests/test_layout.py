@@ -11,7 +11,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import StaticServer, demo_config
+from conftest import StaticServer, demo_config, sign_in_by_form
 
 from generator.pipeline import BuildOptions, build, check
 from generator.seal import manage
@@ -175,11 +175,7 @@ def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         entry = f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1001').slug}/"
-        page.goto(entry)
-        page.wait_for_selector("[data-gate-form]:not([hidden])")
-        page.fill("#gate-email", email)
-        page.fill("#gate-password", contact.password)
-        page.click("button[type=submit]")
+        sign_in_by_form(page, entry, email, contact.password)
         page.wait_for_selector("h1:has-text('Welcome')")
         page.evaluate("window.stillThisWindow = true")  # gone after an ordinary load
         length = page.evaluate("history.length")
