@@ -46,6 +46,11 @@ def static_file(public: Path, name: str) -> str:
     return f"_static/{found[0]}"
 
 
+def sealed_payload(page: Path) -> bytes:
+    """An encrypted page's blob, published beside its shell (`<name>.html` has `<name>.bin`)."""
+    return page.with_suffix(".bin").read_bytes()
+
+
 def aging_bucket(days_past_due: int) -> str:
     """The aging bucket a balance so many days past due is in, written out independently of Portico's."""
     for bucket, last_day in (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)):

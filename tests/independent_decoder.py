@@ -22,7 +22,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 GATE = re.compile(r'<script type="application/json" id="portico-gate">([^<]*)</script>')
-PAYLOAD = re.compile(r'<script type="text/plain" id="portico-payload">([^<]*)</script>')
 CATALOGUE = re.compile(r'<script type="application/json" id="portico-catalogue">([^<]*)</script>')
 LINK = re.compile(r'href="([a-z2-7]{16}\.(?:html|bin))"')
 
@@ -83,9 +82,10 @@ def open_blob(blob: bytes, path: str, data_key: bytes | None = None, cek: bytes 
 
 
 def blob_of(file: Path) -> bytes:
-    """§ Where blobs are: a page's blob is base64 in its shell; any other file is the blob itself."""
+    """§ Where blobs are: a page's blob is published beside its shell, `<name>.html` at `<name>.bin`;
+    any other file is the blob itself."""
     if file.suffix == ".html":
-        return unbase64(PAYLOAD.search(file.read_text(encoding="utf-8")).group(1))
+        return file.with_suffix(".bin").read_bytes()
     return file.read_bytes()
 
 

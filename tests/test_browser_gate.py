@@ -215,19 +215,18 @@ def test_direct_link_opens_its_document_only_and_leaves_the_address_bar(page, de
 
 
 def tamper(route):
+    """One bit of the page's payload flipped on the way, in the middle of its ciphertext."""
     response = route.fetch()
-    body = response.text()
-    payload = re.search(r'id="portico-payload">([^<]+)<', body)
-    middle = payload.start(1) + len(payload.group(1)) // 2
-    flipped = "A" if body[middle] != "A" else "B"
-    route.fulfill(response=response, body=body[:middle] + flipped + body[middle + 1 :])
+    body = bytearray(response.body())
+    body[len(body) // 2] ^= 0x01
+    route.fulfill(response=response, body=bytes(body))
 
 
 def test_a_tampered_page_shows_the_damage_message(page, demo):
     open_signed_in(page, demo, "C1010")
     open_section(page, demo, "C1010", "Orders")  # Pedidos
     target = page.url
-    page.route(target, tamper)
+    page.route(target.removesuffix(".html") + ".bin", tamper)
     page.reload()
     page.wait_for_selector(".gate-status.error")
     assert page.text_content("[data-gate-status]") == demo.on_sign_in(
@@ -247,7 +246,8 @@ def test_one_customers_session_does_not_open_anothers_pages(page, demo):
     page.wait_for_selector("h1:has-text('Welcome, Greenleaf')")
     page.click("nav >> text=Invoices")
     page.wait_for_selector("h1:has-text('Invoices')")
-    page.route(page.url, lambda route: route.fulfill(response=route.fetch(url=c1001_page)))
+    payload = page.url.removesuffix(".html") + ".bin"
+    page.route(payload, lambda route: route.fulfill(response=route.fetch(url=c1001_page + "index.bin")))
     page.reload()
     page.wait_for_selector(".gate-status.error")
     assert "Harbourside" not in page.content()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from babel.numbers import format_currency, format_decimal
-from conftest import StaticServer, minimal_config
+from conftest import StaticServer, minimal_config, sealed_payload
 
 from generator.seal.blobs import DecryptError, open_blob, unb64
 from generator.seal.keystore import read_keystore
@@ -87,8 +87,7 @@ def opened_page(site, customer: str, logical: str = "catalogue.html") -> str:
     keystore = keystore_of(site)
     secret = keystore.customers[customer]
     name = secret.keys.file_name(logical, ".html")
-    shell = (site.public / customer / name).read_text()
-    blob = unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    blob = sealed_payload(site.public / customer / name)
     return open_blob(blob, f"{customer}/{name}", data_key=secret.keys.data_key).content.decode()
 
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, minimal_config
+from conftest import REPO, minimal_config, sealed_payload
 
 from generator.cli import main
 from generator.seal import blobs, slots
@@ -62,9 +62,7 @@ def entry_blob(site, customer_id: str) -> tuple[str, bytes]:
     from generator.site.slugs import opaque_slug
 
     slug = opaque_slug(ks.site_key, customer_id)
-    shell = (site.public / slug / "index.html").read_text()
-    payload = re.search(r'id="portico-payload">([^<]+)<', shell).group(1)
-    return slug, blobs.unb64(payload)
+    return slug, sealed_payload(site.public / slug / "index.html")
 
 
 def test_encrypted_build_opens_with_a_contacts_password(gated):
@@ -118,13 +116,16 @@ def test_a_password_changed_with_keep_key_changes_only_the_entry_page(gated):
 
 
 def published_blobs(site, slug: str) -> dict[str, bytes]:
-    """Every blob of a portal as published: pages unwrapped from their shells, other files as they are."""
+    """Every blob of a portal as published, by the path it is bound to: a page's (its payload beside
+    its shell) by the page's address, other files by their own."""
     found = {}
-    for path in sorted((site.public / slug).iterdir()):
-        data = path.read_bytes()
+    folder = site.public / slug
+    pages = {p.with_suffix(".bin") for p in folder.glob("*.html")}
+    for path in sorted(folder.iterdir()):
         if path.suffix == ".html":
-            data = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', data.decode()).group(1))
-        found[f"{slug}/{path.name}"] = data
+            found[f"{slug}/{path.name}"] = sealed_payload(path)
+        elif path not in pages:
+            found[f"{slug}/{path.name}"] = path.read_bytes()
     return found
 
 
@@ -395,8 +396,7 @@ def test_direct_link_opens_its_page_only(gated, capsys):
     assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
     url = capsys.readouterr().out.strip()
     slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
-    shell = (gated.public / slug / name).read_text()
-    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    blob = sealed_payload(gated.public / slug / name)
     assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
     _, entry = entry_blob(gated, "C1")
     with pytest.raises(blobs.DecryptError):
@@ -453,16 +453,13 @@ def test_preview_build_is_plain_with_a_banner(gated):
     result = gated.build(gate_config(), encrypt=False)
     assert result.ok and not result.encrypted
     page = (gated.public / "C1" / "index.html").read_text()  # no keystore yet: ids name the portals
-    assert "PREVIEW" in page and "Alpha Works" in page and "portico-payload" not in page
+    assert "PREVIEW" in page and "Alpha Works" in page and "data-portico-sealed" not in page
 
 
 # -- the plaintext scan ----------------------------------------------------------------------
 
 SUBRESOURCE_DIGESTS = re.compile(r'integrity="sha(256|384|512)-[A-Za-z0-9+/=]+"')
-CIPHERTEXT_BLOCKS = re.compile(
-    r'(<script type="text/plain" id="portico-payload">)[^<]*(</script>)|'
-    r'(<script type="application/json" id="portico-gate">)[^<]*(</script>)'
-)
+CIPHERTEXT_BLOCKS = re.compile(r'(<script type="application/json" id="portico-gate">)[^<]*(</script>)')
 
 
 def customer_secrets() -> set[str]:
@@ -502,7 +499,7 @@ def test_no_customer_data_outside_ciphertext(encrypted_demo):
         if path.suffix == ".bin":
             text = path.read_bytes().decode("latin-1")  # raw ciphertext: any hit would be a leak
         else:
-            text = CIPHERTEXT_BLOCKS.sub(r"\1\2\3\4", path.read_text(encoding="utf-8"))
+            text = CIPHERTEXT_BLOCKS.sub(r"\1\2", path.read_text(encoding="utf-8"))
         leaks += [(relative, "in the content", s) for s in secrets if s in text]
     assert leaks == []
     shells = list(public.glob("*/*.html"))
@@ -577,28 +574,47 @@ def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
 
 
 def portal_sizes(public: Path, folder: str) -> tuple[int, int, int]:
+    """Pages (a shell and its payload), other files, and all their bytes, as the store lists them."""
     files = [p for p in (public / folder).iterdir() if p.is_file()]
     pages = [p for p in files if p.suffix == ".html"]
-    return len(pages), len(files) - len(pages), sum(p.stat().st_size for p in files)
+    others = [p for p in files if p.suffix != ".html" and p.with_suffix(".html") not in pages]
+    return len(pages), len(others), sum(p.stat().st_size for p in files)
 
 
 def size_class(total: int) -> int:
     return total.bit_length()  # powers of two
 
 
-def test_portals_with_3_and_30_orders_have_the_same_file_count_and_size_class(gated):
+def portals_with(gated, orders_c1: int, orders_c2: int, padding: dict | None = None) -> tuple[str, str]:
     orders = "order,customer,date,sku,qty,price\n"
-    orders += "".join(f"A-{i},C1,2026-05-{1 + i % 28:02d},X,{i},1.50\n" for i in range(3))
-    orders += "".join(f"B-{i},C2,2026-05-{1 + i % 28:02d},Y,{i},9.99\n" for i in range(30))
+    orders += "".join(f"A-{i},C1,2026-05-{1 + i % 28:02d},X,{i},1.50\n" for i in range(orders_c1))
+    orders += "".join(f"B-{i},C2,2026-05-{1 + i % 28:02d},Y,{i},9.99\n" for i in range(orders_c2))
     gated.file("orders.csv", orders)
-    assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
-    small, large = (entry_blob(gated, c)[0] for c in ("C1", "C2"))
+    raw = gate_config()
+    if padding is not None:
+        raw["gate"] = {**raw["gate"], "padding": padding}
+    assert gated.build(raw, encrypt=True, new_keystore=True).ok
+    return entry_blob(gated, "C1")[0], entry_blob(gated, "C2")[0]
+
+
+def test_portals_with_3_and_5_orders_have_the_same_file_count_and_size_class(gated):
+    small, large = portals_with(gated, 3, 5)
+    small_pages, small_others, small_bytes = portal_sizes(gated.public, small)
+    large_pages, large_others, large_bytes = portal_sizes(gated.public, large)
+    assert (small_pages, small_others) == (large_pages, large_others) == (8, 1)  # 8, 16, 32, … pages
+    assert size_class(small_bytes) == size_class(large_bytes)
+    payloads = {p.stat().st_size for folder in (small, large) for p in (gated.public / folder).glob("*.bin")}
+    assert len(payloads) <= 3  # pages, downloads and decoys alike in a few size classes
+    shells = {p.read_bytes() for p in (gated.public / small).glob("*.html") if p.name != "index.html"}
+    assert len(shells) == 1  # every shell but the entry page's is the same bytes: it holds nothing of its page
+
+
+def test_a_coarser_count_class_hides_3_against_30_orders(gated):
+    small, large = portals_with(gated, 3, 30, {"files": 64, "growth": 4})
     small_pages, small_others, small_bytes = portal_sizes(gated.public, small)
     large_pages, large_others, large_bytes = portal_sizes(gated.public, large)
     assert (small_pages, small_others) == (large_pages, large_others) == (64, 8)
     assert size_class(small_bytes) == size_class(large_bytes)
-    sizes = {p.stat().st_size for folder in (small, large) for p in (gated.public / folder).glob("*.bin")}
-    assert len(sizes) <= 2  # downloads and decoys alike in one or two size classes
 
 
 def test_a_portal_that_outgrows_its_class_moves_to_the_next(gated):
@@ -606,7 +622,7 @@ def test_a_portal_that_outgrows_its_class_moves_to_the_next(gated):
     gated.file("orders.csv", orders + "B-1,C2,2026-06-01,Y,1,9.99\n")
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     big, _ = entry_blob(gated, "C1")
-    assert portal_sizes(gated.public, big)[:2] == (256, 8)
+    assert portal_sizes(gated.public, big)[:2] == (128, 1)
 
 
 def test_padding_can_be_switched_off(gated):
@@ -627,7 +643,8 @@ def test_decoys_are_stable_and_a_new_order_replaces_one(gated):
     after = tree(gated.public)
     slug, _ = entry_blob(gated, "C1")
     gone, new = set(before) - set(after), set(after) - set(before)
-    assert len(gone) == 1 and len(new) == 1 and all(p.startswith(slug) for p in gone | new)
+    assert len(gone) == 2 and len(new) == 2 and all(p.startswith(slug) for p in gone | new)  # a shell and payload each
+    assert {p.rsplit(".", 1)[1] for p in gone} == {p.rsplit(".", 1)[1] for p in new} == {"html", "bin"}
 
 
 def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gated, capsys):
@@ -643,8 +660,7 @@ def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gat
     assert secret.link_expiries == {"order-A-1.html": (date.today() + timedelta(days=3)).isoformat()}
 
     def link_opens() -> bool:
-        shell = (gated.public / slug / name).read_text()
-        blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+        blob = sealed_payload(gated.public / slug / name)
         try:
             return b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
         except blobs.DecryptError:
@@ -659,11 +675,10 @@ def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gat
     assert result.access.expired_links == [("C1", "order-A-1.html")], result
     assert not link_opens()  # the link's key opens nothing built afterwards
     session_key = keystore_of(gated).customers["C1"].keys.data_key
-    shell = (gated.public / slug / name).read_text()
-    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', shell).group(1))
+    blob = sealed_payload(gated.public / slug / name)
     assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", data_key=session_key).content  # sessions go on
     changed = {p for p in tree(gated.public) if tree(gated.public)[p] != before.get(p)}
-    assert changed == {f"{slug}/{name}"}  # only that page was re-keyed
+    assert changed == {f"{slug}/{name.removesuffix('.html')}.bin"}  # only that page was re-keyed (its shell stays)
     assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
     fresh = capsys.readouterr().out.strip()
     key = re.search(r"#k=([A-Za-z0-9_-]{43})$", fresh).group(1)
@@ -803,7 +818,7 @@ def test_an_ended_link_is_rekeyed_even_when_nothing_else_changed(gated, monkeypa
     result = gated.build(gate_config(), encrypt=True)
     assert not result.noop and result.access.expired_links == [("C1", "order-A-1.html")]
     slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", link).groups()
-    blob = blobs.unb64(re.search(r'id="portico-payload">([^<]+)<', (gated.public / slug / name).read_text()).group(1))
+    blob = sealed_payload(gated.public / slug / name)
     with pytest.raises(blobs.DecryptError):
         blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key))
     assert gated.build(gate_config(), encrypt=True).noop  # and then nothing is due any more

@@ -586,10 +586,12 @@ SITE_WIDE_PORTAL_KEYS = {"slug"}
 class PaddingConfig(Strict):
     """What the published files say of a portal: by default only a coarse size class. The byte cost is in docs/encryption.md."""
 
-    sizes: int = Field(2048, ge=0)
-    """Every encrypted file is padded to the smallest of this many bytes, twice, four times as many, …; 0 gives exact sizes."""
-    files: int = Field(64, ge=0)
-    """Decoy files bring each portal's file count up to this many, or 4×, 16×, … as many; 0 publishes no decoys."""
+    sizes: int = Field(1024, ge=0)
+    """Every encrypted file is padded to the smallest of this many bytes (pages: twice this), twice, four times as many, …; 0 gives exact sizes."""
+    files: int = Field(8, ge=0)
+    """Decoy files bring each portal's page count up to this many, or `growth` times, `growth`² times as many, …; 0 publishes no decoys."""
+    growth: int = Field(2, ge=2)
+    """How much each file-count class is larger than the one before: 2 tells a portal's page count within a factor of 2, 4 within 4 at more decoys."""
 
 
 class GateConfig(Strict):

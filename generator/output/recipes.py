@@ -24,7 +24,7 @@ from ..model import Ledger
 from ..read import Origin, Page, pages_for
 from ..render import RenderError
 from ..seal import Keystore
-from ..site import COPY, CSV, DATA, PAGE, PlannedFile
+from ..site import COPY, CSV, DATA, PAGE, SHELL, PlannedFile
 
 ENGINE_VERSION = "2"
 
@@ -135,6 +135,8 @@ class Recipes:
         return self._portals[customer_id]
 
     def of(self, planned: PlannedFile) -> str:
+        if planned.kind == SHELL:
+            return self.shell(planned)
         parts = [self.mode, planned.kind, planned.output_path]
         if planned.kind in (PAGE, CSV, DATA):
             parts.append(self.base)  # the config that templates and tables read
@@ -144,8 +146,6 @@ class Recipes:
                 parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
             if self.encrypted:
                 parts.append(self.sealing)
-                if planned.path.endswith(".html"):  # sealed pages (decoys too) are wrapped in the shell page
-                    parts += [self.templates.closure("shell.html"), self.base, self.links]
         if planned.kind == PAGE:
             parts += [self.templates.closure(planned.template), self.links]
         parts += [self.shared(name) for name in planned.shared]
@@ -154,6 +154,16 @@ class Recipes:
         parts += planned.inputs
         if planned.kind == COPY:
             parts.append(hashlib.sha256(planned.copied_bytes()).hexdigest())
+        return digest(*parts)
+
+    def shell(self, planned: PlannedFile) -> str:
+        """A shell holds nothing of its page: its name (from the portal's keys), the shell template
+        and the config it reads, and on an entry page the key slots."""
+        keys, slots = self.keys(planned.portal.customer_id)
+        parts = [self.mode, planned.kind, planned.output_path, keys, self.sealing]
+        parts += [self.templates.closure("shell.html"), self.base, self.links]
+        if planned.entry:
+            parts.append(slots)
         return digest(*parts)
 
 

@@ -25,6 +25,7 @@ class RenderedFile:
     entry: bool = False  # the portal's entry page
     links: tuple[str, ...] = ()  # output paths of the site's files it links to (set by `Renderer.make`)
     random: bool = False  # random bytes (a decoy): deflate would only spend time finding that out
+    shell: bool = False  # the shell page at an encrypted page's address (the gate makes its bytes)
 
     @property
     def output_path(self) -> str:

@@ -18,7 +18,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, se
 from markupsafe import Markup
 
 from ..config import ActionsConfig, Branding, Config, PortalConfig
-from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, PlannedFile, Portal, media_type, tables
+from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, SHELL, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .formatting import Formatter
@@ -132,7 +132,7 @@ class Renderer:
         names), which a publish uploads before it."""
         self._links = set()
         made = self.sealer.seal(self.render(planned), self.render_shell)
-        made.links = tuple(sorted(self._links))
+        made.links = tuple(sorted(self._links.union(made.links)))
         return made
 
     def render(self, planned: PlannedFile) -> RenderedFile:
@@ -148,10 +148,19 @@ class Renderer:
             data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext)
         elif planned.kind in (COPY, DECOY):
             data = planned.copied_bytes()
+        elif planned.kind == SHELL:
+            data = b""  # the gate makes it
         else:
             raise AssertionError(planned.kind)
-        random = planned.kind == DECOY
-        return RenderedFile(planned.portal, planned.path, data, media_type(planned.path), planned.entry, random=random)
+        return RenderedFile(
+            planned.portal,
+            planned.path,
+            data,
+            media_type(planned.path),
+            planned.entry,
+            random=planned.kind == DECOY,
+            shell=planned.kind == SHELL,
+        )
 
     def render_page(self, planned: PlannedFile) -> str:
         portal = planned.portal

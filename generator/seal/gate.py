@@ -1,10 +1,10 @@
 """The gate: seal each customer's rendered files, between render and write.
 
-Pages become small HTML shells that carry their ciphertext and the browser code that opens it;
-other files (documents, CSV downloads) become opaque `.bin` blobs. Every name inside a portal
-is opaque except its entry page (the one its URL opens), which also carries the contacts' key
-slots. Shared site files (theme assets, 404, robots.txt) pass through unchanged. The `Gate` is
-the renderer's `Sealer`.
+Pages become opaque `.bin` blobs beside small HTML shells at their addresses, which load the
+browser code that fetches and opens them (shells.py); other files (documents, CSV downloads)
+become opaque `.bin` blobs. Every name inside a portal is opaque except its entry page (the one
+its URL opens), whose shell also carries the contacts' key slots. Shared site files (theme
+assets, 404, robots.txt) pass through unchanged. The `Gate` is the renderer's `Sealer`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from . import blobs, slots
 from .access import is_current
 from .keystore import Keystore
 from .padding import page_size_class
+from .shells import page_of, payload_name
 
 ENTRY = PATHS.entry
-PAYLOAD_MARKER = 'id="portico-payload"'
-PAYLOAD_SLOT = "@@portico-payload@@"
+SHELL_MARKER = "data-portico-sealed"  # on the body of every shell page
 
 
 class Gate:
@@ -30,19 +30,24 @@ class Gate:
         self.config = config
         self.keystore = keystore
         self.iterations = iterations or slots.kdf_iterations()  # the KDF cost every slot is made with
-        self._shells: dict[str | None, tuple[str, str]] = {}  # entry pages per portal; one for all others
+        self._shell: bytes | None = None  # every page's shell but the entry pages'
         self._names: dict[tuple[str, str], str] = {}
 
-    def shell_around(self, shell: Shell, portal: Portal, entry: bool, payload: str) -> str:
-        """The shell page, rendered once and filled with each payload (base64 needs no escaping).
-        Every shell is the site's, the same for all portals; an entry page adds its portal's key slots."""
-        key = portal.slug if entry else None
-        if key not in self._shells:
-            html = shell({"payload": PAYLOAD_SLOT, "gate": self.gate_data(portal) if entry else None})
-            before, _, after = html.partition(PAYLOAD_SLOT)
-            self._shells[key] = (before, after)
-        before, after = self._shells[key]
-        return before + payload + after
+    def shell_page(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
+        """The public page at a page's address: the site's shell, the same bytes for every page of
+        every portal, except an entry page's, which adds its portal's key slots. It links the
+        payload beside it, so a publish uploads the payload first."""
+        portal = rendered.portal
+        name = self.published_name(portal, page_of(rendered.path))
+        if rendered.entry:
+            html = shell({"gate": self.gate_data(portal)}).encode("utf-8")
+        else:
+            if self._shell is None:
+                self._shell = shell({"gate": None}).encode("utf-8")
+            html = self._shell
+        made = RenderedFile(portal, name, html, "text/html; charset=utf-8", rendered.entry)
+        made.links = (f"{portal.slug}/{payload_name(name)}",)
+        return made
 
     def keys(self, portal: Portal) -> blobs.CustomerKeys:
         return self.keystore.customers[portal.customer_id].keys
@@ -77,15 +82,15 @@ class Gate:
             return RenderedFile(None, path, blob, "application/octet-stream")
         if portal is None:
             return rendered
+        if rendered.shell:
+            return self.shell_page(rendered, shell)
         name = self.published_name(portal, rendered.path)
-        path = f"{portal.slug}/{name}"
+        path = f"{portal.slug}/{name}"  # a page's blob is bound to the page's address, not where it is stored
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
-        sizes = page_size_class(self.config.gate.padding) if name.endswith(".html") else self.config.gate.padding.sizes
+        page = name.endswith(".html")
+        sizes = page_size_class(self.config.gate.padding) if page else self.config.gate.padding.sizes
         blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch, rendered.random)
-        if not name.endswith(".html"):
-            return RenderedFile(portal, name, blob, "application/octet-stream")
-        html = self.shell_around(shell, portal, rendered.entry, blobs.b64(blob))
-        return RenderedFile(portal, name, html.encode("utf-8"), "text/html; charset=utf-8", rendered.entry)
+        return RenderedFile(portal, payload_name(name) if page else name, blob, "application/octet-stream")
 
     def gate_data(self, portal: Portal) -> dict:
         """What the sign-in page needs: key id, salt, KDF and slots among decoys. No e-mail address,
@@ -125,7 +130,7 @@ def encrypted_portals_exist(output_dir: Path) -> bool:
         return False
     for entry in output_dir.glob(f"*/{ENTRY}"):
         try:
-            if PAYLOAD_MARKER in entry.read_text(encoding="utf-8", errors="replace"):
+            if SHELL_MARKER in entry.read_text(encoding="utf-8", errors="replace"):
                 return True
         except OSError:
             continue

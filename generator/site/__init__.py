@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .paths import PATHS, media_type, url_safe
 from .plan import Planner, plan_site
-from .planned import COPY, CSV, DATA, DECOY, PAGE, NavItem, PlannedFile, Portal, SitePlan, portal_of
+from .planned import COPY, CSV, DATA, DECOY, PAGE, SHELL, NavItem, PlannedFile, Portal, SitePlan, portal_of
 from .slugs import opaque_slug, portal_slugs, slug_for
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "DECOY",
     "PAGE",
     "PATHS",
+    "SHELL",
     "NavItem",
     "PlannedFile",
     "Planner",

@@ -18,6 +18,7 @@ from . import tables
 
 PAGE, CSV, COPY, DATA = "page", "csv", "copy", "data"  # DATA: a table as JSON, for a page's script to show
 DECOY = "decoy"  # random bytes the seal stage sealed like a file: a portal's file count says little (seal/padding.py)
+SHELL = "shell"  # the public page at an encrypted page's address, which fetches and opens its sealed payload
 
 
 @dataclass(frozen=True, slots=True)

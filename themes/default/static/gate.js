@@ -1,7 +1,8 @@
 /* Portico gate: sign-in, the session key, and showing encrypted pages and files in the browser.
  *
- * On a shell page (one with #portico-payload) this script opens the payload with the session's
- * key, a direct link's key, or asks the contact to sign in. On an opened page it wires the
+ * On a shell page (the page at an encrypted page's address, its body marked data-portico-sealed)
+ * this script fetches the page's sealed payload from beside it (<name>.bin) and opens it with the
+ * session's key, a direct link's key, or asks the contact to sign in. On an opened page it wires the
  * sign-out button and encrypted downloads. Reading the format itself is portico-format.js
  * (loaded first); this file is page behaviour only. No dependencies: WebCrypto, IndexedDB. The
  * data key is kept as a non-extractable CryptoKey.
@@ -14,7 +15,6 @@
   var STORE = "sessions";
   var NEXT_PATTERN = /^[a-z2-7]{16}\.html$/;
   var RENEW_AFTER = 60000;
-  var PAYLOAD_IN_SHELL = /<script type="text\/plain" id="portico-payload">([A-Za-z0-9+\/=\s]*)<\/script>/;
   var decoder = new TextDecoder();
 
   /* ---- where we are --------------------------------------------------------------------- */
@@ -23,6 +23,19 @@
   var fileName = decodeURIComponent(segments.pop() || "") || "index.html";
   var portal = decodeURIComponent(segments.pop() || "");
   var publishedPath = portal + "/" + fileName;
+
+  /* A page's sealed payload, published beside its shell: `<name>.html` has `<name>.bin`. */
+  async function fetchPayload(pageUrl, options) {
+    var url = new URL(pageUrl, location.href);
+    url.search = "";
+    url.hash = "";
+    url.pathname = url.pathname.replace(/(?:\/|\.html)$/, function (end) { return end === "/" ? "/index.bin" : ".bin"; });
+    var response = await fetch(url.href, Object.assign({ credentials: "same-origin" }, options || {}));
+    if (!response.ok) throw new format.FormatError("damaged");
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  var shellPayload = null; // this shell's payload, fetched while the page starts (a promise)
 
   /* ---- what the page says ----------------------------------------------------------------- */
 
@@ -262,8 +275,7 @@
       try {
         var unlocked = await format.unlockSlot(gate, form.elements.email.value, form.elements.password.value);
         var dataKey = unlocked.dataKey;
-        var payload = format.fromBase64(document.getElementById("portico-payload").textContent);
-        var opened = await format.openBlob(payload, publishedPath, dataKey, null); // proves the key before keeping it
+        var opened = await format.openBlob(await shellPayload, publishedPath, dataKey, null); // proves the key before keeping it
         await saveSessions(unlocked, gate, form.elements.remember.checked);
         var next = params.get("next");
         if (next && NEXT_PATTERN.test(next)) location.replace("./" + next);
@@ -306,17 +318,16 @@
     }
   }
 
-  async function openShell(payloadNode) {
-    var payload = format.fromBase64(payloadNode.textContent);
+  async function openShell() {
     var keys = readFragmentKeys();
     if (keys.page) {
       Object.defineProperty(window, DIRECT_LINK, { value: true });
       if (keys.download) Object.defineProperty(window, LINKED_FILE, { value: keys.download });
-      show(await format.openBlob(payload, publishedPath, null, keys.page));
+      show(await format.openBlob(await shellPayload, publishedPath, null, keys.page));
       return;
     }
     if (keys.login && document.getElementById("portico-gate")) {
-      await signInWithLink(keys.login, payload);
+      await signInWithLink(keys.login, await shellPayload);
       return;
     }
     var loaded = await loadSession();
@@ -326,7 +337,7 @@
     }
     var opened;
     try {
-      opened = await format.openBlob(payload, publishedPath, loaded.session.key, null);
+      opened = await format.openBlob(await shellPayload, publishedPath, loaded.session.key, null);
     } catch (error) {
       await explainUnopened(loaded.session);
       return;
@@ -345,9 +356,7 @@
 
   async function entryOpensWith(dataKey) {
     try {
-      var response = await fetch("./", { cache: "no-cache", credentials: "same-origin" });
-      var page = new DOMParser().parseFromString(await response.text(), "text/html");
-      var payload = format.fromBase64(page.getElementById("portico-payload").textContent);
+      var payload = await fetchPayload("./", { cache: "no-cache" });
       await format.openBlob(payload, portal + "/index.html", dataKey, null);
       return true;
     } catch (error) {
@@ -478,19 +487,16 @@
     }
     var loaded = await loadSession();
     if (loaded.state !== "ok") throw new Error("no session");
-    var response = await fetch(target.href, { credentials: "same-origin" });
-    if (!response.ok) throw new Error("HTTP " + response.status);
-    var payload = PAYLOAD_IN_SHELL.exec(await response.text());
-    if (!payload) throw new Error("not a page of the portal");
-    var opened = await format.openBlob(format.fromBase64(payload[1]), portal + "/" + name, loaded.session.key, null);
+    var payload = await fetchPayload(target.href);
+    var opened = await format.openBlob(payload, portal + "/" + name, loaded.session.key, null);
     return decoder.decode(opened.content);
   }
 
   /* ---- start ------------------------------------------------------------------------------ */
 
-  var payloadNode = document.getElementById("portico-payload");
-  if (payloadNode) followBrowserLanguage();
-  if (!payloadNode) {
+  var sealed = document.body.hasAttribute("data-portico-sealed");
+  if (sealed) followBrowserLanguage();
+  if (!sealed) {
     if (supported()) {
       enhanceOpenedPage();
       if (!window[DIRECT_LINK]) window.PorticoGate = { openPage: openPage };
@@ -501,7 +507,9 @@
     say("unsupported", true);
     return;
   }
-  openShell(payloadNode).catch(function (error) {
+  shellPayload = fetchPayload(location.href);
+  shellPayload.catch(function () {}); // awaited where it is needed; a failure is reported there
+  openShell().catch(function (error) {
     say(kindOf(error), true);
   });
 })();

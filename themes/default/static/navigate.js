@@ -20,12 +20,17 @@
     return url;
   }
 
-  /* The page's HTML, or null when it does not open in place (then the browser loads it). */
+  /* The page's HTML, or null when it does not open in place (then the browser loads it) or when a
+     later click or Back/Forward overtook it (quick steps through history must end on the last). */
+  var latest = 0;
+
   async function open(href) {
+    var mine = ++latest;
     try {
-      return await gate.openPage(href);
+      var html = await gate.openPage(href);
+      return mine === latest ? html : null;
     } catch (error) {
-      location.assign(href); // the ordinary way: it signs in again, or explains
+      if (mine === latest) location.assign(href); // the ordinary way: it signs in again, or explains
       return null;
     }
   }
