@@ -81,7 +81,7 @@ from .seal import (
     sync_access,
 )
 from .seal.padding import add_decoys
-from .seal.shells import add_shells
+from .seal.shells import add_entry_shells
 from .site import PAGE, SitePlan, plan_site, portal_slugs
 
 __all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "invite", "notify", "publish"]
@@ -444,11 +444,11 @@ def plan_stage(
     only: set[str] | None = None,
 ) -> SitePlan:
     """Every file to make; in an encrypted build, with the decoys that make file counts coarse
-    and the shell page at each page's address."""
+    and each portal's entry shell, its one public page."""
     plan = plan_site(config, ledger, pages, static_files, slugs, only if only is not None else options.only)
     if options.encrypt:
         add_decoys(plan, config.gate.padding)
-        add_shells(plan)
+        add_entry_shells(plan)
     return plan
 
 

@@ -46,9 +46,21 @@ def static_file(public: Path, name: str) -> str:
     return f"_static/{found[0]}"
 
 
-def sealed_payload(page: Path) -> bytes:
-    """An encrypted page's blob, published beside its shell (`<name>.html` has `<name>.bin`)."""
-    return page.with_suffix(".bin").read_bytes()
+DIRECT_LINK = re.compile(r"/([a-z2-7]{16})/(?:\?p=([a-z2-7]{16}))?#k=([A-Za-z0-9_-]{43})")
+
+
+def blob_url(page_url: str) -> str:
+    """Where the page an address names is published: `<portal>/?p=<name>` at `<portal>/<name>.bin`,
+    the portal's own address at `<portal>/index.bin`."""
+    base, _, query = page_url.partition("#")[0].partition("?")
+    page = re.fullmatch(r"p=([a-z2-7]{16})", query)
+    return base.rsplit("/", 1)[0] + "/" + (f"{page[1]}.bin" if page else "index.bin")
+
+
+def direct_link_parts(url: str) -> tuple[str, str, str]:
+    """A direct link's portal folder, the blob its page is published as, and its key (base64url)."""
+    slug, page, key = DIRECT_LINK.search(url).groups()
+    return slug, f"{page}.bin" if page else "index.bin", key
 
 
 def aging_bucket(days_past_due: int) -> str:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 GATE = re.compile(r'<script type="application/json" id="portico-gate">([^<]*)</script>')
 CATALOGUE = re.compile(r'<script type="application/json" id="portico-catalogue">([^<]*)</script>')
-LINK = re.compile(r'href="([a-z2-7]{16}\.(?:html|bin))"')
+LINK = re.compile(r'href="(?:\./\?p=([a-z2-7]{16})|([a-z2-7]{16}\.bin))"')
 
 
 class CannotOpen(Exception):
@@ -81,12 +81,10 @@ def open_blob(blob: bytes, path: str, data_key: bytes | None = None, cek: bytes 
     return media_type.decode("utf-8"), content
 
 
-def blob_of(file: Path) -> bytes:
-    """§ Where blobs are: a page's blob is published beside its shell, `<name>.html` at `<name>.bin`;
-    any other file is the blob itself."""
-    if file.suffix == ".html":
-        return file.with_suffix(".bin").read_bytes()
-    return file.read_bytes()
+def linked_blobs(html: str) -> list[str]:
+    """§ Where blobs are: a page links another page by its address, `./?p=<name>`, which is
+    published as `<name>.bin`; any other file by its name, `<name>.bin`."""
+    return [f"{page}.bin" if page else file for page, file in LINK.findall(html)]
 
 
 @dataclass
@@ -103,17 +101,17 @@ def read_portal(public: Path, folder: str, email: str, password: str) -> Portal:
     data_key, ring = sign_in(json.loads(GATE.search(entry).group(1)), email, password)
     opened: dict[str, tuple[str, bytes]] = {}
     shared: dict[str, tuple[str, bytes]] = {}
-    waiting = ["index.html"]
+    waiting = ["index.bin"]  # § Where blobs are: the entry page's
     while waiting:
         name = waiting.pop()
         path = f"{folder}/{name}"
         if path in opened:
             continue
-        opened[path] = open_blob(blob_of(public / folder / name), path, data_key=data_key)
+        opened[path] = open_blob((public / folder / name).read_bytes(), path, data_key=data_key)
         media_type, content = opened[path]
         if media_type.startswith("text/html"):
             html = content.decode("utf-8")
-            waiting += LINK.findall(html)
+            waiting += linked_blobs(html)
             if found := CATALOGUE.search(html):
                 table = json.loads(found.group(1))
                 shared_path = table["path"]

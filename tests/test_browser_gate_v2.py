@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from conftest import StaticServer
+from conftest import StaticServer, blob_url
 from test_gate_build import CONTACTS, CUSTOMERS, ORDERS, gate_config, ledger_of
 
 from generator.seal import manage as staff
@@ -145,8 +145,8 @@ def test_a_foreign_or_damaged_page_does_not_end_the_session(browser, served):
     signed_in(page, "Alpha Works")
     page.click("nav >> text=Orders")
     page.wait_for_selector("h1:has-text('Orders')")
-    orders = page.url.removesuffix(".html") + ".bin"
-    foreign = portal_url(served, "C2") + "index.bin"  # another customer's page, whose blob claims another key id
+    orders = blob_url(page.url)
+    foreign = blob_url(portal_url(served, "C2"))  # another customer's page, whose blob claims another key id
     page.route(orders, lambda route: route.fulfill(response=route.fetch(url=foreign)))
     page.reload()
     page.wait_for_selector(".gate-status.error")

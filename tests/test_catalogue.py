@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from babel.numbers import format_currency, format_decimal
-from conftest import StaticServer, minimal_config, sealed_payload
+from conftest import StaticServer, minimal_config
 
 from generator.seal.blobs import DecryptError, open_blob, unb64
 from generator.seal.keystore import read_keystore
@@ -86,8 +86,8 @@ def opened_page(site, customer: str, logical: str = "catalogue.html") -> str:
     """A customer's page, decrypted as the browser does after sign-in."""
     keystore = keystore_of(site)
     secret = keystore.customers[customer]
-    name = secret.keys.file_name(logical, ".html")
-    blob = sealed_payload(site.public / customer / name)
+    name = secret.keys.file_name(logical, ".bin")
+    blob = (site.public / customer / name).read_bytes()
     return open_blob(blob, f"{customer}/{name}", data_key=secret.keys.data_key).content.decode()
 
 

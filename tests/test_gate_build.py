@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, minimal_config, sealed_payload
+from conftest import REPO, direct_link_parts, minimal_config
 
 from generator.cli import main
 from generator.seal import blobs, slots
@@ -62,7 +62,7 @@ def entry_blob(site, customer_id: str) -> tuple[str, bytes]:
     from generator.site.slugs import opaque_slug
 
     slug = opaque_slug(ks.site_key, customer_id)
-    return slug, sealed_payload(site.public / slug / "index.html")
+    return slug, (site.public / slug / "index.bin").read_bytes()
 
 
 def test_encrypted_build_opens_with_a_contacts_password(gated):
@@ -75,7 +75,7 @@ def test_encrypted_build_opens_with_a_contacts_password(gated):
     gate = json.loads(re.search(r'id="portico-gate">([^<]+)<', shell).group(1))
     ann = ks.customers["C1"].contacts["ann@alpha.example"]
     data_key = slots.open_slots(gate, "ANN@alpha.example", ann.password).data_key
-    opened = blobs.open_blob(blob, f"{slug}/index.html", data_key=data_key)
+    opened = blobs.open_blob(blob, f"{slug}/index.bin", data_key=data_key)
     assert opened.media_type.startswith("text/html") and b"Alpha Works" in opened.content
     with pytest.raises(blobs.DecryptError):
         slots.open_slots(gate, "ann@alpha.example", ann.password + "x")
@@ -116,17 +116,8 @@ def test_a_password_changed_with_keep_key_changes_only_the_entry_page(gated):
 
 
 def published_blobs(site, slug: str) -> dict[str, bytes]:
-    """Every blob of a portal as published, by the path it is bound to: a page's (its payload beside
-    its shell) by the page's address, other files by their own."""
-    found = {}
-    folder = site.public / slug
-    pages = {p.with_suffix(".bin") for p in folder.glob("*.html")}
-    for path in sorted(folder.iterdir()):
-        if path.suffix == ".html":
-            found[f"{slug}/{path.name}"] = sealed_payload(path)
-        elif path not in pages:
-            found[f"{slug}/{path.name}"] = path.read_bytes()
-    return found
+    """Every blob of a portal as published (pages and downloads alike), by its path."""
+    return {f"{slug}/{p.name}": p.read_bytes() for p in sorted((site.public / slug).glob("*.bin"))}
 
 
 def opened_with(data_key: bytes, found: dict[str, bytes]) -> int:
@@ -165,7 +156,7 @@ def test_a_leaked_password_and_a_saved_entry_page_open_nothing_after_a_password_
     result = gated.build(gate_config(), encrypt=True)
     assert result.ok and result.access.slots_made == 2  # both contacts' slots made for the new key
     after = published_blobs(gated, slug)
-    assert set(after).isdisjoint(set(before) - {f"{slug}/index.html"})  # new file names
+    assert set(after).isdisjoint(set(before) - {f"{slug}/index.bin"})  # new file names
     assert opened_with(stolen_key, after) == 0  # ...and opens none of the files built afterwards
     ann = keystore_of(gated).customers["C1"].contacts["ann@alpha.example"].password
     new_shell = (gated.public / slug / "index.html").read_text()
@@ -293,8 +284,8 @@ def test_revocation_when_a_contact_loses_access(gated):
     assert keystore_of(gated).customers["C1"].salt != old_salt  # no slot can be linked to an earlier one
     slug, blob = entry_blob(gated, "C1")
     with pytest.raises(blobs.DecryptError):
-        blobs.open_blob(blob, f"{slug}/index.html", data_key=old.data_key)
-    assert blobs.open_blob(blob, f"{slug}/index.html", data_key=new.data_key).content
+        blobs.open_blob(blob, f"{slug}/index.bin", data_key=old.data_key)
+    assert blobs.open_blob(blob, f"{slug}/index.bin", data_key=new.data_key).content
     c2_slug, _ = entry_blob(gated, "C2")
     assert {p: h for p, h in tree(gated.public).items() if p.startswith(c2_slug)} == {
         p: h for p, h in c2_before.items() if p.startswith(c2_slug)
@@ -395,12 +386,12 @@ def test_direct_link_opens_its_page_only(gated, capsys):
     capsys.readouterr()
     assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
     url = capsys.readouterr().out.strip()
-    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
-    blob = sealed_payload(gated.public / slug / name)
+    slug, name, key = direct_link_parts(url)
+    blob = (gated.public / slug / name).read_bytes()
     assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
     _, entry = entry_blob(gated, "C1")
     with pytest.raises(blobs.DecryptError):
-        blobs.open_blob(entry, f"{slug}/index.html", content_key=blobs.unb64(key))
+        blobs.open_blob(entry, f"{slug}/index.bin", content_key=blobs.unb64(key))
     assert main(["passwords", "link", "C1", "NOPE", "--config", str(config)]) == 1
 
 
@@ -503,7 +494,9 @@ def test_no_customer_data_outside_ciphertext(encrypted_demo):
         leaks += [(relative, "in the content", s) for s in secrets if s in text]
     assert leaks == []
     shells = list(public.glob("*/*.html"))
-    assert len(shells) > 200
+    assert len(shells) == len(list(public.glob("*/index.bin"))) > 10  # one public page per portal: its entry shell
+    portal_files = [p for p in public.glob("*/*") if not p.parent.name.startswith(("_", "."))]
+    assert all(p.name == "index.html" or p.suffix == ".bin" for p in portal_files)  # everything else is a blob
     titles = {re.search(r"<title>(.*?)</title>", p.read_text()).group(1) for p in shells}
     assert titles == {"Larkspur Industrial Supply"}  # generic titles only
     assert all('name="robots" content="noindex' in p.read_text() for p in shells)
@@ -573,12 +566,11 @@ def test_sign_in_page_is_branded_and_says_nothing_of_the_customer(gated):
 # -- what the public files tell -----------------------------------------------------------------
 
 
-def portal_sizes(public: Path, folder: str) -> tuple[int, int, int]:
-    """Pages (a shell and its payload), other files, and all their bytes, as the store lists them."""
+def portal_sizes(public: Path, folder: str) -> tuple[int, int]:
+    """A portal's files and all their bytes, as the store lists them: its entry shell and its
+    blobs (pages and other files, padded apart to their classes, under names alike)."""
     files = [p for p in (public / folder).iterdir() if p.is_file()]
-    pages = [p for p in files if p.suffix == ".html"]
-    others = [p for p in files if p.suffix != ".html" and p.with_suffix(".html") not in pages]
-    return len(pages), len(others), sum(p.stat().st_size for p in files)
+    return len(files), sum(p.stat().st_size for p in files)
 
 
 def size_class(total: int) -> int:
@@ -599,21 +591,19 @@ def portals_with(gated, orders_c1: int, orders_c2: int, padding: dict | None = N
 
 def test_portals_with_3_and_5_orders_have_the_same_file_count_and_size_class(gated):
     small, large = portals_with(gated, 3, 5)
-    small_pages, small_others, small_bytes = portal_sizes(gated.public, small)
-    large_pages, large_others, large_bytes = portal_sizes(gated.public, large)
-    assert (small_pages, small_others) == (large_pages, large_others) == (8, 1)  # 8, 16, 32, … pages
+    small_files, small_bytes = portal_sizes(gated.public, small)
+    large_files, large_bytes = portal_sizes(gated.public, large)
+    assert small_files == large_files == 1 + 8 + 1  # the entry shell, 8 pages (then 16, 32, …), 1 other file
     assert size_class(small_bytes) == size_class(large_bytes)
-    payloads = {p.stat().st_size for folder in (small, large) for p in (gated.public / folder).glob("*.bin")}
-    assert len(payloads) <= 3  # pages, downloads and decoys alike in a few size classes
-    shells = {p.read_bytes() for p in (gated.public / small).glob("*.html") if p.name != "index.html"}
-    assert len(shells) == 1  # every shell but the entry page's is the same bytes: it holds nothing of its page
+    blobs_ = {p.stat().st_size for folder in (small, large) for p in (gated.public / folder).glob("*.bin")}
+    assert len(blobs_) <= 3  # pages, downloads and decoys alike in a few size classes
 
 
 def test_a_coarser_count_class_hides_3_against_30_orders(gated):
     small, large = portals_with(gated, 3, 30, {"files": 64, "growth": 4})
-    small_pages, small_others, small_bytes = portal_sizes(gated.public, small)
-    large_pages, large_others, large_bytes = portal_sizes(gated.public, large)
-    assert (small_pages, small_others) == (large_pages, large_others) == (64, 8)
+    small_files, small_bytes = portal_sizes(gated.public, small)
+    large_files, large_bytes = portal_sizes(gated.public, large)
+    assert small_files == large_files == 1 + 64 + 8
     assert size_class(small_bytes) == size_class(large_bytes)
 
 
@@ -622,7 +612,7 @@ def test_a_portal_that_outgrows_its_class_moves_to_the_next(gated):
     gated.file("orders.csv", orders + "B-1,C2,2026-06-01,Y,1,9.99\n")
     assert gated.build(gate_config(), encrypt=True, new_keystore=True).ok
     big, _ = entry_blob(gated, "C1")
-    assert portal_sizes(gated.public, big)[:2] == (128, 1)
+    assert portal_sizes(gated.public, big)[0] == 1 + 128 + 1
 
 
 def test_padding_can_be_switched_off(gated):
@@ -630,8 +620,8 @@ def test_padding_can_be_switched_off(gated):
     raw["gate"] = {**raw["gate"], "padding": {"files": 0, "sizes": 0}}
     assert gated.build(raw, encrypt=True, new_keystore=True).ok
     slug, _ = entry_blob(gated, "C1")
-    pages, others, _ = portal_sizes(gated.public, slug)
-    assert pages < 64 and others < 8
+    files, _ = portal_sizes(gated.public, slug)
+    assert files < 1 + 8 + 1  # fewer than the smallest padded class: no decoys
     assert not any(p.name.startswith("decoy") for p in gated.public.rglob("*"))
 
 
@@ -643,8 +633,7 @@ def test_decoys_are_stable_and_a_new_order_replaces_one(gated):
     after = tree(gated.public)
     slug, _ = entry_blob(gated, "C1")
     gone, new = set(before) - set(after), set(after) - set(before)
-    assert len(gone) == 2 and len(new) == 2 and all(p.startswith(slug) for p in gone | new)  # a shell and payload each
-    assert {p.rsplit(".", 1)[1] for p in gone} == {p.rsplit(".", 1)[1] for p in new} == {"html", "bin"}
+    assert len(gone) == 1 and len(new) == 1 and all(p.startswith(slug) for p in gone | new)
 
 
 def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gated, capsys):
@@ -655,12 +644,12 @@ def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gat
     capsys.readouterr()
     assert main(["passwords", "link", "C1", "A-1", "--valid-days", "3", "--config", str(config)]) == 0
     url = capsys.readouterr().out.strip()
-    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", url).groups()
+    slug, name, key = direct_link_parts(url)
     secret = keystore_of(gated).customers["C1"]
     assert secret.link_expiries == {"order-A-1.html": (date.today() + timedelta(days=3)).isoformat()}
 
     def link_opens() -> bool:
-        blob = sealed_payload(gated.public / slug / name)
+        blob = (gated.public / slug / name).read_bytes()
         try:
             return b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key)).content
         except blobs.DecryptError:
@@ -675,10 +664,10 @@ def test_a_direct_link_with_valid_days_ends_at_the_first_build_after_its_day(gat
     assert result.access.expired_links == [("C1", "order-A-1.html")], result
     assert not link_opens()  # the link's key opens nothing built afterwards
     session_key = keystore_of(gated).customers["C1"].keys.data_key
-    blob = sealed_payload(gated.public / slug / name)
+    blob = (gated.public / slug / name).read_bytes()
     assert b"Order A-1" in blobs.open_blob(blob, f"{slug}/{name}", data_key=session_key).content  # sessions go on
     changed = {p for p in tree(gated.public) if tree(gated.public)[p] != before.get(p)}
-    assert changed == {f"{slug}/{name.removesuffix('.html')}.bin"}  # only that page was re-keyed (its shell stays)
+    assert changed == {f"{slug}/{name}"}  # only that page was re-keyed
     assert main(["passwords", "link", "C1", "A-1", "--config", str(config)]) == 0
     fresh = capsys.readouterr().out.strip()
     key = re.search(r"#k=([A-Za-z0-9_-]{43})$", fresh).group(1)
@@ -817,8 +806,8 @@ def test_an_ended_link_is_rekeyed_even_when_nothing_else_changed(gated, monkeypa
     assert output_is_stale(gated.load(gate_config()), state_module.read_state(gated.public))  # publish builds first
     result = gated.build(gate_config(), encrypt=True)
     assert not result.noop and result.access.expired_links == [("C1", "order-A-1.html")]
-    slug, name, key = re.search(r"/([a-z2-7]{16})/([a-z2-7]{16}\.html)#k=([A-Za-z0-9_-]{43})$", link).groups()
-    blob = sealed_payload(gated.public / slug / name)
+    slug, name, key = direct_link_parts(link)
+    blob = (gated.public / slug / name).read_bytes()
     with pytest.raises(blobs.DecryptError):
         blobs.open_blob(blob, f"{slug}/{name}", content_key=blobs.unb64(key))
     assert gated.build(gate_config(), encrypt=True).noop  # and then nothing is due any more

@@ -123,7 +123,7 @@ def test_css(project):
     css.write_text(css.read_text() + "\n.brand { letter-spacing: .02em; }\n")
     rendered = rebuild_and_compare(project).engine.rendered
     assert [p for p in rendered if p.startswith("_static/")] == [static_file(project.public, "portico.css")]
-    assert all(p.endswith((".html", ".txt")) for p in rendered if not p.startswith("_static/")), rendered
+    assert all(p.endswith((".html", ".html.shell", ".txt")) for p in rendered if not p.startswith("_static/")), rendered
     assert not any(p.endswith((".csv", ".js")) for p in rendered)
 
 
@@ -146,12 +146,12 @@ def test_a_customers_settings_and_a_groups_settings(project):
     assert touched == {portal_of(project, "C2"), portal_of(project, "C3")}  # the trade group, not C1 (key)
 
 
-def test_password_rotation_keeping_the_key_renders_only_the_entry_page(project):
+def test_password_rotation_keeping_the_key_remakes_only_the_entry_shell(project):
     ks = read_keystore(project.root / "keystore" / "keystore.json")
     ledger, _ = check(project.load(project.raw))
     staff.rotate_passwords(ledger, ks, "C3", keep_key=True)
     ks.save()
-    assert rebuild_and_compare(project).engine.rendered == [portal_of(project, "C3") + "index.html"]
+    assert rebuild_and_compare(project).engine.rendered == [portal_of(project, "C3") + "index.html.shell"]  # the slots
 
 
 def test_password_rotation_rekeys_only_that_customer(project):

@@ -26,7 +26,7 @@ def test_an_independent_decoder_opens_every_portal_of_a_v2_build(encrypted_demo)
         folder = spec.portal_folder(site_key, customer_id)
         for email, contact in secret["contacts"].items():
             portal = spec.read_portal(encrypted_demo, folder, email, contact["password"])
-            dashboard = portal.opened[f"{folder}/index.html"][1].decode("utf-8")
+            dashboard = portal.opened[f"{folder}/index.bin"][1].decode("utf-8")
             assert names[customer_id] in dashboard
             assert not [n for c, n in names.items() if c != customer_id and n in dashboard]
             assert len(portal.opened) >= 5 and {p.split("/")[0] for p in portal.opened} == {folder}

@@ -5,7 +5,6 @@ direct link opened shows that page alone."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pypdf
@@ -151,7 +150,7 @@ def test_a_direct_link_page_shows_that_page_alone(tmp_path, browser):
         page.wait_for_selector("h1:has-text('INV-71008')")
         banner = page.locator(".direct-link-banner")
         assert banner.is_visible()
-        texts = json.loads(page.locator("#portico-messages").text_content())
+        texts = page.evaluate("window.PorticoSignInTexts.languages[document.documentElement.lang]")
         assert texts["link_only"] in banner.inner_text()
         assert page.locator(".site-nav, [data-nav-toggle], [data-sign-out]").count() == 0
         local = page.eval_on_selector_all(
@@ -183,7 +182,7 @@ def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_
         page.click(".site-nav a:has-text('Invoices')")
         page.wait_for_selector("main h1:has-text('Invoices')")
         invoices = page.url
-        assert page.title().startswith("Invoices") and invoices.endswith(".html") and invoices != entry
+        assert page.title().startswith("Invoices") and "?p=" in invoices and invoices != entry
         assert page.evaluate("window.stillThisWindow") is True  # in place: no reload
         assert page.evaluate("history.length") == length + 1  # one entry per click, however many clicks before
         assert page.evaluate("document.activeElement.id") == "main"

@@ -220,15 +220,15 @@ def test_a_failed_upload_deletes_nothing_and_a_rerun_converges(shop, s3, s3_endp
     rebuild(shop, raw)
     c1 = slug(shop, "C1")
     with pytest.raises(botocore.exceptions.EndpointConnectionError):
-        publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.html")
+        publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.bin")
     listed = keys(client, bucket)
     assert any(k.startswith(slug(shop, "C2") + "/") for k in listed)  # nothing deleted
     intent = sealed(shop).decode(client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read())
     before = manifest_before["objects"]
     assert set(before) <= set(intent["objects"])  # the leftovers stay known, to be deleted by the re-run
-    assert intent["objects"][f"{c1}/index.html"]["pending"] is True
+    assert intent["objects"][f"{c1}/index.bin"]["pending"] is True
     _report, store = publish(shop, raw)  # the re-run
-    assert f"{c1}/index.html" in store.puts and store.deletes
+    assert f"{c1}/index.bin" in store.puts and store.deletes
     assert keys(client, bucket) == built_files(shop) | PORTICO_OBJECTS
     assert publish(shop, raw)[0].uploaded == 0  # converged
 

@@ -198,7 +198,7 @@ def link_graph(site, customers) -> dict[str, set[str]]:
             for path, (media_type, content) in portal.opened.items():
                 if media_type.startswith("text/html"):
                     html = content.decode("utf-8")
-                    linked = {f"{folder}/{name}" for name in spec.LINK.findall(html)}
+                    linked = {f"{folder}/{name}" for name in spec.linked_blobs(html)}
                     if found := spec.CATALOGUE.search(html):
                         linked.add(json.loads(found.group(1))["path"])
                     graph[path] = linked
@@ -247,12 +247,12 @@ def test_a_rerun_sends_only_what_the_crashed_publish_had_not_sent(shop, s3, s3_e
     rebuild(shop, raw)
     c1 = slug(shop, "C1")
     with pytest.raises(Exception, match="injected-fault"):
-        publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.html")
+        publish(shop, raw, fail_on=lambda path: path == f"{c1}/index.bin")
     intent = sealed(shop).decode(client.get_object(Bucket=bucket, Key="portals/.portico/manifest.json")["Body"].read())
     pending = {p for p, entry in intent["objects"].items() if entry.get("pending")}
     _, rerun = publish(shop, raw)
     sent_before = pending - set(rerun.puts)
-    assert sent_before and f"{c1}/index.html" in rerun.puts
+    assert sent_before and f"{c1}/index.bin" in rerun.puts
     assert len(rerun.puts) < len(pending)  # only what the crash kept from going up
     assert keys(client, bucket) == built_files(shop) | PORTICO_OBJECTS
     assert publish(shop, raw)[0].uploaded == 0

@@ -586,8 +586,8 @@ SITE_WIDE_PORTAL_KEYS = {"slug"}
 class PaddingConfig(Strict):
     """What the published files say of a portal: by default only a coarse size class. The byte cost is in docs/encryption.md."""
 
-    sizes: int = Field(1024, ge=0)
-    """Every encrypted file is padded to the smallest of this many bytes (pages: twice this), twice, four times as many, …; 0 gives exact sizes."""
+    sizes: int = Field(1536, ge=0)
+    """Every encrypted file is padded to the smallest of this many bytes (pages: twice this, where nearly all land), twice, four times as many, …; 0 gives exact sizes."""
     files: int = Field(8, ge=0)
     """Decoy files bring each portal's page count up to this many, or `growth` times, `growth`² times as many, …; 0 publishes no decoys."""
     growth: int = Field(2, ge=2)

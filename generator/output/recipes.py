@@ -77,8 +77,7 @@ class TemplateDigests:
 
     def closure(self, name: str) -> str:
         if name not in self._closures:
-            # fragment("...") calls are not Jinja references: count the fragments every page may use
-            names = sorted(self._referenced(name) | self._referenced("_gate_messages.html"))
+            names = sorted(self._referenced(name))
             self._closures[name] = digest(*(f"{n}\0{self._source(n)}" for n in names))
         return self._closures[name]
 
@@ -142,8 +141,6 @@ class Recipes:
             parts.append(self.base)  # the config that templates and tables read
         if planned.portal is not None:
             parts.append(self.portal(planned.portal.customer_id))
-            if planned.entry:
-                parts.append(self.keys(planned.portal.customer_id)[1])  # the key slots live here
             if self.encrypted:
                 parts.append(self.sealing)
         if planned.kind == PAGE:
@@ -172,7 +169,8 @@ def shared_keys_digest(keystore: Keystore | None) -> str:
 
 
 def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
-    """Per customer: a digest of the keys (every file depends on them) and of the key slots (the entry page)."""
+    """Per customer: a digest of the keys (every file depends on them) and of the key slots and the
+    salt they are made with (the entry shell)."""
 
     def of(customer_id: str) -> tuple[str, str]:
         secret = keystore.customers.get(customer_id) if keystore else None
@@ -181,6 +179,7 @@ def keys_digests(keystore: Keystore | None) -> Callable[[str], tuple[str, str]]:
         keys = secret.keys
         slots = sorted(json.dumps(c.slot, sort_keys=True) for c in secret.contacts.values() if c.slot)
         epochs = json.dumps(secret.link_epochs, sort_keys=True)  # a file re-keyed on its own (an expired link)
-        return digest(keys.key_id, keys.data_key, keys.file_key, secret.salt, epochs), digest(*slots)
+        slot_table = digest(secret.salt, str(secret.slot_table), *slots)
+        return digest(keys.key_id, keys.data_key, keys.file_key, epochs), slot_table
 
     return of

@@ -25,7 +25,7 @@ class RenderedFile:
     entry: bool = False  # the portal's entry page
     links: tuple[str, ...] = ()  # output paths of the site's files it links to (set by `Renderer.make`)
     random: bool = False  # random bytes (a decoy): deflate would only spend time finding that out
-    shell: bool = False  # the shell page at an encrypted page's address (the gate makes its bytes)
+    shell: bool = False  # a portal's entry shell, its one public page (the gate makes its bytes)
 
     @property
     def output_path(self) -> str:
@@ -43,7 +43,10 @@ class RenderedMessage:
 
 class Sealer(Protocol):
     def href(self, portal: Portal | None, logical: str) -> str:
-        """The name a page links another file of the same portal by."""
+        """How a page links another file of the same portal."""
+
+    def stored(self, portal: Portal | None, logical: str) -> str:
+        """Where that file is stored, relative to the portal's folder: what a publish uploads before the page."""
 
     def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         """The file as it is published."""
@@ -57,6 +60,9 @@ class Unsealed:
 
     def href(self, portal: Portal | None, logical: str) -> str:
         return logical
+
+    def stored(self, portal: Portal | None, logical: str) -> str:
+        return logical.partition("#")[0].partition("?")[0]
 
     def seal(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         return rendered

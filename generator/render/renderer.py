@@ -306,10 +306,9 @@ class Renderer:
             return ""
         if "://" in path or path.startswith(("mailto:", "tel:", "#", "/")):
             return path
-        href = self.sealer.href(portal, path)
-        target = href.partition("#")[0].partition("?")[0]
+        target = self.sealer.stored(portal, path)
         self._links.add(f"{portal.slug}/{target}" if portal else target)
-        return href
+        return self.sealer.href(portal, path)
 
     def _link(self, portal: Portal | None, planned: PlannedFile, target: tuple[str, str] | None) -> str:
         book = (planned.context or {}).get("book")

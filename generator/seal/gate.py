@@ -1,10 +1,9 @@
 """The gate: seal each customer's rendered files, between render and write.
 
-Pages become opaque `.bin` blobs beside small HTML shells at their addresses, which load the
-browser code that fetches and opens them (shells.py); other files (documents, CSV downloads)
-become opaque `.bin` blobs. Every name inside a portal is opaque except its entry page (the one
-its URL opens), whose shell also carries the contacts' key slots. Shared site files (theme
-assets, 404, robots.txt) pass through unchanged. The `Gate` is the renderer's `Sealer`.
+Every file of a portal, page or download, becomes a blob under an opaque name (`<name>.bin`);
+the portal's one public page is its entry shell (`index.html`), which carries the contacts' key
+slots and opens whichever page its address names (`./?p=<name>`, shells.py). Shared site files
+(theme assets, 404, robots.txt) pass through unchanged. The `Gate` is the renderer's `Sealer`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from . import blobs, slots
 from .access import is_current
 from .keystore import Keystore
 from .padding import page_size_class
-from .shells import page_of, payload_name
+from .shells import ENTRY_BLOB, PAGE_PARAMETER, page_id
 
 ENTRY = PATHS.entry
 SHELL_MARKER = "data-portico-sealed"  # on the body of every shell page
@@ -30,39 +29,41 @@ class Gate:
         self.config = config
         self.keystore = keystore
         self.iterations = iterations or slots.kdf_iterations()  # the KDF cost every slot is made with
-        self._shell: bytes | None = None  # every page's shell but the entry pages'
         self._names: dict[tuple[str, str], str] = {}
 
-    def shell_page(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
-        """The public page at a page's address: the site's shell, the same bytes for every page of
-        every portal, except an entry page's, which adds its portal's key slots. It links the
-        payload beside it, so a publish uploads the payload first."""
+    def entry_shell(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
+        """The portal's one public page (`index.html`): the site's shell with the portal's key slots.
+        It opens every page of the portal, so it links the entry page's blob, which a publish
+        uploads first."""
         portal = rendered.portal
-        name = self.published_name(portal, page_of(rendered.path))
-        if rendered.entry:
-            html = shell({"gate": self.gate_data(portal)}).encode("utf-8")
-        else:
-            if self._shell is None:
-                self._shell = shell({"gate": None}).encode("utf-8")
-            html = self._shell
-        made = RenderedFile(portal, name, html, "text/html; charset=utf-8", rendered.entry)
-        made.links = (f"{portal.slug}/{payload_name(name)}",)
+        html = shell({"gate": self.gate_data(portal)}).encode("utf-8")
+        made = RenderedFile(portal, ENTRY, html, "text/html; charset=utf-8", entry=True)
+        made.links = (f"{portal.slug}/{ENTRY_BLOB}",)
         return made
 
     def keys(self, portal: Portal) -> blobs.CustomerKeys:
         return self.keystore.customers[portal.customer_id].keys
 
     def published_name(self, portal: Portal, logical: str) -> str:
+        """Where a portal's file is stored: every one is a blob under an opaque name, the entry
+        page's at `index.bin`."""
         key = (portal.slug, logical)
         name = self._names.get(key)
         if name is None:
-            extension = ".html" if logical.endswith(".html") else ".bin"
-            name = ENTRY if logical == ENTRY else self.keys(portal).file_name(logical, extension)
+            name = ENTRY_BLOB if logical == ENTRY else self.keys(portal).file_name(logical, ".bin")
             self._names[key] = name
         return name
 
     def href(self, portal: Portal | None, logical: str) -> str:
-        """How the renderer links one page of a portal to another: by published name."""
+        """How a page links another file of its portal: a page by its address (the entry shell,
+        told which page to open), any other file by its name."""
+        if portal is None:
+            return logical
+        if not logical.endswith(".html"):
+            return self.published_name(portal, logical)
+        return "./" if logical == ENTRY else f"./?{PAGE_PARAMETER}={page_id(self.published_name(portal, logical))}"
+
+    def stored(self, portal: Portal | None, logical: str) -> str:
         return logical if portal is None else self.published_name(portal, logical)
 
     def shared(self, logical: str) -> tuple[str, str | None]:
@@ -83,14 +84,14 @@ class Gate:
         if portal is None:
             return rendered
         if rendered.shell:
-            return self.shell_page(rendered, shell)
+            return self.entry_shell(rendered, shell)
         name = self.published_name(portal, rendered.path)
-        path = f"{portal.slug}/{name}"  # a page's blob is bound to the page's address, not where it is stored
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
-        page = name.endswith(".html")
-        sizes = page_size_class(self.config.gate.padding) if page else self.config.gate.padding.sizes
+        padding = self.config.gate.padding
+        sizes = page_size_class(padding) if rendered.path.endswith(".html") else padding.sizes
+        path = f"{portal.slug}/{name}"
         blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch, rendered.random)
-        return RenderedFile(portal, payload_name(name) if page else name, blob, "application/octet-stream")
+        return RenderedFile(portal, name, blob, "application/octet-stream")
 
     def gate_data(self, portal: Portal) -> dict:
         """What the sign-in page needs: key id, salt, KDF and slots among decoys. No e-mail address,
@@ -115,8 +116,7 @@ class Gate:
         fragment = f"k={blobs.b64url(self.content_key(portal, logical))}"
         if download:
             fragment += f"&d={blobs.b64url(self.content_key(portal, download))}"
-        name = self.published_name(portal, logical)
-        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{name}#{fragment}"
+        return f"{self.config.site.base_url.rstrip('/')}/{portal.slug}/{self.href(portal, logical)[2:]}#{fragment}"
 
     def content_key(self, portal: Portal, logical: str) -> bytes:
         name = self.published_name(portal, logical)

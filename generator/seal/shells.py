@@ -1,35 +1,33 @@
-"""Shell pages: what the address of an encrypted page serves, apart from the page's ciphertext.
+"""The entry shell: a portal's one public page, which opens every page of the portal.
 
-Every page of a portal is published as two files: its sealed payload (`<name>.bin`, the page's
-blob, nothing else) and a shell at the page's own address (`<name>.html`), which loads the
-browser code that fetches the payload beside it and opens it. The shell holds nothing of the
-page, so all of a site's shells are the same bytes, except each portal's entry page, which also
-carries its key slots. Keeping the two apart means the ciphertext is published as raw bytes
-(no base64, no copy of the shell inside every page), and a page opened in place fetches only
-its payload.
+Every page of a portal is published as a blob like any other file (`<name>.bin`: raw ciphertext,
+no HTML around it). A page's address is the portal's folder with the page named in the query,
+`<portal>/?p=<name>`; the folder serves the entry shell (`index.html`), the site's shell page
+plus the portal's key slots, whose browser code fetches the named blob (or, with no name, the
+entry page's, `index.bin`), opens it and shows it. So the ciphertext is published once, as raw
+bytes, beside one small page per portal; a sign-in works on any page's address; a page opened
+in place fetches only its blob. A page's name carries no secret: its blob opens only with the
+portal's key, or a direct link's key for that one file.
 
-Shells are planned after the decoys, one per page (decoy pages included, so a decoy has a shell
-like any page); a shell's logical path is its page's with `SUFFIX`.
+The entry shell is planned after the decoys, as a file of its own (its logical path is the
+entry page's with `SUFFIX`): it changes with the key slots, the entry page with the data.
 """
 
 from __future__ import annotations
 
-from ..site import SHELL, PlannedFile, SitePlan
+from ..site import PATHS, SHELL, PlannedFile, SitePlan
 
 SUFFIX = ".shell"
-PAYLOAD = ".bin"  # a page `<name>.html` has its payload at `<name>.bin`
+ENTRY_BLOB = "index.bin"
+PAGE_PARAMETER = "p"
 
 
-def add_shells(plan: SitePlan) -> None:
-    pages = [f for f in plan.files if f.portal is not None and f.path.endswith(".html")]
-    for page in pages:
-        plan.files.append(PlannedFile(page.portal, page.path + SUFFIX, SHELL, entry=page.entry))
+def add_entry_shells(plan: SitePlan) -> None:
+    entries = [f for f in plan.files if f.portal is not None and f.entry]
+    for entry in entries:
+        plan.files.append(PlannedFile(entry.portal, PATHS.entry + SUFFIX, SHELL, entry=True))
 
 
-def page_of(shell_path: str) -> str:
-    return shell_path.removesuffix(SUFFIX)
-
-
-def payload_name(page_name: str) -> str:
-    """Where a page's sealed payload is published, beside the page's shell."""
-    return page_name.removesuffix(".html") + PAYLOAD
+def page_id(published_name: str) -> str:
+    """What a page's address names it by: its blob's name without `.bin`."""
+    return published_name.removesuffix(".bin")

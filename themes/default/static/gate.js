@@ -1,8 +1,9 @@
 /* Portico gate: sign-in, the session key, and showing encrypted pages and files in the browser.
  *
- * On a shell page (the page at an encrypted page's address, its body marked data-portico-sealed)
- * this script fetches the page's sealed payload from beside it (<name>.bin) and opens it with the
- * session's key, a direct link's key, or asks the contact to sign in. On an opened page it wires the
+ * On a portal's entry shell (its one public page, body marked data-portico-sealed), this script
+ * fetches the blob of the page the address names (`./?p=<name>`: `<name>.bin`; no name: the
+ * entry page's `index.bin`) and opens it with the session's key or a direct link's key, or asks
+ * the contact to sign in. On an opened page it wires the
  * sign-out button and encrypted downloads. Reading the format itself is portico-format.js
  * (loaded first); this file is page behaviour only. No dependencies: WebCrypto, IndexedDB. The
  * data key is kept as a non-extractable CryptoKey.
@@ -13,59 +14,74 @@
   var format = window.PorticoFormat;
   var DB_NAME = "portico";
   var STORE = "sessions";
-  var NEXT_PATTERN = /^[a-z2-7]{16}\.html$/;
+  var PAGE_NAME = /^[a-z2-7]{16}$/;
   var RENEW_AFTER = 60000;
   var decoder = new TextDecoder();
 
   /* ---- where we are --------------------------------------------------------------------- */
 
   var segments = location.pathname.split("/");
-  var fileName = decodeURIComponent(segments.pop() || "") || "index.html";
+  segments.pop(); // "" or "index.html": the entry shell opens every page of the portal
   var portal = decodeURIComponent(segments.pop() || "");
-  var publishedPath = portal + "/" + fileName;
+  var folder = location.pathname.replace(/[^/]*$/, "");
 
-  /* A page's sealed payload, published beside its shell: `<name>.html` has `<name>.bin`. */
-  async function fetchPayload(pageUrl, options) {
-    var url = new URL(pageUrl, location.href);
-    url.search = "";
-    url.hash = "";
-    url.pathname = url.pathname.replace(/(?:\/|\.html)$/, function (end) { return end === "/" ? "/index.bin" : ".bin"; });
+  /* The page an address names (null: the entry page), and the blob it is published as. */
+  function pageOf(url) {
+    var name = url.searchParams.get("p");
+    return name && PAGE_NAME.test(name) ? name : null;
+  }
+
+  function blobName(page) {
+    return page ? page + ".bin" : "index.bin";
+  }
+
+  var currentPage = pageOf(new URL(location.href));
+  var publishedPath = portal + "/" + blobName(currentPage);
+
+  async function fetchBlob(page, options) {
+    var url = new URL(blobName(page), location.href);
     var response = await fetch(url.href, Object.assign({ credentials: "same-origin" }, options || {}));
     if (!response.ok) throw new format.FormatError("damaged");
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  var shellPayload = null; // this shell's payload, fetched while the page starts (a promise)
+  var pageBlob = null; // this address's page, fetched while the shell starts (a promise)
 
   /* ---- what the page says ----------------------------------------------------------------- */
 
-  /* A shell is the same for every portal, so it cannot know its customer's language: its words
-     come in every language the theme speaks (sign-in-texts.js) and it speaks the browser's. An
-     opened page carries its own words, in the customer's language (#portico-messages). */
+  /* The words of the gate's messages, in every language the theme speaks (sign-in-texts.js, one
+     shared file). A shell is the same for every portal, so it cannot know its customer's
+     language: it speaks the browser's. An opened page speaks its own (<html lang>). */
   var chosenMessages = null;
 
-  function messages() {
-    if (chosenMessages) return chosenMessages;
-    var node = document.getElementById("portico-messages");
-    return node ? JSON.parse(node.textContent) : {};
-  }
-
-  function followBrowserLanguage() {
+  function textsFor(wanted) {
     var texts = window.PorticoSignInTexts;
-    if (!texts) return;
-    var wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
+    if (!texts) return null;
     for (var i = 0; i < wanted.length; i++) {
       var full = String(wanted[i]).replace("-", "_");
       var candidates = [full, full.split("_")[0]];
       for (var j = 0; j < candidates.length; j++) {
         if (Object.prototype.hasOwnProperty.call(texts.languages, candidates[j])) {
-          useLanguage(candidates[j], texts.languages[candidates[j]]);
-          return;
+          return { language: candidates[j], texts: texts.languages[candidates[j]] };
         }
       }
     }
     var fallback = texts.languages[texts["default"]] ? texts["default"] : Object.keys(texts.languages)[0];
-    if (fallback) useLanguage(fallback, texts.languages[fallback]);
+    return fallback ? { language: fallback, texts: texts.languages[fallback] } : null;
+  }
+
+  function messages() {
+    if (!chosenMessages) {
+      var found = textsFor([document.documentElement.lang]);
+      chosenMessages = found ? found.texts : {};
+    }
+    return chosenMessages;
+  }
+
+  function followBrowserLanguage() {
+    var wanted = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""]);
+    var found = textsFor(wanted);
+    if (found) useLanguage(found.language, found.texts);
   }
 
   function useLanguage(language, texts) {
@@ -253,13 +269,7 @@
   /* ---- sign-in ------------------------------------------------------------------------------ */
 
   function askToSignIn(reason) {
-    var gateNode = document.getElementById("portico-gate");
-    if (!gateNode) {
-      var query = "?next=" + encodeURIComponent(fileName) + (reason ? "&why=" + reason : "");
-      location.replace("./" + query);
-      return;
-    }
-    var gate = JSON.parse(gateNode.textContent);
+    var gate = JSON.parse(document.getElementById("portico-gate").textContent);
     var params = new URLSearchParams(location.search);
     var why = reason || params.get("why");
     if (why && messages()[why]) say(why, why !== "signed_out"); else say("", false);
@@ -275,11 +285,9 @@
       try {
         var unlocked = await format.unlockSlot(gate, form.elements.email.value, form.elements.password.value);
         var dataKey = unlocked.dataKey;
-        var opened = await format.openBlob(await shellPayload, publishedPath, dataKey, null); // proves the key before keeping it
+        var opened = await format.openBlob(await pageBlob, publishedPath, dataKey, null); // proves the key before keeping it
         await saveSessions(unlocked, gate, form.elements.remember.checked);
-        var next = params.get("next");
-        if (next && NEXT_PATTERN.test(next)) location.replace("./" + next);
-        else show(opened);
+        show(opened);
       } catch (error) {
         say(kindOf(error), true);
         form.elements.password.value = "";
@@ -323,11 +331,11 @@
     if (keys.page) {
       Object.defineProperty(window, DIRECT_LINK, { value: true });
       if (keys.download) Object.defineProperty(window, LINKED_FILE, { value: keys.download });
-      show(await format.openBlob(await shellPayload, publishedPath, null, keys.page));
+      show(await format.openBlob(await pageBlob, publishedPath, null, keys.page));
       return;
     }
-    if (keys.login && document.getElementById("portico-gate")) {
-      await signInWithLink(keys.login, await shellPayload);
+    if (keys.login) {
+      await signInWithLink(keys.login, await pageBlob);
       return;
     }
     var loaded = await loadSession();
@@ -337,7 +345,7 @@
     }
     var opened;
     try {
-      opened = await format.openBlob(await shellPayload, publishedPath, loaded.session.key, null);
+      opened = await format.openBlob(await pageBlob, publishedPath, loaded.session.key, null);
     } catch (error) {
       await explainUnopened(loaded.session);
       return;
@@ -350,14 +358,14 @@
      stale in a cache, or not this portal's (the entry page opens: say so). Nothing a blob claims
      before it is authenticated ends a session; a successful sign-in replaces it. */
   async function explainUnopened(session) {
-    if (fileName === "index.html" || !(await entryOpensWith(session.key))) askToSignIn("rotated");
+    if (!currentPage || !(await entryOpensWith(session.key))) askToSignIn("rotated");
     else say("damaged", true);
   }
 
   async function entryOpensWith(dataKey) {
     try {
-      var payload = await fetchPayload("./", { cache: "no-cache" });
-      await format.openBlob(payload, portal + "/index.html", dataKey, null);
+      var blob = await fetchBlob(null, { cache: "no-cache" });
+      await format.openBlob(blob, portal + "/" + blobName(null), dataKey, null);
       return true;
     } catch (error) {
       return false;
@@ -480,15 +488,15 @@
      loads the page the ordinary way, which explains why. */
   async function openPage(href) {
     var target = new URL(href, location.href);
-    var parts = target.pathname.split("/");
-    var name = decodeURIComponent(parts.pop() || "") || "index.html";
-    if (target.origin !== location.origin || decodeURIComponent(parts.pop() || "") !== portal) {
+    if (target.origin !== location.origin || target.pathname.replace(/[^/]*$/, "") !== folder) {
       throw new Error("not this portal");
     }
+    var page = pageOf(target);
+    if (target.search && !page) throw new Error("not a page of the portal");
     var loaded = await loadSession();
     if (loaded.state !== "ok") throw new Error("no session");
-    var payload = await fetchPayload(target.href);
-    var opened = await format.openBlob(payload, portal + "/" + name, loaded.session.key, null);
+    var blob = await fetchBlob(page);
+    var opened = await format.openBlob(blob, portal + "/" + blobName(page), loaded.session.key, null);
     return decoder.decode(opened.content);
   }
 
@@ -507,8 +515,8 @@
     say("unsupported", true);
     return;
   }
-  shellPayload = fetchPayload(location.href);
-  shellPayload.catch(function () {}); // awaited where it is needed; a failure is reported there
+  pageBlob = fetchBlob(currentPage);
+  pageBlob.catch(function () {}); // awaited where it is needed; a failure is reported there
   openShell().catch(function (error) {
     say(kindOf(error), true);
   });

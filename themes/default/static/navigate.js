@@ -1,5 +1,5 @@
 /* Portico navigation: moving between the pages of a signed-in portal without reloading. A click
-   on a link to another page of the portal fetches that page and opens it with the session's key
+   on a link to another page of the portal (./?p=<name>) fetches that page's blob and opens it with the session's key
    (gate.js's PorticoGate.openPage), then shows it in place: the address bar, Back and Forward,
    the title, the scroll position and the focus behave as after an ordinary page load. Anything
    else (another site, a download, a new tab, a page that does not open) is left to the browser.
@@ -16,8 +16,9 @@
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     if (!link || link.hasAttribute("download") || (link.target && link.target !== "_self")) return null;
     var url = new URL(link.getAttribute("href"), location.href);
-    if (url.origin !== location.origin || !/\.html$/.test(url.pathname) || url.hash) return null;
-    return url;
+    var samePortal = url.pathname.replace(/[^/]*$/, "") === location.pathname.replace(/[^/]*$/, "");
+    if (url.origin !== location.origin || !samePortal || /\.bin$/.test(url.pathname) || url.hash) return null;
+    return url; // a page of this portal: ./ or ./?p=<name>
   }
 
   /* The page's HTML, or null when it does not open in place (then the browser loads it) or when a
