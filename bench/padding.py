@@ -2,10 +2,10 @@
 """What hiding counts and sizes costs: encrypted builds with the default padding and without it.
 
 For Northwind (91 portals) and Online Retail (4,372 portals): published files, published bytes
-and full-build wall time with `gate.padding` at its defaults (pages padded with decoys to 64,
-256, …; other files to 8, 32, …; every file to a size class of 2 KiB, 4 KiB, …) and with
-padding off, and the plaintext HTML of a `--no-encrypt` build for scale. The keystore is made
-once per export, so no build runs the KDF.
+and full-build wall time with `gate.padding` at its defaults (pages padded with decoys to 8,
+16, 32, …; other files to 1, 2, 4, …; pages to a size class of 3 KiB, 6 KiB, …, other files
+1.5 KiB, 3 KiB, …) and with padding off, and the plaintext HTML of a `--no-encrypt` build for
+scale. The keystore is made once per export, so no build runs the KDF.
 Run from the repository root:  python bench/padding.py [--json] [--only northwind]
 """
 

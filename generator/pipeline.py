@@ -83,6 +83,7 @@ from .seal import (
 from .seal.padding import add_decoys
 from .seal.shells import add_entry_shells
 from .site import PAGE, SitePlan, plan_site, portal_slugs
+from .site.shards import Shard
 
 __all__ = ["BuildOptions", "BuildResult", "Progress", "build", "check", "invite", "notify", "publish"]
 
@@ -97,6 +98,7 @@ class BuildOptions:
     in_ci: bool = False  # never create a keystore implicitly in CI
     full: bool = False  # ignore the previous build's state: render everything
     workers: int | None = None  # processes that render; default: one per core
+    shard: Shard | None = None  # build only this shard's portals (the keystore must be ready: `portico keys`)
 
 
 @dataclass
@@ -251,14 +253,17 @@ def _build(
     if options.strict and problems.errors:
         raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
     if options.encrypt:
-        result.access = access_stage(keystore, ledger, slugs, progress, result)
+        result.access = access_stage(keystore, ledger, slugs, progress, result, write=options.shard is None)
+    only = options.only
+    if options.shard is not None:
+        only = {customer_id for customer_id, folder in slugs.items() if options.shard.holds(folder)}
     theme = load_theme(config)
     assets = collect_assets(config, theme.assets())
     sealer = Gate(config, keystore) if options.encrypt else Unsealed()
     renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
     assets.add(*renderer.sign_in_texts())  # shared by every shell
     result.assets = assets.published()
-    plan = plan_stage(config, ledger, pages, assets.files(), slugs, options)
+    plan = plan_stage(config, ledger, pages, assets.files(), slugs, options, only)
     workshop = Workshop(
         config,
         options,
@@ -281,6 +286,34 @@ def _build(
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+def prepare_keys(config: Config, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """`portico keys`: bring the keystore in line with the export (keys, passwords, key slots,
+    revocations) and render nothing: the step before N shards build side by side, none of which
+    may write the keystore."""
+    progress = progress or Progress()
+    result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=True)
+    started = time.perf_counter()
+    keystore_file = config.path(config.gate.keystore)
+    try:
+        with exclusive(keystore_file, f"the keystore {keystore_file}"):
+            with garbage_collection_paused():
+                ledger = model_stage(config, read_stage(config, result.problems, progress), result.problems, progress)
+            check_names(config, ledger, result.problems)
+            result.unopenable = ledger.unopenable()
+            keystore = keystore_stage(config, options, result)
+            slugs = portal_slugs(config, ledger, keystore.site_key, result.problems)
+            if options.strict and result.problems.errors:
+                errors = len(result.problems.errors)
+                raise BuildFailed(f"{errors} error(s) in the input (strict mode); nothing was written")
+            result.access = access_stage(keystore, ledger, slugs, progress, result)
+    except BUILD_ERRORS as exc:
+        result.failure = str(exc)
+    except OSError as exc:
+        result.failure = describe_os_error(exc)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def recover_site(output_dir: Path) -> bool:
@@ -341,6 +374,8 @@ def keystore_stage(config: Config, options: BuildOptions, result: BuildResult) -
         return read_keystore(path) if path.exists() else None
     if path.is_relative_to(result.output_dir):
         raise BuildFailed(f"gate.keystore {path} is inside the output folder; it would be published")
+    if options.shard is not None and not path.exists():
+        raise BuildFailed(f"no keystore at {path}: a shard never makes one; run `portico keys` once before the shards")
     keystore, created = open_keystore(
         path, create=options.new_keystore, in_ci=options.in_ci, portals_exist=encrypted_portals_exist(result.output_dir)
     )
@@ -366,19 +401,45 @@ def keystore_at_rest(keystore: Keystore, result: BuildResult) -> None:
 
 
 def access_stage(
-    keystore: Keystore, ledger: Ledger, slugs: dict[str, str], progress: Progress, result: BuildResult
+    keystore: Keystore,
+    ledger: Ledger,
+    slugs: dict[str, str],
+    progress: Progress,
+    result: BuildResult,
+    write: bool = True,
 ) -> AccessChanges:
-    """Keys for every customer, a password and key slot for every contact with access; revocations."""
+    """Keys for every customer, a password and key slot for every contact with access; revocations.
+    With `write` off (a shard, one of many machines) the keystore must already be in line with the
+    export: a shard that changed it would hand out keys the others never see."""
     iterations = kdf_iterations()
     if iterations < MIN_ITERATIONS:
         result.notices.append(
             f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); never publish this build"
         )
     progress.stage("Key slots")
+    before = keystore.to_json() if not write else None
     changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance, slugs=slugs)
+    if not write:
+        if keystore.to_json() != before:
+            raise BuildFailed(
+                f"the keystore is not in line with the export ({describe_access(changes) or 'changed'}); a shard never "
+                "writes it. Run `portico keys` once before the shards; nothing was written"
+            )
+        return changes
     keystore.save()
     moment("keystore-saved")
     return changes
+
+
+def describe_access(changes: AccessChanges) -> str:
+    parts = [
+        f"{len(changes.new_customers)} new customer(s)" if changes.new_customers else "",
+        f"{len(changes.new_passwords)} new password(s)" if changes.new_passwords else "",
+        f"{changes.slots_made} key slot(s)" if changes.slots_made else "",
+        f"{len(changes.rotated)} customer(s) re-keyed" if changes.rotated else "",
+        f"{len(changes.expired_links)} ended direct link(s)" if changes.expired_links else "",
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def build_mode(options: BuildOptions, keystore: Keystore | None = None) -> BuildMode:
@@ -388,6 +449,7 @@ def build_mode(options: BuildOptions, keystore: Keystore | None = None) -> Build
         options.strict,
         tuple(sorted(options.only)) if options.only else None,
         keystore.public_id if keystore is not None and options.encrypt else None,
+        str(options.shard) if options.shard is not None else None,
     )
 
 
@@ -473,8 +535,9 @@ def publish(
         with exclusive(output, f"the output folder {output}"):  # no build changes what is being sent
             recover_output(output)
             state = read_state(output)
-            if options.build and output_is_stale(config, state):
-                result = build(config, BuildOptions(strict=options.strict, in_ci=options.in_ci), progress)
+            if options.build and output_is_stale(config, state, options.shard):
+                again = BuildOptions(strict=options.strict, in_ci=options.in_ci, shard=options.shard)
+                result = build(config, again, progress)
                 if not result.ok:
                     raise PublishError(f"the build failed, nothing was published: {result.failure}")
                 state = read_state(output)

@@ -32,19 +32,22 @@ class BuildMode:
     strict: bool
     only: tuple[str, ...] | None = None  # a partial build of these customers
     keystore: str | None = None  # the public id of the keystore an encrypted build used
+    shard: str | None = None  # "I/N": one shard of a site built on N machines (`publish --shard I/N` sends it)
 
     @property
     def publishable(self) -> bool:
-        """Only a complete, encrypted build may be published: never a preview, never a partial one."""
-        return self.encrypted and self.only is None
+        """Only a complete, encrypted build may be published: never a preview, never a partial one
+        (a shard is published as a shard)."""
+        return self.encrypted and self.only is None and self.shard is None
 
     def same_as(self, other: BuildMode) -> bool:
         """The same kind of build, whichever keystore (the input fingerprint covers its bytes)."""
-        return (self.engine, self.encrypted, self.strict, self.only) == (
+        return (self.engine, self.encrypted, self.strict, self.only, self.shard) == (
             other.engine,
             other.encrypted,
             other.strict,
             other.only,
+            other.shard,
         )
 
     def to_json(self) -> dict:
@@ -56,6 +59,8 @@ class BuildMode:
         }
         if self.keystore is not None:
             data["keystore"] = self.keystore
+        if self.shard is not None:
+            data["shard"] = self.shard
         return data
 
     @classmethod
@@ -67,6 +72,7 @@ class BuildMode:
             bool(data["strict"]),
             tuple(only) if only is not None else None,
             data.get("keystore"),
+            data.get("shard"),
         )
 
 

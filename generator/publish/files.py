@@ -15,6 +15,13 @@ from ..output.state import BUILD_STATE, STATE_DIR
 from ..site import PATHS, media_type
 
 MANIFEST_KEY = f"{STATE_DIR}/manifest.json"
+
+
+def shard_manifest_key(index: int, count: int) -> str:
+    """What one shard of a sharded publish sent (the final step combines them into the manifest)."""
+    return f"{STATE_DIR}/manifest.shard-{index}-of-{count}.json"
+
+
 FINGERPRINTED = re.compile(r"\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 ORDER = ("asset", "page", "entry", "site")

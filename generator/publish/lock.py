@@ -46,8 +46,15 @@ class LockLost(PublishError):
 
 
 class PublishLock:
-    def __init__(self, store: Store, lease: float = LEASE_SECONDS, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: Store,
+        lease: float = LEASE_SECONDS,
+        clock: Callable[[], float] = time.time,
+        key: str = LOCK_KEY,
+    ):
         self.store = store
+        self.key = key  # one publish at a time; each shard of a sharded publish has a lock of its own
         self.lease = lease
         self.clock = clock
         self.owner = secrets.token_hex(8)
@@ -66,7 +73,7 @@ class PublishLock:
         self.release()
 
     def acquire(self) -> None:
-        raw, version = self.store.read_meta(LOCK_KEY)
+        raw, version = self.store.read_meta(self.key)
         holder = _parse(raw)
         if holder is not None and holder.get("expires", 0) > self.clock():
             raise self._held(holder)
@@ -96,7 +103,7 @@ class PublishLock:
         deadline = time.monotonic() + lease / 2
         while time.monotonic() < deadline:
             time.sleep(min(1.0, lease / 8))
-            raw, now = self.store.read_meta(LOCK_KEY)
+            raw, now = self.store.read_meta(self.key)
             if now != version:
                 current = _parse(raw)
                 raise self._held(current or holder)
@@ -104,7 +111,7 @@ class PublishLock:
     def _write(self, expected: str | None) -> None:
         expires = self.clock() + self.lease
         body = json.dumps({"owner": self.owner, "expires": expires, "lease": self.lease}).encode()
-        self.version = self.store.write_meta(LOCK_KEY, body, expected)
+        self.version = self.store.write_meta(self.key, body, expected)
         self.expires = expires
 
     def _renew_until_stopped(self) -> None:
@@ -138,13 +145,13 @@ class PublishLock:
             if self.lost or self.version is None:
                 return
             try:  # only if it is still ours
-                self.store.delete_meta(LOCK_KEY, self.version)
+                self.store.delete_meta(self.key, self.version)
             except ManifestConflict:
                 pass  # someone else's by now
             except Exception:  # a store without conditional deletes: end the lease instead
                 with contextlib.suppress(ManifestConflict):
                     body = json.dumps({"owner": self.owner, "expires": 0, "lease": self.lease}).encode()
-                    self.store.write_meta(LOCK_KEY, body, self.version)
+                    self.store.write_meta(self.key, body, self.version)
             self.version = None
 
 

@@ -97,18 +97,27 @@ class PublishPlan:
 
 
 def plan_publish(
-    files: dict[str, LocalFile], store: Store, seal: ManifestSeal, verify: bool = False, keystore: str | None = None
+    files: dict[str, LocalFile],
+    store: Store,
+    seal: ManifestSeal,
+    verify: bool = False,
+    keystore: str | None = None,
+    manifest_key: str = MANIFEST_KEY,
+    seed: dict[str, dict] | None = None,
 ) -> PublishPlan:
-    """Compare the build with the store's manifest; with `verify` (or no manifest yet, or one
-    this keystore cannot open) with its listing too."""
-    raw, version = store.read_meta(MANIFEST_KEY)
+    """Compare the build with the store's manifest (a shard: with its part of it, `manifest_key`);
+    with `verify` (or no manifest yet and no `seed` to start from, or one this keystore cannot
+    open) with its listing too."""
+    raw, version = store.read_meta(manifest_key)
     unreadable = False
     try:
         remote = seal.decode(raw) if raw is not None else None
     except ManifestUnreadable:
         remote, unreadable = None, True
     published: dict[str, dict] = (remote or {}).get("objects", {})
-    listed = store.list_sizes() if verify or remote is None else None
+    if remote is None and seed is not None:
+        published = seed
+    listed = store.list_sizes() if verify or (remote is None and seed is None) else None
     plan = PublishPlan(
         manifest_version=version,
         previous=published,

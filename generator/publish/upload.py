@@ -38,6 +38,8 @@ def execute(
     concurrency: int,
     on_progress: Callable[[int], None] = lambda n: None,
     lock: PublishLock | None = None,
+    manifest_key: str = MANIFEST_KEY,
+    write_unchanged: bool = False,
 ) -> tuple[int, int]:
     """Intent manifest, uploads in waves (each in parallel), deletes, final manifest; under the
     publish lock, whose lease is checked before each step.
@@ -47,12 +49,12 @@ def execute(
     publish's intent (no newer intent lists anything). A publish that dies part-way leaves the
     intent: the next run skips what it had sent, sends the rest and deletes the leftovers.
     """
-    if plan.empty and plan.manifest_version is not None:
+    if plan.empty and plan.manifest_version is not None and not write_unchanged:
         return 0, 0
     check = lock.check if lock is not None else (lambda before: None)
     check("writing its intent")
     try:
-        version = store.write_meta(MANIFEST_KEY, seal.encode(plan.intent()), plan.manifest_version)
+        version = store.write_meta(manifest_key, seal.encode(plan.intent()), plan.manifest_version)
     except ManifestConflict:
         raise ManifestConflict(
             f"another publish wrote the manifest of {store.description} after this one read it; "
@@ -80,7 +82,7 @@ def execute(
     done = f"after uploading {uploaded} file(s)"
     if plan.deleted:
         check(f"deleting, {done}; nothing was deleted")
-        if store.read_meta(MANIFEST_KEY)[1] != version:
+        if store.read_meta(manifest_key)[1] != version:
             raise ManifestConflict(
                 f"another publish wrote the manifest of {store.description} {done}; this one deleted nothing. "
                 "Run publish again"
@@ -95,7 +97,7 @@ def execute(
         done += f" and deleting {len(plan.deleted)}"
     check(f"writing the final manifest, {done}")
     try:
-        store.write_meta(MANIFEST_KEY, seal.encode(plan.manifest), version)
+        store.write_meta(manifest_key, seal.encode(plan.manifest), version)
     except ManifestConflict:
         raise ManifestConflict(
             f"another publish wrote the manifest of {store.description} {done}; run publish again"
@@ -103,9 +105,10 @@ def execute(
     return uploaded, uploaded_bytes
 
 
-def invalidation_paths(plan: PublishPlan, prefix: str, limit: int) -> list[str]:
-    """The CDN paths to refresh: changed or deleted, not fingerprinted, collapsed when many."""
-    touched = sorted({f.path for f in plan.changed} | set(plan.deleted))
+def invalidation_paths(plan: PublishPlan, prefix: str, limit: int, also: set[str] = frozenset()) -> list[str]:
+    """The CDN paths to refresh: changed or deleted (and `also`: what shards changed), not
+    fingerprinted, collapsed when many."""
+    touched = sorted({f.path for f in plan.changed} | set(plan.deleted) | set(also))
     touched = [p for p in touched if not is_fingerprinted(p)]
     if not touched:
         return []

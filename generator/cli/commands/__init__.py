@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from . import build, check, invite, keystore, notify, passwords, publish, revoke, serve
+from . import build, check, invite, keys, keystore, notify, passwords, publish, revoke, serve
 
 COMMANDS = (
     build,
+    keys,
     check,
     passwords,
     publish,

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from ...config import load_config
 from ...pipeline import BuildOptions, build
+from ...site.shards import Shard
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, in_ci
 from ..progress import progress_for
 from ..report import build_report, print_problems, print_summary
@@ -36,7 +37,15 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         action="store_false",
         help="skip bad records and build the rest (default outside CI)",
     )
-    build_cmd.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
+    scope = build_cmd.add_mutually_exclusive_group()
+    scope.add_argument("--customer", action="append", metavar="ID", help="build only this customer (repeatable)")
+    scope.add_argument(
+        "--shard",
+        type=shard_argument,
+        metavar="I/N",
+        help="build only the I-th of N shards of the portals (one machine of N; run `portico keys` first); "
+        "0/N: the site's own files, for the final `publish --shard 0/N`",
+    )
     build_cmd.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: config `output`)")
     build_cmd.add_argument(
         "--no-encrypt",
@@ -52,6 +61,13 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
     build_cmd.set_defaults(run=run)
 
 
+def shard_argument(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     strict = args.strict if args.strict is not None else in_ci()
@@ -63,6 +79,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         new_keystore=args.new_keystore,
         in_ci=in_ci(),
         full=args.full,
+        shard=args.shard,
     )
     with progress_for(args, console) as progress:
         result = build(config, options, progress)

@@ -14,6 +14,7 @@ from ...publish import PublishError, PublishOptions
 from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, in_ci
 from ..progress import progress_for
+from .build import shard_argument
 from .notify import notify_and_report
 
 
@@ -39,6 +40,14 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--max-deletes", type=int, metavar="N", help="refuse to delete more than N objects (default 256)"
     )
     publish.add_argument("--allow-deletes", choices=["all"], help="no cap on deletes")
+    publish.add_argument(
+        "--shard",
+        type=shard_argument,
+        metavar="I/N",
+        help="publish the I-th of N shards (built with `build --shard I/N`); after all N, "
+        "0/N publishes the site's own files and the combined manifest, deletes what no shard built, "
+        "and invalidates the CDN",
+    )
     publish.add_argument(
         "--replace-keys",
         action="store_true",
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         allow_all_deletes=args.allow_deletes == "all",
         replace_keys=args.replace_keys,
         single_writer=args.single_writer,
+        shard=args.shard,
     )
     try:
         with progress_for(args, console) as progress:

@@ -1,0 +1,222 @@
+"""Sharded builds and publishes: N machines each build and publish a share of the portals, and a
+final step publishes the site's own files and the combined manifest. Checked against one build
+and one publish of the same site, byte for byte, on a real S3 endpoint (moto server)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from test_publish import CONTACTS, ORDERS, config_for, keys, publish, rebuild, sealed, stocked
+
+from generator.cli import main
+from generator.pipeline import BuildOptions, prepare_keys
+from generator.publish import PublishError
+from generator.site.shards import Shard
+
+SHARDS = 3
+
+
+@pytest.fixture
+def shop(site):
+    return stocked(site)
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every published file of a build (its own state left out) and its SHA-256."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and ".portico" not in p.relative_to(folder).parts
+    }
+
+
+def shard_build(site, raw, shard: str):
+    output = site.root / f"shard-{shard.replace('/', '-of-')}"
+    result = site.build(raw, encrypt=True, shard=Shard.parse(shard), output_dir=output)
+    assert result.ok, result.failure
+    return output
+
+
+def more_customers(site) -> None:
+    """Enough portals that every one of three shards holds some."""
+    customers = "id,name,portal\n" + "".join(f"C{i},Customer {i},yes\n" for i in range(1, 13))
+    contacts = "customer,name,email\n" + "".join(f"C{i},Pat,pat{i}@example.com\n" for i in range(1, 13))
+    orders = ORDERS + "".join(f"O-{i},C{i},2026-05-0{1 + i % 9},X,{i},1.50\n" for i in range(4, 13))
+    site.file("customers.csv", customers)
+    site.file("contacts.csv", contacts)
+    site.file("orders.csv", orders)
+
+
+def test_the_union_of_the_shard_builds_is_the_one_build_byte_for_byte(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)  # the keystore, and the one build to compare with
+    whole = tree(shop.public)
+    union: dict[str, str] = {}
+    portals_per_shard = []
+    for index in range(SHARDS + 1):
+        built = tree(shard_build(shop, raw, f"{index}/{SHARDS}"))
+        for path, digest in built.items():
+            assert union.setdefault(path, digest) == digest, path  # shared files: the same in every shard
+        portals_per_shard.append({p.split("/")[0] for p in built if "/" in p and not p.startswith("_")})
+    assert union == whole
+    assert portals_per_shard[0] == set()  # 0/N: the site's own files only
+    assert all(portals_per_shard[1:]) and sum(map(len, portals_per_shard)) == len(set().union(*portals_per_shard))
+
+
+def test_a_shard_never_writes_the_keystore_and_asks_for_portico_keys(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    rebuild(shop, raw)
+    keystore = shop.root / "keystore" / "keystore.json"
+    before = keystore.read_bytes()
+    shop.file("contacts.csv", CONTACTS + "C1,Bo,bo@alpha.example\n")  # a new contact needs a key slot
+    result = shop.build(raw, encrypt=True, shard=Shard.parse(f"1/{SHARDS}"), output_dir=shop.root / "s1")
+    assert not result.ok and "portico keys" in result.failure
+    assert keystore.read_bytes() == before and not (shop.root / "s1").exists()
+    assert prepare_keys(shop.load(raw), BuildOptions()).ok  # the step before the shards
+    assert keystore.read_bytes() != before
+    assert shop.build(raw, encrypt=True, shard=Shard.parse(f"1/{SHARDS}"), output_dir=shop.root / "s1").ok
+
+
+@pytest.mark.parametrize("text", ["2", "0/0", "4/3", "a/b", "-1/3"])
+def test_a_malformed_shard_is_refused_with_the_form_it_takes(text):
+    with pytest.raises(ValueError, match=r"I/N|at most N"):
+        Shard.parse(text)
+
+
+# -- publishing -------------------------------------------------------------------------------------
+
+
+def store_contents(client, bucket: str, prefix: str) -> dict[str, tuple[str, str, str]]:
+    """Every object a visitor can fetch under the prefix: its SHA-256, Content-Type and Cache-Control."""
+    found = {}
+    for key in keys(client, bucket, prefix):
+        if key.startswith(".portico/"):
+            continue
+        got = client.get_object(Bucket=bucket, Key=prefix + key)
+        found[key] = (hashlib.sha256(got["Body"].read()).hexdigest(), got["ContentType"], got.get("CacheControl"))
+    return found
+
+
+def manifest_objects(client, bucket: str, prefix: str, site) -> dict:
+    raw = client.get_object(Bucket=bucket, Key=f"{prefix}.portico/manifest.json")["Body"].read()
+    return sealed(site).decode(raw)["objects"]
+
+
+def sharded_publish(site, raw: dict, fail_on=None, only: range | None = None) -> None:
+    """Shards 1 … N (each built into a folder of its own, as on N machines), then the final step."""
+    for index in only if only is not None else [*range(1, SHARDS + 1), 0]:
+        shard = Shard.parse(f"{index}/{SHARDS}")
+        part = {**raw, "output": str(shard_build(site, raw, str(shard)))}
+        publish(site, part, fail_on=fail_on, shard=shard)
+
+
+def test_shard_publishes_and_the_final_step_leave_the_store_as_one_publish_does(shop, s3, s3_endpoint):
+    client, bucket = s3
+    whole = config_for(s3_endpoint, bucket)  # one build, one publish, to portals/
+    sharded = config_for(s3_endpoint, bucket, target=f"s3://{bucket}/sharded")
+    more_customers(shop)
+    for round_ in ("first", "after changes"):
+        rebuild(shop, whole)
+        publish(shop, whole)
+        sharded_publish(shop, sharded, only=range(1, SHARDS + 1))
+        held = keys(client, bucket, "sharded/")
+        assets = {p for p in tree(shop.public) if p.startswith(("_static/", "_shared/"))}
+        assert assets <= held  # what the shards' pages link to is there before the final step
+        if round_ == "first":
+            assert not {p for p in tree(shop.public) if "/" not in p} & held  # the site's own pages wait for it
+        sharded_publish(shop, sharded, only=range(0, 1))
+        assert store_contents(client, bucket, "sharded/") == store_contents(client, bucket, "portals/"), round_
+        assert manifest_objects(client, bucket, "sharded/", shop) == manifest_objects(client, bucket, "portals/", shop)
+        shop.file("orders.csv", ORDERS.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,3,1.50"))
+        shop.file("customers.csv", "id,name,portal\n" + "".join(f"C{i},Customer {i},yes\n" for i in range(1, 11)))
+
+
+def test_a_failed_shard_leaves_the_site_whole_and_the_final_step_refuses_until_it_is_done(shop, s3, s3_endpoint):
+    client, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    sharded_publish(shop, raw)
+    before = store_contents(client, bucket, "portals/")
+    manifest_before = manifest_objects(client, bucket, "portals/", shop)
+    shop.file("customers.csv", "id,name,portal\n" + "".join(f"C{i},Customer {i},yes\n" for i in range(1, 12)))
+    shop.file("orders.csv", ORDERS.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,3,1.50"))
+    rebuild(shop, raw)  # the keys (as `portico keys` would), and the whole build to compare with
+    uploads = []
+
+    def second_upload_fails(path):
+        uploads.append(path)
+        return len(uploads) == 2
+
+    shard_two = Shard.parse(f"2/{SHARDS}")
+    with pytest.raises(Exception, match="injected-fault"):
+        part = {**raw, "output": str(shard_build(shop, raw, str(shard_two)))}
+        publish(shop, part, fail_on=second_upload_fails, shard=shard_two)
+    sharded_publish(shop, raw, only=range(1, 2))
+    sharded_publish(shop, raw, only=range(3, SHARDS + 1))
+    with pytest.raises(PublishError, match=f"shard\\(s\\) 2/{SHARDS} have not finished"):
+        sharded_publish(shop, raw, only=range(0, 1))
+    after = store_contents(client, bucket, "portals/")
+    assert set(before) <= set(after)  # nothing deleted while a shard is unfinished
+    assert manifest_objects(client, bucket, "portals/", shop) == manifest_before  # what visitors are told: unchanged
+    sharded_publish(shop, raw, only=range(2, 3))  # the rerun of the failed shard
+    sharded_publish(shop, raw, only=range(0, 1))  # and now the final step
+    assert store_contents(client, bucket, "portals/") == {
+        path: contents for path, contents in tree_with_headers(shop, client, bucket).items()
+    }
+
+
+def tree_with_headers(site, client, bucket):
+    """What one publish of the whole build would leave: published to a prefix of its own."""
+    raw = config_for(client.meta.endpoint_url, bucket, target=f"s3://{bucket}/whole")
+    rebuild(site, raw)
+    publish(site, raw)
+    return store_contents(client, bucket, "whole/")
+
+
+def test_the_commands_keys_build_shard_and_publish_shard(shop, tmp_path, capsys):
+    raw = config_for("http://unused", "unused")
+    raw["publish"] = {"target": str(tmp_path / "store")}
+    config = shop.config(raw)
+    assert main(["keys", "--new-keystore", "--config", str(config)]) == 0
+    assert "keys ready (3 new customer(s), 3 new password(s), 3 key slot(s))" in capsys.readouterr().err
+    assert main(["publish", "--shard", "1/2", "--config", str(config)]) == 0  # builds its shard first
+    with pytest.raises(SystemExit):
+        main(["build", "--shard", "3/2", "--config", str(config)])
+    assert "at most N" in capsys.readouterr().err
+    assert main(["publish", "--no-build", "--config", str(config)]) != 0  # the output holds shard 1/2
+    assert "publish it with --shard 1/2" in capsys.readouterr().err
+    assert main(["publish", "--shard", "0/2", "--config", str(config)]) != 0  # shard 2/2 not done
+    assert "shard(s) 2/2 have not finished" in capsys.readouterr().err
+    assert main(["publish", "--shard", "2/2", "--config", str(config)]) == 0
+    assert main(["publish", "--shard", "0/2", "--config", str(config)]) == 0
+    published = {p.relative_to(tmp_path / "store").as_posix() for p in (tmp_path / "store").rglob("*") if p.is_file()}
+    assert {"index.html", "404.html"} <= published and sum(p.endswith("/index.html") for p in published) == 3
+
+
+def test_every_portico_command_in_the_workflows_parses():
+    """The shipped workflows call commands and options that exist (a typo would fail at night)."""
+    import shlex
+
+    import yaml
+
+    from generator.cli import parser
+
+    found = 0
+    for workflow in sorted((REPO / ".github" / "workflows").glob("*.yml")):
+        for job in yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"].values():
+            for step in job["steps"]:
+                for line in step.get("run", "").splitlines():
+                    if line.strip().startswith("portico "):
+                        words = shlex.split(
+                            line.split(">")[0].replace("${{ matrix.index }}", "1").replace("$SHARDS", "4")
+                        )
+                        parser().parse_args(words[1:])
+                        found += 1
+    assert found >= 6
