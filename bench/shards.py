@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Past one machine: the Online Retail build split into N shards, as N CI jobs would build it.
+
+`portico keys` first (the one step that writes the keystore), then a full encrypted build in one
+process for scale, then each shard's build (`portico build --shard I/N --full`) into an output
+folder of its own, one after another: on N machines they would run side by side, so the time
+the sharded build takes is the slowest shard's. Prints each shard's wall and CPU seconds and
+pages, the slowest against the whole (target ≈ 1/N), and checks that the shards' files
+together are the whole build's. Run from the repository root:  python bench/shards.py [--shards 4] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from online_retail import prepare_site  # noqa: E402
+from report import print_figures  # noqa: E402
+
+
+def portico(config: Path, *args: str) -> tuple[float, float, dict]:
+    """Wall and CPU seconds (children's user + system) and the --json report of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *args, "--json", "--config", str(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": ""},
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"portico {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads(done.stdout)
+
+
+def files_of(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and ".portico" not in p.parts}
+
+
+def shard_figures(config: Path, folder: Path, shards: int) -> dict:
+    portico(config, "keys", "--new-keystore")
+    whole_wall, whole_cpu, whole = portico(config, "build", "--full")
+    figures: dict = {
+        "shards": shards,
+        "whole_build_wall_s": round(whole_wall, 1),
+        "whole_build_cpu_s": round(whole_cpu, 1),
+    }
+    union: set[str] = set()
+    walls = []
+    for index in range(shards + 1):
+        output = folder / f"shard-{index}"
+        wall, cpu, report = portico(config, "build", "--full", "--shard", f"{index}/{shards}", "--output", str(output))
+        union |= files_of(output)
+        label = "final (0)" if index == 0 else str(index)
+        figures[f"shard_{label}_wall_s"] = round(wall, 1)
+        figures[f"shard_{label}_cpu_s"] = round(cpu, 1)
+        figures[f"shard_{label}_pages"] = report["pages"]
+        if index:
+            walls.append(wall)
+    figures["slowest_shard_vs_whole"] = round(max(walls) / whole_wall, 2)
+    figures["one_nth"] = round(1 / shards, 2)
+    figures["union_equals_whole"] = union == files_of(Path(whole["output"]))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--fraction", type=float, default=1.0, help="share of the customers (default all)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="portico-shards-"))
+    figures = {"cores": os.cpu_count(), **shard_figures(prepare_site(folder, args.fraction), folder, args.shards)}
+    print_figures(figures, args.json, {"union_equals_whole": figures["union_equals_whole"]})
+
+
+if __name__ == "__main__":
+    main()
