@@ -54,14 +54,15 @@ def measure(rounds: int) -> dict:
         page = browser.new_page()
         sign_in_by_form(page, portal, email, secret.password)
         page.wait_for_selector("h1:has-text('Welcome')")
-        targets = page.eval_on_selector_all(".site-nav a", "links => links.map(a => a.href)")
-        targets = [t for t in targets if t.startswith(portal)]  # the portal's pages: ./ and ./?p=<name>
-        targets = targets[1:] + targets[:1]  # the dashboard (shown now) last: every click changes page
+        links = page.eval_on_selector_all(".site-nav a", "links => links.map(a => [a.getAttribute('href'), a.href])")
+        links = [(attribute, href) for attribute, href in links if href.startswith(portal)]  # ./ and ./?p=<name>
+        links = links[1:] + links[:1]  # the dashboard (shown now) last: every click changes page
+        targets = [href for _, href in links]
         for _ in range(rounds):
-            for href in targets:
+            for attribute, _href in links:
                 before = page.title()
                 started = time.perf_counter()
-                page.click(f".site-nav a[href='{href.rsplit('/', 1)[1]}']")
+                page.click(f".site-nav a[href='{attribute}']")
                 page.wait_for_function(HEADING_CHANGED, arg=before)
                 in_place.append(time.perf_counter() - started)
         for _ in range(rounds):
