@@ -235,6 +235,23 @@ def test_a_tampered_page_shows_the_damage_message(page, demo):
     )
 
 
+def test_an_address_naming_a_download_never_shows_it_as_a_page(page, demo):
+    """`?p=` may name any blob of the portal: a CSV download (export text, hostile or not) opens
+    with the session's key but is data, never written into the window as markup."""
+    open_signed_in(page, demo, "C1002")
+    open_section(page, demo, "C1002", "Invoices")
+    download = page.get_attribute('a[href$=".bin"]', "href")
+    page.goto(demo.url("C1002", f"?p={download.removesuffix('.bin')}"))
+    page.wait_for_selector(".gate-status.error")
+    assert page.text_content("[data-gate-status]") == demo.on_sign_in(
+        "This page is damaged or has been altered, so it cannot be opened. Please reload it; "
+        "if that does not help, contact us.",
+    )
+    assert "INV-" not in page.content()  # nothing of the CSV's rows
+    page.goto(demo.url("C1002"))
+    page.wait_for_selector("h1:has-text('Brauerei Kranich GmbH')")  # still signed in
+
+
 def test_one_customers_session_does_not_open_anothers_pages(page, demo):
     open_signed_in(page, demo, "C1011")
     page.goto(demo.url("C1001"))  # another customer's portal: its own sign-in

@@ -221,9 +221,18 @@
 
   /* ---- showing things --------------------------------------------------------------------- */
 
+  /* Only a page is ever written into the window: an address may name any blob of the portal
+     (`?p=` a download's name), and a CSV or a document is data, never markup. The media type is
+     inside the authenticated plaintext, so it is the encoder's word, not the address's. */
+  function pageHtml(opened) {
+    if (!/^text\/html(;|$)/.test(opened.type)) throw new format.FormatError("damaged");
+    return decoder.decode(opened.content);
+  }
+
   function show(opened) {
+    var html = pageHtml(opened);
     document.open();
-    document.write(decoder.decode(opened.content));
+    document.write(html);
     document.close();
   }
 
@@ -497,7 +506,7 @@
     if (loaded.state !== "ok") throw new Error("no session");
     var blob = await fetchBlob(page);
     var opened = await format.openBlob(blob, portal + "/" + blobName(page), loaded.session.key, null);
-    return decoder.decode(opened.content);
+    return pageHtml(opened);
   }
 
   /* ---- start ------------------------------------------------------------------------------ */
