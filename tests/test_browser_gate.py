@@ -252,6 +252,28 @@ def test_an_address_naming_a_download_never_shows_it_as_a_page(page, demo):
     page.wait_for_selector("h1:has-text('Brauerei Kranich GmbH')")  # still signed in
 
 
+def test_signing_in_at_the_address_of_a_page_that_is_gone_opens_the_portal(page, demo):
+    """A bookmark from before a re-key (which renames every page), or of an order since removed."""
+    page.goto(demo.url("C1002", "?p=aaaaaaaaaaaaaaaa"))
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    sign_in(page, demo, "C1002")
+    page.wait_for_selector("h1:has-text('Brauerei Kranich GmbH')")
+    assert page.url == demo.url("C1002")
+
+
+def test_a_download_after_the_session_ended_asks_to_sign_in_at_the_same_page(page, demo):
+    open_signed_in(page, demo, "C1002")
+    open_section(page, demo, "C1002", "Documents")
+    documents = page.url
+    page.context.clear_cookies()  # the browser session ended: a session without "remember me" ends with it
+    page.click("table[data-list] tbody tr >> nth=0 >> a")
+    page.wait_for_selector("[data-gate-form]:not([hidden])")
+    assert page.text_content("[data-gate-status]") == demo.on_sign_in("Your session has ended. Please sign in again.")
+    sign_in(page, demo, "C1002")
+    page.wait_for_selector(f"h1:has-text('{demo.say('C1002', 'Documents')}')")
+    assert page.url == documents
+
+
 def test_one_customers_session_does_not_open_anothers_pages(page, demo):
     open_signed_in(page, demo, "C1011")
     page.goto(demo.url("C1001"))  # another customer's portal: its own sign-in

@@ -42,6 +42,8 @@ def _formatting_filter(method: str) -> Callable:
     return apply
 
 
+DECOY_TYPE = "application/octet-stream"  # never shown as a page; as long as "text/html; charset=utf-8"
+
 FORMATTING_FILTERS = {name: _formatting_filter(name) for name in ("money", "number", "date", "month", "percent")}
 
 
@@ -171,7 +173,7 @@ class Renderer:
             planned.portal,
             planned.path,
             data,
-            media_type(planned.path),
+            DECOY_TYPE if planned.kind == DECOY else media_type(planned.path),
             planned.entry,
             random=planned.kind == DECOY,
             shell=planned.kind == SHELL,

@@ -278,7 +278,15 @@
   /* ---- sign-in ------------------------------------------------------------------------------ */
 
   function askToSignIn(reason) {
-    var gate = JSON.parse(document.getElementById("portico-gate").textContent);
+    var gateNode = document.getElementById("portico-gate");
+    if (!gateNode) { // an opened page (a download after the session ended): its address asks, reloaded
+      var query = new URLSearchParams();
+      if (currentPage) query.set("p", currentPage);
+      query.set("why", reason || "expired");
+      location.replace(location.pathname + "?" + query.toString());
+      return;
+    }
+    var gate = JSON.parse(gateNode.textContent);
     var params = new URLSearchParams(location.search);
     var why = reason || params.get("why");
     if (why && messages()[why]) say(why, why !== "signed_out"); else say("", false);
@@ -293,10 +301,10 @@
       say("signing_in", false);
       try {
         var unlocked = await format.unlockSlot(gate, form.elements.email.value, form.elements.password.value);
-        var dataKey = unlocked.dataKey;
-        var opened = await format.openBlob(await pageBlob, publishedPath, dataKey, null); // proves the key before keeping it
+        var entry = await format.openBlob(await fetchBlob(null, { cache: "no-cache" }), portal + "/" + blobName(null),
+                                          unlocked.dataKey, null); // proves the key (every portal has an entry page)
         await saveSessions(unlocked, gate, form.elements.remember.checked);
-        show(opened);
+        show(await addressedOr(entry, unlocked.dataKey));
       } catch (error) {
         say(kindOf(error), true);
         form.elements.password.value = "";
@@ -305,6 +313,22 @@
         button.disabled = false;
       }
     });
+  }
+
+  /* After a sign-in: the page the address names, or the entry page when that page is no more (a
+     bookmark from before a re-key, which renames every page; an order since removed). */
+  async function addressedOr(entry, dataKey) {
+    if (currentPage) {
+      try {
+        var opened = await format.openBlob(await pageBlob, publishedPath, dataKey, null);
+        history.replaceState(null, "", "./?p=" + currentPage);
+        return opened;
+      } catch (error) {
+        currentPage = null;
+      }
+    }
+    history.replaceState(null, "", "./");
+    return entry;
   }
 
   /* "Forgot your password?": a request to staff through the portal's actions channel, the
