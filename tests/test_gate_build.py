@@ -825,3 +825,34 @@ def test_a_changed_slot_table_changes_every_slot_so_nothing_tells_which_are_real
     assert result.access.slots_made == 2  # C2's two contacts: a new salt; C1's slots re-sealed without a KDF
     after = gate_table(gated, "C1")["slots"]
     assert len(after) == 8 and not {s["iv"] for s in after} & before  # all eight new, not just Ann's
+
+
+def test_paid_and_unpaid_invoices_look_alike_from_outside(encrypted_demo):
+    """Payment instructions and a QR code show on open invoices only and make them longer: they
+    must not lift exactly the unpaid invoices into a size class of their own. Every invoice page
+    and statement of a portal that shows payment instructions is padded one class up, paid or
+    not, and their count is brought up to a class (1, 2, 4, …) with decoys of that size."""
+    from generator.seal.keystore import read_keystore
+    from generator.site.slugs import opaque_slug
+
+    keystore = read_keystore(encrypted_demo.parent / "keystore.json")
+    invoice_sizes: dict[str, set[int]] = {"open": set(), "paid": set()}
+    for customer_id, secret in keystore.customers.items():
+        folder = encrypted_demo / opaque_slug(keystore.site_key, customer_id)
+        if not folder.is_dir():
+            continue
+        by_size: dict[int, int] = {}
+        payment_sizes = set()
+        for blob in folder.glob("*.bin"):
+            size = blob.stat().st_size
+            by_size[size] = by_size.get(size, 0) + 1
+            opened = blobs.open_blob(blob.read_bytes(), f"{folder.name}/{blob.name}", data_key=secret.keys.data_key)
+            title = re.search(rb"<title>(.*?) \xc2\xb7", opened.content)
+            if title and re.match(rb"(Invoice|Rechnung|Facture|Factuur|Factura) INV-", title.group(1)):
+                state = "open" if b"payment-instructions" in opened.content else "paid"
+                invoice_sizes[state].add(size)
+                payment_sizes.add(size)
+        for size in payment_sizes:
+            assert by_size[size] & (by_size[size] - 1) == 0, (customer_id, size, by_size)  # 1, 2, 4, 8, …
+    assert invoice_sizes["open"] and invoice_sizes["paid"]
+    assert invoice_sizes["open"] == invoice_sizes["paid"]  # one class for both

@@ -177,6 +177,7 @@ class Renderer:
             planned.entry,
             random=planned.kind == DECOY,
             shell=planned.kind == SHELL,
+            size_step=planned.size_step,
         )
 
     def render_page(self, planned: PlannedFile) -> str:

@@ -88,7 +88,7 @@ class Gate:
         name = self.published_name(portal, rendered.path)
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
         padding = self.config.gate.padding
-        sizes = page_size_class(padding) if rendered.path.endswith(".html") else padding.sizes
+        sizes = (page_size_class(padding) if rendered.path.endswith(".html") else padding.sizes) << rendered.size_step
         path = f"{portal.slug}/{name}"
         blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch, rendered.random)
         return RenderedFile(portal, name, blob, "application/octet-stream")

@@ -10,6 +10,14 @@ bytes of the size class most files of its kind have (pages start at twice `sizes
 every page lands; other files at `sizes`): nothing but its key tells it from a real file of that
 class. Decoys are stable (their bytes derive from the portal and their number), so a rebuild
 re-uploads none, and when a portal grows the highest-numbered decoys go first.
+
+Pages whose size would tell what should stay private are padded one class up and counted
+apart: an invoice (or the statement) shows payment instructions and a QR code while it is open
+and not once it is paid, which would lift exactly the unpaid ones into the next class. In a
+portal that can show payment instructions, every invoice page and its statement are padded to
+twice the page class, paid or not, and brought up to a count class of their own (1, 2, 4, …)
+with decoys of that size: what the public files tell is how many invoices, within a factor of
+`growth`, never which are paid.
 """
 
 from __future__ import annotations
@@ -27,25 +35,49 @@ def count_class(count: int, smallest: int, growth: int) -> int:
     return size
 
 
+PAYMENT_TEMPLATES = frozenset({"invoice.html", "statement.html"})  # may show payment instructions
+
+
 def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
     if padding.files <= 0:
         return
     pages: dict[str, int] = {p.slug: 0 for p in plan.portals}
     others: dict[str, int] = dict(pages)
+    payment_pages: dict[str, int] = dict(pages)
     for planned in plan.files:
-        if planned.portal is not None:
-            counted = pages if planned.path.endswith(".html") else others
-            counted[planned.portal.slug] += 1
+        if planned.portal is None:
+            continue
+        if planned.template in PAYMENT_TEMPLATES and may_show_payment(planned):
+            planned.size_step = 1
+            payment_pages[planned.portal.slug] += 1
+        elif planned.path.endswith(".html"):
+            pages[planned.portal.slug] += 1
+        else:
+            others[planned.portal.slug] += 1
+    page_size = page_size_class(padding)
     kinds = (
-        (".html", pages, padding.files, page_size_class(padding)),
-        (".bin", others, max(padding.files // 8, 1), padding.sizes),
+        ("", ".html", pages, padding.files, page_size, 0),
+        ("payment-", ".html", payment_pages, 1, 2 * page_size, 1),
+        ("", ".bin", others, max(padding.files // 8, 1), padding.sizes, 0),
     )
     for portal in plan.portals:
-        for suffix, counted, smallest, size in kinds:
+        for prefix, suffix, counted, smallest, size, step in kinds:
             real = counted[portal.slug]
+            if step and not real:
+                continue  # a portal that shows no payment instructions has no such pages to hide
             length = str(max(size - FRAMING, 16))
             for number in range(count_class(real, smallest, padding.growth) - real):
-                plan.files.append(PlannedFile(portal, f"decoy-{number}{suffix}", DECOY, inputs=(length,)))
+                decoy = PlannedFile(portal, f"decoy-{prefix}{number}{suffix}", DECOY, inputs=(length,))
+                plan.files.append(decoy)
+
+
+def may_show_payment(planned: PlannedFile) -> bool:
+    """Whether this portal's invoices or statement can carry payment instructions: bank details
+    in its settings, a pay-link template, or any invoice with a pay link of its own."""
+    settings = planned.portal.settings
+    book = (planned.context or {}).get("book")
+    links = book is not None and any(invoice.payment_link for invoice in book.invoices)
+    return settings.payment.given or bool(settings.payment_link_template) or links
 
 
 def page_size_class(padding: PaddingConfig) -> int:

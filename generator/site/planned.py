@@ -46,6 +46,7 @@ class PlannedFile:
     entry: bool = False  # the portal's entry page: the one its URL opens, which carries the key slots
     shared: tuple[str, ...] = ()  # ledger data beyond the customer's book the file shows (e.g. "catalogue")
     inputs: tuple[str, ...] = ()  # anything else the file is made from (a content page's text)
+    size_step: int = 0  # sealed: padded this many size classes above its kind's first (seal/padding.py)
 
     @property
     def output_path(self) -> str:
