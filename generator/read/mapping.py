@@ -40,6 +40,9 @@ class LookupTable:
         return self.spec.template.format_map(_Blanks(found, frozenset()))
 
 
+DISTINCT_CELLS_KEPT = 200_000  # per field: what a column's repeated cells may cost in memory
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """One canonical field and how to get its text out of a row."""
@@ -53,9 +56,23 @@ class FieldMap:
     expression: Expression | None = None  # compute: worked out from the other fields, not from text
     needs: frozenset[str] = field(default_factory=frozenset)  # columns (and fields) the text depends on
     named: frozenset[str] = field(default_factory=frozenset)  # the columns it names: the file must have them
+    _texts: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict, compare=False, repr=False)
 
     def text(self, row: Mapping[str, str], mapped: dict[str, str], nulls: frozenset[str]) -> str:
-        text = self._origin(row, mapped, nulls).strip()
+        """The field's text. A column's cells repeat (a customer id on every line of its invoices,
+        a date on every line of one invoice), so the text of each distinct cell is worked out once."""
+        if self.spec.column is None:
+            return self._finish(self._origin(row, mapped, nulls))
+        key = (row.get(self.spec.column, ""), nulls)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._finish(self._origin(row, mapped, nulls))  # a cell that does not match raises, uncached
+            if len(self._texts) < DISTINCT_CELLS_KEPT:
+                self._texts[key] = text
+        return text
+
+    def _finish(self, text: str) -> str:
+        text = text.strip()
         spec = self.spec
         if not text and spec.default is not None:
             text = spec.default
