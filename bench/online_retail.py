@@ -6,7 +6,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
+import os
+import resource
 import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -69,3 +76,30 @@ def write_replicas(source: Path, target: Path, copies: int) -> None:
                     row[invoice] = f"{letter}{copy}{number[len(letter) :]}"
                     row[customer] = f"{copy}{row[customer]}" if row[customer] else ""
                 writer.writerow(row)
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # the command's user + system seconds, its workers included
+    rss_mb: float  # the highest of any command run so far (what the kernel keeps for children)
+    report: dict  # its --json report
+
+
+def portico(config: Path, *args: str) -> Run:
+    """One `portico` command with `--json`, as staff run it (not in CI mode)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *args, "--json", "--config", str(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CI": ""},
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"portico {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(wall, cpu, max(before.ru_maxrss, after.ru_maxrss) / 1024, json.loads(done.stdout))

@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from online_retail import DATASET, prepare_site  # noqa: E402
+from online_retail import DATASET, portico, prepare_site  # noqa: E402
 
 TARGETS = {
     "full_build_seconds": 30,
@@ -47,20 +44,8 @@ TARGETS = {
 
 def run_build(config: Path, *extra: str) -> tuple[float, float, dict]:
     """Seconds, peak RSS (MB) and the --json report of one `portico build` process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", "build", "--json", "--config", str(config), *extra],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CI": ""},
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
-    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return seconds, rss, json.loads(done.stdout)
+    run = portico(config, "build", *extra)
+    return run.wall, run.rss_mb, run.report
 
 
 def change_one_customer(source: Path, target: Path, customer: str = "12347.0") -> None:

@@ -12,39 +12,16 @@ together are the whole build's. Run from the repository root:  python bench/shar
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from online_retail import prepare_site  # noqa: E402
+from online_retail import portico, prepare_site  # noqa: E402
 from report import print_figures  # noqa: E402
-
-
-def portico(config: Path, *args: str) -> tuple[float, float, dict]:
-    """Wall and CPU seconds (children's user + system) and the --json report of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", *args, "--json", "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "CI": ""},
-    )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"portico {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, json.loads(done.stdout)
 
 
 def files_of(folder: Path) -> set[str]:
@@ -53,7 +30,8 @@ def files_of(folder: Path) -> set[str]:
 
 def shard_figures(config: Path, folder: Path, shards: int) -> dict:
     portico(config, "keys", "--new-keystore")
-    whole_wall, whole_cpu, whole = portico(config, "build", "--full")
+    whole = portico(config, "build", "--full")
+    whole_wall, whole_cpu = whole.wall, whole.cpu
     figures: dict = {
         "shards": shards,
         "whole_build_wall_s": round(whole_wall, 1),
@@ -63,7 +41,8 @@ def shard_figures(config: Path, folder: Path, shards: int) -> dict:
     walls = []
     for index in range(shards + 1):
         output = folder / f"shard-{index}"
-        wall, cpu, report = portico(config, "build", "--full", "--shard", f"{index}/{shards}", "--output", str(output))
+        run = portico(config, "build", "--full", "--shard", f"{index}/{shards}", "--output", str(output))
+        wall, cpu, report = run.wall, run.cpu, run.report
         union |= files_of(output)
         label = "final (0)" if index == 0 else str(index)
         figures[f"shard_{label}_wall_s"] = round(wall, 1)
@@ -73,7 +52,7 @@ def shard_figures(config: Path, folder: Path, shards: int) -> dict:
             walls.append(wall)
     figures["slowest_shard_vs_whole"] = round(max(walls) / whole_wall, 2)
     figures["one_nth"] = round(1 / shards, 2)
-    figures["union_equals_whole"] = union == files_of(Path(whole["output"]))
+    figures["union_equals_whole"] = union == files_of(Path(whole.report["output"]))
     return figures
 
 
