@@ -29,5 +29,14 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def add_new_keystore_option(parser: argparse.ArgumentParser) -> None:
+    """`--new-keystore`, for the commands that may make the keystore (build, keys)."""
+    parser.add_argument(
+        "--new-keystore",
+        action="store_true",
+        help="create the keystore on purpose (a missing keystore is otherwise an error)",
+    )
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"

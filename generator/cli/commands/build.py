@@ -11,7 +11,7 @@ from rich.console import Console
 from ...config import load_config
 from ...pipeline import BuildOptions, build
 from ...site.shards import Shard
-from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, in_ci
+from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_new_keystore_option, in_ci
 from ..progress import progress_for
 from ..report import build_report, print_problems, print_summary
 
@@ -53,11 +53,7 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         help="plain pages with a PREVIEW banner, for staff only; never publish them",
     )
     build_cmd.add_argument("--full", action="store_true", help="render everything, ignoring the last build's state")
-    build_cmd.add_argument(
-        "--new-keystore",
-        action="store_true",
-        help="create the keystore on purpose (a missing keystore is otherwise an error)",
-    )
+    add_new_keystore_option(build_cmd)
     build_cmd.set_defaults(run=run)
 
 

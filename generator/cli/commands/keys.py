@@ -13,7 +13,7 @@ from rich.console import Console
 
 from ...config import load_config
 from ...pipeline import BuildOptions, describe_access, prepare_keys
-from ..common import EXIT_FAILED, EXIT_OK, in_ci
+from ..common import EXIT_FAILED, EXIT_OK, add_new_keystore_option, in_ci
 from ..progress import progress_for
 from ..report import print_problems
 
@@ -26,11 +26,7 @@ def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
         description="Make the keys, passwords and key slots the export calls for (and revoke what it no "
         "longer does), render nothing. Run it once before sharded builds, which never write the keystore.",
     )
-    keys.add_argument(
-        "--new-keystore",
-        action="store_true",
-        help="create the keystore on purpose (a missing keystore is otherwise an error)",
-    )
+    add_new_keystore_option(keys)
     keys.set_defaults(run=run)
 
 
