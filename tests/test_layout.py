@@ -211,6 +211,38 @@ def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_
         server.close()
 
 
+def test_back_while_a_shown_page_is_still_starting_still_ends_on_the_right_page(tmp_path, browser):
+    """Showing a page in place re-runs the theme's scripts; a Back before navigate.js has run again
+    finds no listener. The address moves without its page unless navigate.js catches up when it runs."""
+    config = demo_config(tmp_path)
+    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
+    keystore = read_keystore(tmp_path / "keystore.json")
+    email, contact = sorted(keystore.customers["C1001"].contacts.items())[0]
+    server = StaticServer(tmp_path / "public")
+    try:
+        page = browser.new_page()
+        entry = f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1001').slug}/"
+        sign_in_by_form(page, entry, email, contact.password)
+        page.wait_for_selector("h1:has-text('Welcome')")
+        page.click(".site-nav a:has-text('Invoices')")
+        page.wait_for_selector("main h1:has-text('Invoices')")
+        invoices = page.url
+
+        held = []  # the next page's navigate.js waits here until released
+        page.route("**/navigate*.js", lambda route: held.append(route))
+        page.click("table[data-list] tbody tr >> nth=0 >> a")
+        page.wait_for_selector("main h1:has-text('Invoice INV-')")
+        page.go_back()
+        assert page.url == invoices and page.locator("main h1:has-text('Invoice INV-')").count() == 1
+        assert held, "navigate.js was not requested again: the race this test is about did not happen"
+        for route in held:
+            route.continue_()
+        page.wait_for_selector("main h1:has-text('Invoices')")
+        assert page.url == invoices and page.title().startswith("Invoices")
+    finally:
+        server.close()
+
+
 def test_lists_keep_sorting_on_a_phone(themed, browser):
     _, _, server = themed
     page = browser.new_page(viewport={"width": 375, "height": 800})

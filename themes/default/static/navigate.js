@@ -22,21 +22,22 @@
   }
 
   /* The page's HTML, or null when it does not open in place (then the browser loads it) or when a
-     later click or Back/Forward overtook it (quick steps through history must end on the last). */
-  var latest = 0;
-
+     later click or Back/Forward overtook it (quick steps through history must end on the last).
+     The counter lives on the window: showing a page re-runs this script, and an opening started
+     by the previous run must still lose to a later one. */
   async function open(href) {
-    var mine = ++latest;
+    var mine = window.porticoLatestOpen = (window.porticoLatestOpen || 0) + 1;
     try {
       var html = await gate.openPage(href);
-      return mine === latest ? html : null;
+      return mine === window.porticoLatestOpen ? html : null;
     } catch (error) {
-      if (mine === latest) location.assign(href); // the ordinary way: it signs in again, or explains
+      if (mine === window.porticoLatestOpen) location.assign(href); // the ordinary way: it signs in again, or explains
       return null;
     }
   }
 
-  function show(html, scroll) {
+  function show(html, scroll, href) {
+    window.porticoShownAddress = href;
     document.open();
     document.write(html);
     document.close();
@@ -55,12 +56,19 @@
     if (html === null) return;
     history.replaceState({ portico: true, scroll: window.scrollY }, "");
     history.pushState({ portico: true, scroll: 0 }, "", url.href);
-    show(html, 0);
+    show(html, 0, url.href);
   });
 
-  window.addEventListener("popstate", async function (event) {
-    var scroll = event.state && event.state.portico ? event.state.scroll : 0;
-    var html = await open(location.href);
-    if (html !== null) show(html, scroll);
-  });
+  async function showCurrentAddress(state) {
+    var scroll = state && state.portico ? state.scroll : 0;
+    var href = location.href;
+    var html = await open(href);
+    if (html !== null) show(html, scroll, href);
+  }
+
+  window.addEventListener("popstate", function (event) { showCurrentAddress(event.state); });
+
+  /* Showing a page erases the window's listeners until this script has run again, so a Back or
+     Forward in that moment finds no listener: the address moved without its page. Catch up. */
+  if (window.porticoShownAddress && window.porticoShownAddress !== location.href) showCurrentAddress(history.state);
 })();
