@@ -69,7 +69,7 @@ def served_one_customer_rebuilds(config: Path, export: Path, folder: Path, edits
     customer's rows (customer 12347's quantities up by one, then back), each timed from config load to done."""
     sys.path.insert(0, str(REPO))
     from generator.config import load_config
-    from generator.dev.session import Session
+    from generator.incremental.session import Session
     from generator.pipeline import BuildOptions
 
     session = Session()

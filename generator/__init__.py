@@ -12,7 +12,9 @@ imports only the stages before it (the import contracts in pyproject.toml enforc
     output/    recipes, workers, staging, the swap into the output folder, the build state
     publish/   the build to a folder or S3, in a safe order, with a manifest
     pipeline.py  runs the stages: build(), check(), publish()
-    dev/       `portico serve`: the development server and its quick rebuilds
+    incremental/  quick rebuilds: only customers whose export rows changed, in `portico serve`
+               or, from what the last build kept beside the output, in the next `portico build`
+    dev/       `portico serve`: the development server
     cli/       the `portico` command
 
 problems.py (input problems with file, row and column) and progress.py are shared by all.

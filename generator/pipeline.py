@@ -2,7 +2,7 @@
 
 Each stage takes plain data and returns plain data; this module runs them in order, one short
 function per stage, reports progress, and decides whether input problems stop the build. The
-long-running development session (`dev/session.py`) calls these functions too: it never has a
+quick rebuild of a session (`incremental/session.py`) calls these functions too: it never has a
 copy of its own.
 """
 
@@ -148,6 +148,7 @@ class BuildResult:
     workshop: Workshop | None = None  # kept only when the caller asked to remember the build
     usage_error: bool = False  # the failure is in what was asked (an unknown customer id), not in the export
     unopenable: list[str] = field(default_factory=list)  # customers whose portal no contact can sign in to
+    read_again: int | None = None  # a quick rebuild: the customers whose rows were read (None: the whole export)
 
     @property
     def ok(self) -> bool:
@@ -257,26 +258,9 @@ def _build(
     only = options.only
     if options.shard is not None:
         only = {customer_id for customer_id, folder in slugs.items() if options.shard.holds(folder)}
-    theme = load_theme(config)
-    assets = collect_assets(config, theme.assets())
-    sealer = Gate(config, keystore) if options.encrypt else Unsealed()
-    renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt)
-    assets.add(*renderer.sign_in_texts())  # shared by every shell
-    result.assets = assets.published()
-    plan = plan_stage(config, ledger, pages, assets.files(), slugs, options, only)
-    workshop = Workshop(
-        config,
-        options,
-        build_mode(options, keystore),
-        ledger,
-        owners,
-        slugs,
-        keystore,
-        pages,
-        assets,
-        renderer,
-        TemplateDigests(renderer.env),
-    )
+    workshop = workshop_for(config, options, ledger, slugs, keystore, pages, owners)
+    result.assets = workshop.assets.published()
+    plan = plan_stage(config, ledger, pages, workshop.assets.files(), slugs, options, only)
     out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, previous)
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
@@ -286,6 +270,29 @@ def _build(
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+def workshop_for(
+    config: Config,
+    options: BuildOptions,
+    ledger: Ledger,
+    slugs: dict[str, str],
+    keystore: Keystore | None,
+    pages: list[Page],
+    owners: RowOwners | None = None,
+    compiled: dict[str, bytes] | None = None,
+) -> Workshop:
+    """What rendering needs besides the plan (theme, assets, sealer, renderer), with what the
+    build read: made by a build, or by a quick rebuild in a new process from what was kept
+    (with the templates the last build compiled)."""
+    theme = load_theme(config)
+    assets = collect_assets(config, theme.assets())
+    sealer = Gate(config, keystore) if options.encrypt else Unsealed()
+    renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt, compiled=compiled)
+    assets.add(*renderer.sign_in_texts())  # shared by every shell
+    mode = build_mode(options, keystore)
+    templates = TemplateDigests(renderer.env)
+    return Workshop(config, options, mode, ledger, owners, slugs, keystore, pages, assets, renderer, templates)
 
 
 def prepare_keys(config: Config, options: BuildOptions, progress: Progress | None = None) -> BuildResult:

@@ -1,36 +1,54 @@
-"""Quick rebuilds in a long-running process (`portico serve`): when only export rows changed,
-only the customers owning those rows are read again and re-rendered, and the output is still
-exactly what a full build makes. Anything the quick way cannot promise falls back to the
-ordinary build, which the session reports by not counting a quick build."""
+"""Quick rebuilds: when only export rows changed, only the customers owning those rows are read
+again and re-rendered, and the output is still exactly what a full build makes. Anything the
+quick way cannot promise falls back to the ordinary build, which the session reports by not
+counting a quick build.
+
+Every test runs twice: in a long-running process (`portico serve` keeps its session in memory)
+and as separate `portico build` processes (each a new session, from what the last build kept
+beside the output)."""
 
 from __future__ import annotations
 
 import pytest
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 
-from generator.dev.session import Session
+from generator.incremental import kept
+from generator.incremental.session import Session
 
 
-@pytest.fixture
-def served(project):  # noqa: F811  (the fixture imported above)
-    """The project after a first build in a session, as `portico serve` starts."""
-    session = Session()
-    result = project.build(project.raw, encrypt=True, session=session)
+@pytest.fixture(params=["serve", "build"])
+def served(project, request):  # noqa: F811  (the fixture imported above)
+    """The project after a first build, as `portico serve` starts (one session for every build)
+    or as `portico build` leaves it (a new session, kept beside the output, for every build)."""
+    project.separate_processes = request.param == "build"
+    session = project_session(project, Session())
+    result = project.build(project.raw, encrypt=True, session=session, full=project.separate_processes)
     assert result.ok and session.memory is not None
-    project.session = session
+    assert kept.path_in(project.public).exists() == project.separate_processes
     return project
+
+
+def project_session(project, session=None):  # noqa: F811
+    """The session the next build runs in."""
+    if project.separate_processes:
+        project.session = Session(keep=True)
+    elif session is not None:
+        project.session = session
+    return project.session
 
 
 def rebuild(project, quick: bool):  # noqa: F811
     """Rebuild in the session; check whether it went the quick way and that the tree equals a fresh full build."""
-    before = project.session.quick_builds
-    result = project.build(project.raw, encrypt=True, session=project.session)
+    session = project_session(project)
+    before = session.quick_builds
+    result = project.build(project.raw, encrypt=True, session=session)
     assert result.ok, result.failure
-    assert project.session.quick_builds == before + quick
-    fresh = project.root / f"fresh-{before}"
+    assert session.quick_builds == before + quick
+    fresh = project.root / f"fresh-{len(list(project.root.glob('fresh-*')))}"
     full = project.build(project.raw, encrypt=True, full=True, output_dir=fresh)
     assert full.ok and tree(project.public) == tree(fresh)
     assert result.files == full.files and result.pages == full.pages and result.bytes == full.bytes
+    assert result.unopenable == full.unopenable
     assert [(p.customer_id, p.pages, p.files) for p in result.portals] == [
         (p.customer_id, p.pages, p.files) for p in full.portals
     ]
@@ -104,12 +122,15 @@ def test_a_record_spanning_lines_means_the_ordinary_way(served):
     served.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", 'G-1,C3,2026-06-03,"X\nX",1,1'))
     rebuild(served, quick=False)
     assert served.session.memory is None  # such an export cannot be compared by lines
+    assert not kept.path_in(served.public).exists()
     served.file("orders.csv", ORDERS)
     rebuild(served, quick=False)
     assert served.session.memory is not None
+    assert kept.path_in(served.public).exists() == served.separate_processes
 
 
 def test_a_rebuild_with_nothing_changed_stays_a_no_op(served):
     """(`portico serve` tells open pages to reload after any build that was not a no-op.)"""
-    result = served.build(served.raw, encrypt=True, session=served.session)
-    assert result.ok and result.noop and served.session.quick_builds == 0
+    session = project_session(served)
+    result = served.build(served.raw, encrypt=True, session=session)
+    assert result.ok and result.noop and session.quick_builds == 0

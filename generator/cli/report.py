@@ -50,6 +50,7 @@ def build_report(result: BuildResult) -> dict:
         "problems": result.problems.as_json(),
         "encrypted": result.encrypted,
         "noop": result.noop,
+        "read_again": result.read_again,
         "rendered": len(result.engine.rendered) if result.engine else 0,
         "reused": result.engine.reused if result.engine else 0,
         "workers": result.engine.workers if result.engine else 0,
@@ -129,6 +130,8 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
             summary.add_row("keys rotated", f"{customer_id}: {why}")
         for customer_id, page in result.access.expired_links:
             summary.add_row("direct links ended", f"{customer_id}: {page} re-keyed")
+    if result.read_again is not None:
+        summary.add_row("read again (quick rebuild)", f"{result.read_again} customer(s)")
     if result.engine is not None:
         summary.add_row(
             "rendered / carried over",

@@ -22,11 +22,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from .. import pipeline
 from ..config import Config, ConfigError, load_config
+from ..incremental.session import Session
 from ..output.state import STATE_DIR, SWITCHING
 from ..pipeline import BuildOptions, BuildResult
 from ..progress import Progress
 from ..site import media_type
-from .session import Session
 
 CLIENT = Path(__file__).with_name("reload.js")
 RELOAD_TAG = '<script src="/__portico/reload.js?since={serial}"></script>'

@@ -55,7 +55,7 @@ class TemplateDigests:
 
     def __init__(self, env: Environment):
         self.env = env
-        self._closures: dict[str, str] = {}
+        self.closures: dict[str, str] = {}  # template name -> digest of it and all it pulls in
 
     def _source(self, name: str) -> str:
         return self.env.loader.get_source(self.env, name)[0]
@@ -76,10 +76,10 @@ class TemplateDigests:
         return found
 
     def closure(self, name: str) -> str:
-        if name not in self._closures:
+        if name not in self.closures:
             names = sorted(self._referenced(name))
-            self._closures[name] = digest(*(f"{n}\0{self._source(n)}" for n in names))
-        return self._closures[name]
+            self.closures[name] = digest(*(f"{n}\0{self._source(n)}" for n in names))
+        return self.closures[name]
 
 
 RENDER_CONFIG_EXCLUDED = {"root", "source_path", "exports", "publish", "carriers", "output", "groups", "customers"}

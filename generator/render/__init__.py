@@ -5,6 +5,7 @@ assets.py      the shared static files, published under content-hashed names wit
 i18n.py        translation catalogues, merged along the theme chain, English as the floor
 formatting.py  money, numbers and dates for a locale (Babel, with a verified fast path)
 rendered.py    a rendered file, and the `Sealer` it is handed to (identity for previews)
+compiled.py    templates compiled once, handed to a later process
 renderer.py    the renderer: planned file → bytes; a contact's e-mail → its subject, text and HTML
 """
 

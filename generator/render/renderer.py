@@ -22,6 +22,7 @@ from ..config import ActionsConfig, Branding, Config, PortalConfig
 from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, SHELL, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
+from .compiled import CompiledTemplates
 from .formatting import Formatter
 from .i18n import Catalogues
 from .qr import payment_qr
@@ -77,14 +78,22 @@ def content_security_policy(*actions: ActionsConfig) -> str:
 
 class Renderer:
     def __init__(
-        self, config: Config, theme: Theme, assets: AssetManifest, sealer: Sealer | None = None, preview: bool = False
+        self,
+        config: Config,
+        theme: Theme,
+        assets: AssetManifest,
+        sealer: Sealer | None = None,
+        preview: bool = False,
+        compiled: dict[str, bytes] | None = None,  # templates an earlier process compiled (`compiled_templates`)
     ):
         self.config = config
         self.theme = theme
         self.assets = assets
         self.sealer = sealer or Unsealed()
+        self.compiled = CompiledTemplates(compiled)
         self.env = Environment(
             loader=theme.loader(),
+            bytecode_cache=self.compiled,
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
             undefined=StrictUndefined,
@@ -212,6 +221,16 @@ class Renderer:
             finally:
                 self.translations = current
         return self._fragments[key]
+
+    def compiled_templates(self) -> dict[str, bytes]:
+        """Every template of the theme chain compiled (a broken one is left to the build that
+        uses it to report), for a later process to start with."""
+        for name in self.env.list_templates():
+            try:
+                self.env.get_template(name)
+            except TemplateError:
+                continue
+        return dict(self.compiled.entries)
 
     def sign_in_texts(self) -> tuple[str, str, bytes]:
         """The sign-in page's words in every language the theme speaks, as one shared script

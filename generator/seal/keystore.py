@@ -101,6 +101,10 @@ class Keystore:
         """Seals the publish manifest, so only a publish with this keystore can read what was published."""
         return hmac.new(self.site_key, b"publish manifest\0", hashlib.sha256).digest()
 
+    def memory_key(self) -> bytes:
+        """Seals what a build keeps beside the output for the next one (it holds export rows)."""
+        return hmac.new(self.site_key, b"build memory\0", hashlib.sha256).digest()
+
     @property
     def public_id(self) -> str:
         """A public name for this keystore, so a store can tell which keystore its portals were built with."""

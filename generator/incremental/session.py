@@ -1,17 +1,19 @@
-"""What a long-running process remembers between builds, so an export edit rebuilds quickly.
+"""What a build remembers, so an export edit rebuilds quickly.
 
-`portico serve` rebuilds whenever the export changes. A full incremental build still reads the
-whole export (seconds, for hundreds of thousands of rows) to find that one customer's rows
-changed. A `Session` keeps the last build in memory — the export's lines and whose each one is
-(`export_diff.ExportSnapshot`), and what the build made on its way (the pipeline's `Workshop`:
-ledger, slugs, renderer, the output's state) — so when
-nothing but export rows changed, it reads again only the rows of the customers those edits
-touched, re-plans and re-renders only their portals, and moves only their changed files into
-the output. The result is the same tree a full build makes (the tests check it); whenever that
-could not be promised (config, theme, content or keystore changed, a new customer needs keys,
-contacts changed, the output was built by someone else meanwhile, …) it runs the ordinary
-build, which refreshes the memory. The session calls the pipeline's stages; the pipeline knows
-nothing of sessions.
+A full incremental build still reads the whole export (seconds, for hundreds of thousands of
+rows) to find that one customer's rows changed. A `Session` keeps the last build — the export's
+lines and whose each one is (`export_diff.ExportSnapshot`), and what the build made on its way
+(the pipeline's `Workshop`: ledger, slugs, renderer, the output's state) — so when nothing but
+export rows changed, it reads again only the rows of the customers those edits touched,
+re-plans and re-renders only their portals, and moves only their changed files into the output.
+`portico serve` keeps its session in memory; `portico build` keeps it beside the output for the
+next process (`kept.py`), encrypted with the keystore.
+
+The result is the same tree a full build makes (the tests check it); whenever that could not be
+promised (config, theme, content or keystore changed, a new customer needs keys, contacts
+changed, the output was built by someone else meanwhile, …) it runs the ordinary build, which
+refreshes the memory. The session calls the pipeline's stages; the pipeline knows nothing of
+sessions.
 """
 
 from __future__ import annotations
@@ -19,29 +21,19 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 from .. import pipeline
 from ..config import Config
-from ..model import CustomerBook, Ledger
+from ..locks import LockHeld
+from ..model import Ledger
 from ..output import StagedOutput, input_fingerprint, recover_output, state_stamp
 from ..output.state import state_key
 from ..problems import ProblemLog, describe_os_error
 from ..progress import Progress
-from ..seal import Keystore
 from ..site import slug_for
+from . import kept
 from .export_diff import ExportEdit, ExportSnapshot
-
-
-@dataclass
-class Memory:
-    workshop: pipeline.Workshop  # what the last build made: config, ledger, slugs, renderer, state, ...
-    others: str  # fingerprint of every input but the export's row files
-    snapshot: ExportSnapshot
-    problems: ProblemLog
-    stamp: tuple[int, int] | None
-    portals: dict[str, pipeline.PortalSummary]  # by customer id
-    site_pages: int  # pages of the site itself (index, 404, robots.txt)
+from .memory import Memory, access_of, others_fingerprint
 
 
 @dataclass
@@ -49,6 +41,7 @@ class Session:
     memory: Memory | None = None
     quick_builds: int = 0  # how many builds took the quick way (for tests and the curious)
     remembered_once: bool = False  # an ordinary build has run in this session
+    keep: bool = False  # keep the memory beside the output for the next process (`portico build`)
 
     def build(
         self, config: Config, options: pipeline.BuildOptions, progress: Progress | None = None
@@ -58,10 +51,17 @@ class Session:
         started = time.perf_counter()
         result = pipeline.BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
         try:
-            with pipeline.locked_for_build(config, result.output_dir, options.encrypt):
+            with (
+                pipeline.locked_for_build(config, result.output_dir, options.encrypt),
+                pipeline.garbage_collection_paused(),  # half a million lines kept: nothing to collect among them
+            ):
                 if recover_output(result.output_dir):  # another build was cut short here: start afresh
                     self.memory = None
+                elif self.keep and self.memory is None:
+                    self.memory = kept.load(config, options, result.output_dir, progress)
                 quick = self.rebuild_quickly(config, options, progress, result)
+                if quick and result.ok and self.keep:
+                    kept.save(self.memory, result.output_dir)
         except pipeline.BUILD_ERRORS as exc:
             quick, result.failure = True, str(exc)
         except OSError as exc:  # the disk, not the input
@@ -69,11 +69,26 @@ class Session:
         if quick:
             result.seconds = time.perf_counter() - started
             return result
-        # the first build reads the export even if nothing changed, to have something to compare with
-        result = pipeline.build(config, options, progress, remember=True, reread=not self.remembered_once)
+        # the first build in a process that stays reads the export even if nothing changed, to have
+        # something to compare with; a kept memory is still good when nothing changed
+        reread = not self.remembered_once and not self.keep
+        result = pipeline.build(config, options, progress, remember=True, reread=reread)
         if result.workshop is not None:
             self.remember(result)
+            if self.keep:
+                self.keep_memory(config, result)
         return result
+
+    def keep_memory(self, config: Config, result: pipeline.BuildResult) -> None:
+        """Beside the output, for the next process (none when it cannot be kept safely)."""
+        try:
+            with pipeline.locked_for_build(config, result.output_dir, result.encrypted):
+                if self.memory is None or state_stamp(result.output_dir) != self.memory.stamp:
+                    kept.forget(result.output_dir)
+                else:
+                    kept.save(self.memory, result.output_dir)
+        except (OSError, LockHeld) as exc:  # the build stands; the next one reads the export
+            result.notices.append(f"could not keep what this build read for the next one: {exc}")
 
     def remember(self, result: pipeline.BuildResult) -> None:
         """After an ordinary build: keep what a quick rebuild needs (nothing, if the export cannot be
@@ -85,14 +100,17 @@ class Session:
         if snapshot is None:
             self.memory = None
             return
+        books = workshop.ledger.books
         self.memory = Memory(
             replace(workshop, owners=None),
-            _others(workshop.config, snapshot),
+            others_fingerprint(workshop.config, snapshot),
             snapshot,
             result.problems,
             state_stamp(result.output_dir),
             {p.customer_id: p for p in result.portals},
             result.pages - sum(p.pages for p in result.portals),
+            {customer_id: access_of(book) for customer_id, book in books.items()},
+            set(result.unopenable),
         )
         gc.collect()
         gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
@@ -102,10 +120,16 @@ class Session:
     ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
-        if memory is None or options != memory.workshop.options or result.output_dir != _output(memory):
+        if memory is None or options.full or options.new_keystore or result.output_dir != _output(memory):
             return False
-        if state_stamp(result.output_dir) != memory.stamp or _others(config, memory.snapshot) != memory.others:
-            return False  # something besides export rows changed, or another build wrote the output
+        if not _same_kind(options, memory.workshop.options):
+            return False
+        if options.only is not None or options.shard is not None:
+            return False  # a touched customer may not be one this build makes
+        if state_stamp(result.output_dir) != memory.stamp:
+            return False  # another build wrote the output
+        if others_fingerprint(config, memory.snapshot) != memory.others:
+            return False  # something besides export rows changed
         progress.stage("Comparing the export")
         edit = memory.snapshot.edit(memory.workshop.config)
         if edit is None or not edit.customers:
@@ -154,21 +178,33 @@ class Session:
         out.pages = sum(p.pages for p in ordered) + memory.site_pages
         out.portals = [[p.slug, p.pages, p.files] for p in ordered]
         pipeline.render_stage(workshop, plan, out, before.state, progress, result, workers=1)
+        result.engine.reused = result.files - len(result.engine.rendered)  # every other portal's too
+        result.read_again = len(customers)
         result.problems = _problems_after(memory.problems, edit)
         result.portals, result.pages = ordered, out.pages
         result.assets = workshop.assets.published()
-        result.unopenable = workshop.ledger.unopenable()
+        touched = {c: b for c, b in workshop.ledger.books.items() if c in customers}
+        memory.unopenable = (memory.unopenable - customers) | set(replace(workshop.ledger, books=touched).unopenable())
+        memory.access.update((c, access_of(book)) for c, book in touched.items())
+        result.unopenable = sorted(memory.unopenable)
         workshop.state = out.written_state
         memory.workshop, memory.snapshot, memory.problems = workshop, edit.snapshot, result.problems
         memory.stamp, memory.portals = state_stamp(result.output_dir), portals
 
 
+def _same_kind(options: pipeline.BuildOptions, before: pipeline.BuildOptions) -> bool:
+    """The same kind of build (how many processes render, say, makes no difference)."""
+    return (options.encrypt, options.strict, options.only, options.shard, options.in_ci) == (
+        before.encrypt,
+        before.strict,
+        before.only,
+        before.shard,
+        before.in_ci,
+    )
+
+
 def _output(memory: Memory):
     return memory.workshop.options.output_dir or memory.workshop.config.output_dir
-
-
-def _others(config: Config, snapshot: ExportSnapshot) -> str:
-    return input_fingerprint(config, leave_out=frozenset(config.export_dir / name for name in snapshot.files))
 
 
 def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
@@ -177,23 +213,16 @@ def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     changed = pipeline.model_stage(memory.workshop.config, edit.export, edit.problems)
     if changed.as_of != ledger.as_of or changed.catalogue != ledger.catalogue:
         return None  # every page shows the date; every catalogue page shows the catalogue
+    keystore = memory.workshop.keystore
     for customer_id in edit.customers:
-        before, after = ledger.books.get(customer_id), changed.books.get(customer_id)
-        if memory.workshop.options.encrypt and not _same_keys(memory.workshop.keystore, before, after):
+        before, after = memory.access.get(customer_id), changed.books.get(customer_id)
+        if memory.workshop.options.encrypt and (
+            before is None or after is None or customer_id not in keystore.customers or access_of(after) != before
+        ):
             return None  # keys or key slots to make, change or retire: the ordinary build does that (and tells staff)
     books = {c: b for c, b in ledger.books.items() if c not in edit.customers}
     books.update((c, changed.books[c]) for c in edit.customers if c in changed.books)
     return replace(ledger, books=books)
-
-
-def _same_keys(keystore: Keystore, before: CustomerBook | None, after: CustomerBook | None) -> bool:
-    if before is None or after is None or after.customer.id not in keystore.customers:
-        return False
-
-    def access(book: CustomerBook) -> list[Any]:
-        return sorted((c.email, c.portal_access) for c in book.customer.contacts)
-
-    return access(before) == access(after) and before.customer.portal_enabled == after.customer.portal_enabled
 
 
 def _slugs_after(memory: Memory, customers: set[str], ledger: Ledger) -> dict[str, str] | None:

@@ -1,0 +1,180 @@
+"""A session's memory kept beside the output, so the next `portico build` process rebuilds only
+the customers whose export rows changed instead of reading the whole export again.
+
+The file is `.portico/memory.bin` inside the output folder (never published, like the build's
+state). It holds the export's lines as the last build read them and whose each line is, the
+portals' slugs and summaries, the build's problems, and what every portal shares (the
+catalogue, price lists): customer data, so the body is sealed with AES-256-GCM under a key the
+keystore derives (`Keystore.memory_key`). Only a holder of the keystore can read it, and since
+the body is authenticated before it is unpickled, only a holder of the keystore could have made
+what is unpickled. What stays in clear is what the build's state already says: a format
+version, the state's stamp and the input fingerprint.
+
+Anything wrong with it — missing, damaged, made with another keystore or by another version,
+written before another build changed the output — means it is not used: the build takes the
+ordinary way and keeps a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .. import pipeline
+from ..config import Config
+from ..model import Ledger
+from ..output import ENGINE_VERSION, input_fingerprint, read_state, state_stamp
+from ..output.state import STATE_DIR
+from ..problems import ProblemLog
+from ..progress import Progress
+from ..read import read_pages
+from ..seal import Keystore, KeystoreError, read_keystore
+from .export_diff import ExportSnapshot, SnapshotFile
+from .memory import Memory
+
+MEMORY_FILE = f"{STATE_DIR}/memory.bin"
+MAGIC = b"portico-memory\n"
+VERSION = f"1/{ENGINE_VERSION}"  # a new version of what is kept, or of the engine: not used
+# a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
+UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
+
+
+@dataclass
+class KeptFile:
+    """One export file as kept: its lines joined again (one string to pickle, not half a million),
+    each line's owner and each owner's lines as the snapshot has them (pickled without a loop in
+    Python: the owners are a few thousand strings, each pickled once)."""
+
+    header: bytes
+    data: bytes  # the data lines joined by newlines
+    digest: bytes
+    owners: list[str]
+    index: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, snapshot: SnapshotFile) -> KeptFile:
+        return cls(snapshot.header, b"\n".join(snapshot.lines), snapshot.digest, snapshot.owners, snapshot.index)
+
+    def snapshot(self) -> SnapshotFile:
+        lines = self.data.split(b"\n")
+        if len(lines) != len(self.owners):
+            raise ValueError("the kept lines and owners do not match")
+        return SnapshotFile(self.header, lines, self.owners, self.digest, self.index)
+
+
+def path_in(output_dir: Path) -> Path:
+    return output_dir / MEMORY_FILE
+
+
+def save(memory: Memory, output_dir: Path) -> None:
+    """Keep the session's memory for the next process; only for an encrypted build, whose
+    keystore seals it."""
+    workshop = memory.workshop
+    if not workshop.options.encrypt or workshop.keystore is None or workshop.state is None:
+        forget(output_dir)
+        return
+    ledger = workshop.ledger
+    body = {
+        "options": workshop.options,
+        "others": memory.others,
+        "files": {name: KeptFile.of(f) for name, f in memory.snapshot.files.items()},
+        "keys": memory.snapshot.keys,
+        "problems": memory.problems,
+        "portals": memory.portals,
+        "site_pages": memory.site_pages,
+        "access": memory.access,
+        "unopenable": memory.unopenable,
+        "slugs": workshop.slugs,
+        "templates": workshop.templates.closures,  # the same while the theme is (the quick way checks)
+        "compiled": workshop.renderer.compiled_templates(),  # code: safe to run only since the body authenticates
+        "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
+    }
+    header = _header(memory.stamp, workshop.state.inputs)
+    nonce = os.urandom(12)
+    sealed = AESGCM(workshop.keystore.memory_key()).encrypt(nonce, pickle.dumps(body, protocol=5), header)
+    _write(path_in(output_dir), header + nonce + sealed)
+
+
+def forget(output_dir: Path) -> None:
+    path_in(output_dir).unlink(missing_ok=True)
+
+
+def load(config: Config, options: pipeline.BuildOptions, output_dir: Path, progress: Progress) -> Memory | None:
+    """The memory the last build kept, or None when there is none to trust, or when nothing the
+    build reads changed since (the ordinary build then finds nothing to do)."""
+    try:
+        raw = memoryview(path_in(output_dir).read_bytes())
+        header, sealed = _split(raw)
+        stamp, inputs = header["stamp"], header["inputs"]
+        if header["version"] != VERSION or stamp != list(state_stamp(output_dir) or ()):
+            return None  # another build wrote the output since
+        if inputs == input_fingerprint(config) or not options.encrypt:
+            return None
+        progress.stage("Opening what the last build kept")
+        keystore = read_keystore(config.path(config.gate.keystore))
+        body = _open(raw[: len(raw) - len(sealed)], sealed, keystore)
+        state = read_state(output_dir)
+        if state is None or state.inputs != inputs:
+            return None
+        as_of, catalogue, has, price_lists = body["shared"]
+        ledger = Ledger(as_of, {}, catalogue, has, price_lists)  # the books are read again only where they changed
+        pages = read_pages(config.path(config.content_dir), ProblemLog())
+        slugs, compiled = body["slugs"], body["compiled"]
+        workshop = pipeline.workshop_for(config, body["options"], ledger, slugs, keystore, pages, compiled=compiled)
+        workshop.state = state
+        workshop.templates.closures.update(body["templates"])
+        snapshot = ExportSnapshot({n: f.snapshot() for n, f in body["files"].items()}, body["keys"])
+    except UNUSABLE:
+        return None
+    return Memory(  # (whether anything but export rows changed since, the quick rebuild checks first)
+        workshop,
+        body["others"],
+        snapshot,
+        body["problems"],
+        tuple(stamp),
+        body["portals"],
+        body["site_pages"],
+        body["access"],
+        body["unopenable"],
+    )
+
+
+def _header(stamp: tuple[int, int] | None, inputs: str) -> bytes:
+    data = {"version": VERSION, "stamp": list(stamp or ()), "inputs": inputs}
+    return MAGIC + json.dumps(data, sort_keys=True).encode("ascii") + b"\n"
+
+
+def _split(raw: memoryview) -> tuple[dict, memoryview]:
+    if raw[: len(MAGIC)] != MAGIC:
+        raise ValueError("not a kept memory")
+    line_end = bytes(raw[:4096]).index(b"\n", len(MAGIC))
+    return json.loads(bytes(raw[len(MAGIC) : line_end])), raw[line_end + 1 :]
+
+
+def _open(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
+    body = AESGCM(keystore.memory_key()).decrypt(sealed[:12], sealed[12:], header)
+    data = pickle.loads(body)  # authenticated above: made by a holder of this keystore
+    if not isinstance(data, dict):
+        raise ValueError("not a kept memory")
+    return data
+
+
+def _write(path: Path, data: bytes) -> None:
+    """By temporary file and rename, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=".memory.", dir=path.parent)
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,106 @@
+"""What `portico build` keeps beside the output for the next process (`incremental/kept.py`): a
+one-customer change in a new process reads only that customer's rows; the kept file gives
+nothing away without the keystore, is never published, and anything wrong with it only means
+the ordinary build. (The quick rebuilds themselves, in both kinds of session, are in
+test_quick_rebuild.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
+
+from generator.cli import main
+from generator.incremental import kept
+from generator.incremental.session import Session
+
+CHANGED = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
+
+
+def portico_build(project, capsys, *extra) -> dict:  # noqa: F811
+    """`portico build --json` as staff run it (a new session, as in a new process)."""
+    capsys.readouterr()
+    code = main(["build", "--json", "-q", "--config", str(project.config(project.raw)), *extra])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"], report
+    return report
+
+
+def matches_a_full_build(project) -> bool:  # noqa: F811
+    fresh = project.root / f"fresh-{len(list(project.root.glob('fresh-*')))}"
+    full = project.build(project.raw, encrypt=True, full=True, output_dir=fresh)
+    return full.ok and tree(project.public) == tree(fresh)
+
+
+def test_a_new_build_process_reads_again_only_the_customer_whose_rows_changed(project, capsys):  # noqa: F811
+    first = portico_build(project, capsys, "--full")
+    assert first["read_again"] is None and kept.path_in(project.public).exists()
+    project.file("orders.csv", CHANGED)
+    quick = portico_build(project, capsys)
+    assert quick["read_again"] == 1
+    assert quick["rendered"] and quick["reused"] == quick["files"] - quick["rendered"]
+    totals = ("files", "pages", "unopenable")
+    assert [quick[k] for k in totals] == [first[k] for k in totals]
+    assert matches_a_full_build(project)
+    assert portico_build(project, capsys)["noop"]  # nothing changed since: nothing to do
+
+
+def test_the_kept_memory_gives_nothing_away_and_is_never_published(project, capsys, tmp_path):  # noqa: F811
+    portico_build(project, capsys, "--full")
+    path = kept.path_in(project.public)
+    data = path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    export_text = [CUSTOMERS, CONTACTS, ORDERS, QUOTES]
+    rows = [line for text in export_text for line in text.splitlines()[1:]]
+    cells = {cell for line in rows for cell in line.split(",") if len(cell) > 3}
+    assert cells and not [cell for cell in cells if cell.encode() in data]  # names, e-mails, numbers, dates
+    assert not [line for line in rows if line.encode() in data]
+    store = tmp_path / "published"
+    assert main(["publish", "-q", "--target", str(store), "--config", str(project.config(project.raw))]) == 0
+    published = {p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()}
+    assert published and kept.MEMORY_FILE not in published
+    assert not [p for p in store.rglob("*") if p.is_file() and data[-4096:] in p.read_bytes()]
+
+
+def _reseal(path, key: bytes) -> None:
+    """The kept file with the same clear header, its body sealed under another key."""
+    raw = path.read_bytes()
+    header_end = raw.index(b"\n", len(kept.MAGIC)) + 1
+    header, nonce = raw[:header_end], os.urandom(12)
+    path.write_bytes(header + nonce + AESGCM(key).encrypt(nonce, b"\x80\x05N.", header))  # a pickled None
+
+
+def test_a_damaged_or_foreign_kept_memory_means_the_ordinary_build(project, capsys):  # noqa: F811
+    portico_build(project, capsys, "--full")
+    path = kept.path_in(project.public)
+    damages = [
+        lambda: path.write_bytes(path.read_bytes()[:-100] + bytes(100)),  # cut short, zeros
+        lambda: _reseal(path, os.urandom(32)),  # sealed with another keystore's key
+        lambda: path.write_bytes(path.read_bytes().replace(b'"version": "', b'"version": "0', 1)),  # another version
+        lambda: path.write_bytes(b"not a kept memory at all"),
+    ]
+    for number, damage in enumerate(damages):
+        damage()
+        damaged = path.read_bytes()
+        project.file("orders.csv", CHANGED if number % 2 == 0 else ORDERS)
+        session = Session(keep=True)
+        result = project.build(project.raw, encrypt=True, session=session)
+        assert result.ok and session.quick_builds == 0 and result.read_again is None, number
+        assert matches_a_full_build(project)
+        assert path.read_bytes() != damaged  # a good one kept in its place
+    project.file("orders.csv", ORDERS.replace("A-2,C1,2026-05-02,Y,1,4", "A-2,C1,2026-05-02,Y,2,4"))
+    session = Session(keep=True)
+    assert project.build(project.raw, encrypt=True, session=session).ok and session.quick_builds == 1
+
+
+def test_a_build_by_another_command_makes_the_kept_memory_stale(project, capsys):  # noqa: F811
+    """`portico publish` rebuilds a stale output with the pipeline's own build, which keeps nothing."""
+    portico_build(project, capsys, "--full")
+    project.file("orders.csv", CHANGED)
+    assert project.build(project.raw, encrypt=True).ok  # the output changed, the kept memory did not
+    project.file("orders.csv", ORDERS)
+    report = portico_build(project, capsys)
+    assert report["read_again"] is None and matches_a_full_build(project)
