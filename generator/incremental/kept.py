@@ -167,8 +167,11 @@ def _open(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """By temporary file and rename, readable by its owner only."""
+    """By temporary file and rename, readable by its owner only (a process killed while writing
+    leaves a temporary file: the next write clears it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(".memory.*"):
+        leftover.unlink(missing_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=".memory.", dir=path.parent)
     try:
         os.fchmod(descriptor, 0o600)
