@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email import policy
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from aiosmtpd.controller import Controller
 
 from generator.config import load_config, parse_config
 from generator.pipeline import BuildOptions, build
+from generator.seal.keystore import read_keystore
 from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 
 REPO = Path(__file__).resolve().parent.parent
@@ -280,6 +283,29 @@ def demo_server(demo_build):
     server = StaticServer(demo_build)
     yield server
     server.close()
+
+
+@dataclass
+class DemoPortal:
+    entry: str  # the portal's address
+    email: str  # its first contact's
+    password: str
+
+
+@contextmanager
+def served_demo_portal(folder: Path, customer: str = "C1001", **overrides):
+    """The demo built encrypted (config `overrides` as for demo_config) and served over HTTP: one
+    customer's portal address, and the e-mail and password of its first contact."""
+    config = demo_config(folder, **overrides)
+    result = build(config, BuildOptions(strict=True, new_keystore=True))
+    assert result.ok, result.failure
+    address, contact = sorted(read_keystore(folder / "keystore.json").customers[customer].contacts.items())[0]
+    slug = next(p.slug for p in result.portals if p.customer_id == customer)
+    server = StaticServer(folder / "public")
+    try:
+        yield DemoPortal(f"{server.url}/{slug}/", address, contact.password)
+    finally:
+        server.close()
 
 
 def sign_in_by_form(page, url: str, email: str, password: str) -> None:

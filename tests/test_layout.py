@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from conftest import StaticServer, demo_config, sign_in_by_form
+from conftest import StaticServer, demo_config, served_demo_portal, sign_in_by_form
 
 from generator.pipeline import BuildOptions, build, check
 from generator.seal import manage
@@ -164,17 +164,12 @@ def test_a_direct_link_page_shows_that_page_alone(tmp_path, browser):
 
 
 def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_path, browser):
-    config = demo_config(tmp_path)
-    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
-    keystore = read_keystore(tmp_path / "keystore.json")
-    email, contact = sorted(keystore.customers["C1001"].contacts.items())[0]
-    server = StaticServer(tmp_path / "public")
-    try:
+    with served_demo_portal(tmp_path) as portal:
         page = browser.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        entry = f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1001').slug}/"
-        sign_in_by_form(page, entry, email, contact.password)
+        entry = portal.entry
+        sign_in_by_form(page, entry, portal.email, portal.password)
         page.wait_for_selector("h1:has-text('Welcome')")
         page.evaluate("window.stillThisWindow = true")  # gone after an ordinary load
         length = page.evaluate("history.length")
@@ -207,22 +202,14 @@ def test_pages_open_in_place_with_address_title_and_history_as_after_a_load(tmp_
         page.wait_for_selector("main h1:has-text('Invoices')")
         assert page.evaluate("window.stillThisWindow") is None
         assert errors == []
-    finally:
-        server.close()
 
 
 def test_back_while_a_shown_page_is_still_starting_still_ends_on_the_right_page(tmp_path, browser):
     """Showing a page in place re-runs the theme's scripts; a Back before navigate.js has run again
     finds no listener. The address moves without its page unless navigate.js catches up when it runs."""
-    config = demo_config(tmp_path)
-    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
-    keystore = read_keystore(tmp_path / "keystore.json")
-    email, contact = sorted(keystore.customers["C1001"].contacts.items())[0]
-    server = StaticServer(tmp_path / "public")
-    try:
+    with served_demo_portal(tmp_path) as portal:
         page = browser.new_page()
-        entry = f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1001').slug}/"
-        sign_in_by_form(page, entry, email, contact.password)
+        sign_in_by_form(page, portal.entry, portal.email, portal.password)
         page.wait_for_selector("h1:has-text('Welcome')")
         page.click(".site-nav a:has-text('Invoices')")
         page.wait_for_selector("main h1:has-text('Invoices')")
@@ -239,8 +226,6 @@ def test_back_while_a_shown_page_is_still_starting_still_ends_on_the_right_page(
             route.continue_()
         page.wait_for_selector("main h1:has-text('Invoices')")
         assert page.url == invoices and page.title().startswith("Invoices")
-    finally:
-        server.close()
 
 
 def test_lists_keep_sorting_on_a_phone(themed, browser):
@@ -261,22 +246,17 @@ def test_lists_keep_sorting_on_a_phone(themed, browser):
 def test_axe_finds_no_violation_on_the_sign_in_page_and_signed_in(theme, tmp_path, browser):
     """The encrypted portal as a customer meets it: the sign-in page (with "Forgot your password?"
     open), then, signed in, pages with the sign-out button and the menu."""
-    config = demo_config(tmp_path, theme=theme)
-    assert build(config, BuildOptions(strict=True, new_keystore=True)).ok
-    keystore = read_keystore(tmp_path / "keystore.json")
-    email, contact = sorted(keystore.customers["C1009"].contacts.items())[0]
-    server = StaticServer(tmp_path / "public")
     axe, found = Axe(), []
     options = {"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]}
-    try:
+    with served_demo_portal(tmp_path, "C1009", theme=theme) as portal:
         for width in (375, 1280):
             page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto(f"{server.url}/{manage.portal_for(config, check(config)[0], keystore, 'C1009').slug}/")
+            page.goto(portal.entry)
             page.wait_for_selector("[data-gate-form]:not([hidden])")
             page.click("[data-gate-forgot] summary")
             found += [("sign-in", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
-            page.fill("#gate-email", email)
-            page.fill("#gate-password", contact.password)
+            page.fill("#gate-email", portal.email)
+            page.fill("#gate-password", portal.password)
             page.click("[data-gate-form] button[type=submit]")
             page.wait_for_selector("main h1:has-text('Welcome')")
             found += [("dashboard", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
@@ -286,8 +266,6 @@ def test_axe_finds_no_violation_on_the_sign_in_page_and_signed_in(theme, tmp_pat
             page.wait_for_selector("main h1:has-text('Statement')")
             found += [("statement", width, v["id"]) for v in axe.run(page, options=options).response["violations"]]
             page.close()
-    finally:
-        server.close()
     assert found == [], f"{theme}: {found}"
 
 

@@ -13,12 +13,14 @@ import string
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .entities import ENTITIES
 from .expressions import Expression, ExpressionError
 from .urls import checked_link_template, checked_url
+from .words import N_
 
 ORDER_STAGES_DEFAULT = ["received", "confirmed", "in_production", "shipped", "delivered"]
 INVOICE_STATES = ("open", "paid", "void")
@@ -344,11 +346,15 @@ class CustomState(Strict):
         return label
 
     def text(self, language: str, fallback: str) -> str:
-        """The label in `language` (`de_AT`, then `de`), else in `fallback`, else English, else any."""
-        for candidate in (language, language.split("_")[0], fallback, "en"):
-            if candidate in self.label:
-                return self.label[candidate]
-        return next(iter(self.label.values()))
+        return in_language(self.label, language, fallback)
+
+
+def in_language(texts: dict[str, str], language: str, fallback: str) -> str:
+    """The text in `language` (`de_AT`, then `de`), else in `fallback`, else English, else any."""
+    for candidate in (language, language.split("_")[0], fallback, "en"):
+        if candidate in texts:
+            return texts[candidate]
+    return next(iter(texts.values()))
 
 
 class Modules(Strict):
@@ -386,9 +392,152 @@ class ActionsConfig(Strict):
 
     @model_validator(mode="after")
     def _form_needs_url(self) -> ActionsConfig:
-        if self.channel == "form" and not (self.form_url or "").startswith("https://"):
-            raise ValueError("channel 'form' needs form_url starting with https://")
+        if self.channel == "form" and not is_form_endpoint(self.form_url or ""):
+            raise ValueError(
+                "channel 'form' needs form_url starting with https:// (or http://127.0.0.1 or "
+                "http://localhost, for a receiver on this machine)"
+            )
         return self
+
+
+def is_form_endpoint(url: str) -> bool:
+    """HTTPS, or plain HTTP to this machine (a browser treats loopback as a secure origin)."""
+    parts = urlsplit(url)
+    if any(ord(c) < 0x21 or c in "'\";" for c in url) or not parts.hostname:
+        return False  # (the URL goes into the Content-Security-Policy as it is)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost"))
+
+
+Words = str | dict[str, str]
+"""Text customers read: one string (the theme's catalogues translate it when it is one of theirs,
+as the defaults are), or per language, e.g. `{en: Repair, de: Reparatur}`."""
+
+
+def checked_words(value: Words | None, what: str) -> Words | None:
+    if value is None:
+        return None
+    texts = [value] if isinstance(value, str) else list(value.values())
+    if not texts or not all(text.strip() for text in texts):
+        raise ValueError(f"{what}: give the text, in one language at least (e.g. {{en: ...}})")
+    return value
+
+
+REQUEST_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class RequestField(Strict):
+    """A field of a request form besides the description."""
+
+    key: str
+    """The field's name in what is sent (`field.<key>`): lower-case letters, digits, `-` and `_`."""
+    label: Words
+    """What the form says beside it."""
+    type: Literal["text", "number", "date", "choice"] = "text"
+    """`text` (one line), `number`, `date` (YYYY-MM-DD), or `choice` (one of `choices`)."""
+    required: bool = False
+    """Whether the request cannot be sent without it."""
+    choices: list[str] = Field(default_factory=list)
+    """For `choice`: the values offered, as sent and shown."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if not REQUEST_KEY.match(key):
+            raise ValueError(f"{key!r}: use lower-case letters, digits, '-' and '_' (up to 40), starting with a letter")
+        return key
+
+    @model_validator(mode="after")
+    def _checked(self) -> RequestField:
+        checked_words(self.label, f"field {self.key} label")
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"field {self.key}: a choice needs `choices`")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"field {self.key}: `choices` only go with type choice")
+        return self
+
+
+class Terms(Strict):
+    """Terms a customer must accept before sending: the text (Markdown) and its version, which is sent along."""
+
+    text: Words
+    """The terms, in Markdown (one text, or per language)."""
+    version: str
+    """Names this wording (e.g. `2026-01`): what is sent says which version the customer accepted."""
+
+    @model_validator(mode="after")
+    def _checked(self) -> Terms:
+        checked_words(self.text, "terms text")
+        if not self.version.strip() or len(self.version) > 40 or "\n" in self.version:
+            raise ValueError("terms version: one short line, e.g. 2026-01")
+        return self
+
+
+class RequestKind(Strict):
+    """One kind of request a customer can send from the request page."""
+
+    key: str
+    """What is sent as `request` (e.g. `repair`): lower-case letters, digits, `-` and `_`."""
+    label: Words
+    """The kind's name: heading of its form and e-mail subject."""
+    button: Words = N_("Send request")
+    """The send button's text."""
+    hint: Words | None = None
+    """A line of help above the description."""
+    description: Words | None = None
+    """Text the description box starts with (a default work description)."""
+    description_required: bool = False
+    """Whether the request cannot be sent with an empty description (or only the default one)."""
+    fields: list[RequestField] = Field(default_factory=list)
+    """Fields besides the description."""
+    terms: Terms | None = None
+    """Terms to accept before sending."""
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        return RequestField._key(key)
+
+    @model_validator(mode="after")
+    def _checked(self) -> RequestKind:
+        for words, what in ((self.label, "label"), (self.button, "button"), (self.hint, "hint")):
+            checked_words(words, f"request kind {self.key} {what}")
+        keys = [f.key for f in self.fields]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"request kind {self.key}: two fields with the same key")
+        return self
+
+
+DEFAULT_REQUEST_KINDS = [
+    RequestKind(key="new-order", label=N_("New order"), hint=N_("Please list the items and quantities you need.")),
+    RequestKind(key="work-request", label=N_("Work request"), hint=N_("Please describe the work you need.")),
+    RequestKind(
+        key="change-details", label=N_("Change of details"), hint=N_("Please tell us which details have changed.")
+    ),
+]
+
+
+class RequestsConfig(Strict):
+    """The request page's kinds of request (a group's or customer's `kinds` replace these as a whole)."""
+
+    kinds: list[RequestKind] = Field(default_factory=lambda: list(DEFAULT_REQUEST_KINDS))
+    """The kinds offered, in order; by default new order, work request, change of details."""
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique(cls, kinds: list[RequestKind]) -> list[RequestKind]:
+        keys = [k.key for k in kinds]
+        if len(keys) != len(set(keys)):
+            raise ValueError("two request kinds with the same key")
+        if {"quote-approve", "quote-decline"} & set(keys):
+            raise ValueError("quote-approve and quote-decline are the quote page's own requests")
+        return kinds
+
+
+class QuoteDecisions(Strict):
+    """Approving or declining a quote from its page."""
+
+    terms: Terms | None = None
+    """Terms a customer must accept to approve a quote (their version is sent along)."""
 
 
 class PaymentInstructions(Strict):
@@ -536,6 +685,10 @@ class PortalConfig(Strict):
     """The ERP's own stages and statuses beyond the built-in ones, e.g. `{on_hold: {label: {en: On hold, de: Angehalten}}, disputed: {label: {en: Disputed}, counts_as: open}}`."""
     actions: ActionsConfig = ActionsConfig()
     """How requests and quote decisions leave the site."""
+    requests: RequestsConfig = RequestsConfig()
+    """The kinds of request customers can send, each with its fields and terms."""
+    quotes: QuoteDecisions = QuoteDecisions()
+    """Quote approval: terms to accept."""
     payment_link_template: str | None = None
     """Pay link for invoices with a balance when the export has none; fields `{invoice}`, `{balance}`, `{currency}`, `{customer}`."""
     default_payment_days: int = Field(30, ge=0)

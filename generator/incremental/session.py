@@ -79,6 +79,12 @@ class Session:
                 self.keep_memory(config, result)
         return result
 
+    @staticmethod
+    def keeps(options: pipeline.BuildOptions) -> bool:
+        """Whether a build is worth keeping the memory of for the next process: a whole encrypted
+        build (a shard or some customers never take the quick way; a preview has no keystore to seal it)."""
+        return options.encrypt and options.shard is None and options.only is None
+
     def keep_memory(self, config: Config, result: pipeline.BuildResult) -> None:
         """Beside the output, for the next process (none when it cannot be kept safely)."""
         try:
@@ -96,11 +102,13 @@ class Session:
         self.remembered_once = True
         gc.unfreeze()  # the last memory's objects may be garbage now
         workshop, result.workshop = result.workshop, None
+        access = {customer_id: access_of(book) for customer_id, book in workshop.ledger.books.items()}
+        if self.keep:  # kept for another process, which reads the books again where they changed: let them go
+            workshop = replace(workshop, ledger=replace(workshop.ledger, books={}))
         snapshot = ExportSnapshot.take(workshop.config, workshop.owners) if workshop.state is not None else None
         if snapshot is None:
             self.memory = None
             return
-        books = workshop.ledger.books
         self.memory = Memory(
             replace(workshop, owners=None),
             others_fingerprint(workshop.config, snapshot),
@@ -109,7 +117,7 @@ class Session:
             state_stamp(result.output_dir),
             {p.customer_id: p for p in result.portals},
             result.pages - sum(p.pages for p in result.portals),
-            {customer_id: access_of(book) for customer_id, book in books.items()},
+            access,
             set(result.unopenable),
         )
         gc.collect()

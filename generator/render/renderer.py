@@ -19,6 +19,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from ..config import ActionsConfig, Branding, Config, PortalConfig
+from ..config.schema import Words, in_language
 from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, SHELL, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
@@ -66,10 +67,10 @@ SIGN_IN_TEXTS = "sign-in-texts.js"
 
 
 def content_security_policy(*actions: ActionsConfig) -> str:
-    """No external scripts, nothing inline that runs; forms only to the configured channels."""
-    form_targets = "'self' mailto:"
-    for url in sorted({a.form_url for a in actions if a.channel == "form" and a.form_url}):
-        form_targets += " " + url
+    """No external scripts, nothing inline that runs; forms only to the configured endpoints (the
+    sign-in forms are handled by script, e-mail requests open as links)."""
+    endpoints = sorted({a.form_url for a in actions if a.channel == "form" and a.form_url})
+    form_targets = " ".join(endpoints) or "'none'"
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src 'self'; font-src 'self'; form-action {form_targets}; base-uri 'none'; object-src 'none'"
@@ -112,7 +113,8 @@ class Renderer:
         )
         self._translated: dict[tuple[object, str, bool], str] = {}
         self.env.globals.update(_=self.translate, gettext=self.translate)
-        self.env.filters.update(markdown=self.markdown, state=self.state_badge, **FORMATTING_FILTERS)
+        self.env.filters.update(markdown=self.markdown, state=self.state_badge, words=self.words, **FORMATTING_FILTERS)
+        self.env.filters["plain_decimal"] = lambda amount: format(amount, "f")  # as machines read it: 1234.50
         self.env.globals.update(
             site=config.site,
             state_label=self.state_text,
@@ -205,6 +207,15 @@ class Renderer:
         if label == key:
             return key.replace("_", " ").strip().capitalize()
         return self.translations.gettext(label)
+
+    def words(self, value: Words | None) -> str:
+        """Configured text customers read: given per language, or one string that the theme's
+        catalogues translate when it is one of theirs (the defaults are)."""
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return self.translations.gettext(value)
+        return in_language(value, self.language, self.config.site.language)
 
     def state_badge(self, key: str) -> Markup:
         """A state as a badge; a helper rather than a macro, as lists show one on every row."""

@@ -4,10 +4,9 @@ and translated where it is shown, in the customer's language."""
 
 from __future__ import annotations
 
+from ..config.words import N_
 
-def N_(message: str) -> str:
-    """Marks a string for translation where it is declared; it is translated where shown."""
-    return message
+__all__ = ["N_", "activity_label", "state_label"]
 
 
 STATE_LABELS = {

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ...config import load_config
 from ...incremental.session import Session
-from ...pipeline import BuildOptions
+from ...pipeline import BuildOptions, build
 from ...site.shards import Shard
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_new_keystore_option, in_ci
 from ..progress import progress_for
@@ -78,8 +78,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         full=args.full,
         shard=args.shard,
     )
-    with progress_for(args, console) as progress:  # quick when the last build kept what it read
-        result = Session(keep=True).build(config, options, progress)
+    with progress_for(args, console) as progress:
+        if Session.keeps(options):  # quick when the last build kept what it read
+            result = Session(keep=True).build(config, options, progress)
+        else:
+            result = build(config, options, progress)
     if args.json:
         print(json.dumps(build_report(result), indent=2))
     print_problems(result.problems, console, args.verbose, args.quiet)
