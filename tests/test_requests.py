@@ -6,6 +6,7 @@ accepted terms' version; kinds are layered global → group → customer."""
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 import threading
@@ -341,8 +342,12 @@ def test_forms_with_fields_and_terms_pass_axe_work_by_keyboard_and_fit_320_px(tm
     try:
         page = browser.new_page(viewport={"width": 320, "height": 700})
         found = []
-        for path in ("C1001/requests.html", f"{customer}/quote-{number}.html"):
+        for path in ("C1001/requests.html", f"{customer}/quote-{number}.html", "C1006/catalogue.html"):
             page.goto(f"{server.url}/{path}")
+            if path.endswith("catalogue.html"):  # a basket with a line below its minimum
+                page.click("button[aria-label='Add SF-510 to the basket']")
+                page.fill("[data-basket-quantity='SF-510']", "2")
+                page.press("[data-basket-quantity='SF-510']", "Tab")
             page.click("form[data-request-form] button[type=submit] >> nth=0")  # the problems shown, too
             results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
             found += [(path, v["id"]) for v in results.response["violations"]]
@@ -364,3 +369,104 @@ def test_forms_with_fields_and_terms_pass_axe_work_by_keyboard_and_fit_320_px(tm
         assert ("field.urgency", "Normal") in sent_fields(mailto_of(page)[1]["body"])[0]
     finally:
         server.close()
+
+
+def export_rows(name: str, encoding: str = "utf-8-sig", delimiter: str = ",") -> list[dict[str, str]]:
+    with (REPO / "content" / "export" / name).open(encoding=encoding, newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
+def price_from_the_export(customer: str, sku: str, quantity: Decimal) -> Decimal:
+    """Independently of the pipeline, from the demo's CSV files: the lowest price break of the
+    customer's own and its group's that the quantity reaches, else the catalogue's list price."""
+    group = next(r["Segment"] for r in export_rows("customers.csv") if r["CustNo"] == customer)
+    breaks = [
+        Decimal(r["price"])
+        for r in export_rows("prices.csv")
+        if r["sku"] == sku
+        and (r["customer"] == customer or (not r["customer"] and r["price_group"] == group))
+        and Decimal(r["min_qty"]) <= quantity
+    ]
+    if breaks:
+        return min(breaks)
+    product = next(r for r in export_rows("catalogue.csv", "cp1252", ";") if r["Artikel"] == sku)
+    return Decimal(product["Listenpreis"].replace(",", "."))
+
+
+def expected_order(customer: str, items: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], str]:
+    lines, total = [], Decimal(0)
+    for sku, quantity in items:
+        unit = price_from_the_export(customer, sku, Decimal(quantity))
+        lines.append(("line", f"{sku}; {quantity}; {unit}; EUR"))
+        total += (unit * Decimal(quantity)).quantize(Decimal("0.01"))
+    return lines, str(total)
+
+
+def basket_sent(page) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    page.wait_for_selector("form#catalogue-order [data-request-mailto]")
+    href = page.locator("form#catalogue-order [data-request-mailto]").get_attribute("href")
+    fields, _ = sent_fields(dict(parse_qsl(urlsplit(href).query))["body"])
+    return [f for f in fields if f[0] == "line"], dict(fields)
+
+
+def test_a_basket_at_the_customers_own_prices_refuses_a_quantity_below_its_minimum_then_sends_and_reorders(
+    tmp_path, browser
+):
+    _, server = preview(tmp_path)
+    customer = "C1006"  # its own price breaks for TL-410 (from 1 and from 10), the key group's for the rest
+    try:
+        page = browser.new_page()
+        page.goto(f"{server.url}/{customer}/catalogue.html")
+        page.wait_for_selector("table[data-catalogue] tbody button")
+        for sku in ("FX-100", "SF-510", "TL-410"):
+            page.fill("[data-catalogue-search]", sku)
+            page.click(f"button[aria-label='Add {sku} to the basket']")
+        assert page.input_value("[data-basket-quantity='SF-510']") == "12"  # added at its minimum
+        for sku, quantity in (("FX-100", "3"), ("SF-510", "5"), ("TL-410", "12")):
+            page.fill(f"[data-basket-quantity='{sku}']", quantity)
+            page.press(f"[data-basket-quantity='{sku}']", "Tab")
+        send(page, "form#catalogue-order")
+        said = page.locator("form#catalogue-order [data-request-message]").inner_text()
+        assert "SF-510 is sold from 12" in said
+        assert page.evaluate("document.activeElement.getAttribute('data-basket-quantity')") == "SF-510"
+        assert page.locator("form#catalogue-order [data-request-mailto]").count() == 0
+
+        page.fill("[data-basket-quantity='SF-510']", "12")
+        page.press("[data-basket-quantity='SF-510']", "Tab")
+        send(page, "form#catalogue-order")
+        lines, fields = basket_sent(page)
+        expected_lines, expected_total = expected_order(customer, [("FX-100", "3"), ("SF-510", "12"), ("TL-410", "12")])
+        assert lines == expected_lines and fields["total"] == expected_total and fields["currency"] == "EUR"
+        assert fields["request"] == "catalogue-order" and fields["customer"] == customer
+        assert "139.00" in expected_lines[2][1]  # the own break from 10 applies: checked, not assumed
+        shown_total = page.locator("[data-basket-total]").inner_text()
+        assert re.sub(r"[^\d]", "", shown_total) == expected_total.replace(".", "")
+
+        order = "SO-24023"
+        ordered = [(r["Item"], r["Qty"]) for r in export_rows("orders.csv") if r["OrderNo"] == order and r["Item"]]
+        page.goto(f"{server.url}/{customer}/order-{order}.html")
+        page.click("[data-reorder]")
+        page.wait_for_selector("[data-basket-quantity]")
+        assert page.locator("[data-basket-quantity]").count() == len(ordered)
+        send(page, "form#catalogue-order")
+        lines, fields = basket_sent(page)
+        expected_lines, expected_total = expected_order(customer, ordered)
+        assert lines == expected_lines and fields["total"] == expected_total
+    finally:
+        server.close()
+
+
+def test_the_basket_is_cleared_at_sign_out(tmp_path, browser):
+    with served_demo_portal(tmp_path, "C1006") as portal:
+        page = browser.new_page()
+        sign_in_by_form(page, portal.entry, portal.email, portal.password)
+        page.wait_for_selector("h1:has-text('Welcome')")
+        page.click(".site-nav a:has-text('Catalogue')")
+        page.wait_for_selector("table[data-catalogue] tbody button")
+        page.click("button[aria-label='Add FX-100 to the basket']")
+        assert page.locator("[data-basket-quantity='FX-100']").count() == 1
+        stored = "Object.keys(sessionStorage).filter(k => k.endsWith(':basket'))"
+        assert len(page.evaluate(stored)) == 1
+        page.click("[data-sign-out]")
+        page.wait_for_selector("[data-gate-form]:not([hidden])")
+        assert page.evaluate(stored) == []

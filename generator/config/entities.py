@@ -195,6 +195,7 @@ ENTITIES: dict[str, Entity] = {
                 "unit": TEXT,
                 "list_price": DECIMAL,
                 "stock": DECIMAL,
+                "min_quantity": DECIMAL,  # the least a customer may order
             },
             required=("sku", "name"),
         ),

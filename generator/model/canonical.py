@@ -231,6 +231,7 @@ class Product:
     unit: str
     list_price: Decimal | None
     stock: Decimal | None
+    min_quantity: Decimal | None = None  # the least a customer may order (None: any quantity)
 
 
 @dataclass(slots=True)

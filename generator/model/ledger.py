@@ -243,6 +243,7 @@ class LedgerBuilder:
                 unit=_text(f, "unit"),
                 list_price=f.get("list_price"),
                 stock=f.get("stock"),
+                min_quantity=f.get("min_quantity"),
             )
         return products
 

@@ -149,8 +149,8 @@ class Recipes:
         if planned.shared and self.encrypted:
             parts += [self.sealing, self.shared_keys]  # the shared file's name and key, and pages that carry them
         parts += planned.inputs
-        if planned.size_step:
-            parts.append(f"size step {planned.size_step}")
+        if planned.payment_sizes:
+            parts.append("payment sizes")
         if planned.kind == COPY:
             parts.append(hashlib.sha256(planned.copied_bytes()).hexdigest())
         return digest(*parts)

@@ -26,7 +26,7 @@ class RenderedFile:
     links: tuple[str, ...] = ()  # output paths of the site's files it links to (set by `Renderer.make`)
     random: bool = False  # random bytes (a decoy): deflate would only spend time finding that out
     shell: bool = False  # a portal's entry shell, its one public page (the gate makes its bytes)
-    size_step: int = 0  # sealed this many size classes above its kind's first
+    payment_sizes: bool = False  # sealed in the sizes of pages that may show payment (seal/padding.py)
 
     @property
     def output_path(self) -> str:

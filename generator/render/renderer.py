@@ -173,7 +173,7 @@ class Renderer:
             speaks = planned.context
             self.translations = self.catalogues.translations(speaks["language"])
             fmt = self.formatter(speaks["language"], speaks["currency"], speaks["date_format"])
-            data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext)
+            data = tables.to_json(planned.table, fmt.money, fmt.number, self.translations.gettext, speaks.get("extra"))
         elif planned.kind in (COPY, DECOY):
             data = planned.copied_bytes()
         elif planned.kind == SHELL:
@@ -188,7 +188,7 @@ class Renderer:
             planned.entry,
             random=planned.kind == DECOY,
             shell=planned.kind == SHELL,
-            size_step=planned.size_step,
+            payment_sizes=planned.payment_sizes,
         )
 
     def render_page(self, planned: PlannedFile) -> str:

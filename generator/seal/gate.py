@@ -17,7 +17,7 @@ from ..site.paths import SHARED_DIR
 from . import blobs, slots
 from .access import is_current
 from .keystore import Keystore
-from .padding import page_size_class
+from .padding import blob_size_class
 from .shells import ENTRY_BLOB, PAGE_PARAMETER, page_id
 
 ENTRY = PATHS.entry
@@ -88,7 +88,7 @@ class Gate:
         name = self.published_name(portal, rendered.path)
         epoch = self.keystore.customers[portal.customer_id].link_epochs.get(rendered.path, 0)
         padding = self.config.gate.padding
-        sizes = (page_size_class(padding) if rendered.path.endswith(".html") else padding.sizes) << rendered.size_step
+        sizes = blob_size_class(padding, rendered.path, payment=rendered.payment_sizes)
         path = f"{portal.slug}/{name}"
         blob = blobs.seal(self.keys(portal), path, rendered.media_type, rendered.data, sizes, epoch, rendered.random)
         return RenderedFile(portal, name, blob, "application/octet-stream")

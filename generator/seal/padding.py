@@ -15,9 +15,11 @@ Pages whose size would tell what should stay private are padded one class up and
 apart: an invoice (or the statement) shows payment instructions and a QR code while it is open
 and not once it is paid, which would lift exactly the unpaid ones into the next class. In a
 portal that can show payment instructions, every invoice page and its statement are padded to
-twice the page class, paid or not, and brought up to a count class of their own (1, 2, 4, …)
-with decoys of that size: what the public files tell is how many invoices, within a factor of
-`growth`, never which are paid.
+sizes of their own, paid or not — from 9/4 of the page class (6.75 KiB by default), doubling,
+which no other page is ever padded to (ordinary pages are 3, 6, 12 KiB …; a long quote page
+among the invoices would spoil their count) — and brought up to a count class of their own
+(1, 2, 4, …) with decoys of that size: what the public files tell is how many invoices, within
+a factor of `growth`, never which are paid.
 """
 
 from __future__ import annotations
@@ -48,16 +50,15 @@ def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
         if planned.portal is None:
             continue
         if planned.template in PAYMENT_TEMPLATES and may_show_payment(planned):
-            planned.size_step = 1
+            planned.payment_sizes = True
             payment_pages[planned.portal.slug] += 1
         elif planned.path.endswith(".html"):
             pages[planned.portal.slug] += 1
         else:
             others[planned.portal.slug] += 1
-    page_size = page_size_class(padding)
     kinds = (
-        ("", ".html", pages, padding.files, page_size, 0),
-        ("payment-", ".html", payment_pages, 1, 2 * page_size, 1),
+        ("", ".html", pages, padding.files, page_size_class(padding), 0),
+        ("payment-", ".html", payment_pages, 1, payment_size_class(padding), 1),
         ("", ".bin", others, max(padding.files // 8, 1), padding.sizes, 0),
     )
     for portal in plan.portals:
@@ -68,6 +69,7 @@ def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
             length = str(max(size - FRAMING, 16))
             for number in range(count_class(real, smallest, padding.growth) - real):
                 decoy = PlannedFile(portal, f"decoy-{prefix}{number}{suffix}", DECOY, inputs=(length,))
+                decoy.payment_sizes = bool(step)
                 plan.files.append(decoy)
 
 
@@ -84,3 +86,16 @@ def page_size_class(padding: PaddingConfig) -> int:
     """Pages start at twice the smallest size class: nearly every page of the default theme lands
     there, so the decoys, which are made there, look like the pages around them."""
     return 2 * padding.sizes
+
+
+def payment_size_class(padding: PaddingConfig) -> int:
+    """Where invoice pages and the statement start: above an open invoice's length, and 9/4 of
+    the page class, so that doubling never meets a size an ordinary page has."""
+    return page_size_class(padding) * 9 // 4
+
+
+def blob_size_class(padding: PaddingConfig, path: str, payment: bool) -> int:
+    """The smallest size a file's blob is padded to (then twice that, and so on)."""
+    if payment:
+        return payment_size_class(padding)
+    return page_size_class(padding) if path.endswith(".html") else padding.sizes

@@ -46,7 +46,7 @@ class PlannedFile:
     entry: bool = False  # the portal's entry page: the one its URL opens, which carries the key slots
     shared: tuple[str, ...] = ()  # ledger data beyond the customer's book the file shows (e.g. "catalogue")
     inputs: tuple[str, ...] = ()  # anything else the file is made from (a content page's text)
-    size_step: int = 0  # sealed: padded this many size classes above its kind's first (seal/padding.py)
+    payment_sizes: bool = False  # sealed: padded to the sizes of pages that may show payment (seal/padding.py)
 
     @property
     def output_path(self) -> str:

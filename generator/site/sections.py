@@ -153,13 +153,29 @@ class Catalogue(Section):
         hidden = frozenset(settings.hidden_fields)
         variant = repr((group, portal.language, portal.currency, sorted(hidden)))
         path = PATHS.shared("catalogue-" + hashlib.sha256(variant.encode()).hexdigest()[:16])
+        priced = "your_price" not in hidden  # a basket shows prices: none where they are hidden
         if path not in context.shared:
             table = tables.catalogue_table(ledger.catalogue, price_list).without(hidden)
             speaks = {"language": portal.language, "currency": portal.currency, "date_format": settings.date_format}
-            context.shared[path] = PlannedFile(None, path, DATA, context=speaks, table=table, shared=self.shared)
+            shown = "list_price" not in hidden
+            extra = {"ordering": tables.ordering(ledger.catalogue, price_list, shown)} if priced else {}
+            context.shared[path] = PlannedFile(
+                None, path, DATA, context={**speaks, "extra": extra}, table=table, shared=self.shared
+            )
         columns = context.shared[path].table.columns
-        own = tables.own_prices(context.book, ledger.catalogue, price_list) if "your_price" not in hidden else {}
-        return [context.page(self, PATHS.list(self.key), "catalogue.html", data=path, columns=columns, own_prices=own)]
+        own = tables.own_prices(context.book, ledger.catalogue, price_list) if priced else {}
+        breaks = tables.own_breaks(context.book, ledger.catalogue) if priced else {}
+        return [
+            context.page(
+                self,
+                PATHS.list(self.key),
+                "catalogue.html",
+                data=path,
+                columns=columns,
+                own_prices=own,
+                own_breaks=breaks,
+            )
+        ]
 
 
 @dataclass(frozen=True, kw_only=True)

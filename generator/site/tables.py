@@ -91,9 +91,12 @@ def to_csv(
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
-def to_json(table: Table, money, number, translate: Callable[[str], str] = lambda label: label) -> bytes:
+def to_json(
+    table: Table, money, number, translate: Callable[[str], str] = lambda label: label, extra: dict | None = None
+) -> bytes:
     """The table as JSON for a page's script: headings in the customer's language, and each money
-    or number cell as [its text for the customer, its plain value for sorting and CSV]."""
+    or number cell as [its text for the customer, its plain value for sorting and CSV]; `extra`
+    keys beside (what a basket needs to price any quantity)."""
     formats = {MONEY: money, NUMBER: number}
 
     def cell(value: Any, kind: str) -> Any:
@@ -104,6 +107,7 @@ def to_json(table: Table, money, number, translate: Callable[[str], str] = lambd
     data = {
         "columns": [{"key": c.key, "label": translate(c.label), "kind": c.kind} for c in table.columns],
         "rows": [[cell(c.value, col.kind) for c, col in zip(row, table.columns, strict=True)] for row in table.rows],
+        **(extra or {}),
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -217,9 +221,10 @@ def documents_table(book: CustomerBook) -> Table:
     return Table("documents", N_("Documents"), columns, rows)
 
 
-def unit_price(breaks, fallback: Decimal | None) -> Decimal | None:
-    """The price of one unit: the lowest break from quantity 1, else the fallback (the list price)."""
-    return min((p.price for p in breaks if p.min_quantity <= 1), default=fallback)
+def unit_price(breaks, fallback: Decimal | None, quantity: Decimal = Decimal(1)) -> Decimal | None:
+    """The price of one unit when buying `quantity`: the lowest break that quantity reaches, else
+    the fallback (the list price). catalogue.js prices a basket by the same rule."""
+    return min((p.price for p in breaks if p.min_quantity <= quantity), default=fallback)
 
 
 def catalogue_table(catalogue: dict[str, Product], price_list: dict[str, list[PriceBreak]]) -> Table:
@@ -233,6 +238,10 @@ def catalogue_table(catalogue: dict[str, Product], price_list: dict[str, list[Pr
         Column("your_price", N_("Your price"), MONEY),
         Column("stock", N_("In stock"), NUMBER),
     ]
+    products = sorted(catalogue.values(), key=lambda p: p.sku)
+    minimums = any(p.min_quantity for p in products)  # a column only where the export has them
+    if minimums:
+        columns.append(Column("min_quantity", N_("Minimum order"), NUMBER))
     rows = [
         [
             Cell(p.sku),
@@ -241,10 +250,42 @@ def catalogue_table(catalogue: dict[str, Product], price_list: dict[str, list[Pr
             Cell(p.list_price),
             Cell(unit_price(price_list.get(p.sku, ()), p.list_price)),
             Cell(p.stock),
+            *([Cell(p.min_quantity)] if minimums else []),
         ]
-        for p in sorted(catalogue.values(), key=lambda p: p.sku)
+        for p in products
     ]
     return Table("catalogue", N_("Catalogue"), columns, rows)
+
+
+def ordering(
+    catalogue: dict[str, Product], price_list: dict[str, list[PriceBreak]], list_price_shown: bool = True
+) -> dict[str, dict]:
+    """What a basket needs to price any quantity (shared by a price group's portals): each
+    product's price where no break applies (its list price; where list prices are hidden, the
+    price its row shows instead, so nothing hidden is in the file), its group's price breaks as
+    [from quantity, price], and its minimum."""
+    return {
+        p.sku: {
+            "list": _plain(p.list_price if list_price_shown else unit_price(price_list.get(p.sku, ()), p.list_price)),
+            "breaks": [[_plain(b.min_quantity), _plain(b.price)] for b in price_list.get(p.sku, ())],
+            "minimum": _plain(p.min_quantity),
+        }
+        for p in sorted(catalogue.values(), key=lambda p: p.sku)
+    }
+
+
+def own_breaks(book: CustomerBook, catalogue: dict[str, Product]) -> dict[str, list[list[str]]]:
+    """The customer's own price breaks (not its group's), for the basket on its catalogue page."""
+    own = {}
+    for sku, breaks in sorted(book.prices.items()):
+        mine = [[_plain(b.min_quantity), _plain(b.price)] for b in breaks if not b.group]
+        if mine and sku in catalogue:
+            own[sku] = mine
+    return own
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 def own_prices(

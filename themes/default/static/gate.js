@@ -192,6 +192,18 @@
   async function endSession(folder) {
     await store("readwrite", function (s) { return s.delete(folder); });
     setCookie(folder, "", true);
+    forgetTabState(folder);
+  }
+
+  /* What the portal's pages keep in this tab (the basket: "portico:<folder>:..." keys) goes too. */
+  function forgetTabState(folder) {
+    try {
+      var prefix = "portico:" + folder + ":";
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var key = sessionStorage.key(i);
+        if (key && key.indexOf(prefix) === 0) sessionStorage.removeItem(key);
+      }
+    } catch (error) { /* storage off: nothing was kept */ }
   }
 
   /* Signs out of this portal and of every portal its key ring opened with it. */

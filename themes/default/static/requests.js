@@ -2,7 +2,9 @@
    sends it through the site's channel: a prefilled e-mail (mailto), or the form's own HTTPS POST
    to the configured endpoint. Both carry the same fields, in the format the README documents:
    one "name: value" line per field (values kept to one line, so nothing a customer types can
-   add a field or a mail header), then a blank line and the description. No dependencies. */
+   add a field or a mail header), then a blank line and the description. Before checking, it
+   fires "portico:request-check" on the form: a page's own script (the catalogue's basket) adds
+   its problems to `event.detail.problems` and its fields to the form. No dependencies. */
 (function () {
   "use strict";
 
@@ -83,7 +85,9 @@
     var box = form.querySelector("[data-request-message]");
     var sent = form.querySelector("[data-request-sent]");
     say(sent, "");
-    var found = problems(form, settings.texts);
+    var more = []; // what a page's own script finds (the basket: a quantity below its minimum)
+    form.dispatchEvent(new CustomEvent("portico:request-check", { detail: { problems: more } }));
+    var found = more.concat(problems(form, settings.texts));
     if (found.length) {
       box.replaceChildren();
       var list = document.createElement("ul");
