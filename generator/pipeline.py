@@ -265,7 +265,7 @@ def _build(
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
     out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
-    out.rekey_after = keystore.first_link_expiry() if keystore is not None and options.encrypt else None
+    out.rekey_after = rekey_after(keystore, options)
     render_stage(workshop, plan, out, previous, progress, result)
     if remember:
         workshop.state = out.written_state
@@ -293,6 +293,12 @@ def workshop_for(
     mode = build_mode(options, keystore)
     templates = TemplateDigests(renderer.env)
     return Workshop(config, options, mode, ledger, owners, slugs, keystore, pages, assets, renderer, templates)
+
+
+def rekey_after(keystore: Keystore | None, options: BuildOptions) -> str | None:
+    """The first day a direct link made with --valid-days ends: the first build after it must
+    re-key that page even if nothing it reads changed (the build state remembers the day)."""
+    return keystore.first_link_expiry() if keystore is not None and options.encrypt else None
 
 
 def prepare_keys(config: Config, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
@@ -516,7 +522,7 @@ def plan_stage(
     and each portal's entry shell, its one public page."""
     plan = plan_site(config, ledger, pages, static_files, slugs, only if only is not None else options.only)
     if options.encrypt:
-        add_decoys(plan, config.gate.padding)
+        add_decoys(plan, config.gate.padding, ledger.as_of)
         add_entry_shells(plan)
     return plan
 

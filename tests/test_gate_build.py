@@ -856,3 +856,28 @@ def test_paid_and_unpaid_invoices_look_alike_from_outside(encrypted_demo):
             assert by_size[size] & (by_size[size] - 1) == 0, (customer_id, size, by_size)  # 1, 2, 4, 8, …
     assert invoice_sizes["open"] and invoice_sizes["paid"]
     assert invoice_sizes["open"] == invoice_sizes["paid"]  # one class for both
+
+
+def test_when_the_data_date_moves_every_page_blob_changes_decoys_too(tmp_path):
+    """Every page shows the date the data is as of; if decoys stayed when it moved, two publishes
+    compared would single them out as the only page blobs that never change."""
+    from conftest import demo_config
+
+    from generator.pipeline import BuildOptions, build
+    from generator.seal.padding import page_size_class, payment_size_class
+
+    def blobs_of(as_of: str) -> dict[str, bytes]:
+        config = demo_config(tmp_path, site={"as_of": as_of})
+        first = not (tmp_path / "keystore.json").exists()
+        assert build(config, BuildOptions(strict=True, new_keystore=first, full=True)).ok  # (the config is not on disk)
+        public = tmp_path / "public"
+        return {p.relative_to(public).as_posix(): p.read_bytes() for p in public.glob("*/*.bin")}
+
+    before, after = blobs_of("2026-11-20"), blobs_of("2026-11-21")
+    assert before.keys() == after.keys()  # the same files: names do not depend on the date
+    padding = demo_config(tmp_path).gate.padding
+    overhead = blobs.HEADER.size + 16  # the header and GCM's tag
+    page_sizes = {size + overhead for size in (page_size_class(padding), payment_size_class(padding))}
+    page_blobs = [name for name, data in before.items() if len(data) in page_sizes]
+    unchanged = [name for name in page_blobs if before[name] == after[name]]
+    assert len(page_blobs) > 300 and unchanged == []

@@ -104,3 +104,15 @@ def test_a_build_by_another_command_makes_the_kept_memory_stale(project, capsys)
     project.file("orders.csv", ORDERS)
     report = portico_build(project, capsys)
     assert report["read_again"] is None and matches_a_full_build(project)
+
+
+def test_a_kept_memory_that_is_a_link_or_a_device_is_not_read(project, capsys):  # noqa: F811
+    portico_build(project, capsys, "--full")
+    path = kept.path_in(project.public)
+    path.unlink()
+    path.symlink_to("/dev/zero")  # read as a file, it would never end
+    project.file("orders.csv", CHANGED)
+    session = Session(keep=True)
+    result = project.build(project.raw, encrypt=True, session=session)
+    assert result.ok and session.quick_builds == 0 and not path.is_symlink()  # a good one in its place
+    assert matches_a_full_build(project)

@@ -10,6 +10,7 @@ beside the output)."""
 from __future__ import annotations
 
 import pytest
+from conftest import direct_link_parts
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 
 from generator.incremental import kept
@@ -134,3 +135,36 @@ def test_a_rebuild_with_nothing_changed_stays_a_no_op(served):
     session = project_session(served)
     result = served.build(served.raw, encrypt=True, session=session)
     assert result.ok and result.noop and session.quick_builds == 0
+
+
+def test_a_quick_rebuild_keeps_a_direct_links_end_and_leaves_its_re_keying_to_the_ordinary_build(served, monkeypatch):
+    from datetime import date, timedelta
+
+    import generator.output.state as state_module
+    import generator.seal.access as access_module
+    from generator.pipeline import check
+    from generator.seal import blobs
+    from generator.seal import manage as staff
+    from generator.seal.keystore import read_keystore
+
+    config = served.load(served.raw)
+    keystore = read_keystore(config.path(config.gate.keystore))
+    link = staff.direct_link(config, check(config)[0], keystore, "C1", "A-1", valid_days=1)
+    keystore.save()
+    rebuild(served, quick=False)  # the keystore changed
+    served.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2"))
+    rebuild(served, quick=True)
+    assert state_module.read_state(served.public).rekey_after == keystore.first_link_expiry() is not None
+
+    class Later(date):  # the link's day passes
+        @classmethod
+        def today(cls):
+            return date.today() + timedelta(days=2)
+
+    monkeypatch.setattr(state_module, "date", Later)
+    monkeypatch.setattr(access_module, "date", Later)
+    served.file("orders.csv", ORDERS)
+    rebuild(served, quick=False)  # only the ordinary build re-keys
+    slug, name, key = direct_link_parts(link)
+    with pytest.raises(blobs.DecryptError):  # the link opens nothing any more
+        blobs.open_blob((served.public / slug / name).read_bytes(), f"{slug}/{name}", content_key=blobs.unb64(key))

@@ -110,7 +110,7 @@ def test_a_kind_with_a_required_field_and_terms_is_refused_until_complete_then_s
             ("field.serial", "SN-7781"),
             ("field.units", "3"),
             ("field.urgency", "Urgent"),
-            ("terms-version", "2026-01"),
+            ("terms-version", "2026-01"),  # (the text too by the form channel: too long for a link)
         ]
         assert description == "The pump leaks.\r\nBcc: someone@evil.example\r\n&cc=x@evil.example\r\n"
         assert errors == []
@@ -197,6 +197,7 @@ def test_the_form_channel_posts_exactly_the_documented_fields_and_the_csp_allows
             ("field.urgency", "Normal"),
             ("description", "Line one\r\nLine two"),
             ("terms-version", "2026-01"),
+            ("terms", "Repairs are billed **per hour**."),  # the text accepted, in the customer's language
         ]
     finally:
         server.close()
@@ -259,7 +260,7 @@ def test_a_quote_approval_sends_number_total_and_terms_version_and_a_decline_its
         page.wait_for_selector(f"{decline} [data-request-mailto]")
         href = page.locator(f"{decline} [data-request-mailto]").get_attribute("href")
         fields, reason = sent_fields(dict(parse_qsl(urlsplit(href).query))["body"])
-        assert dict(fields)["request"] == "quote-decline" and "terms-version" not in dict(fields)
+        assert dict(fields)["request"] == "quote-decline" and not {"terms-version", "terms"} & set(dict(fields))
         assert reason == "Too expensive.\r\n"
     finally:
         server.close()
@@ -456,17 +457,22 @@ def test_a_basket_at_the_customers_own_prices_refuses_a_quantity_below_its_minim
         server.close()
 
 
-def test_the_basket_is_cleared_at_sign_out(tmp_path, browser):
+def test_the_basket_is_cleared_at_sign_out_in_this_tab_and_in_another(tmp_path, browser):
+    stored = "Object.keys(sessionStorage).filter(k => k.endsWith(':basket'))"
     with served_demo_portal(tmp_path, "C1006") as portal:
-        page = browser.new_page()
-        sign_in_by_form(page, portal.entry, portal.email, portal.password)
-        page.wait_for_selector("h1:has-text('Welcome')")
-        page.click(".site-nav a:has-text('Catalogue')")
-        page.wait_for_selector("table[data-catalogue] tbody button")
-        page.click("button[aria-label='Add FX-100 to the basket']")
-        assert page.locator("[data-basket-quantity='FX-100']").count() == 1
-        stored = "Object.keys(sessionStorage).filter(k => k.endsWith(':basket'))"
-        assert len(page.evaluate(stored)) == 1
-        page.click("[data-sign-out]")
-        page.wait_for_selector("[data-gate-form]:not([hidden])")
-        assert page.evaluate(stored) == []
+        context = browser.new_context()
+        tabs = [context.new_page(), context.new_page()]
+        sign_in_by_form(tabs[0], portal.entry, portal.email, portal.password)
+        tabs[0].wait_for_selector("h1:has-text('Welcome')")
+        tabs[1].goto(portal.entry)  # the same browser: the session opens the portal there too
+        tabs[1].wait_for_selector("h1:has-text('Welcome')")
+        for tab in tabs:
+            tab.click(".site-nav a:has-text('Catalogue')")
+            tab.wait_for_selector("table[data-catalogue] tbody button")
+            tab.click("button[aria-label='Add FX-100 to the basket']")
+            assert len(tab.evaluate(stored)) == 1  # each tab keeps its own
+        tabs[0].click("[data-sign-out]")
+        for tab in tabs:
+            tab.wait_for_selector("[data-gate-form]:not([hidden])")
+            assert tab.evaluate(stored) == []
+        context.close()

@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -41,7 +43,7 @@ from .memory import Memory
 
 MEMORY_FILE = f"{STATE_DIR}/memory.bin"
 MAGIC = b"portico-memory\n"
-VERSION = f"1/{ENGINE_VERSION}"  # a new version of what is kept, or of the engine: not used
+VERSION = f"1/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
 # a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
 UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
 
@@ -110,7 +112,7 @@ def load(config: Config, options: pipeline.BuildOptions, output_dir: Path, progr
     """The memory the last build kept, or None when there is none to trust, or when nothing the
     build reads changed since (the ordinary build then finds nothing to do)."""
     try:
-        raw = memoryview(path_in(output_dir).read_bytes())
+        raw = memoryview(_read_regular(path_in(output_dir)))
         header, sealed = _split(raw)
         stamp, inputs = header["stamp"], header["inputs"]
         if header["version"] != VERSION or stamp != list(state_stamp(output_dir) or ()):
@@ -164,6 +166,16 @@ def _open(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
     if not isinstance(data, dict):
         raise ValueError("not a kept memory")
     return data
+
+
+def _read_regular(path: Path) -> bytes:
+    """The file's bytes, if it is a plain file (not a link to one elsewhere, not a device or a pipe
+    that would never end)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError("not a plain file")
+        return handle.read()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -136,6 +136,8 @@ class Session:
             return False  # a touched customer may not be one this build makes
         if state_stamp(result.output_dir) != memory.stamp:
             return False  # another build wrote the output
+        if memory.workshop.state.rekey_due():
+            return False  # a direct link has ended: re-keying its page is the ordinary build's
         if others_fingerprint(config, memory.snapshot) != memory.others:
             return False  # something besides export rows changed
         progress.stage("Comparing the export")
@@ -184,6 +186,7 @@ class Session:
         portals.update((p.customer_id, p) for p in pipeline.summaries(plan))
         ordered = sorted(portals.values(), key=lambda p: p.slug)
         out.pages = sum(p.pages for p in ordered) + memory.site_pages
+        out.rekey_after = pipeline.rekey_after(workshop.keystore, workshop.options)
         out.portals = [[p.slug, p.pages, p.files] for p in ordered]
         pipeline.render_stage(workshop, plan, out, before.state, progress, result, workers=1)
         result.engine.reused = result.files - len(result.engine.rendered)  # every other portal's too

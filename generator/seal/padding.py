@@ -8,8 +8,11 @@ documents) apart, and each count is brought up to the next class: pages to `file
 A decoy is a genuine blob of the customer's, under a name made like any other, holding random
 bytes of the size class most files of its kind have (pages start at twice `sizes`, where nearly
 every page lands; other files at `sizes`): nothing but its key tells it from a real file of that
-class. Decoys are stable (their bytes derive from the portal and their number), so a rebuild
-re-uploads none, and when a portal grows the highest-numbered decoys go first.
+class. A decoy's bytes derive from the portal and its number, and a page decoy's also from the
+date the portal's data is as of, which every real page shows: when that date moves, every page
+of the portal is sealed anew, decoys too, so comparing two publishes does not single the decoys
+out as the pages that never change. Otherwise a rebuild re-uploads no decoy, and when a portal
+grows the highest-numbered decoys go first.
 
 Pages whose size would tell what should stay private are padded one class up and counted
 apart: an invoice (or the statement) shows payment instructions and a QR code while it is open
@@ -23,6 +26,8 @@ a factor of `growth`, never which are paid.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from ..config.schema import PaddingConfig
 from ..site import DECOY, PlannedFile, SitePlan
@@ -40,7 +45,7 @@ def count_class(count: int, smallest: int, growth: int) -> int:
 PAYMENT_TEMPLATES = frozenset({"invoice.html", "statement.html"})  # may show payment instructions
 
 
-def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
+def add_decoys(plan: SitePlan, padding: PaddingConfig, as_of: date) -> None:
     if padding.files <= 0:
         return
     pages: dict[str, int] = {p.slug: 0 for p in plan.portals}
@@ -66,9 +71,9 @@ def add_decoys(plan: SitePlan, padding: PaddingConfig) -> None:
             real = counted[portal.slug]
             if step and not real:
                 continue  # a portal that shows no payment instructions has no such pages to hide
-            length = str(max(size - FRAMING, 16))
+            inputs = (str(max(size - FRAMING, 16)), *([as_of.isoformat()] if suffix == ".html" else []))
             for number in range(count_class(real, smallest, padding.growth) - real):
-                decoy = PlannedFile(portal, f"decoy-{prefix}{number}{suffix}", DECOY, inputs=(length,))
+                decoy = PlannedFile(portal, f"decoy-{prefix}{number}{suffix}", DECOY, inputs=inputs)
                 decoy.payment_sizes = bool(step)
                 plan.files.append(decoy)
 

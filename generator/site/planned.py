@@ -54,10 +54,10 @@ class PlannedFile:
 
     def copied_bytes(self) -> bytes:
         """A COPY file's bytes; an export document's only through `read_document` (refused if swapped);
-        a DECOY's random-looking, incompressible bytes, the same at every build."""
+        a DECOY's random-looking, incompressible bytes, the same while its inputs are."""
         if self.kind == DECOY:
-            (length,) = self.inputs
-            seed = f"portico decoy\0{self.output_path}".encode()
+            length, *changes_with = self.inputs
+            seed = "\0".join(["portico decoy", self.output_path, *changes_with]).encode()
             return hashlib.shake_256(seed).digest(int(length))
         if self.data is not None:
             return self.data

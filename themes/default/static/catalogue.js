@@ -234,7 +234,7 @@
         input.addEventListener("change", function () {
           store.write(store.read().map(function (item) { return item[0] === line.sku ? [item[0], input.value.trim()] : item; }));
           show();
-          var again = section.querySelector('[data-basket-quantity="' + line.sku + '"]');
+          var again = section.querySelector('[data-basket-quantity="' + CSS.escape(line.sku) + '"]');
           if (again) again.focus();
         });
         cell(row, "", "num").appendChild(input);
@@ -266,7 +266,7 @@
       form.querySelectorAll("[data-basket-field]").forEach(function (input) { input.remove(); });
       if (!items.length) problems.push({ control: document.querySelector("[data-catalogue-search]"), message: texts.empty });
       items.forEach(function (line) {
-        var control = section.querySelector('[data-basket-quantity="' + line.sku + '"]');
+        var control = section.querySelector('[data-basket-quantity="' + CSS.escape(line.sku) + '"]');
         var quantity = Number(line.quantity);
         var message = null;
         if (!(quantity > 0)) message = texts.positive.replace("{item}", line.sku);
@@ -283,10 +283,15 @@
       if (problems.length) return;
       var before = form.querySelector('input[name="currency"]');
       items.forEach(function (line) {
-        hidden(before, "line", [line.sku, line.quantity, line.unit, config.currency].join("; "));
+        hidden(before, "line", [lineValue(line.sku), line.quantity, line.unit, config.currency].join("; "));
       });
       hidden(before, "total", (total(items) / 100).toFixed(2));
     });
+
+    /* A `line` field's parts are separated by "; ": a SKU's own "%" and ";" are written %25 and %3B. */
+    function lineValue(text) {
+      return String(text).replace(/%/g, "%25").replace(/;/g, "%3B");
+    }
 
     function hidden(before, name, value) {
       var input = document.createElement("input");

@@ -155,7 +155,10 @@
      to a session cookie, so it ends when the browser does. */
   async function loadSession() {
     var session = await store("readonly", function (s) { return s.get(portal); });
-    if (!session) return { state: "none" };
+    if (!session) {
+      forgetTabState(portal); // signed out meanwhile (another tab, another window): nothing of it stays here
+      return { state: "none" };
+    }
     if (Date.now() > session.expires || (!session.remember && readCookie() !== session.token)) {
       await endSession(portal);
       return { state: "expired" };
@@ -227,6 +230,7 @@
     channel.onmessage = function (event) {
       if (!event.data || event.data.signedOut !== portal) return;
       document.body.replaceChildren(); // the decrypted content goes at once, before the navigation
+      forgetTabState(portal); // this tab's basket too (session storage is each tab's own)
       location.replace("./?why=signed_out");
     };
   }

@@ -55,7 +55,7 @@
   }
 
   function oneLine(text) {
-    return String(text).replace(/[\r\n\u2028\u2029]+/g, " ").trim();
+    return String(text).replace(/[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+/g, " ").trim(); // every line break a reader knows
   }
 
   /* The documented format: "name: value" lines in the form's order (a repeated name, such as a
