@@ -22,11 +22,15 @@ import os
 import pickle
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import jinja2
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import pipeline
@@ -99,9 +103,11 @@ def save(memory: Memory, output_dir: Path) -> None:
         "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
     }
     header = _header(memory.stamp, workshop.state.inputs)
-    nonce = os.urandom(12)
-    sealed = AESGCM(workshop.keystore.memory_key()).encrypt(nonce, pickle.dumps(body, protocol=5), header)
-    _write(path_in(output_dir), header + nonce + sealed)
+    with _written(path_in(output_dir)) as out:
+        out.write(header)
+        sealing = _Sealing(out, workshop.keystore.memory_key(), header)
+        pickle.dump(body, sealing, protocol=5)  # sealed as pickle writes it: no second copy of the body
+        sealing.finish()
 
 
 def forget(output_dir: Path) -> None:
@@ -178,9 +184,30 @@ def _read_regular(path: Path) -> bytes:
         return handle.read()
 
 
-def _write(path: Path, data: bytes) -> None:
-    """By temporary file and rename, readable by its owner only (a process killed while writing
-    leaves a temporary file: the next write clears it)."""
+class _Sealing:
+    """What pickle writes to: AES-256-GCM as the bytes come, so the file is `nonce ‖ ciphertext ‖
+    tag`, exactly what AESGCM.decrypt opens (with the header as associated data)."""
+
+    def __init__(self, out: BinaryIO, key: bytes, header: bytes):
+        nonce = os.urandom(12)
+        self.out = out
+        self.encryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
+        self.encryptor.authenticate_additional_data(header)
+        out.write(nonce)
+
+    def write(self, data: bytes) -> int:
+        self.out.write(self.encryptor.update(data))
+        return len(data)
+
+    def finish(self) -> None:
+        self.out.write(self.encryptor.finalize())
+        self.out.write(self.encryptor.tag)
+
+
+@contextmanager
+def _written(path: Path) -> Iterator[BinaryIO]:
+    """A file written by temporary file and rename, readable by its owner only (a process killed
+    while writing leaves a temporary file: the next write clears it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(".memory.*"):
         leftover.unlink(missing_ok=True)
@@ -188,7 +215,7 @@ def _write(path: Path, data: bytes) -> None:
     try:
         os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "wb") as out:
-            out.write(data)
+            yield out
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

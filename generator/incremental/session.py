@@ -138,12 +138,16 @@ class Session:
             return False  # another build wrote the output
         if memory.workshop.state.rekey_due():
             return False  # a direct link has ended: re-keying its page is the ordinary build's
+        if pipeline.nothing_changed(config, options, memory.workshop.state):
+            return False  # the ordinary build says so at once
         if others_fingerprint(config, memory.snapshot) != memory.others:
             return False  # something besides export rows changed
         progress.stage("Comparing the export")
         edit = memory.snapshot.edit(memory.workshop.config)
-        if edit is None or not edit.customers:
-            return False  # (no customer touched: the ordinary build finds there is nothing to do, or reads it all)
+        if edit is None:
+            return False
+        # (no customer touched, as when a compressed export is written again with the same rows:
+        # nothing is rendered, and the state records the files as they are now)
         ledger = _ledger_after(memory, edit)
         if ledger is None:
             return False
