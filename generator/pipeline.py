@@ -339,11 +339,14 @@ def recover_site(output_dir: Path) -> bool:
         return False
 
 
-def nothing_changed(config: Config, options: BuildOptions, previous: BuildState | None) -> bool:
-    """Whether the last build read exactly what this one would, in the same mode (by content)."""
+def nothing_changed(
+    config: Config, options: BuildOptions, previous: BuildState | None, inputs: str | None = None
+) -> bool:
+    """Whether the last build read exactly what this one would, in the same mode (by content);
+    `inputs`: the fingerprint if the caller has taken it already."""
     return (
         previous is not None
-        and previous.inputs == input_fingerprint(config)
+        and previous.inputs == (inputs or input_fingerprint(config))
         and previous.mode.same_as(build_mode(options))
         and not previous.rekey_due()
     )

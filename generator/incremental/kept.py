@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .. import pipeline
 from ..config import Config
 from ..model import Ledger
-from ..output import ENGINE_VERSION, input_fingerprint, read_state, state_stamp
+from ..output import ENGINE_VERSION, read_state, state_stamp
 from ..output.state import STATE_DIR
 from ..problems import ProblemLog
 from ..progress import Progress
@@ -114,22 +114,24 @@ def forget(output_dir: Path) -> None:
     path_in(output_dir).unlink(missing_ok=True)
 
 
-def load(config: Config, options: pipeline.BuildOptions, output_dir: Path, progress: Progress) -> Memory | None:
+def load(
+    config: Config, options: pipeline.BuildOptions, output_dir: Path, progress: Progress, inputs: str
+) -> Memory | None:
     """The memory the last build kept, or None when there is none to trust, or when nothing the
     build reads changed since (the ordinary build then finds nothing to do)."""
     try:
         raw = memoryview(_read_regular(path_in(output_dir)))
         header, sealed = _split(raw)
-        stamp, inputs = header["stamp"], header["inputs"]
+        stamp, kept_inputs = header["stamp"], header["inputs"]
         if header["version"] != VERSION or stamp != list(state_stamp(output_dir) or ()):
             return None  # another build wrote the output since
-        if inputs == input_fingerprint(config) or not options.encrypt:
-            return None
+        if kept_inputs == inputs or not options.encrypt:
+            return None  # nothing changed: the ordinary build says so at once
         progress.stage("Opening what the last build kept")
         keystore = read_keystore(config.path(config.gate.keystore))
         body = _open(raw[: len(raw) - len(sealed)], sealed, keystore)
         state = read_state(output_dir)
-        if state is None or state.inputs != inputs:
+        if state is None or state.inputs != kept_inputs:
             return None
         as_of, catalogue, has, price_lists = body["shared"]
         ledger = Ledger(as_of, {}, catalogue, has, price_lists)  # the books are read again only where they changed

@@ -55,11 +55,13 @@ class Session:
                 pipeline.locked_for_build(config, result.output_dir, options.encrypt),
                 pipeline.garbage_collection_paused(),  # half a million lines kept: nothing to collect among them
             ):
+                # taken before anything is read: files changed meanwhile make the next build look again
+                inputs = input_fingerprint(config)
                 if recover_output(result.output_dir):  # another build was cut short here: start afresh
                     self.memory = None
                 elif self.keep and self.memory is None:
-                    self.memory = kept.load(config, options, result.output_dir, progress)
-                quick = self.rebuild_quickly(config, options, progress, result)
+                    self.memory = kept.load(config, options, result.output_dir, progress, inputs)
+                quick = self.rebuild_quickly(config, options, progress, result, inputs)
                 if quick and result.ok and self.keep:
                     kept.save(self.memory, result.output_dir)
         except pipeline.BUILD_ERRORS as exc:
@@ -124,7 +126,12 @@ class Session:
         gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
 
     def rebuild_quickly(
-        self, config: Config, options: pipeline.BuildOptions, progress: Progress, result: pipeline.BuildResult
+        self,
+        config: Config,
+        options: pipeline.BuildOptions,
+        progress: Progress,
+        result: pipeline.BuildResult,
+        inputs: str,
     ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
@@ -138,7 +145,7 @@ class Session:
             return False  # another build wrote the output
         if memory.workshop.state.rekey_due():
             return False  # a direct link has ended: re-keying its page is the ordinary build's
-        if pipeline.nothing_changed(config, options, memory.workshop.state):
+        if pipeline.nothing_changed(config, options, memory.workshop.state, inputs):
             return False  # the ordinary build says so at once
         if others_fingerprint(config, memory.snapshot) != memory.others:
             return False  # something besides export rows changed
@@ -154,7 +161,7 @@ class Session:
         slugs = _slugs_after(memory, edit.customers, ledger)
         if slugs is None:
             return False
-        self._render(memory, edit, replace(memory.workshop, ledger=ledger, slugs=slugs), progress, result)
+        self._render(memory, edit, replace(memory.workshop, ledger=ledger, slugs=slugs), progress, result, inputs)
         self.quick_builds += 1
         return True
 
@@ -165,6 +172,7 @@ class Session:
         workshop: pipeline.Workshop,
         progress: Progress,
         result: pipeline.BuildResult,
+        inputs: str,
     ) -> None:
         """The touched customers' portals, through the pipeline's own plan and render stages."""
         config, customers, before = workshop.config, edit.customers, memory.workshop
@@ -183,7 +191,7 @@ class Session:
         plan.files = [f for f in plan.files if f.portal is not None or state_key(f.output_path) not in known]
         folders = {before.slugs[c] for c in customers if c in before.slugs}
         folders |= {workshop.slugs[c] for c in customers if c in workshop.slugs}
-        out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, before.state)
+        out = StagedOutput(result.output_dir, inputs, workshop.mode, before.state)
         if not out.keep_all_but(folders):
             raise RuntimeError("the output's state cannot be kept as it is")  # stamp checked: should not happen
         portals = {c: p for c, p in memory.portals.items() if c not in customers}
