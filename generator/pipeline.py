@@ -8,7 +8,6 @@ copy of its own.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from .config import Config, check_setting_names
 from .faults import moment
+from .garbage import garbage_collection_paused
 from .locks import LockHeld, exclusive
 from .mail import (
     DeliveryReport,
@@ -350,20 +350,6 @@ def nothing_changed(
         and previous.mode.same_as(build_mode(options))
         and not previous.rekey_due()
     )
-
-
-@contextmanager
-def garbage_collection_paused() -> Iterator[None]:
-    """Reading and modelling make millions of objects that live as long as the build, and no
-    reference cycles: collecting while they are made only walks them again and again (measured
-    on Online Retail: a third of the modelling time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_stage(config: Config, problems: ProblemLog, progress: Progress, owners: RowOwners | None = None) -> Export:

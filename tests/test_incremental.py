@@ -211,7 +211,9 @@ def test_parallel_and_single_process_builds_are_identical(project):
     assert tree(project.root / "one") == tree(project.root / "two") == tree(project.public)
 
 
-@pytest.mark.parametrize("damage", ["marker of an earlier version", "a file added", "a file removed"])
+@pytest.mark.parametrize(
+    "damage", ["marker of an earlier version", "a file added", "a file removed", "a file added inside a portal"]
+)
 def test_a_state_that_does_not_describe_its_tree_is_not_trusted(project, damage):
     """A state is the state of exactly the files beside it: if anything wrote into or deleted from
     the output since (or an earlier version's move-in was cut short), the next build renders
@@ -223,6 +225,8 @@ def test_a_state_that_does_not_describe_its_tree_is_not_trusted(project, damage)
         (project.public / ".portico" / "applying").touch()
     elif damage == "a file added":
         (project.public / "stray.html").write_text("not built")
+    elif damage == "a file added inside a portal":
+        (next(project.public.glob("*/index.html")).parent / "stray.bin").write_bytes(b"not built")
     else:
         next(project.public.glob("*/*.bin")).unlink()
     with pytest.raises(PublishError, match="no complete build"):
@@ -230,3 +234,42 @@ def test_a_state_that_does_not_describe_its_tree_is_not_trusted(project, damage)
     result = project.build(project.raw, encrypt=True)
     assert result.ok and len(result.engine.rendered) == result.files
     assert not (project.public / ".portico" / "applying").exists() and not (project.public / "stray.html").exists()
+    assert not list(project.public.glob("*/stray.bin"))
+
+
+def test_the_folders_stamps_vouch_for_the_state_without_listing_them(project, monkeypatch):
+    """After a build, each folder's inode and time stand for its listing: the next build trusts
+    the state without listing every folder, and a name added anywhere changes a time."""
+    from generator.output import state
+
+    monkeypatch.setattr(state, "holds_exactly", lambda root, files: pytest.fail("listed the folders"))
+    assert state.read_state(project.public) is not None
+    folder = next(project.public.glob("*/index.html")).parent
+    (folder / "stray.bin").write_bytes(b"not built")
+    (folder / "stray.bin").unlink()  # the same names again, but the folder's time moved on
+    monkeypatch.undo()
+    calls = []
+    monkeypatch.setattr(state, "holds_exactly", lambda root, files: calls.append(root) or True)
+    assert state.read_state(project.public) is not None and calls == [project.public]  # listed, then trusted
+
+
+def test_stamps_of_another_state_are_not_trusted(project, monkeypatch):
+    """The stamps name the state file they were taken with: a state written again (by hand, or
+    restored from a copy) is checked by listing its folders."""
+    from generator.output import state
+
+    build_json = project.public / ".portico" / "build.json"
+    build_json.write_bytes(build_json.read_bytes())
+    assert not state.folders_unchanged(project.public, state._stamp(build_json.stat()))
+    monkeypatch.setattr(state, "holds_exactly", lambda root, files: False)
+    assert state.read_state(project.public) is None
+
+
+def test_an_output_copied_elsewhere_is_checked_by_listing_then_built_incrementally(project):
+    copy = project.root / "copied"
+    shutil.copytree(project.public, copy)  # every folder a new inode: the stamps no longer vouch
+    result = project.build(project.raw, encrypt=True, output_dir=copy)
+    assert result.ok and result.noop
+    project.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", "G-1,C3,2026-06-03,X,2,1"))
+    result = project.build(project.raw, encrypt=True, output_dir=copy)
+    assert result.ok and 0 < len(result.engine.rendered) < result.files

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from .. import pipeline
 from ..config import Config
+from ..garbage import garbage_collection_paused
 from ..locks import LockHeld
 from ..model import Ledger
 from ..output import StagedOutput, input_fingerprint, recover_output, state_stamp
@@ -53,7 +54,7 @@ class Session:
         try:
             with (
                 pipeline.locked_for_build(config, result.output_dir, options.encrypt),
-                pipeline.garbage_collection_paused(),  # half a million lines kept: nothing to collect among them
+                garbage_collection_paused(),  # half a million lines kept: nothing to collect among them
             ):
                 # taken before anything is read: files changed meanwhile make the next build look again
                 inputs = input_fingerprint(config)

@@ -19,10 +19,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from ..faults import moment
-from .state import STATE_DIR, BuildMode, BuildState, state_key, write_state
+from .state import STATE_DIR, BuildMode, BuildState, remember_folders, state_key, write_state
 from .swap import exchange
 from .switch import finish_switch, switch, unit_of
 
@@ -45,9 +46,9 @@ class StagedOutput:
         self.in_place = previous is not None and output_dir.is_dir()
         self.previous = previous if self.in_place else None
         self.previous_files: dict[str, str] = dict(previous.files) if self.in_place else {}
-        self.kept_recipes: dict[str, list[str]] = {}  # state key -> [recipe, written] of files kept wholesale
+        self.kept_recipes: dict[str, Sequence[str]] = {}  # state key -> (recipe, written) of files kept wholesale
         self.digests: dict[str, str] = {}  # written path -> sha256
-        self.links: dict[str, list[str]] = {}  # written path -> the written paths it links to
+        self.links: dict[str, Sequence[str]] = {}  # written path -> the written paths it links to
         self.recipes: dict[str, str] = {}  # logical path -> recipe
         self.written: dict[str, str] = {}  # logical path -> written path
         self.staged: list[str] = []  # written paths of the files this build made
@@ -93,7 +94,7 @@ class StagedOutput:
         self.written[logical] = written
         self.digests[written] = sha256
         if links:
-            self.links[written] = list(links)
+            self.links[written] = tuple(links)
         self.staged.append(written)
         self.files += 1
         self.bytes += size
@@ -166,11 +167,12 @@ class StagedOutput:
         if not self.in_place:
             write_state(self.staging, self.written_state)
             self._swap_in()
-            return
-        units = self._complete_changed_units()
-        write_state(self.staging, self.written_state)
-        switch(self.output_dir, self.staging, units)
-        discard(self.staging)
+        else:
+            units = self._complete_changed_units()
+            write_state(self.staging, self.written_state)
+            switch(self.output_dir, self.staging, units)
+            discard(self.staging)
+        remember_folders(self.output_dir, self.written_state)  # every file is in place: stamp the folders
 
     def _complete_changed_units(self) -> set[str]:
         """The units (top-level folders, root files) this build changed, each made whole in staging:
