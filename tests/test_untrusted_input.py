@@ -162,3 +162,58 @@ def test_a_relative_nav_link_cannot_leave_the_site_through_a_backslash(site):
     raw["portal"]["branding"] = {"nav_links": [{"label": "Help", "url": "/\\\\evil.example/"}]}
     with pytest.raises(ConfigError, match="path on the site"):
         site.load(raw)
+
+
+def cross_customer_site(site):
+    """C2's rows that name C1's order or invoice: a typing error in the ERP, or a hostile row."""
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    site.file(
+        "invoices.csv",
+        "invoice,customer,date,order,sku,qty,price\n"
+        "INV-1,C1,2026-05-02,A-1,X,1,2\nSECRET-INV-2,C2,2026-05-02,A-1,X,1,777.77\n",
+    )
+    site.file(
+        "documents.csv",
+        "customer,title,file,order,invoice\n"
+        "C2,Secret drawing of Beta,beta.pdf,A-1,\nC2,Secret contract of Beta,contract.pdf,,INV-1\n",
+    )
+    site.file("shipments.csv", "order,customer,date,tracking\nA-1,C2,2026-05-03,SECRET-TRACK-9\n")
+    site.file("docs/beta.pdf", b"%PDF-1.4 beta")
+    site.file("docs/contract.pdf", b"%PDF-1.4 contract")
+    raw = minimal_config(
+        invoices={
+            "file": "invoices.csv",
+            "group_by": "number",
+            "columns": {"number": "invoice", "customer": "customer", "date": "date", "order": "order"},
+            "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
+        },
+        documents={
+            "file": "documents.csv",
+            "folder": "docs",
+            "columns": {"customer": "customer", "title": "title", "file": "file", "order": "order", "invoice": "invoice"},
+        },
+        shipments={
+            "file": "shipments.csv",
+            "columns": {"order": "order", "customer": "customer", "date": "date", "tracking_number": "tracking"},
+        },
+    )
+    result = site.build(raw)
+    assert result.ok, result.failure
+    return result
+
+
+def test_rows_of_one_customer_naming_another_customers_documents_show_nothing_of_theirs(site):
+    """An invoice, a document or a shipment of C2 that names C1's order or invoice is not shown in
+    C1's portal (nor linked there): each is reported by file, row and column instead."""
+    result = cross_customer_site(site)
+    c1 = "\n".join(p.read_text() for p in (site.public / "C1").rglob("*.html"))
+    for secret in ("SECRET-INV-2", "777", "Secret drawing", "Secret contract", "SECRET-TRACK-9"):
+        assert secret not in c1, secret
+    c2 = "\n".join(p.read_text() for p in (site.public / "C2").rglob("*.html"))
+    assert "SECRET-INV-2" in c2 and "Secret drawing" in c2 and "Secret contract" in c2  # still theirs
+    found = {(p.file, p.row, p.column, p.kind) for p in result.problems.problems}
+    assert ("invoices.csv", 3, "order", "unknown-reference") in found
+    assert ("documents.csv", 2, "order", "unknown-reference") in found
+    assert ("documents.csv", 3, "invoice", "unknown-reference") in found
+    assert ("shipments.csv", 2, "customer", "unknown-reference") in found

@@ -84,6 +84,23 @@ class LedgerBuilder:
             self.reject(entity, record, field_name, f"unknown customer {customer_id!r}", "unknown-customer")
         return book
 
+    def theirs(
+        self, entity: str, record: Record, field_name: str, document: Order | Invoice, customer_id: str, leave_out=False
+    ) -> bool:
+        """Whether the order or invoice a row names belongs to the row's own customer. A row of one
+        customer naming another's document (an ERP typing error, or a hostile row) must not put
+        anything of its own on that customer's pages: reported, and the link is not made (with
+        `leave_out`, the row is not used at all)."""
+        if document.customer_id == customer_id:
+            return True
+        kind = "order" if isinstance(document, Order) else "invoice"
+        message = f"{kind} {document.number!r} belongs to customer {document.customer_id!r}, not {customer_id!r}"
+        if leave_out:
+            self.reject(entity, record, field_name, message, "unknown-reference")
+        else:
+            self.warn(entity, record, field_name, f"{message}; the link is not made", "unknown-reference")
+        return False
+
     def settings(self, book: CustomerBook) -> PortalConfig:
         return self.config.settings_for(book.customer.id, book.customer.group)
 
@@ -362,6 +379,8 @@ class LedgerBuilder:
                     "unknown-reference",
                 )
                 order_number = ""
+            elif order_number and not self.theirs("invoices", record, "order", orders[order_number], book.customer.id):
+                order_number = ""
             credit = bool(source.credit_note_prefix and f["number"].startswith(source.credit_note_prefix)) or total < 0
             status, label = self.meaning(self.state("invoices", record, INVOICE_STATES, "open", book), book)
             invoice = Invoice(
@@ -461,6 +480,8 @@ class LedgerBuilder:
             if order is None:
                 self.reject("shipments", record, "order", f"unknown order {f['order']!r}", "unknown-reference")
                 continue
+            if f.get("customer") and not self.theirs("shipments", record, "customer", order, f["customer"], True):
+                continue
             counts[order.number] = counts.get(order.number, 0) + 1
             tracking = _text(f, "tracking_number")
             url = _text(f, "tracking_url")
@@ -531,11 +552,20 @@ class LedgerBuilder:
             except DocumentRefused as exc:
                 self.reject("documents", record, "file", str(exc), "refused-file")
                 continue
+            order_number, invoice_number = _text(f, "order"), _text(f, "invoice")
+            if order_number in orders and not self.theirs(
+                "documents", record, "order", orders[order_number], book.customer.id
+            ):
+                order_number = ""
+            if invoice_number in invoices and not self.theirs(
+                "documents", record, "invoice", invoices[invoice_number], book.customer.id
+            ):
+                invoice_number = ""
             document = Document(
                 id=hashlib.sha256(f"{book.customer.id}\0{f['file']}".encode()).hexdigest()[:16],
                 customer_id=book.customer.id,
-                order_number=_text(f, "order"),
-                invoice_number=_text(f, "invoice"),
+                order_number=order_number,
+                invoice_number=invoice_number,
                 title=f["title"],
                 file=f["file"],
                 date=f.get("date"),
