@@ -273,3 +273,14 @@ def test_an_output_copied_elsewhere_is_checked_by_listing_then_built_incremental
     project.file("orders.csv", ORDERS.replace("G-1,C3,2026-06-03,X,1,1", "G-1,C3,2026-06-03,X,2,1"))
     result = project.build(project.raw, encrypt=True, output_dir=copy)
     assert result.ok and 0 < len(result.engine.rendered) < result.files
+
+
+def test_mapping_a_new_entity_adds_its_section_to_every_portal(project):
+    """The export mapping is not part of a page's recipe, but which entities it maps is: every
+    portal's navigation shows a Documents entry once documents are mapped, even a portal with none."""
+    project.file("documents.csv", "customer,title,file\nC1,Alpha contract,contract.pdf\n")
+    project.file("docs/contract.pdf", b"%PDF-1.4 alpha")
+    columns = {"customer": "customer", "title": "title", "file": "file"}
+    project.raw["exports"]["documents"] = {"file": "documents.csv", "folder": "docs", "columns": columns}
+    result = rebuild_and_compare(project)
+    assert any(path.startswith(portal_of(project, "C2")) for path in result.engine.rendered)

@@ -182,3 +182,26 @@ def test_a_compressed_export_written_again_with_the_same_rows_renders_nothing_an
     result = rebuild(served, quick=True)
     assert result.read_again == 0 and result.engine.rendered == [] and not result.noop
     assert served.build(served.raw, encrypt=True, session=project_session(served)).noop  # and now nothing to do
+
+
+def test_a_group_named_like_another_customers_id_goes_the_ordinary_way(served):
+    """Whether a group is also a customer's id takes every customer's rows to tell (a customer in
+    group "C1" must not see what is meant for customer C1 only): the ordinary build decides."""
+    served.file("customers.csv", CUSTOMERS.replace("C2,Beta Foods,trade,yes", "C2,Beta Foods,C1,yes"))
+    result = rebuild(served, quick=False)
+    assert [p.row for p in result.problems.problems if p.kind == "ambiguous-group"] == [3]
+    served.file("customers.csv", CUSTOMERS)  # and back: what the last build found needs the whole export again
+    rebuild(served, quick=False)
+
+
+def test_a_document_file_another_customers_row_names_goes_the_ordinary_way(served):
+    served.file("documents.csv", "customer,title,file\nC1,Alpha contract,contract.pdf\n")
+    served.file("docs/contract.pdf", b"%PDF-1.4 alpha")
+    columns = {"customer": "customer", "title": "title", "file": "file"}
+    served.raw["exports"]["documents"] = {"file": "documents.csv", "folder": "docs", "columns": columns}
+    rebuild(served, quick=False)  # (the config changed)
+    served.file("documents.csv", "customer,title,file\nC1,Alpha contract,contract.pdf\nC3,Mine,contract.pdf\n")
+    result = rebuild(served, quick=False)
+    assert sorted(p.row for p in result.problems.problems if p.kind == "shared-file") == [2, 3]
+    served.file("documents.csv", "customer,title,file\nC1,Alpha contract,contract.pdf\n")
+    rebuild(served, quick=False)  # C1's contract is C1's again: only the whole export tells

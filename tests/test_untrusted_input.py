@@ -191,7 +191,13 @@ def cross_customer_site(site):
         documents={
             "file": "documents.csv",
             "folder": "docs",
-            "columns": {"customer": "customer", "title": "title", "file": "file", "order": "order", "invoice": "invoice"},
+            "columns": {
+                "customer": "customer",
+                "title": "title",
+                "file": "file",
+                "order": "order",
+                "invoice": "invoice",
+            },
         },
         shipments={
             "file": "shipments.csv",
@@ -217,3 +223,110 @@ def test_rows_of_one_customer_naming_another_customers_documents_show_nothing_of
     assert ("documents.csv", 2, "order", "unknown-reference") in found
     assert ("documents.csv", 3, "invoice", "unknown-reference") in found
     assert ("shipments.csv", 2, "customer", "unknown-reference") in found
+
+
+def pages_of(site, customer_id):
+    return "\n".join(p.read_text() for p in (site.public / customer_id).rglob("*.html"))
+
+
+def kinds(result):
+    return {(p.file, p.row, p.column, p.kind) for p in result.problems.problems}
+
+
+def documents_site(site, shared_files=None):
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    site.file(
+        "documents.csv",
+        "customer,title,file\nC1,Alpha contract,alpha/contract.pdf\nC2,Harmless,docs/alpha/contract.pdf\n"
+        "C2,Beta manual,manual.pdf\n",
+    )
+    site.file("docs/alpha/contract.pdf", b"%PDF-1.4 ALPHA-SECRET-TERMS")
+    site.file("docs/manual.pdf", b"%PDF-1.4 manual")
+    columns = {"customer": "customer", "title": "title", "file": "file"}
+    documents = {"file": "documents.csv", "folder": "docs", "columns": columns}
+    if shared_files is not None:
+        documents["shared_files"] = shared_files
+    result = site.build(minimal_config(documents=documents))
+    assert result.ok, result.failure
+    return result
+
+
+def test_a_file_named_for_two_customers_is_given_to_neither(site):
+    """C2's row naming C1's contract (by the same path, written differently) would publish it in
+    C2's portal: a file two customers' rows name is left out for both, with an error on each row."""
+    result = documents_site(site)
+    published = b"".join(p.read_bytes() for p in site.public.rglob("*") if p.is_file())
+    assert b"ALPHA-SECRET-TERMS" not in published
+    assert "Beta manual" in pages_of(site, "C2")  # a file only one customer's rows name is published
+    assert {k for k in kinds(result) if k[3] == "shared-file"} == {
+        ("documents.csv", 2, "file", "shared-file"),
+        ("documents.csv", 3, "file", "shared-file"),
+    }
+
+
+def test_files_meant_for_several_customers_are_shared_when_the_export_says_so(site):
+    result = documents_site(site, shared_files=True)
+    assert not [k for k in kinds(result) if k[3] == "shared-file"]
+    assert "Alpha contract" in pages_of(site, "C1") and "Harmless" in pages_of(site, "C2")
+
+
+def test_rows_of_two_customers_never_merge_into_one_order(site):
+    """Rows grouped by number (an order's lines) that name two customers would put C1's lines on
+    C2's page (or C2's on C1's), whichever row comes first: the order is left out for both."""
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price\nA-1,C2,2026-05-01,BAIT,1,1\nA-1,C1,2026-05-01,ALPHA-SECRET-SKU,1,2\n"
+        "B-1,C2,2026-05-01,X,1,3\n",
+    )
+    raw = minimal_config()
+    raw["exports"]["orders"]["on_conflict"] = "first"
+    result = site.build(raw)
+    assert result.ok, result.failure
+    assert "ALPHA-SECRET-SKU" not in pages_of(site, "C2") and "BAIT" not in pages_of(site, "C1")
+    assert "A-1" not in pages_of(site, "C2") and "B-1" in pages_of(site, "C2")
+    assert ("orders.csv", 3, "customer", "header-conflict") in kinds(result)
+    assert [p for p in result.problems.errors if p.kind == "header-conflict"]  # an error, not a warning
+
+
+def test_a_number_two_customers_use_is_left_out_for_both(site):
+    """C2's invoice with C1's number, placed first, would make C1's the duplicate: C1's payment
+    (which names only the number) would then be shown on C2's invoice. Both are left out."""
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    site.file("invoices.csv", "invoice,customer,date,total\nINV-1,C2,2026-05-02,50\nINV-1,C1,2026-05-02,50\n")
+    site.file("payments.csv", "invoice,date,amount,reference\nINV-1,2026-05-05,50,ALPHA-SECRET-REF\n")
+    raw = minimal_config(
+        invoices={
+            "file": "invoices.csv",
+            "columns": {"number": "invoice", "customer": "customer", "date": "date", "total": "total"},
+        },
+        payments={
+            "file": "payments.csv",
+            "columns": {"invoice": "invoice", "date": "date", "amount": "amount", "reference": "reference"},
+        },
+    )
+    result = site.build(raw)
+    assert result.ok, result.failure
+    for customer_id in ("C1", "C2"):
+        assert "ALPHA-SECRET-REF" not in pages_of(site, customer_id) and "INV-1" not in pages_of(site, customer_id)
+    found = kinds(result)
+    assert {("invoices.csv", 2, "invoice", "duplicate-id"), ("invoices.csv", 3, "invoice", "duplicate-id")} <= found
+    assert ("payments.csv", 2, "invoice", "unknown-reference") in found
+
+
+def test_a_group_named_like_a_customer_id_is_no_group(site):
+    """Audiences name customers and groups alike: a customer put in group "C1" would see what is
+    meant for customer C1 only."""
+    site.file("customers.csv", "id,name,group\nC1,Alpha,\nC2,Beta,C1\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    content = site.root / "content"
+    content.mkdir()
+    (content / "alpha-terms.md").write_text("---\ntitle: Alpha terms\naudience: [C1]\n---\nALPHA-ONLY-PRICES\n")
+    raw = minimal_config()
+    raw["exports"]["customers"]["columns"]["group"] = "group"
+    result = site.build(raw)
+    assert result.ok, result.failure
+    assert "ALPHA-ONLY-PRICES" in pages_of(site, "C1") and "ALPHA-ONLY-PRICES" not in pages_of(site, "C2")
+    assert ("customers.csv", 3, "group", "ambiguous-group") in kinds(result)

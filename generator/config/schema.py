@@ -230,6 +230,8 @@ class DocumentsSource(Source):
 
     folder: str = "documents"
     """The folder of the document files, relative to `exports.folder`. It must hold none of the export's tables: a row's `file` is a path inside it (a leading `<folder>/` is accepted), a plain file, reached through no symbolic link, with one hard link."""
+    shared_files: bool = False
+    """Whether rows of several customers may name the same file (a product manual, general terms). Off by default: such a file is most likely one customer's, named by mistake in another's row, so it is left out for all of them, with an error on each row."""
 
 
 class ExportsConfig(Strict):

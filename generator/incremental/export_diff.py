@@ -184,6 +184,8 @@ class ExportSnapshot:
             holder = self.keys.get(key)
             if owner is SHARED or (holder is not None and holder != owner and holder not in customers):
                 return None
+            if owner not in customers:  # rows once merged under a touched customer's number are another's now
+                return None
         self.keys = {k: v for k, v in self.keys.items() if v not in customers}
         self.keys.update((k, v) for k, v in owners.keys.items() if v in customers)
         skipped = Counter(skipped_after)

@@ -47,7 +47,7 @@ from .memory import Memory
 
 MEMORY_FILE = f"{STATE_DIR}/memory.bin"
 MAGIC = b"portico-memory\n"
-VERSION = f"1/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
+VERSION = f"2/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
 # a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
 UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
 
@@ -97,6 +97,7 @@ def save(memory: Memory, output_dir: Path) -> None:
         "site_pages": memory.site_pages,
         "access": memory.access,
         "unopenable": memory.unopenable,
+        "document_files": memory.document_files,
         "slugs": workshop.slugs,
         "templates": workshop.templates.closures,  # the same while the theme is (the quick way checks)
         "compiled": workshop.renderer.compiled_templates(),  # code: safe to run only since the body authenticates
@@ -153,6 +154,7 @@ def load(
         body["site_pages"],
         body["access"],
         body["unopenable"],
+        body["document_files"],
     )
 
 

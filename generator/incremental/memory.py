@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import pipeline
@@ -23,6 +24,9 @@ class Memory:
     site_pages: int  # pages of the site itself (index, 404, robots.txt)
     access: dict[str, Access]  # by customer id: who may sign in (a change means new key slots)
     unopenable: set[str]  # customers whose portal no contact can sign in to
+    document_files: dict[
+        tuple[str, ...], str
+    ]  # each document file (its path in the folder) -> the customer it is given to
 
 
 Access = tuple[bool, tuple[tuple[str, bool], ...]]  # portal on, and each contact's (e-mail, access)
@@ -31,6 +35,10 @@ Access = tuple[bool, tuple[tuple[str, bool], ...]]  # portal on, and each contac
 def access_of(book: CustomerBook) -> Access:
     contacts = sorted((c.email, c.portal_access) for c in book.customer.contacts)
     return book.customer.portal_enabled, tuple(contacts)
+
+
+def document_files(books: Iterable[CustomerBook]) -> dict[tuple[str, ...], str]:
+    return {document.source.parts: book.customer.id for book in books for document in book.documents}
 
 
 def others_fingerprint(config: Config, snapshot: ExportSnapshot) -> str:

@@ -34,7 +34,7 @@ from ..progress import Progress
 from ..site import slug_for
 from . import kept
 from .export_diff import ExportEdit, ExportSnapshot
-from .memory import Memory, access_of, others_fingerprint
+from .memory import Memory, access_of, document_files, others_fingerprint
 
 
 @dataclass
@@ -106,6 +106,7 @@ class Session:
         gc.unfreeze()  # the last memory's objects may be garbage now
         workshop, result.workshop = result.workshop, None
         access = {customer_id: access_of(book) for customer_id, book in workshop.ledger.books.items()}
+        files = document_files(workshop.ledger.books.values())
         if self.keep:  # kept for another process, which reads the books again where they changed: let them go
             workshop = replace(workshop, ledger=replace(workshop.ledger, books={}))
         snapshot = ExportSnapshot.take(workshop.config, workshop.owners) if workshop.state is not None else None
@@ -122,6 +123,7 @@ class Session:
             result.pages - sum(p.pages for p in result.portals),
             access,
             set(result.unopenable),
+            files,
         )
         gc.collect()
         gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
@@ -210,6 +212,8 @@ class Session:
         touched = {c: b for c, b in workshop.ledger.books.items() if c in customers}
         memory.unopenable = (memory.unopenable - customers) | set(replace(workshop.ledger, books=touched).unopenable())
         memory.access.update((c, access_of(book)) for c, book in touched.items())
+        memory.document_files = {p: c for p, c in memory.document_files.items() if c not in customers}
+        memory.document_files.update(document_files(touched.values()))
         result.unopenable = sorted(memory.unopenable)
         workshop.state = out.written_state
         memory.workshop, memory.snapshot, memory.problems = workshop, edit.snapshot, result.problems
@@ -237,6 +241,8 @@ def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     changed = pipeline.model_stage(memory.workshop.config, edit.export, edit.problems)
     if changed.as_of != ledger.as_of or changed.catalogue != ledger.catalogue:
         return None  # every page shows the date; every catalogue page shows the catalogue
+    if _across_customers(memory, edit, changed):
+        return None
     keystore = memory.workshop.keystore
     for customer_id in edit.customers:
         before, after = memory.access.get(customer_id), changed.books.get(customer_id)
@@ -247,6 +253,23 @@ def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     books = {c: b for c, b in ledger.books.items() if c not in edit.customers}
     books.update((c, changed.books[c]) for c in edit.customers if c in changed.books)
     return replace(ledger, books=books)
+
+
+ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
+
+
+def _across_customers(memory: Memory, edit: ExportEdit, changed: Ledger) -> bool:
+    """Whether the touched customers' rows meet rows of customers not read again: a group that is
+    another customer's id, a document file another customer's row names. Only the whole export
+    tells what then holds (`ledger.py`: rows never cross between customers), so the ordinary
+    build decides, as it does when the last build found such a case."""
+    if any(problem.kind in ACROSS_CUSTOMERS for problem in memory.problems.problems):
+        return True
+    ids = memory.access.keys() | changed.books.keys()  # every customer of the last build, and the touched ones now
+    if any(record.fields.get("group") in ids for record in edit.export.get("customers", ())):
+        return True
+    given = {parts for parts, customer_id in memory.document_files.items() if customer_id not in edit.customers}
+    return any(parts in given for parts in document_files(changed.books.values()))
 
 
 def _slugs_after(memory: Memory, customers: set[str], ledger: Ledger) -> dict[str, str] | None:

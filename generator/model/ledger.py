@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from ..config.entities import ADDRESS_PARTS
 from ..config.schema import INVOICE_STATES, QUOTE_STATES, SHIPMENT_STATES
 from ..problems import ProblemLog
 from ..read import Export, Record
-from ..read.documents import DocumentRefused, documents_folder, locate, unpublishable_inside
+from ..read.documents import DocumentFile, DocumentRefused, documents_folder, locate, unpublishable_inside
 from ..read.formats import file_size
 from .allocation import OLDEST_FIRST, settle_payments
 from .canonical import (
@@ -170,8 +171,10 @@ class LedgerBuilder:
 
     def customers(self) -> None:
         site = self.config.site
+        ids = {record.fields["id"] for record in self.good("customers")}
         for record in self.good("customers"):
             f = record.fields
+            group = self.group_of(record, ids)
             if f["id"] in self.books:
                 self.reject("customers", record, "id", f"duplicate id {f['id']!r}", "duplicate-id")
                 continue
@@ -182,7 +185,7 @@ class LedgerBuilder:
                 if f.get("sales_rep")
                 else None
             )
-            settings = self.config.settings_for(f["id"], _text(f, "group"))
+            settings = self.config.settings_for(f["id"], group)
             if self.config.portal.slug == "field" and not f.get("slug"):
                 self.reject(
                     "customers", record, "slug", "portal.slug is 'field' but this customer has no slug", "missing-field"
@@ -199,7 +202,7 @@ class LedgerBuilder:
                 language_known=bool(f.get("language") or settings.language),
                 currency=(f.get("currency") or site.currency).strip().upper(),
                 portal_enabled=f.get("portal_enabled") is not False and settings.enabled,
-                group=_text(f, "group"),
+                group=group,
                 sales_rep=rep,
                 payment_terms=terms,
                 payment_days=int(days.group()) if days else settings.default_payment_days,
@@ -208,6 +211,22 @@ class LedgerBuilder:
                 origin=record.origin,
             )
             self.books[customer.id] = CustomerBook(customer)
+
+    def group_of(self, record: Record, ids: set[str]) -> str:
+        """The customer's group, unless it is also a customer's id: an audience (`audience: [C1]`)
+        names customers and groups alike, so a customer put in group "C1" would see what is meant
+        for customer C1 only."""
+        group = _text(record.fields, "group")
+        if group not in ids:
+            return group
+        self.warn(
+            "customers",
+            record,
+            "group",
+            f"group {group!r} is also a customer id: audiences could not tell them apart; the customer is in no group",
+            "ambiguous-group",
+        )
+        return ""
 
     def contacts(self) -> None:
         """The export's contacts, then those staff added: a later row for the same e-mail replaces an earlier one."""
@@ -542,16 +561,8 @@ class LedgerBuilder:
                 "documents",
             )
             return
-        for record in self.good("documents"):
-            book = self.book_for("documents", record)
-            if book is None:
-                continue
+        for record, book, source in self.documents_of_one_customer(folder):
             f = record.fields
-            try:
-                source = locate(folder, f["file"], f"{record.origin.file} row {record.origin.row}")
-            except DocumentRefused as exc:
-                self.reject("documents", record, "file", str(exc), "refused-file")
-                continue
             order_number, invoice_number = _text(f, "order"), _text(f, "invoice")
             if order_number in orders and not self.theirs(
                 "documents", record, "order", orders[order_number], book.customer.id
@@ -577,6 +588,40 @@ class LedgerBuilder:
                 orders[document.order_number].documents.append(document)
             if document.invoice_number in invoices:
                 invoices[document.invoice_number].documents.append(document)
+
+    def documents_of_one_customer(self, folder: Path) -> list[tuple[Record, CustomerBook, DocumentFile]]:
+        """Each document row with its customer and its checked file; a file that rows of two
+        customers name is, unless the export says files are shared, most likely one customer's
+        contract named by mistake in the other's row: left out for both, with an error on each."""
+        located = []
+        for record in self.good("documents"):
+            book = self.book_for("documents", record)
+            if book is None:
+                continue
+            try:
+                source = locate(folder, record.fields["file"], f"{record.origin.file} row {record.origin.row}")
+            except DocumentRefused as exc:
+                self.reject("documents", record, "file", str(exc), "refused-file")
+                continue
+            located.append((record, book, source))
+        if not located or self.config.exports.documents.shared_files:
+            return located
+        named_by: dict[tuple[str, ...], list[tuple[Record, str]]] = {}
+        for record, book, source in located:
+            named_by.setdefault(source.parts, []).append((record, book.customer.id))
+        for rows in named_by.values():
+            if len({customer_id for _, customer_id in rows}) > 1:
+                for record, customer_id in rows:
+                    others = ", ".join(f"{c!r} (row {r.origin.row})" for r, c in rows if c != customer_id)
+                    self.reject(
+                        "documents",
+                        record,
+                        "file",
+                        f"the file is also named for customer {others}: a file is given to one customer only "
+                        "(set exports.documents.shared_files for files meant for several); left out, for all",
+                        "shared-file",
+                    )
+        return [(record, book, source) for record, book, source in located if not record.bad]
 
 
 def _settled_state(invoice: Invoice, as_of: date) -> str:

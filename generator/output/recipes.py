@@ -26,7 +26,7 @@ from ..render import RenderError
 from ..seal import Keystore
 from ..site import COPY, CSV, DATA, PAGE, SHELL, PlannedFile
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 def digest(*parts: bytes | str) -> str:
@@ -112,6 +112,7 @@ class Recipes:
         self.mode = digest(ENGINE_VERSION, "encrypted" if self.encrypted else "preview")
         self.sealing = digest(self.config.gate.model_dump_json())
         self.as_of = self.ledger.as_of.isoformat()
+        self.has = json.dumps(sorted(self.ledger.has))  # which sections a portal shows (a new entity: a new nav entry)
 
     def shared(self, name: str) -> str:
         """The digest of ledger data that some sections' pages show besides a customer's book."""
@@ -129,7 +130,7 @@ class Recipes:
             ]
             settings = self.config.settings_for(customer.id, customer.group).model_dump_json()
             self._portals[customer_id] = digest(
-                data_digest(book), self.keys(customer_id)[0], json.dumps(visible), self.as_of, settings
+                data_digest(book), self.keys(customer_id)[0], json.dumps(visible), self.as_of, self.has, settings
             )
         return self._portals[customer_id]
 

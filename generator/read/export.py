@@ -267,7 +267,7 @@ class ExportReader:
         if source.group_by is not None:
             return self._grouped(entity, mapper, rows, source, line_mapper)
         records: list[Record] = []
-        first_row_of_key: dict[Any, int] = {}
+        first_of_key: dict[Any, Record] = {}
         owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
             if self._skipped(number, row, source, mapper):
@@ -280,17 +280,35 @@ class ExportReader:
                     owners.claim(entity, fields.get(key), owner)
             record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
             if key is not None and fields.get(key) is not None:
-                first = first_row_of_key.setdefault(fields[key], number)
-                if first != number:
-                    mapper.error(
-                        number,
-                        mapper_column(mapper, key),
-                        f"duplicate {key} {fields[key]!r} (first on row {first})",
-                        "duplicate-id",
-                    )
-                    record.bad = True
+                first = first_of_key.setdefault(fields[key], record)
+                if first is not record:
+                    self._duplicate(mapper, key, record, first, whose)
             records.append(record)
         return records
+
+    @staticmethod
+    def _duplicate(mapper: RowMapper, key: str, record: Record, first: Record, whose: str | None) -> None:
+        """A key seen before is left out; when the two rows are two customers', the first is too:
+        whatever names that key (a payment, a shipment, a status) could not tell whose it is."""
+        value, column = record.fields[key], mapper_column(mapper, key)
+        record.bad = True
+        if whose is None or record.fields.get(whose) == first.fields.get(whose):
+            mapper.error(
+                record.origin.row,
+                column,
+                f"duplicate {key} {value!r} (first on row {first.origin.row})",
+                "duplicate-id",
+            )
+            return
+        for this, other in ((record, first), (first, record)):
+            mapper.error(
+                this.origin.row,
+                column,
+                f"duplicate {key} {value!r}: also customer {other.fields.get(whose)!r}'s on row {other.origin.row}; "
+                "left out, for both",
+                "duplicate-id",
+            )
+        first.bad = True
 
     def _grouped(
         self, entity: str, mapper: RowMapper, rows: Iterator, source: Source, line_mapper: RowMapper | None
@@ -373,7 +391,10 @@ class ExportReader:
                 f"of the same {source.group_by} {record.fields.get(source.group_by)!s}"
             )
             column = mapper_column(mapper, name)
-            if source.on_conflict == "first":
+            if name == owner_field(mapper.entity):  # rows of two customers never make one record
+                mapper.error(number, column, message + ": left out, for both", "header-conflict")
+                record.bad = True
+            elif source.on_conflict == "first":
                 mapper.warning(number, column, message + " (first value kept)", "header-conflict")
             else:
                 mapper.error(number, column, message, "header-conflict")
