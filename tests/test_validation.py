@@ -58,9 +58,19 @@ def test_header_conflict_can_keep_the_first_value(site):
     raw = minimal_config()
     raw["exports"]["orders"]["on_conflict"] = "first"
     found, _ = problems_of(
+        site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nA-1,C1,2026-05-02,Y,1,2\n", raw=raw
+    )
+    assert found == [("warning", "orders.csv", 3, "date", "header-conflict")]
+
+
+def test_rows_of_two_customers_are_an_error_even_when_the_first_value_is_kept(site):
+    raw = minimal_config()
+    raw["exports"]["orders"]["on_conflict"] = "first"
+    found, problems = problems_of(
         site, orders="order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nA-1,C2,2026-05-01,Y,1,2\n", raw=raw
     )
-    assert found == [("warning", "orders.csv", 3, "customer", "header-conflict")]
+    assert found == [("error", "orders.csv", 3, "customer", "header-conflict")]
+    assert "left out, for both" in problems.errors[0].message
 
 
 def test_missing_column_is_reported_once(site):
