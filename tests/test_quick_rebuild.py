@@ -205,3 +205,26 @@ def test_a_document_file_another_customers_row_names_goes_the_ordinary_way(serve
     assert sorted(p.row for p in result.problems.problems if p.kind == "shared-file") == [2, 3]
     served.file("documents.csv", "customer,title,file\nC1,Alpha contract,contract.pdf\n")
     rebuild(served, quick=False)  # C1's contract is C1's again: only the whole export tells
+
+
+def test_a_number_two_customers_used_then_fixed_goes_the_ordinary_way(served):
+    """Both records of a number two customers used are left out; once one row goes, the other is
+    shown again, which only a build reading the other customer's rows can tell."""
+    served.file("invoices.csv", "invoice,customer,date,total\nINV-1,C1,2026-06-02,5\nINV-1,C2,2026-06-02,7\n")
+    columns = {"number": "invoice", "customer": "customer", "date": "date", "total": "total"}
+    served.raw["exports"]["invoices"] = {"file": "invoices.csv", "columns": columns}
+    rebuild(served, quick=False)  # (the config changed)
+    served.file("invoices.csv", "invoice,customer,date,total\nINV-1,C1,2026-06-02,5\n")
+    rebuild(served, quick=False)
+
+
+def test_a_document_naming_another_customers_order_is_shown_alike_either_way(served):
+    served.file("documents.csv", "customer,title,file,order\nC1,Alpha,a.pdf,A-1\nC2,Beta,b.pdf,A-1\n")
+    served.file("docs/a.pdf", b"%PDF-1.4 a")
+    served.file("docs/b.pdf", b"%PDF-1.4 b")
+    columns = {"customer": "customer", "title": "title", "file": "file", "order": "order"}
+    served.raw["exports"]["documents"] = {"file": "documents.csv", "folder": "docs", "columns": columns}
+    rebuild(served, quick=False)  # (the config changed)
+    served.file("documents.csv", "customer,title,file,order\nC1,Alpha,a.pdf,A-1\nC2,Beta again,b.pdf,A-1\n")
+    result = rebuild(served, quick=True)
+    assert only_in(served, ["C2"], result.engine.rendered)

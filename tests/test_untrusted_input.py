@@ -330,3 +330,59 @@ def test_a_group_named_like_a_customer_id_is_no_group(site):
     assert result.ok, result.failure
     assert "ALPHA-ONLY-PRICES" in pages_of(site, "C1") and "ALPHA-ONLY-PRICES" not in pages_of(site, "C2")
     assert ("customers.csv", 3, "group", "ambiguous-group") in kinds(result)
+
+
+def test_two_entities_reading_one_file_never_merge_two_customers_rows(site):
+    """Orders and invoices read from one file, grouped by the same number: each entity on its
+    own leaves out a number whose rows name two customers."""
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file(
+        "sales.csv",
+        "number,customer,date,sku,qty,price\nN-1,C1,2026-05-01,ALPHA-SKU,1,2\nN-1,C2,2026-05-01,BETA-SECRET-SKU,1,3\n"
+        "N-2,C2,2026-05-01,X,1,3\n",
+    )
+    grouped = {
+        "file": "sales.csv",
+        "group_by": "number",
+        "columns": {"number": "number", "customer": "customer", "date": "date"},
+        "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
+    }
+    result = site.build(minimal_config(orders=grouped, invoices=grouped))
+    assert result.ok, result.failure
+    assert "BETA-SECRET-SKU" not in pages_of(site, "C1") and "ALPHA-SKU" not in pages_of(site, "C2")
+    conflicts = [(p.entity, p.row) for p in result.problems.errors if p.kind == "header-conflict"]
+    assert sorted(conflicts) == [("invoices", 3), ("orders", 3)]
+
+
+def test_a_number_repeated_under_another_grouping_is_left_out_for_both(site):
+    """Grouped by another field than the number, two customers' records may share a number."""
+    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
+    site.file(
+        "orders.csv",
+        "ref,order,customer,date,sku,qty,price\nR1,A-1,C1,2026-05-01,X,1,2\nR2,A-1,C2,2026-05-01,X,1,3\n"
+        "R3,B-1,C2,2026-05-01,X,1,3\n",
+    )
+    site.file("shipments.csv", "order,date,tracking\nA-1,2026-05-03,ALPHA-SECRET-TRACK\n")
+    raw = minimal_config(
+        shipments={
+            "file": "shipments.csv",
+            "columns": {"order": "order", "date": "date", "tracking_number": "tracking"},
+        }
+    )
+    raw["exports"]["orders"]["group_by"] = "po_number"
+    raw["exports"]["orders"]["columns"]["po_number"] = "ref"
+    result = site.build(raw)
+    assert result.ok, result.failure
+    for customer_id in ("C1", "C2"):
+        assert "ALPHA-SECRET-TRACK" not in pages_of(site, customer_id)
+    assert sorted(p.row for p in result.problems.errors if p.kind == "duplicate-id") == [2, 3]
+
+
+def test_a_group_named_like_a_customer_whose_row_is_bad_is_no_group_either(site):
+    site.file("customers.csv", "id,name,group\nC1,Alpha,\nC9,,\nC2,Beta,C9\n")
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    raw = minimal_config()
+    raw["exports"]["customers"]["columns"]["group"] = "group"
+    result = site.build(raw)
+    assert result.ok, result.failure
+    assert [p.row for p in result.problems.problems if p.kind == "ambiguous-group"] == [4]

@@ -146,15 +146,16 @@ class ExportSnapshot:
     def _read_changes(self, config: Config, changes: dict[str, LineChange]) -> ExportEdit | None:
         before = {name: [(i + 2, self.files[name].lines[i]) for i in c.old] for name, c in changes.items()}
         after = {name: [(i + 2, c.lines[i]) for i in c.new] for name, c in changes.items()}
-        old_probe, new_probe, new_owners = ProblemLog(), ProblemLog(), RowOwners()
-        read_export(config, old_probe, parallel=False, selection=self._only(before))
+        old_probe, new_probe, old_owners, new_owners = ProblemLog(), ProblemLog(), RowOwners(), RowOwners()
+        read_export(config, old_probe, parallel=False, owners=old_owners, selection=self._only(before))
         read_export(config, new_probe, parallel=False, owners=new_owners, selection=self._only(after))
         customers = {self.files[name].owners[i] for name, c in changes.items() for i in c.old}
         customers |= {new_owners.rows.get(name, {}).get(i + 2, SKIPPED) for name, c in changes.items() for i in c.new}
         customers |= {self.keys.get(key, owner) for key, owner in new_owners.keys.items()}  # a key another holds
+        customers |= {self.keys.get(key, owner) for key, owner in old_owners.keys.items()}  # (or held, until now)
         customers.discard(SKIPPED)
         if SHARED in customers:
-            return None
+            return None  # a row everyone reads, or a number two customers used: only the whole export tells
         files = dict(self.files)
         for name, change in changes.items():
             files[name] = change.applied(self.files[name], new_owners.rows.get(name, {}))

@@ -24,9 +24,7 @@ class Memory:
     site_pages: int  # pages of the site itself (index, 404, robots.txt)
     access: dict[str, Access]  # by customer id: who may sign in (a change means new key slots)
     unopenable: set[str]  # customers whose portal no contact can sign in to
-    document_files: dict[
-        tuple[str, ...], str
-    ]  # each document file (its path in the folder) -> the customer it is given to
+    document_files: dict[tuple[int, int], str]  # each document file (device, inode) -> the customer given it
 
 
 Access = tuple[bool, tuple[tuple[str, bool], ...]]  # portal on, and each contact's (e-mail, access)
@@ -37,8 +35,8 @@ def access_of(book: CustomerBook) -> Access:
     return book.customer.portal_enabled, tuple(contacts)
 
 
-def document_files(books: Iterable[CustomerBook]) -> dict[tuple[str, ...], str]:
-    return {document.source.parts: book.customer.id for book in books for document in book.documents}
+def document_files(books: Iterable[CustomerBook]) -> dict[tuple[int, int], str]:
+    return {document.source.identity[:2]: book.customer.id for book in books for document in book.documents}
 
 
 def others_fingerprint(config: Config, snapshot: ExportSnapshot) -> str:

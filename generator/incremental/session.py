@@ -265,11 +265,13 @@ def _across_customers(memory: Memory, edit: ExportEdit, changed: Ledger) -> bool
     build decides, as it does when the last build found such a case."""
     if any(problem.kind in ACROSS_CUSTOMERS for problem in memory.problems.problems):
         return True
-    ids = memory.access.keys() | changed.books.keys()  # every customer of the last build, and the touched ones now
+    if changed.books.keys() - memory.access.keys():
+        return True  # a new customer: its id may be the group of customers not read again
+    ids = memory.access.keys()  # every customer of the last build (the touched ones among them)
     if any(record.fields.get("group") in ids for record in edit.export.get("customers", ())):
         return True
-    given = {parts for parts, customer_id in memory.document_files.items() if customer_id not in edit.customers}
-    return any(parts in given for parts in document_files(changed.books.values()))
+    given = {file for file, customer_id in memory.document_files.items() if customer_id not in edit.customers}
+    return any(file in given for file in document_files(changed.books.values()))
 
 
 def _slugs_after(memory: Memory, customers: set[str], ledger: Ledger) -> dict[str, str] | None:

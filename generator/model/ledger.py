@@ -171,7 +171,7 @@ class LedgerBuilder:
 
     def customers(self) -> None:
         site = self.config.site
-        ids = {record.fields["id"] for record in self.good("customers")}
+        ids = {record.fields.get("id") for record in self.export.get("customers", ())}  # a bad row's id too
         for record in self.good("customers"):
             f = record.fields
             group = self.group_of(record, ids)
@@ -563,15 +563,8 @@ class LedgerBuilder:
             return
         for record, book, source in self.documents_of_one_customer(folder):
             f = record.fields
-            order_number, invoice_number = _text(f, "order"), _text(f, "invoice")
-            if order_number in orders and not self.theirs(
-                "documents", record, "order", orders[order_number], book.customer.id
-            ):
-                order_number = ""
-            if invoice_number in invoices and not self.theirs(
-                "documents", record, "invoice", invoices[invoice_number], book.customer.id
-            ):
-                invoice_number = ""
+            order_number = self.own_document("order", record, orders, book)
+            invoice_number = self.own_document("invoice", record, invoices, book)
             document = Document(
                 id=hashlib.sha256(f"{book.customer.id}\0{f['file']}".encode()).hexdigest()[:16],
                 customer_id=book.customer.id,
@@ -588,6 +581,23 @@ class LedgerBuilder:
                 orders[document.order_number].documents.append(document)
             if document.invoice_number in invoices:
                 invoices[document.invoice_number].documents.append(document)
+
+    def own_document(self, kind: str, record: Record, documents: dict, book: CustomerBook) -> str:
+        """The number of the order or invoice a document row names, if it is the customer's own
+        (else "", with a warning: a link to no page, or to another customer's, is not made)."""
+        number = _text(record.fields, kind)
+        if number and number not in documents:
+            self.warn(
+                "documents",
+                record,
+                kind,
+                f"unknown {kind} {number!r}; the document is shown without it",
+                "unknown-reference",
+            )
+            return ""
+        if number and not self.theirs("documents", record, kind, documents[number], book.customer.id):
+            return ""
+        return number
 
     def documents_of_one_customer(self, folder: Path) -> list[tuple[Record, CustomerBook, DocumentFile]]:
         """Each document row with its customer and its checked file; a file that rows of two
@@ -606,9 +616,9 @@ class LedgerBuilder:
             located.append((record, book, source))
         if not located or self.config.exports.documents.shared_files:
             return located
-        named_by: dict[tuple[str, ...], list[tuple[Record, str]]] = {}
-        for record, book, source in located:
-            named_by.setdefault(source.parts, []).append((record, book.customer.id))
+        named_by: dict[tuple[int, int], list[tuple[Record, str]]] = {}
+        for record, book, source in located:  # by device and inode: one file, however its path is written
+            named_by.setdefault(source.identity[:2], []).append((record, book.customer.id))
         for rows in named_by.values():
             if len({customer_id for _, customer_id in rows}) > 1:
                 for record, customer_id in rows:

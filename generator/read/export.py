@@ -265,7 +265,15 @@ class ExportReader:
         key: str | None,
     ) -> list[Record]:
         if source.group_by is not None:
-            return self._grouped(entity, mapper, rows, source, line_mapper)
+            grouped = self._grouped(entity, mapper, rows, source, line_mapper)
+            if key is not None and key != source.group_by:  # grouped by another field: the key may repeat
+                first_by_key: dict[Any, Record] = {}
+                for record in grouped:
+                    if record.fields.get(key) is not None:
+                        first = first_by_key.setdefault(record.fields[key], record)
+                        if first is not record:
+                            self._duplicate(mapper, key, record, first, owner_field(entity))
+            return grouped
         records: list[Record] = []
         first_of_key: dict[Any, Record] = {}
         owners, whose = self.owners, owner_field(entity)
@@ -382,7 +390,9 @@ class ExportReader:
             if first is None:
                 record.fields[name] = value
                 continue
-            seen = (mapper.file, record.fields.get(source.group_by), name, value)
+            two_customers = name == owner_field(mapper.entity)  # their rows never make one record
+            record.bad |= two_customers
+            seen = (mapper.entity, mapper.file, record.fields.get(source.group_by), name, value)
             if seen in self._conflicts_seen:
                 continue  # said once per record and value, not once per row
             self._conflicts_seen.add(seen)
@@ -391,9 +401,8 @@ class ExportReader:
                 f"of the same {source.group_by} {record.fields.get(source.group_by)!s}"
             )
             column = mapper_column(mapper, name)
-            if name == owner_field(mapper.entity):  # rows of two customers never make one record
+            if two_customers:
                 mapper.error(number, column, message + ": left out, for both", "header-conflict")
-                record.bad = True
             elif source.on_conflict == "first":
                 mapper.warning(number, column, message + " (first value kept)", "header-conflict")
             else:
