@@ -215,6 +215,17 @@ def _folders(files: Iterable[str]) -> dict[str, set[str]]:
     return expected
 
 
+def _folder_paths(files: Iterable[str]) -> set[str]:
+    """Every folder that holds these files, and every folder above those (the root is "")."""
+    found: set[str] = set()
+    for folder in {path.rpartition("/")[0] for path in files}:
+        while folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    found.add("")
+    return found
+
+
 def remember_folders(root: Path, state: BuildState) -> None:
     """Note each folder's inode and modification time, right after the build has put the last
     file in place: a folder's time changes whenever a name in it is added, removed or renamed,
@@ -222,7 +233,7 @@ def remember_folders(root: Path, state: BuildState) -> None:
     the next build trusts it without listing 17,000 folders. Bound to the state file it vouches
     for; missing, stale or damaged, it is ignored and the folders are listed (`holds_exactly`)."""
     try:
-        folders = sorted(_folders(state.files))
+        folders = sorted(_folder_paths(state.files))
         stamps = {"state": _stamp(os.stat(root / BUILD_STATE)), "folders": folders, "times": _times(root, folders)}
         temporary = root / f"{FOLDER_STAMPS}.tmp"
         temporary.write_bytes(orjson.dumps(stamps))
