@@ -86,7 +86,13 @@ class LedgerBuilder:
         return book
 
     def theirs(
-        self, entity: str, record: Record, field_name: str, document: Order | Invoice, customer_id: str, leave_out=False
+        self,
+        entity: str,
+        record: Record,
+        field_name: str,
+        document: Order | Invoice,
+        customer_id: str,
+        leave_out: bool = False,
     ) -> bool:
         """Whether the order or invoice a row names belongs to the row's own customer. A row of one
         customer naming another's document (an ERP typing error, or a hostile row) must not put
@@ -499,7 +505,9 @@ class LedgerBuilder:
             if order is None:
                 self.reject("shipments", record, "order", f"unknown order {f['order']!r}", "unknown-reference")
                 continue
-            if f.get("customer") and not self.theirs("shipments", record, "customer", order, f["customer"], True):
+            if f.get("customer") and not self.theirs(
+                "shipments", record, "customer", order, f["customer"], leave_out=True
+            ):
                 continue
             counts[order.number] = counts.get(order.number, 0) + 1
             tracking = _text(f, "tracking_number")
