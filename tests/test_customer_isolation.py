@@ -11,9 +11,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from conftest import Site, minimal_config
+from conftest import Site
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_untrusted_input import cross_reference_config
 
 CUSTOMERS = ("C1", "C2", "C3")
 ORDERS, INVOICES, FILES = ("N-1", "N-2", "N-3"), ("I-1", "I-2", "I-3"), ("f1.pdf", "f2.pdf", "docs/f1.pdf")
@@ -53,39 +54,8 @@ def exports(draw) -> dict[str, str]:
 
 
 def config() -> dict:
-    return minimal_config(
-        invoices={
-            "file": "invoices.csv",
-            "group_by": "number",
-            "columns": {"number": "invoice", "customer": "customer", "date": "date", "order": "order"},
-            "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
-        },
-        payments={
-            "file": "payments.csv",
-            "columns": {
-                "invoice": "invoice",
-                "customer": "customer",
-                "date": "date",
-                "amount": "amount",
-                "reference": "reference",
-            },
-        },
-        shipments={
-            "file": "shipments.csv",
-            "columns": {"order": "order", "customer": "customer", "date": "date", "tracking_number": "tracking"},
-        },
-        documents={
-            "file": "documents.csv",
-            "folder": "docs",
-            "columns": {
-                "customer": "customer",
-                "title": "title",
-                "file": "file",
-                "order": "order",
-                "invoice": "invoice",
-            },
-        },
-    )
+    columns = {c: c for c in ("invoice", "customer", "date", "amount", "reference")}
+    return cross_reference_config(payments={"file": "payments.csv", "columns": columns})
 
 
 def named_by(files: dict[str, str]) -> dict[str, set[str]]:

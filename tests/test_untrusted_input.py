@@ -164,10 +164,37 @@ def test_a_relative_nav_link_cannot_leave_the_site_through_a_backslash(site):
         site.load(raw)
 
 
-def cross_customer_site(site):
-    """C2's rows that name C1's order or invoice: a typing error in the ERP, or a hostile row."""
+def two_customers(site):
+    """C1 and C2, with an order each (A-1 and B-1)."""
     site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
     site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+
+
+def cross_reference_config(**exports) -> dict:
+    """Invoices, shipments and documents that name orders and invoices, each row with its customer."""
+    return minimal_config(
+        invoices={
+            "file": "invoices.csv",
+            "group_by": "number",
+            "columns": {"number": "invoice", "customer": "customer", "date": "date", "order": "order"},
+            "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
+        },
+        shipments={
+            "file": "shipments.csv",
+            "columns": {"order": "order", "customer": "customer", "date": "date", "tracking_number": "tracking"},
+        },
+        documents={
+            "file": "documents.csv",
+            "folder": "docs",
+            "columns": {c: c for c in ("customer", "title", "file", "order", "invoice")},
+        },
+        **exports,
+    )
+
+
+def cross_customer_site(site):
+    """C2's rows that name C1's order or invoice: a typing error in the ERP, or a hostile row."""
+    two_customers(site)
     site.file(
         "invoices.csv",
         "invoice,customer,date,order,sku,qty,price\n"
@@ -181,29 +208,7 @@ def cross_customer_site(site):
     site.file("shipments.csv", "order,customer,date,tracking\nA-1,C2,2026-05-03,SECRET-TRACK-9\n")
     site.file("docs/beta.pdf", b"%PDF-1.4 beta")
     site.file("docs/contract.pdf", b"%PDF-1.4 contract")
-    raw = minimal_config(
-        invoices={
-            "file": "invoices.csv",
-            "group_by": "number",
-            "columns": {"number": "invoice", "customer": "customer", "date": "date", "order": "order"},
-            "lines": {"columns": {"sku": "sku", "quantity": "qty", "unit_price": "price"}},
-        },
-        documents={
-            "file": "documents.csv",
-            "folder": "docs",
-            "columns": {
-                "customer": "customer",
-                "title": "title",
-                "file": "file",
-                "order": "order",
-                "invoice": "invoice",
-            },
-        },
-        shipments={
-            "file": "shipments.csv",
-            "columns": {"order": "order", "customer": "customer", "date": "date", "tracking_number": "tracking"},
-        },
-    )
+    raw = cross_reference_config()
     result = site.build(raw)
     assert result.ok, result.failure
     return result
@@ -234,8 +239,7 @@ def kinds(result):
 
 
 def documents_site(site, shared_files=None):
-    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
-    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    two_customers(site)
     site.file(
         "documents.csv",
         "customer,title,file\nC1,Alpha contract,alpha/contract.pdf\nC2,Harmless,docs/alpha/contract.pdf\n"
@@ -293,8 +297,7 @@ def test_rows_of_two_customers_never_merge_into_one_order(site):
 def test_a_number_two_customers_use_is_left_out_for_both(site):
     """C2's invoice with C1's number, placed first, would make C1's the duplicate: C1's payment
     (which names only the number) would then be shown on C2's invoice. Both are left out."""
-    site.file("customers.csv", "id,name\nC1,Alpha\nC2,Beta\n")
-    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,1,2\nB-1,C2,2026-05-01,X,1,3\n")
+    two_customers(site)
     site.file("invoices.csv", "invoice,customer,date,total\nINV-1,C2,2026-05-02,50\nINV-1,C1,2026-05-02,50\n")
     site.file("payments.csv", "invoice,date,amount,reference\nINV-1,2026-05-05,50,ALPHA-SECRET-REF\n")
     raw = minimal_config(
