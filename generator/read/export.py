@@ -269,10 +269,7 @@ class ExportReader:
             if key is not None and key != source.group_by:  # grouped by another field: the key may repeat
                 first_by_key: dict[Any, Record] = {}
                 for record in grouped:
-                    if record.fields.get(key) is not None:
-                        first = first_by_key.setdefault(record.fields[key], record)
-                        if first is not record:
-                            self._duplicate(mapper, key, record, first, owner_field(entity))
+                    self._repeated(first_by_key, mapper, key, record, owner_field(entity))
             return grouped
         records: list[Record] = []
         first_of_key: dict[Any, Record] = {}
@@ -287,12 +284,19 @@ class ExportReader:
                 if key is not None:
                     owners.claim(entity, fields.get(key), owner)
             record = Record(Origin(mapper.file, number), fields, [] if source.lines is not None else None, bad=not ok)
-            if key is not None and fields.get(key) is not None:
-                first = first_of_key.setdefault(fields[key], record)
-                if first is not record:
-                    self._duplicate(mapper, key, record, first, whose)
+            if key is not None:
+                self._repeated(first_of_key, mapper, key, record, whose)
             records.append(record)
         return records
+
+    def _repeated(
+        self, first_of_key: dict[Any, Record], mapper: RowMapper, key: str, record: Record, whose: str | None
+    ) -> None:
+        """Note the record's key; one seen before makes it a duplicate."""
+        if record.fields.get(key) is not None:
+            first = first_of_key.setdefault(record.fields[key], record)
+            if first is not record:
+                self._duplicate(mapper, key, record, first, whose)
 
     @staticmethod
     def _duplicate(mapper: RowMapper, key: str, record: Record, first: Record, whose: str | None) -> None:
