@@ -148,6 +148,8 @@ def test_a_direct_link_page_shows_that_page_alone(tmp_path, browser):
         page = browser.new_page(viewport={"width": 375, "height": 800})
         page.goto(link.replace(config.site.base_url.rstrip("/"), server.url))
         page.wait_for_selector("h1:has-text('INV-71008')")
+        # the page is written first; its scripts then run and limit it to itself, the banner last
+        page.wait_for_selector(".direct-link-banner")
         banner = page.locator(".direct-link-banner")
         assert banner.is_visible()
         texts = page.evaluate("window.PorticoSignInTexts.languages[document.documentElement.lang]")
