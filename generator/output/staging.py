@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from ..faults import moment
@@ -45,7 +45,7 @@ class StagedOutput:
         self.mode = mode
         self.in_place = previous is not None and output_dir.is_dir()
         self.previous = previous if self.in_place else None
-        self.previous_files: dict[str, str] = dict(previous.files) if self.in_place else {}
+        self.previous_files: Mapping[str, str] = previous.files if self.in_place else {}
         self.kept_recipes: dict[str, Sequence[str]] = {}  # state key -> (recipe, written) of files kept wholesale
         self.digests: dict[str, str] = {}  # written path -> sha256
         self.links: dict[str, Sequence[str]] = {}  # written path -> the written paths it links to

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 
 import orjson
 
 from ..garbage import garbage_collection_paused
+from .columns import FileDigests, LinkTable, Paths, RecipeTable, only, pack, pack_rows, unpack, unpack_rows
 
 STATE_DIR = ".portico"  # inside the output folder, never published
 BUILD_STATE = f"{STATE_DIR}/build.json"
 SWITCHING = f"{STATE_DIR}/switch.json"  # an incremental build's switch journal (`switch.py`)
 APPLYING = f"{STATE_DIR}/applying"  # left by an incremental build of an earlier version, cut short
 FOLDER_STAMPS = f"{STATE_DIR}/folders.json"  # each folder's inode and time (`remember_folders`)
-STATE_VERSION = 4  # 4: column by column, each path once
+STATE_VERSION = 5  # 4: column by column, each path once; 5: digests and recipes packed, maps read from the columns
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,12 @@ class BuildState:
     inputs: str  # fingerprint of everything the build read
     mode: BuildMode
     bytes: int  # total size of the files
-    files: dict[str, str] = field(default_factory=dict)  # written path -> SHA-256
-    recipes: dict[str, Sequence[str]] = field(default_factory=dict)  # state key -> (recipe, written path)
+    files: Mapping[str, str] = field(default_factory=dict)  # written path -> SHA-256
+    recipes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # state key -> (recipe, written path)
     pages: int = 0  # pages the build made
     portals: list[list] = field(default_factory=list)  # [folder, pages, files] per portal: no customer ids or names
     rekey_after: str | None = None  # ISO date: from the day after it, a direct link has ended (a build is due)
-    links: dict[str, Sequence[str]] = field(default_factory=dict)  # written path -> the written paths it links to
+    links: Mapping[str, Sequence[str]] = field(default_factory=dict)  # written path -> the written paths it links to
 
     def rekey_due(self, today: date | None = None) -> bool:
         """Whether a direct link has ended since this build: the next build must re-key its page,
@@ -100,11 +102,13 @@ class BuildState:
 
     def to_json(self) -> dict:
         """Column by column, each written path once: a state of 250,000 files is then a few dozen
-        large arrays rather than a million small objects, which is what loading it costs."""
+        large arrays rather than a million small objects, which is what loading it costs; the
+        digests and recipes, all of one width, are each one long string (`columns.py`)."""
+        paths = list(self.files)
         try:
-            return self._columns(list(self.files))
+            return self._columns(paths)
         except KeyError:  # a recipe or a link names a path that is no file (none does, as built): list it too
-            return self._columns([*self.files, *sorted(_unlisted(self.files, self.recipes.values(), self.links))])
+            return self._columns([*paths, *sorted(_unlisted(self.files, self.recipes.values(), self.links))])
 
     def _columns(self, paths: list[str]) -> dict:
         index = dict(zip(paths, range(len(paths)), strict=True))
@@ -119,56 +123,54 @@ class BuildState:
             "portals": self.portals,
             "rekey_after": self.rekey_after,
             "paths": paths,
-            "digests": [*self.files.values(), *[None] * (len(paths) - len(self.files))],
+            "digests": pack(list(self.files.values())),  # of the first len(files) paths
             "recipe_keys": list(self.recipes),
-            "recipes": [recipe for recipe, _ in self.recipes.values()],
-            "recipe_paths": [index[path] for _, path in self.recipes.values()],
-            "link_sets": [list(map(index.__getitem__, links)) for links in link_sets],
-            "links": list(map(link_set_of.get, paths)),
+            "recipes": pack([recipe for recipe, _ in self.recipes.values()]),
+            "recipe_paths": pack_rows(index[path] for _, path in self.recipes.values()),
+            "link_rows": pack_rows(index[link] for links in link_sets for link in links),  # the sets, end to end
+            "link_ends": pack_rows(accumulate(map(len, link_sets))),  # where each set ends
+            "links": pack_rows(link_set_of.get(path, -1) + 1 for path in paths),  # 0: links nothing
         }
 
     @classmethod
     def from_json(cls, data: object) -> BuildState | None:
+        """The state, its maps answering from the columns as read (`columns.py`); None if the
+        columns do not fit together (a damaged file is no state: the next build is a full one)."""
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             return None
         try:
-            paths, digests, mode = data["paths"], data["digests"], data["mode"]
-            keys, recipes, recipe_paths = data["recipe_keys"], data["recipes"], data["recipe_paths"]
-            link_sets, links = data["link_sets"], data["links"]
-            if not isinstance(mode, dict) or not _columns((paths, digests, links), (keys, recipes, recipe_paths)):
+            paths, keys, mode = data["paths"], data["recipe_keys"], data["mode"]
+            if not (isinstance(mode, dict) and isinstance(paths, list) and only(str, paths) and only(str, keys)):
                 return None
-            shared = [tuple(map(paths.__getitem__, numbers)) for numbers in link_sets]
+            digests, recipes = unpack(data["digests"]), unpack(data["recipes"])
+            recipe_paths = unpack_rows(data["recipe_paths"], len(paths))
+            link_rows = unpack_rows(data["link_rows"], len(paths))
+            link_ends = unpack_rows(data["link_ends"], len(link_rows) + 1)
+            links = unpack_rows(data["links"], len(link_ends) + 1)
+            if not len(digests) <= len(paths) == len(links) or not len(keys) == len(recipes) == len(recipe_paths):
+                return None
+            table = Paths(paths)
             return cls(
                 str(data.get("inputs", "")),
                 BuildMode.from_json(mode),
                 int(data.get("bytes", 0)),
-                _present(zip(paths, digests, strict=True)),
-                dict(zip(keys, zip(recipes, map(paths.__getitem__, recipe_paths), strict=True), strict=True)),
+                FileDigests(table, digests),
+                RecipeTable(keys, recipes, recipe_paths, table),
                 int(data.get("pages", 0)),
                 [[str(slug), int(pages), int(files)] for slug, pages, files in data.get("portals", [])],
                 str(data["rekey_after"]) if data.get("rekey_after") else None,
-                {path: shared[number] for path, number in zip(paths, links, strict=True) if number is not None},
+                LinkTable(table, link_rows, link_ends, links),
             )
         except (KeyError, IndexError, TypeError, ValueError):
             return None
 
 
-def _unlisted(files: dict[str, str], recipes: Iterable[Sequence[str]], links: dict[str, Sequence[str]]) -> set[str]:
+def _unlisted(
+    files: Mapping[str, str], recipes: Iterable[Sequence[str]], links: Mapping[str, Sequence[str]]
+) -> set[str]:
     """Paths a recipe or a link names that are no file of the build (none, in a build as made)."""
     unlisted = {path for _, path in recipes if path not in files} | (links.keys() - files.keys())
     return unlisted | {link for targets in links.values() for link in targets if link not in files}
-
-
-def _present(pairs: Iterable[tuple[str, object]]) -> dict:
-    return {key: value for key, value in pairs if value is not None}
-
-
-def _columns(*tables: tuple[object, ...]) -> bool:
-    """Whether each table's columns are lists of one length (a damaged state is then an IndexError)."""
-    return all(
-        all(isinstance(column, list) for column in columns) and len({len(column) for column in columns}) == 1
-        for columns in tables
-    )
 
 
 def read_state(output_dir: Path) -> BuildState | None:
@@ -188,7 +190,7 @@ def read_state(output_dir: Path) -> BuildState | None:
     return state if folders_unchanged(output_dir, stamp) or holds_exactly(output_dir, state.files) else None
 
 
-def holds_exactly(root: Path, files: dict[str, str]) -> bool:
+def holds_exactly(root: Path, files: Iterable[str]) -> bool:
     """Whether the folder holds these files and nothing else (its state's own folder aside): one
     listing per folder, compared by name (250,000 files in 17,000 folders: about 0.7 s)."""
     expected = _folders(files)
