@@ -68,6 +68,8 @@ def test_a_read_state_answers_like_the_one_written():
     assert again.links["p1/index.html"] == ("p1/a.bin", "_shared/x.bin") and "p1/a.bin" not in again.links
     assert len(again.links) == 2 and list(again.files) == list(state.files)
     assert again.files.get("nowhere.bin") is None and again.recipes.get("k-none") is None
+    assert dict(again.files.items()) == state.files and list(again.recipes.values()) == list(state.recipes.values())
+    assert ("p2/b.bin", "d-b") in again.files.items() and ("r-b", "p2/b.bin") in again.recipes.values()
 
 
 def test_links_in_any_order_are_read_back_the_same():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from functools import cached_property
 from itertools import compress, islice
 
@@ -28,6 +28,10 @@ class Packed(Sequence[str]):
 
     def __len__(self) -> int:
         return self.count
+
+    def __iter__(self) -> Iterator[str]:
+        width = self.width
+        return (self.text[start : start + width] for start in range(0, len(self.text), width))
 
     def __getitem__(self, row):  # one row (a slice only for Sequence's own helpers)
         if isinstance(row, slice):
@@ -81,6 +85,21 @@ def unpack_rows(text: object, size: int) -> array:
     return rows
 
 
+class Walk(ItemsView, ValuesView):
+    """A map's items or values, walked along its columns rather than looked up one key at a time
+    (`Mapping`'s own would build the index, then ask it once per row)."""
+
+    def __init__(self, mapping: Mapping, walk: Callable[[], Iterator]):
+        super().__init__(mapping)
+        self._walk = walk
+
+    def __iter__(self) -> Iterator:
+        return self._walk()
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == entry for entry in self._walk())
+
+
 class Paths:
     """Every path a state names, in its rows; where each is, found on first use."""
 
@@ -111,6 +130,9 @@ class FileDigests(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self.digests)
 
+    def items(self) -> ItemsView[str, str]:
+        return Walk(self, lambda: zip(self, self.digests, strict=True))
+
 
 class RecipeTable(Mapping[str, tuple[str, str]]):
     """State key → (recipe, written path)."""
@@ -131,6 +153,12 @@ class RecipeTable(Mapping[str, tuple[str, str]]):
 
     def __len__(self) -> int:
         return len(self.keys_)
+
+    def values(self) -> ValuesView[tuple[str, str]]:
+        return Walk(self, lambda: zip(self.recipes, map(self.paths.paths.__getitem__, self.rows), strict=True))
+
+    def items(self) -> ItemsView[str, tuple[str, str]]:
+        return Walk(self, lambda: zip(self.keys_, self.values(), strict=True))
 
 
 class LinkTable(Mapping[str, tuple[str, ...]]):
