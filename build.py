@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """`python build.py [args]` does what `portico build [args]` does, without installing the package."""
 
-import sys
-
-from generator.cli import build_main
+from generator.cli import build_main, exit_now
 
 if __name__ == "__main__":
-    sys.exit(build_main())
+    exit_now(build_main())

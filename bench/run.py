@@ -7,9 +7,10 @@ key-slot setup rate (slots per second, CPU utilisation of all cores).
 
 "One customer" is measured where staff meet it, in `portico serve`'s long-running process (a
 build session that remembers the last build): the median of several re-exports that each change
-one customer's rows, config reload included. The same change in a fresh `portico build` process
-is printed beside it (it starts from what the `--full` build kept beside the output,
-`.portico/memory.bin`; without that it would read the whole export again).
+one customer's rows, config reload included. Such a change in a fresh `portico build` process is
+printed beside it: the median of three, each re-export changing one more customer (it starts
+from what the last build kept beside the output, `.portico/memory.bin`; without that it would
+read the whole export again).
 Targets on a 2-core machine: full ≤ 30 s, no-op ≤ 2 s, one customer ≤ 0.5 s (fresh process:
 ≤ 2 s), RSS ≤ 1 GB, key setup ≥ 90 % of both cores.
 
@@ -65,6 +66,12 @@ def change_one_customer(source: Path, target: Path, customer: str = "12347.0") -
         f.writelines(lines)
 
 
+def one_customer_in_a_new_process(config: Path, export: Path, customer: str) -> tuple[float, float, dict]:
+    """A fresh `portico build` after a re-export that changed one more customer's rows."""
+    change_one_customer(export, export, customer)
+    return run_build(config)
+
+
 def served_one_customer_rebuilds(config: Path, export: Path, folder: Path, edits: int = 7) -> tuple[list[float], int]:
     """As in `portico serve`: one process, a first build, then re-exports that each change one
     customer's rows (customer 12347's quantities up by one, then back), each timed from config load to done."""
@@ -102,8 +109,9 @@ def main() -> None:
     full, full_rss, report = run_build(config, "--full")
     noop, _, noop_report = run_build(config)
     assert noop_report["noop"], "expected a no-op rebuild"
-    change_one_customer(DATASET, export / DATASET.name)
-    one_cold, one_rss, one_report = run_build(config)
+    cold = [one_customer_in_a_new_process(config, export / DATASET.name, c) for c in ("12347.0", "12348.0", "12349.0")]
+    one_cold, _, one_report = sorted(cold, key=lambda run: run[0])[1]  # the median of three customers
+    one_rss = max(run[1] for run in cold)
     shutil.copy(DATASET, export / DATASET.name)
     one_times, one_rendered = served_one_customer_rebuilds(config, export / DATASET.name, folder)
 
@@ -126,6 +134,7 @@ def main() -> None:
         "one_customer_rebuild_range": f"{min(one_times):.3f}-{max(one_times):.3f}",
         "one_customer_files_rendered": one_rendered,
         "one_customer_cold_process_seconds": round(one_cold, 2),
+        "one_customer_cold_process_range": f"{min(run[0] for run in cold):.2f}-{max(run[0] for run in cold):.2f}",
         "one_customer_cold_files_rendered": one_report["rendered"],
         "peak_rss_mb": round(max(full_rss, one_rss)),
         "key_setup_slots": slots,

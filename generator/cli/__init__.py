@@ -12,9 +12,11 @@ With `--json`, stdout carries one JSON document and everything for people goes t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -65,3 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_main() -> int:
     """`python build.py [args]`: the same as `portico build [args]`."""
     return main(["build", *sys.argv[1:]])
+
+
+def entry() -> NoReturn:
+    """The `portico` command (and `python -m generator`)."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process as soon as its output is out: the memory a build held goes back to the system
+    at once, rather than being freed object by object (half a million objects after a quick rebuild
+    of Online Retail: a fifth of a second). Nothing of ours waits for the interpreter's exit: every
+    file is written and closed, every worker has ended, before a command returns."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away, a stream already closed
+            stream.flush()
+    os._exit(code)
