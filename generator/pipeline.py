@@ -66,7 +66,17 @@ from .publish import (
 )
 from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
 from .read.documents import DocumentRefused
-from .render import AssetError, AssetManifest, Renderer, RenderError, ThemeError, Unsealed, collect_assets, load_theme
+from .render import (
+    AssetError,
+    AssetManifest,
+    Renderer,
+    RenderError,
+    SignInTexts,
+    ThemeError,
+    Unsealed,
+    collect_assets,
+    load_theme,
+)
 from .seal import (
     MIN_ITERATIONS,
     AccessChanges,
@@ -125,6 +135,7 @@ class Workshop:
     assets: AssetManifest
     renderer: Renderer
     templates: TemplateDigests
+    sign_in_texts: SignInTexts  # the shared script of the sign-in page's words
     state: BuildState | None = None  # the output's state as this build wrote it
 
 
@@ -281,18 +292,23 @@ def workshop_for(
     pages: list[Page],
     owners: RowOwners | None = None,
     compiled: dict[str, bytes] | None = None,
+    sign_in_texts: SignInTexts | None = None,
 ) -> Workshop:
     """What rendering needs besides the plan (theme, assets, sealer, renderer), with what the
     build read: made by a build, or by a quick rebuild in a new process from what was kept
-    (with the templates the last build compiled)."""
+    (with the templates the last build compiled and the sign-in texts it made from every
+    language's catalogue: the theme is the same, or the rebuild would not be quick)."""
     theme = load_theme(config)
     assets = collect_assets(config, theme.assets())
     sealer = Gate(config, keystore) if options.encrypt else Unsealed()
     renderer = Renderer(config, theme, assets, sealer, preview=not options.encrypt, compiled=compiled)
-    assets.add(*renderer.sign_in_texts())  # shared by every shell
+    sign_in_texts = sign_in_texts or renderer.sign_in_texts()
+    assets.add(*sign_in_texts)  # shared by every shell
     mode = build_mode(options, keystore)
     templates = TemplateDigests(renderer.env)
-    return Workshop(config, options, mode, ledger, owners, slugs, keystore, pages, assets, renderer, templates)
+    return Workshop(
+        config, options, mode, ledger, owners, slugs, keystore, pages, assets, renderer, templates, sign_in_texts
+    )
 
 
 def rekey_after(keystore: Keystore | None, options: BuildOptions) -> str | None:

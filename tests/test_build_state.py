@@ -70,6 +70,8 @@ def test_a_read_state_answers_like_the_one_written():
     assert again.files.get("nowhere.bin") is None and again.recipes.get("k-none") is None
     assert dict(again.files.items()) == state.files and list(again.recipes.values()) == list(state.recipes.values())
     assert ("p2/b.bin", "d-b") in again.files.items() and ("r-b", "p2/b.bin") in again.recipes.values()
+    assert dict(again.links.items()) == state.links == dict(again.links.items())  # walked twice, the same
+    assert again.links.get("p1/a.bin") is None and again.links.get("nowhere") is None
 
 
 def test_links_in_any_order_are_read_back_the_same():

@@ -47,7 +47,7 @@ from .memory import Memory
 
 MEMORY_FILE = f"{STATE_DIR}/memory.bin"
 MAGIC = b"portico-memory\n"
-VERSION = f"2/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
+VERSION = f"3/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
 # a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
 UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
 
@@ -101,6 +101,7 @@ def save(memory: Memory, output_dir: Path) -> None:
         "slugs": workshop.slugs,
         "templates": workshop.templates.closures,  # the same while the theme is (the quick way checks)
         "compiled": workshop.renderer.compiled_templates(),  # code: safe to run only since the body authenticates
+        "sign_in_texts": workshop.sign_in_texts,
         "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
     }
     header = _header(memory.stamp, workshop.state.inputs)
@@ -137,8 +138,10 @@ def load(
         as_of, catalogue, has, price_lists = body["shared"]
         ledger = Ledger(as_of, {}, catalogue, has, price_lists)  # the books are read again only where they changed
         pages = read_pages(config.path(config.content_dir), ProblemLog())
-        slugs, compiled = body["slugs"], body["compiled"]
-        workshop = pipeline.workshop_for(config, body["options"], ledger, slugs, keystore, pages, compiled=compiled)
+        slugs, compiled, texts = body["slugs"], body["compiled"], body["sign_in_texts"]
+        workshop = pipeline.workshop_for(
+            config, body["options"], ledger, slugs, keystore, pages, compiled=compiled, sign_in_texts=texts
+        )
         workshop.state = state
         workshop.templates.closures.update(body["templates"])
         snapshot = ExportSnapshot({n: f.snapshot() for n, f in body["files"].items()}, body["keys"])

@@ -170,16 +170,33 @@ class LinkTable(Mapping[str, tuple[str, ...]]):
         self.paths, self.rows, self.ends, self.set_of_row = paths, rows, ends, set_of_row
         self._made: dict[int, tuple[str, ...]] = {}
 
-    def __getitem__(self, path: str) -> tuple[str, ...]:
-        number = self.set_of_row[self.paths.row[path]] - 1
-        if number < 0:
-            raise KeyError(path)
+    def _set(self, number: int) -> tuple[str, ...]:
+        """Set `number - 1` (as `set_of_row` counts), made once however many rows share it."""
         links = self._made.get(number)
         if links is None:
-            start = self.ends[number - 1] if number else 0
-            links = tuple(map(self.paths.paths.__getitem__, self.rows[start : self.ends[number]]))
-            self._made[number] = links
+            start, end = self.ends[number - 2] if number > 1 else 0, self.ends[number - 1]
+            links = self._made[number] = tuple(map(self.paths.paths.__getitem__, self.rows[start:end]))
         return links
+
+    def __getitem__(self, path: str) -> tuple[str, ...]:
+        number = self.set_of_row[self.paths.row[path]]
+        if not number:
+            raise KeyError(path)
+        return self._set(number)
+
+    def get(self, path: str, default=None):
+        """Without raising and catching a KeyError for each of the many paths that link nothing."""
+        row = self.paths.row.get(path)
+        number = self.set_of_row[row] if row is not None else 0
+        return self._set(number) if number else default
+
+    def items(self) -> ItemsView[str, tuple[str, ...]]:
+        def walk() -> Iterator[tuple[str, tuple[str, ...]]]:
+            for path, number in zip(self.paths.paths, self.set_of_row, strict=True):
+                if number:
+                    yield path, self._set(number)
+
+        return Walk(self, walk)
 
     def __iter__(self) -> Iterator[str]:
         return compress(self.paths.paths, self.set_of_row)  # the rows whose set is not 0

@@ -109,8 +109,9 @@ class StagedOutput:
             return False
         self.written[logical] = written
         self.digests[written] = sha256
-        if written in self.previous.links:
-            self.links[written] = self.previous.links[written]
+        links = self.previous.links.get(written)
+        if links is not None:
+            self.links[written] = links
         self.files += 1
         self.bytes += size
         return True
@@ -130,9 +131,8 @@ class StagedOutput:
                     return False
             else:
                 self.digests[written] = sha
-                if written in self.previous.links:
-                    self.links[written] = self.previous.links[written]
                 self.files += 1
+        self.links.update((path, links) for path, links in self.previous.links.items() if not path.startswith(inside))
         self.kept_recipes = {
             key: entry for key, entry in self.previous.recipes.items() if not entry[1].startswith(inside)
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .assets import AssetError, AssetManifest, branding_files, collect_assets
 from .rendered import RenderedFile, RenderedMessage, Sealer, Shell, Unsealed
-from .renderer import Renderer, RenderError
+from .renderer import Renderer, RenderError, SignInTexts
 from .theme import ThemeError, load_theme
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Renderer",
     "Sealer",
     "Shell",
+    "SignInTexts",
     "ThemeError",
     "Unsealed",
     "branding_files",

@@ -64,6 +64,7 @@ def template_location(exc: TemplateError, fallback: str) -> str:
 
 
 SIGN_IN_TEXTS = "sign-in-texts.js"
+SignInTexts = tuple[str, str, bytes]  # the asset's name, its path and its bytes (`AssetManifest.add`)
 
 
 def content_security_policy(*actions: ActionsConfig) -> str:
@@ -243,7 +244,7 @@ class Renderer:
                 continue
         return dict(self.compiled.entries)
 
-    def sign_in_texts(self) -> tuple[str, str, bytes]:
+    def sign_in_texts(self) -> SignInTexts:
         """The sign-in page's words in every language the theme speaks, as one shared script
         (`window.PorticoSignInTexts`): every shell is the same for every portal, so nothing
         unencrypted tells a customer's language; the page speaks the browser's."""
