@@ -51,7 +51,7 @@ from .output import (
     run,
     shared_keys_digest,
 )
-from .problems import ProblemLog, describe_os_error
+from .problems import Problem, ProblemLog, describe_os_error
 from .progress import Progress
 from .publish import (
     PublishError,
@@ -166,6 +166,20 @@ class BuildResult:
         return self.failure is None
 
 
+@dataclass
+class Prepared:
+    """What a shard would otherwise read the whole export for, from the pass that did (`portico
+    keys`, `incremental/row_index.py`): the books of the shard's customers, read from their rows
+    alone, every customer's slug, the problems the whole export has."""
+
+    ledger: Ledger  # the shard's customers' books, and what every portal shares
+    slugs: dict[str, str]  # every customer's
+    problems: ProblemLog  # the whole export's
+    slug_problems: list[Problem]  # two customers that would share a folder (reported after the content pages')
+    unopenable: list[str]
+    customers: set[str]  # the shard's
+
+
 class BuildFailed(Exception):
     pass
 
@@ -205,16 +219,18 @@ def build(
     *,
     remember: bool = False,
     reread: bool = False,
+    prepared: Prepared | None = None,
 ) -> BuildResult:
     """Build the site. `remember`: keep what the build made (`result.workshop`), with whose each
-    export row is; `reread`: read the export even if nothing changed (to remember it)."""
+    export row is; `reread`: read the export even if nothing changed (to remember it); `prepared`:
+    a shard's books, slugs and problems, so that it need not read the whole export."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started = time.perf_counter()
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
         with locked_for_build(config, result.output_dir, options.encrypt):
-            _build(config, options, progress, result, remember, reread)
+            _build(config, options, progress, result, remember, reread, prepared)
     except BUILD_ERRORS as exc:
         result.failure, result.usage_error = str(exc), isinstance(exc, UnknownCustomer)
     except OSError as exc:  # the disk, not the input (a read-only keystore folder, say)
@@ -236,7 +252,13 @@ def locked_for_build(config: Config, output_dir: Path, encrypt: bool) -> Iterato
 
 
 def _build(
-    config: Config, options: BuildOptions, progress: Progress, result: BuildResult, remember: bool, reread: bool
+    config: Config,
+    options: BuildOptions,
+    progress: Progress,
+    result: BuildResult,
+    remember: bool,
+    reread: bool,
+    prepared: Prepared | None = None,
 ) -> None:
     problems = result.problems
     recover_output(result.output_dir)  # a build killed in the middle of its swap
@@ -253,18 +275,21 @@ def _build(
         result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
     owners = RowOwners() if remember else None
-    with garbage_collection_paused():
-        ledger = model_stage(config, read_stage(config, problems, progress, owners), problems, progress)
-    check_names(config, ledger, problems)
-    result.unopenable = ledger.unopenable()
+    ledger = _ledger(config, progress, result, owners, prepared)
     if options.only and (unknown := ledger.unknown(options.only)):
         raise UnknownCustomer(unknown)
     pages = read_pages(config.path(config.content_dir), problems)
     keystore = keystore_stage(config, options, result)
-    slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
+    if prepared is not None:
+        slugs = prepared.slugs
+        problems.problems += prepared.slug_problems
+    else:
+        slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
     if options.strict and problems.errors:
         raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
-    if options.encrypt:
+    if options.encrypt and prepared is not None:
+        result.access = AccessChanges()  # `portico keys` brought the keystore in line with these very inputs
+    elif options.encrypt:
         result.access = access_stage(keystore, ledger, slugs, progress, result, write=options.shard is None)
     only = options.only
     if options.shard is not None:
@@ -281,6 +306,23 @@ def _build(
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+def _ledger(
+    config: Config, progress: Progress, result: BuildResult, owners: RowOwners | None, prepared: Prepared | None
+) -> Ledger:
+    """The export read and modelled, its problems reported; for a shard that `portico keys`
+    prepared, its customers' books, and the problems of the whole export that pass found."""
+    if prepared is not None:
+        result.unopenable, result.read_again = prepared.unopenable, len(prepared.customers)
+        result.problems.problems[:] = prepared.problems.problems
+        result.problems.skipped = prepared.problems.skipped.copy()
+        return prepared.ledger
+    with garbage_collection_paused():
+        ledger = model_stage(config, read_stage(config, result.problems, progress, owners), result.problems, progress)
+    check_names(config, ledger, result.problems)
+    result.unopenable = ledger.unopenable()
+    return ledger
 
 
 def workshop_for(
@@ -317,26 +359,50 @@ def rekey_after(keystore: Keystore | None, options: BuildOptions) -> str | None:
     return keystore.first_link_expiry() if keystore is not None and options.encrypt else None
 
 
-def prepare_keys(config: Config, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+@dataclass
+class WholeExport:
+    """What `portico keys` read of the whole export, for the shards after it to read only their
+    own rows (`incremental/row_index.py` keeps it)."""
+
+    ledger: Ledger
+    owners: RowOwners  # whose each export row is
+    slugs: dict[str, str]
+    keystore: Keystore  # as it was saved
+    problems: ProblemLog  # the export's and its settings'
+    slug_problems: list[Problem]
+
+
+def prepare_keys(
+    config: Config,
+    options: BuildOptions,
+    progress: Progress | None = None,
+    keep: Callable[[WholeExport], None] | None = None,
+) -> BuildResult:
     """`portico keys`: bring the keystore in line with the export (keys, passwords, key slots,
     revocations) and render nothing: the step before N shards build side by side, none of which
-    may write the keystore."""
+    may write the keystore. `keep` is given what was read, once the keystore is saved."""
     progress = progress or Progress()
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=True)
     started = time.perf_counter()
     keystore_file = config.path(config.gate.keystore)
+    owners = RowOwners() if keep is not None else None
     try:
         with exclusive(keystore_file, f"the keystore {keystore_file}"):
             with garbage_collection_paused():
-                ledger = model_stage(config, read_stage(config, result.problems, progress), result.problems, progress)
+                export = read_stage(config, result.problems, progress, owners)
+                ledger = model_stage(config, export, result.problems, progress)
             check_names(config, ledger, result.problems)
             result.unopenable = ledger.unopenable()
             keystore = keystore_stage(config, options, result)
+            read = ProblemLog(list(result.problems.problems), result.problems.skipped.copy())
             slugs = portal_slugs(config, ledger, keystore.site_key, result.problems)
             if options.strict and result.problems.errors:
                 errors = len(result.problems.errors)
                 raise BuildFailed(f"{errors} error(s) in the input (strict mode); nothing was written")
             result.access = access_stage(keystore, ledger, slugs, progress, result)
+            if keep is not None:
+                slug_problems = result.problems.problems[len(read.problems) :]
+                keep(WholeExport(ledger, owners, slugs, keystore, read, slug_problems))
     except BUILD_ERRORS as exc:
         result.failure = str(exc)
     except OSError as exc:
@@ -545,8 +611,10 @@ def publish(
     options: PublishOptions,
     progress: Progress | None = None,
     store_factory: Callable[[Target, object], Store] = open_store,
+    prepare: Callable[[Config, BuildOptions, Progress], Prepared | None] | None = None,
 ) -> PublishReport:
-    """Build first if anything the build reads changed (unless told not to), then publish."""
+    """Build first if anything the build reads changed (unless told not to), then publish.
+    `prepare`: what a shard's build needs instead of the whole export, when there is such a thing."""
     progress = progress or Progress()
     output = config.output_dir
     try:
@@ -555,7 +623,8 @@ def publish(
             state = read_state(output)
             if options.build and output_is_stale(config, state, options.shard):
                 again = BuildOptions(strict=options.strict, in_ci=options.in_ci, shard=options.shard)
-                result = build(config, again, progress)
+                prepared = prepare(config, again, progress) if prepare is not None else None
+                result = build(config, again, progress, prepared=prepared)
                 if not result.ok:
                     raise PublishError(f"the build failed, nothing was published: {result.failure}")
                 state = read_state(output)

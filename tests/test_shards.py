@@ -5,14 +5,17 @@ and one publish of the same site, byte for byte, on a real S3 endpoint (moto ser
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, Site
 from test_publish import CONTACTS, ORDERS, config_for, keys, publish, rebuild, sealed, slug, stocked
 
 from generator.cli import main
-from generator.pipeline import BuildOptions, prepare_keys
+from generator.incremental import row_index
+from generator.pipeline import BuildOptions, build, prepare_keys
+from generator.progress import Progress
 from generator.publish import PublishError
 from generator.site.shards import Shard
 
@@ -220,3 +223,108 @@ def test_every_portico_command_in_the_workflows_parses():
                         parser().parse_args(words[1:])
                         found += 1
     assert found >= 6
+
+
+# -- shards that read only their customers' rows (`portico keys` keeps whose each row is) ------------
+
+
+def keys_kept(site, raw):
+    """`portico keys`, as the command runs it: keeping whose each export row is beside the keystore."""
+    config = site.load(raw)
+    assert prepare_keys(config, BuildOptions(), keep=partial(row_index.keep, config)).ok
+    assert row_index.path_for(config).exists()
+    return config
+
+
+def read_only_its_rows(site, raw, shard: str):
+    """A shard built as `portico build --shard` builds it: from its customers' rows when it can."""
+    config = site.load(raw)
+    options = BuildOptions(encrypt=True, shard=Shard.parse(shard), output_dir=site.root / f"rows-{shard[0]}")
+    result = build(config, options, prepared=row_index.prepare(config, options, Progress()))
+    assert result.ok, result.failure
+    return options.output_dir, result
+
+
+def test_shards_that_read_only_their_own_rows_make_the_one_build_byte_for_byte(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    shop.file("orders.csv", (shop.root / "export" / "orders.csv").read_text() + "O-98,C2,2026-05-09,X,one,2.00\n")
+    problems = [p.message for p in rebuild(shop, raw).problems.problems]
+    assert any("one" in message for message in problems)  # a problem on one shard's row: every shard reports it
+    keys_kept(shop, raw)
+    whole = tree(shop.public)
+    union: dict[str, str] = {}
+    read = []
+    for index in range(SHARDS + 1):
+        output, result = read_only_its_rows(shop, raw, f"{index}/{SHARDS}")
+        union.update(tree(output))
+        read.append(result.read_again)
+        assert [p.message for p in result.problems.problems] == problems
+    assert union == whole
+    assert read[0] == 0 and all(read[1:]) and sum(read) == 12  # each shard read its own customers' rows, no more
+
+
+def test_a_shard_reads_the_whole_export_when_it_changed_since_portico_keys(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    shop.file("orders.csv", (shop.root / "export" / "orders.csv").read_text() + "O-99,C1,2026-05-09,X,1,2.00\n")
+    output, result = read_only_its_rows(shop, raw, f"1/{SHARDS}")
+    assert result.read_again is None  # the whole export, as without `portico keys`'s rows
+    rebuild(shop, raw)
+    assert tree(output).items() <= tree(shop.public).items()
+
+
+def test_a_shard_reads_the_whole_export_when_rows_cross_customers(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    shop.file("customers.csv", (shop.root / "export" / "customers.csv").read_text() + "C13,Customer 13,yes\n")
+    raw["exports"]["customers"]["columns"]["group"] = "group"
+    lines = (shop.root / "export" / "customers.csv").read_text().splitlines()
+    grouped = [lines[0] + ",group"] + [line + ("," + ("C1" if line.startswith("C13,") else "")) for line in lines[1:]]
+    shop.file("customers.csv", "\n".join(grouped) + "\n")  # C13's group is another customer's id
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    results = [read_only_its_rows(shop, raw, f"{i}/{SHARDS}")[1] for i in range(1, SHARDS + 1)]
+    assert all(result.read_again is None for result in results)
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbled", "another keystore"])
+def test_a_shard_reads_the_whole_export_without_a_sound_row_index(shop, s3, s3_endpoint, damage):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    config = keys_kept(shop, raw)
+    rows = row_index.path_for(config)
+    if damage == "missing":
+        rows.unlink()
+    elif damage == "garbled":
+        data = bytearray(rows.read_bytes())
+        data[-40] ^= 1
+        rows.write_bytes(bytes(data))
+    else:  # sealed by another keystore: made for another site, or the keystore was replaced since
+        other = Site(shop.root / "other")
+        stocked(other)
+        more_customers(other)
+        rebuild(other, raw)
+        rows.write_bytes(row_index.path_for(keys_kept(other, raw)).read_bytes())
+    output, result = read_only_its_rows(shop, raw, f"1/{SHARDS}")
+    assert result.read_again is None
+    assert tree(output).items() <= tree(shop.public).items()
+
+
+def test_the_row_index_is_sealed_and_never_published(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    rows = row_index.path_for(keys_kept(shop, raw)).read_bytes()
+    for visible in (b"C12", b"pat12@example.com", b"Customer 12"):
+        assert visible not in rows
+    assert not (shop.public / ".portico" / "keystore.json.rows").exists()
+    assert oct(row_index.path_for(shop.load(raw)).stat().st_mode & 0o777) == "0o600"

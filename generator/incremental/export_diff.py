@@ -67,7 +67,7 @@ class ExportEdit:
         return row is not None and known is not None and known.owner(row) in self.customers
 
 
-def _read_lines(path: Path) -> tuple[bytes, list[bytes]] | None:
+def read_lines(path: Path) -> tuple[bytes, list[bytes]] | None:
     """The file's digest and lines, or None when a line is not always a record."""
     raw = path.read_bytes()
     data = gzip.decompress(raw) if path.suffix.lower() == ".gz" else raw
@@ -109,7 +109,7 @@ class ExportSnapshot:
             return None
         files = {}
         for name, path in paths.items():
-            read = _read_lines(path)
+            read = read_lines(path)
             if read is None or not all(_whole(line) for line in read[1]):
                 return None
             digest, lines = read
@@ -126,7 +126,7 @@ class ExportSnapshot:
         changes: dict[str, LineChange] = {}
         for name, path in paths.items():
             try:
-                read = _read_lines(path)
+                read = read_lines(path)
             except OSError:
                 return None
             if read is None:
@@ -160,12 +160,12 @@ class ExportSnapshot:
         for name, change in changes.items():
             files[name] = change.applied(self.files[name], new_owners.rows.get(name, {}))
         after_edit = ExportSnapshot(files, dict(self.keys))
-        return after_edit._reread(config, customers, self, old_probe.skipped, new_probe.skipped)
+        return after_edit.reread(config, customers, self, old_probe.skipped, new_probe.skipped)
 
     def _only(self, lines: dict[str, list[tuple[int, bytes]]]) -> dict[str, LineSelection]:
         return {name: LineSelection(f.header, lines.get(name, [])) for name, f in self.files.items()}
 
-    def _reread(
+    def reread(
         self,
         config: Config,
         customers: set[str],
@@ -173,6 +173,8 @@ class ExportSnapshot:
         skipped_before: Counter,
         skipped_after: Counter,
     ) -> ExportEdit | None:
+        """These customers' rows and the shared ones read again; None when a number they use is
+        another customer's, or everyone's (only the whole export tells whose it is then)."""
         problems, owners = ProblemLog(), RowOwners()
         export = read_export(
             config,

@@ -104,12 +104,27 @@ def save(memory: Memory, output_dir: Path) -> None:
         "sign_in_texts": workshop.sign_in_texts,
         "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
     }
-    header = _header(memory.stamp, workshop.state.inputs)
-    with _written(path_in(output_dir)) as out:
-        out.write(header)
-        sealing = _Sealing(out, workshop.keystore.memory_key(), header)
+    header = {"version": VERSION, "stamp": list(memory.stamp or ()), "inputs": workshop.state.inputs}
+    seal(path_in(output_dir), workshop.keystore, header, body)
+
+
+def seal(path: Path, keystore: Keystore, header: dict, body: dict) -> None:
+    """Write `header` in clear, then `body` pickled and sealed under the keystore's memory key
+    (the header authenticated with it), by temporary file and rename, readable by its owner only."""
+    clear = MAGIC + json.dumps(header, sort_keys=True).encode("ascii") + b"\n"
+    with _written(path) as out:
+        out.write(clear)
+        sealing = _Sealing(out, keystore.memory_key(), clear)
         pickle.dump(body, sealing, protocol=5)  # sealed as pickle writes it: no second copy of the body
         sealing.finish()
+
+
+def header_of(path: Path) -> tuple[dict, memoryview, memoryview]:
+    """What `seal` wrote: the header, and the clear and sealed bytes for `opened` (ValueError,
+    OSError if it is no such file)."""
+    raw = memoryview(_read_regular(path))
+    header, sealed = _split(raw)
+    return header, raw[: len(raw) - len(sealed)], sealed
 
 
 def forget(output_dir: Path) -> None:
@@ -122,8 +137,7 @@ def load(
     """The memory the last build kept, or None when there is none to trust, or when nothing the
     build reads changed since (the ordinary build then finds nothing to do)."""
     try:
-        raw = memoryview(_read_regular(path_in(output_dir)))
-        header, sealed = _split(raw)
+        header, clear, sealed = header_of(path_in(output_dir))
         stamp, kept_inputs = header["stamp"], header["inputs"]
         if header["version"] != VERSION or stamp != list(state_stamp(output_dir) or ()):
             return None  # another build wrote the output since
@@ -131,7 +145,7 @@ def load(
             return None  # nothing changed: the ordinary build says so at once
         progress.stage("Opening what the last build kept")
         keystore = read_keystore(config.path(config.gate.keystore))
-        body = _open(raw[: len(raw) - len(sealed)], sealed, keystore)
+        body = opened(clear, sealed, keystore)
         state = read_state(output_dir)
         if state is None or state.inputs != kept_inputs:
             return None
@@ -161,11 +175,6 @@ def load(
     )
 
 
-def _header(stamp: tuple[int, int] | None, inputs: str) -> bytes:
-    data = {"version": VERSION, "stamp": list(stamp or ()), "inputs": inputs}
-    return MAGIC + json.dumps(data, sort_keys=True).encode("ascii") + b"\n"
-
-
 def _split(raw: memoryview) -> tuple[dict, memoryview]:
     if raw[: len(MAGIC)] != MAGIC:
         raise ValueError("not a kept memory")
@@ -173,7 +182,8 @@ def _split(raw: memoryview) -> tuple[dict, memoryview]:
     return json.loads(bytes(raw[len(MAGIC) : line_end])), raw[line_end + 1 :]
 
 
-def _open(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
+def opened(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
+    """The body `seal` wrote, once it authenticates under this keystore (InvalidTag if not)."""
     body = AESGCM(keystore.memory_key()).decrypt(sealed[:12], sealed[12:], header)
     data = pickle.loads(body)  # authenticated above: made by a holder of this keystore
     if not isinstance(data, dict):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from .. import pipeline
 from ..config import Config
-from ..model import CustomerBook
+from ..model import CustomerBook, Ledger
 from ..output import input_fingerprint
 from ..problems import ProblemLog
+from ..read import Export
 from .export_diff import ExportSnapshot
 
 
@@ -37,6 +38,34 @@ def access_of(book: CustomerBook) -> Access:
 
 def document_files(books: Iterable[CustomerBook]) -> dict[tuple[int, int], str]:
     return {document.source.identity[:2]: book.customer.id for book in books for document in book.documents}
+
+
+ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
+
+
+def crosses_customers(
+    problems: ProblemLog,
+    known: Iterable[str],
+    given: dict[tuple[int, int], str],
+    customers: set[str],
+    export: Export,
+    read_again: Ledger,
+) -> bool:
+    """Whether the rows read again (the `customers`' own, and the shared ones) meet rows of
+    customers not read again: a group that is another customer's id, a document file another
+    customer's row names. Only the whole export tells what then holds (`ledger.py`: rows never
+    cross between customers), so the whole export is read, as it is when the last reading of it
+    (`problems`) found such a case. `known`: every customer it had; `given`: each document file
+    (device, inode) and the customer it went to."""
+    if any(problem.kind in ACROSS_CUSTOMERS for problem in problems.problems):
+        return True
+    ids = set(known)
+    if read_again.books.keys() - ids:
+        return True  # a new customer: its id may be the group of customers not read again
+    if any(record.fields.get("group") in ids for record in export.get("customers", ())):
+        return True
+    others = {file for file, customer_id in given.items() if customer_id not in customers}
+    return any(file in others for file in document_files(read_again.books.values()))
 
 
 def others_fingerprint(config: Config, snapshot: ExportSnapshot) -> str:

@@ -34,7 +34,7 @@ from ..progress import Progress
 from ..site import slug_for
 from . import kept
 from .export_diff import ExportEdit, ExportSnapshot
-from .memory import Memory, access_of, document_files, others_fingerprint
+from .memory import Memory, access_of, crosses_customers, document_files, others_fingerprint
 
 
 @dataclass
@@ -241,7 +241,9 @@ def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     changed = pipeline.model_stage(memory.workshop.config, edit.export, edit.problems)
     if changed.as_of != ledger.as_of or changed.catalogue != ledger.catalogue:
         return None  # every page shows the date; every catalogue page shows the catalogue
-    if _across_customers(memory, edit, changed):
+    if crosses_customers(
+        memory.problems, memory.access.keys(), memory.document_files, edit.customers, edit.export, changed
+    ):
         return None
     keystore = memory.workshop.keystore
     for customer_id in edit.customers:
@@ -253,25 +255,6 @@ def _ledger_after(memory: Memory, edit: ExportEdit) -> Ledger | None:
     books = {c: b for c, b in ledger.books.items() if c not in edit.customers}
     books.update((c, changed.books[c]) for c in edit.customers if c in changed.books)
     return replace(ledger, books=books)
-
-
-ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
-
-
-def _across_customers(memory: Memory, edit: ExportEdit, changed: Ledger) -> bool:
-    """Whether the touched customers' rows meet rows of customers not read again: a group that is
-    another customer's id, a document file another customer's row names. Only the whole export
-    tells what then holds (`ledger.py`: rows never cross between customers), so the ordinary
-    build decides, as it does when the last build found such a case."""
-    if any(problem.kind in ACROSS_CUSTOMERS for problem in memory.problems.problems):
-        return True
-    if changed.books.keys() - memory.access.keys():
-        return True  # a new customer: its id may be the group of customers not read again
-    ids = memory.access.keys()  # every customer of the last build (the touched ones among them)
-    if any(record.fields.get("group") in ids for record in edit.export.get("customers", ())):
-        return True
-    given = {file for file, customer_id in memory.document_files.items() if customer_id not in edit.customers}
-    return any(file in given for file in document_files(changed.books.values()))
 
 
 def _slugs_after(memory: Memory, customers: set[str], ledger: Ledger) -> dict[str, str] | None:

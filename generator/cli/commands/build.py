@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ...config import load_config
+from ...incremental import row_index
 from ...incremental.session import Session
 from ...pipeline import BuildOptions, build
 from ...site.shards import Shard
@@ -81,8 +82,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     with progress_for(args, console) as progress:
         if Session.keeps(options):  # quick when the last build kept what it read
             result = Session(keep=True).build(config, options, progress)
-        else:
-            result = build(config, options, progress)
+        else:  # a shard reads only its customers' rows when `portico keys` kept whose each row is
+            result = build(config, options, progress, prepared=row_index.prepare(config, options, progress))
     if args.json:
         print(json.dumps(build_report(result), indent=2))
     print_problems(result.problems, console, args.verbose, args.quiet)

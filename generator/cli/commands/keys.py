@@ -1,17 +1,21 @@
 """`portico keys`: make the keys, passwords and key slots the export calls for, and nothing else.
 
 The step before sharded builds (`portico build --shard I/N` on N machines): they read the
-keystore this writes and never write it themselves.
+keystore this writes and never write it themselves. Beside the keystore it keeps whose each
+export row is (`keystore.json.rows`, sealed with the keystore), so that each shard reads only
+its own customers' rows (`incremental/row_index.py`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 
 from rich.console import Console
 
 from ...config import load_config
+from ...incremental import row_index
 from ...pipeline import BuildOptions, describe_access, prepare_keys
 from ..common import EXIT_FAILED, EXIT_OK, add_new_keystore_option, in_ci
 from ..progress import progress_for
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args.config)
     options = BuildOptions(strict=in_ci(), new_keystore=args.new_keystore, in_ci=in_ci())
     with progress_for(args, console) as progress:
-        result = prepare_keys(config, options, progress)
+        result = prepare_keys(config, options, progress, keep=partial(row_index.keep, config))
     access = result.access
     if args.json:
         report = {"ok": result.ok, "failure": result.failure, "notices": result.notices}

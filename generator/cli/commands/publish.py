@@ -8,6 +8,7 @@ import json
 from rich.console import Console
 
 from ...config import load_config
+from ...incremental import row_index
 from ...mail import NotifyOptions
 from ...pipeline import publish
 from ...publish import PublishError, PublishOptions
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     try:
         with progress_for(args, console) as progress:
-            report = publish(config, options, progress)
+            report = publish(config, options, progress, prepare=row_index.prepare)
     except (PublishError, KeystoreError) as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}, indent=2))

@@ -1,0 +1,119 @@
+"""Whose each export row is, as `portico keys` found it, so that a shard reads only its own.
+
+`portico keys` reads the whole export: it makes keys and key slots for every customer. Beside the
+keystore (`keystore.json.rows`) it keeps what a shard would otherwise read the whole export again
+for: the fingerprint of every input it read (the keystore as it left it included), each export
+line's owner and who holds each number, the problems of the whole export, every customer's slug
+and who may sign in, which document file went to whom, and what every portal shares (the
+catalogue, price lists). It holds customer ids and e-mail addresses, so it is sealed like the
+build's memory (`kept.py`): under a key the keystore derives, readable only with the keystore.
+
+A shard (`portico build --shard I/N`) with the same inputs then reads its customers' rows and
+the shared ones, models their books and renders their portals: the files a shard that read
+everything makes (the tests compare them), in about the time a quarter of the export takes.
+Whenever that is not certain — no such file, made with other inputs or another keystore, a whole
+export that has rows crossing customers, a row read again that says otherwise — the shard reads
+the whole export, as it always did.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .. import pipeline
+from ..config import Config
+from ..model import Ledger
+from ..output import ENGINE_VERSION, input_fingerprint
+from ..progress import Progress
+from ..seal import read_keystore
+from . import kept
+from .export_diff import ExportSnapshot, SnapshotFile, read_lines
+from .memory import access_of, crosses_customers, document_files
+
+KIND = "rows"
+VERSION = f"1/{ENGINE_VERSION}"
+
+
+def path_for(config: Config) -> Path:
+    keystore = config.path(config.gate.keystore)
+    return keystore.with_name(keystore.name + ".rows")
+
+
+def keep(config: Config, whole: pipeline.WholeExport) -> None:
+    """After `portico keys`: what the shards need (nothing, and any older file removed, when the
+    export cannot be read line by line)."""
+    snapshot = ExportSnapshot.take(config, whole.owners)
+    path = path_for(config)
+    if snapshot is None:
+        path.unlink(missing_ok=True)
+        return
+    ledger = whole.ledger
+    body = {
+        "files": {name: (f.header, f.owners, f.digest, f.index) for name, f in snapshot.files.items()},
+        "keys": snapshot.keys,
+        "problems": whole.problems,
+        "slug_problems": whole.slug_problems,
+        "slugs": whole.slugs,
+        "access": {customer_id: access_of(book) for customer_id, book in ledger.books.items()},
+        "unopenable": ledger.unopenable(),
+        "document_files": document_files(ledger.books.values()),
+        "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
+    }
+    kept.seal(path, whole.keystore, {"kind": KIND, "version": VERSION, "inputs": input_fingerprint(config)}, body)
+
+
+def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) -> pipeline.Prepared | None:
+    """A shard's books from its customers' rows alone, or None: read the whole export."""
+    if options.shard is None or not options.encrypt or options.only is not None:
+        return None
+    body = _opened(config)
+    if body is None:
+        return None
+    slugs = body["slugs"]
+    customers = {customer_id for customer_id, folder in slugs.items() if options.shard.holds(folder)}
+    try:
+        snapshot = _snapshot(config, body)
+    except OSError:  # an export file gone since the fingerprint was taken
+        return None
+    if snapshot is None:
+        return None
+    progress.stage("Reading the shard's rows")
+    edit = snapshot.reread(config, customers, snapshot, Counter(), Counter())
+    if edit is None:
+        return None
+    books = pipeline.model_stage(config, edit.export, edit.problems)
+    as_of, catalogue, has, price_lists = body["shared"]
+    if (books.as_of, books.catalogue, books.price_lists) != (as_of, catalogue, price_lists):
+        return None
+    known, given = body["access"], body["document_files"]
+    if crosses_customers(body["problems"], known, given, customers, edit.export, books):
+        return None
+    if books.books.keys() != customers or any(access_of(books.books[c]) != known[c] for c in customers):
+        return None  # a customer without a portal, or with other contacts: what the whole export says decides
+    ledger = Ledger(as_of, books.books, catalogue, has, price_lists)
+    return pipeline.Prepared(ledger, slugs, body["problems"], body["slug_problems"], body["unopenable"], customers)
+
+
+def _opened(config: Config) -> dict | None:
+    """The body `portico keys` kept, if it was made from exactly the inputs there are now."""
+    try:
+        header, clear, sealed = kept.header_of(path_for(config))
+        if header.get("kind") != KIND or header.get("version") != VERSION:
+            return None
+        if header.get("inputs") != input_fingerprint(config):
+            return None  # the export, the settings or the keystore changed since `portico keys`
+        return kept.opened(clear, sealed, read_keystore(config.path(config.gate.keystore)))
+    except kept.UNUSABLE:
+        return None
+
+
+def _snapshot(config: Config, body: dict) -> ExportSnapshot | None:
+    """The export's lines now, with each one's owner as `portico keys` found it."""
+    files = {}
+    for name, (header, owners, digest, index) in body["files"].items():
+        read = read_lines(config.export_dir / name)
+        if read is None or read[0] != digest or read[1][0] != header or len(read[1]) - 1 != len(owners):
+            return None
+        files[name] = SnapshotFile(header, read[1][1:], owners, digest, index)
+    return ExportSnapshot(files, dict(body["keys"]))
