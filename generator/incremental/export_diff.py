@@ -172,14 +172,16 @@ class ExportSnapshot:
         before: ExportSnapshot,
         skipped_before: Counter,
         skipped_after: Counter,
+        parallel: bool | None = False,
     ) -> ExportEdit | None:
         """These customers' rows and the shared ones read again; None when a number they use is
-        another customer's, or everyone's (only the whole export tells whose it is then)."""
+        another customer's, or everyone's (only the whole export tells whose it is then).
+        `parallel`: as `read_export` (the few rows of a quick rebuild are not worth a process)."""
         problems, owners = ProblemLog(), RowOwners()
         export = read_export(
             config,
             problems,
-            parallel=False,
+            parallel=parallel,
             owners=owners,
             selection={name: f.rows(customers) for name, f in self.files.items()},
         )

@@ -79,7 +79,7 @@ def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) 
     if snapshot is None:
         return None
     progress.stage("Reading the shard's rows")
-    edit = snapshot.reread(config, customers, snapshot, Counter(), Counter())
+    edit = snapshot.reread(config, customers, snapshot, Counter(), Counter(), parallel=None)  # a quarter is many rows
     if edit is None:
         return None
     books = pipeline.model_stage(config, edit.export, edit.problems)
