@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Past one machine: the Online Retail build split into N shards, as N CI jobs would build it.
 
-`portico keys` first (the one step that writes the keystore), then a full encrypted build in one
+`portico keys` first (the one step that writes the keystore, and keeps whose each export row is,
+so that a shard reads only its own customers' rows), then a full encrypted build in one
 process for scale, then each shard's build (`portico build --shard I/N --full`) into an output
 folder of its own, one after another: on N machines they would run side by side, so the time
 the sharded build takes is the slowest shard's. Prints each shard's wall and CPU seconds and
@@ -48,6 +49,7 @@ def shard_figures(config: Path, folder: Path, shards: int) -> dict:
         figures[f"shard_{label}_wall_s"] = round(wall, 1)
         figures[f"shard_{label}_cpu_s"] = round(cpu, 1)
         figures[f"shard_{label}_pages"] = report["pages"]
+        figures[f"shard_{label}_customers_read"] = report["read_again"]  # None: it read the whole export
         if index:
             walls.append(wall)
     figures["slowest_shard_vs_whole"] = round(max(walls) / whole_wall, 2)
