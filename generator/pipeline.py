@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from .config import Config, check_setting_names
@@ -219,18 +220,19 @@ def build(
     *,
     remember: bool = False,
     reread: bool = False,
-    prepared: Prepared | None = None,
+    prepare: Callable[[], Prepared | None] | None = None,
 ) -> BuildResult:
     """Build the site. `remember`: keep what the build made (`result.workshop`), with whose each
-    export row is; `reread`: read the export even if nothing changed (to remember it); `prepared`:
-    a shard's books, slugs and problems, so that it need not read the whole export."""
+    export row is; `reread`: read the export even if nothing changed (to remember it); `prepare`:
+    a shard's books, slugs and problems (None: read the whole export), asked for only when there
+    is something to build."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started = time.perf_counter()
     result = BuildResult(ProblemLog(), options.output_dir or config.output_dir, encrypted=options.encrypt)
     try:
         with locked_for_build(config, result.output_dir, options.encrypt):
-            _build(config, options, progress, result, remember, reread, prepared)
+            _build(config, options, progress, result, remember, reread, prepare)
     except BUILD_ERRORS as exc:
         result.failure, result.usage_error = str(exc), isinstance(exc, UnknownCustomer)
     except OSError as exc:  # the disk, not the input (a read-only keystore folder, say)
@@ -258,7 +260,7 @@ def _build(
     result: BuildResult,
     remember: bool,
     reread: bool,
-    prepared: Prepared | None = None,
+    prepare: Callable[[], Prepared | None] | None = None,
 ) -> None:
     problems = result.problems
     recover_output(result.output_dir)  # a build killed in the middle of its swap
@@ -275,6 +277,7 @@ def _build(
         result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
     owners = RowOwners() if remember else None
+    prepared = prepare() if prepare is not None else None
     ledger = _ledger(config, progress, result, owners, prepared)
     if options.only and (unknown := ledger.unknown(options.only)):
         raise UnknownCustomer(unknown)
@@ -287,8 +290,9 @@ def _build(
         slugs = portal_slugs(config, ledger, keystore.site_key if keystore else None, problems)
     if options.strict and problems.errors:
         raise BuildFailed(f"{len(problems.errors)} error(s) in the input (strict mode); nothing was written")
-    if options.encrypt and prepared is not None:
-        result.access = AccessChanges()  # `portico keys` brought the keystore in line with these very inputs
+    if options.encrypt and prepared is not None:  # `portico keys` brought the keystore in line with these inputs
+        unsafe_kdf_noted(result)
+        result.access = AccessChanges()
     elif options.encrypt:
         result.access = access_stage(keystore, ledger, slugs, progress, result, write=options.shard is None)
     only = options.only
@@ -495,11 +499,7 @@ def access_stage(
     """Keys for every customer, a password and key slot for every contact with access; revocations.
     With `write` off (a shard, one of many machines) the keystore must already be in line with the
     export: a shard that changed it would hand out keys the others never see."""
-    iterations = kdf_iterations()
-    if iterations < MIN_ITERATIONS:
-        result.notices.append(
-            f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); never publish this build"
-        )
+    iterations = unsafe_kdf_noted(result)
     progress.stage("Key slots")
     before = keystore.to_json() if not write else None
     changes = sync_access(keystore, ledger, iterations, on_slot=progress.advance, slugs=slugs)
@@ -513,6 +513,16 @@ def access_stage(
     keystore.save()
     moment("keystore-saved")
     return changes
+
+
+def unsafe_kdf_noted(result: BuildResult) -> int:
+    """The KDF iterations key slots are made with; a notice when it is the tests' unsafe setting."""
+    iterations = kdf_iterations()
+    if iterations < MIN_ITERATIONS:
+        result.notices.append(
+            f"UNSAFE: key slots use {iterations} PBKDF2 iterations (a test-only setting); never publish this build"
+        )
+    return iterations
 
 
 def describe_access(changes: AccessChanges) -> str:
@@ -623,8 +633,8 @@ def publish(
             state = read_state(output)
             if options.build and output_is_stale(config, state, options.shard):
                 again = BuildOptions(strict=options.strict, in_ci=options.in_ci, shard=options.shard)
-                prepared = prepare(config, again, progress) if prepare is not None else None
-                result = build(config, again, progress, prepared=prepared)
+                shard = partial(prepare, config, again, progress) if prepare is not None else None
+                result = build(config, again, progress, prepare=shard)
                 if not result.ok:
                     raise PublishError(f"the build failed, nothing was published: {result.failure}")
                 state = read_state(output)

@@ -88,6 +88,8 @@ def test_links_in_any_order_are_read_back_the_same():
         lambda data: data["digests"].__setitem__("count", 99),  # more digests than paths
         lambda data: data.__setitem__("links", pack_rows([99, 0, 0, 0])),  # a link set that does not exist
         lambda data: data["paths"].__setitem__(0, 7),  # a path is a string
+        lambda data: data["digests"].__setitem__("width", 3.0),  # a width is a whole number
+        lambda data: data.__setitem__("recipe_keys", "k-ak-ik-b"),  # keys are a list
         lambda data: data.__setitem__("recipe_paths", pack_rows([0, 1, 10_000])),  # a row that does not exist
         lambda data: data.__setitem__("recipe_paths", data["recipe_paths"][:-2]),  # cut short
         lambda data: data.__setitem__("recipe_paths", [0, 1, 2]),  # not packed

@@ -150,3 +150,17 @@ def test_a_documents_folder_holding_the_keystore_or_the_output_publishes_no_docu
     result = site.build(raw)
     [(row, kind, message)] = refused(result)
     assert (row, kind) == (None, "unsafe-documents-folder") and "keystore.json" in message
+
+
+def test_a_document_in_a_folder_outside_the_export_is_an_input_of_the_build(site):
+    """A documents folder beside the export (`folder: ../docs`): changing a file in it is not a
+    no-op, as changing a file in the export folder is not."""
+    raw = documents_site(site, "C1,Manual,manual.pdf\n", folder="../docs")
+    (site.root / "docs").mkdir()
+    (site.root / "docs" / "manual.pdf").write_bytes(b"%PDF-1.4 the manual")
+    assert site.build(raw).ok
+    assert site.build(raw).noop
+    (site.root / "docs" / "manual.pdf").write_bytes(b"%PDF-1.4 the manual, second edition")
+    again = site.build(raw)
+    assert again.ok and not again.noop
+    assert b"second edition" in published_bytes(site)

@@ -18,6 +18,8 @@ from generator.incremental import row_index
 from generator.pipeline import BuildOptions, build, prepare_keys
 from generator.progress import Progress
 from generator.publish import PublishError
+from generator.seal.keystore import read_keystore
+from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 from generator.site.shards import Shard
 
 SHARDS = 3
@@ -246,7 +248,7 @@ def read_only_its_rows(site, raw, shard: str):
     """A shard built as `portico build --shard` builds it: from its customers' rows when it can."""
     config = site.load(raw)
     options = BuildOptions(encrypt=True, shard=Shard.parse(shard), output_dir=site.root / f"rows-{shard[0]}")
-    result = build(config, options, prepared=row_index.prepare(config, options, Progress()))
+    result = build(config, options, prepare=partial(row_index.prepare, config, options, Progress()))
     assert result.ok, result.failure
     return options.output_dir, result
 
@@ -334,3 +336,131 @@ def test_the_row_index_is_sealed_and_never_published(shop, s3, s3_endpoint):
         assert visible not in rows
     assert not (shop.public / ".portico" / "keystore.json.rows").exists()
     assert oct(row_index.path_for(shop.load(raw)).stat().st_mode & 0o777) == "0o600"
+
+
+# -- what the review of the row index found: each case builds the shard both ways ------------------
+
+
+def shard_of(site, customer_id: str) -> str:
+    folder = slug(site, customer_id)
+    return next(f"{i}/{SHARDS}" for i in range(1, SHARDS + 1) if Shard.parse(f"{i}/{SHARDS}").holds(folder))
+
+
+def both_ways(site, raw, shard: str, tag: str = "") -> int | None:
+    """The shard from its own rows and from the whole export: the same files, problems and notices
+    (or the same failure). Returns how many customers' rows the first read (None: everything)."""
+    config = site.load(raw)
+    made = []
+    for way in ("rows", "whole"):
+        output = site.root / f"{way}{tag}-{shard[0]}"
+        options = BuildOptions(encrypt=True, shard=Shard.parse(shard), output_dir=output)
+        prepare = partial(row_index.prepare, config, options, Progress()) if way == "rows" else None
+        made.append((build(site.load(raw), options, prepare=prepare), options.output_dir))
+    (rows, rows_out), (whole, whole_out) = made
+    assert (rows.ok, rows.failure) == (whole.ok, whole.failure)
+    problems = [[(p.kind, p.message) for p in result.problems.problems] for result in (rows, whole)]
+    assert problems[0] == problems[1]
+    assert rows.notices == whole.notices
+    if whole.ok:
+        assert tree(rows_out) == tree(whole_out)
+    return rows.read_again
+
+
+def test_a_number_two_customers_use_is_theirs_to_neither_when_grouped_by_another_field(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    raw["exports"]["orders"]["group_by"] = "po_number"
+    raw["exports"]["orders"]["columns"]["po_number"] = "po"
+    more_customers(shop)
+    rows = "".join(f"O-{i},C{i},2026-05-01,X,1,1.50,PO-{i}\n" for i in range(1, PORTALS + 1))
+    same = "SAME,C1,2026-05-02,X,1,9,PO-A\nSAME,C2,2026-05-02,X,1,8,PO-B\n"
+    shop.file("orders.csv", "order,customer,date,sku,qty,price,po\n" + rows + same)
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    for customer_id in ("C1", "C2"):
+        assert both_ways(shop, raw, shard_of(shop, customer_id), customer_id) is None  # only the whole export tells
+
+
+def test_contacts_added_in_a_file_named_like_an_export_file_are_read_from_that_file(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    columns = {"customer": "customer", "name": "name", "email": "email", "role": "role"}
+    raw["exports"]["added_contacts"] = {"file": "contacts.csv", "columns": columns}
+    more_customers(shop)
+    (shop.root / "contacts.csv").write_text(
+        "customer,name,email,role\nC1,Patricia Staff-Added,pat1@example.com,Buyer\n"
+    )
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    assert both_ways(shop, raw, shard_of(shop, "C1")) is not None
+
+
+def test_a_direct_link_ended_since_portico_keys_sends_the_shard_back_to_the_whole_export(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    config = shop.load(raw)
+    keystore = read_keystore(config.path(config.gate.keystore))
+    keystore.customers["C1"].link_expiries["A-1.html"] = "2026-01-01"  # a link made with --valid-days, ended
+    keystore.save()
+    keys_kept(shop, raw)  # (keys would have re-keyed it; this keystore stands for one restored since)
+    keystore = read_keystore(config.path(config.gate.keystore))
+    keystore.customers["C1"].link_expiries["A-1.html"] = "2026-01-01"
+    keystore.save()
+    options = BuildOptions(encrypt=True, shard=Shard.parse(shard_of(shop, "C1")))
+    assert row_index.prepare(config, options, Progress()) is None
+
+
+def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe(shop, s3, s3_endpoint, monkeypatch):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    _, result = read_only_its_rows(shop, raw, f"1/{SHARDS}")
+    assert result.read_again is not None and any("UNSAFE" in notice for notice in result.notices)
+    monkeypatch.setenv(UNSAFE_TEST_ITERATIONS_ENV, "2000")  # not the cost `portico keys` made the slots with
+    config = shop.load(raw)
+    assert row_index.prepare(config, BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}")), Progress()) is None
+
+
+def test_a_catalogue_every_portal_reads_does_not_send_shards_to_the_whole_export(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    columns = {"sku": "sku", "name": "name", "list_price": "price"}
+    raw["exports"]["catalogue"] = {"file": "products.csv", "columns": columns}
+    more_customers(shop)
+    shop.file("products.csv", "sku,name,price\nX,Widget,1.50\nY,Gadget,2.00\n")
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    assert both_ways(shop, raw, shard_of(shop, "C1")) is not None
+
+
+def test_an_export_not_read_line_by_line_keeps_no_row_index(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    raw["exports"]["encoding"] = "utf-16"
+    more_customers(shop)
+    for name in ("customers.csv", "contacts.csv", "orders.csv"):
+        path = shop.root / "export" / name
+        path.write_bytes(path.read_text().encode("utf-16"))
+    rebuild(shop, raw)
+    config = shop.load(raw)
+    assert prepare_keys(config, BuildOptions(), keep=partial(row_index.keep, config)).ok
+    assert not row_index.path_for(config).exists()
+    assert both_ways(shop, raw, f"1/{SHARDS}") is None
+
+
+def test_a_shard_with_nothing_to_build_reads_no_rows(shop, s3, s3_endpoint):
+    _, bucket = s3
+    raw = config_for(s3_endpoint, bucket)
+    more_customers(shop)
+    rebuild(shop, raw)
+    keys_kept(shop, raw)
+    read_only_its_rows(shop, raw, f"1/{SHARDS}")
+    config = shop.load(raw)
+    options = BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}"), output_dir=shop.root / "rows-1")
+    asked = []
+    again = build(config, options, prepare=lambda: asked.append(1))
+    assert again.noop and not asked

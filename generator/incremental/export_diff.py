@@ -22,7 +22,7 @@ from typing import Any
 
 from ..config import Config
 from ..problems import ProblemLog
-from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, guess_format, read_export
+from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, guess_format, owner_field, read_export
 
 MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpler to trust
 COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
@@ -92,8 +92,20 @@ def _files(config: Config) -> dict[str, Any] | None:
                 options.delimiter or config.exports.delimiter
             ) == "auto":
                 return None
+            if not _lines_end_with_newline_bytes(options.encoding or config.exports.encoding or "utf-8-sig"):
+                return None
             files[options.file] = path
     return files
+
+
+def _lines_end_with_newline_bytes(encoding: str) -> bool:
+    """Whether a line of text in this encoding ends with the byte '\n', quotes and delimiters
+    being their ASCII bytes too, so lines can be compared as bytes (not in UTF-16, say)."""
+    sample = '\n",;\t|ab'
+    try:
+        return sample.encode("ascii").decode(encoding) == sample  # (a byte order mark may only start a file)
+    except (LookupError, UnicodeError):
+        return False
 
 
 @dataclass
@@ -186,6 +198,8 @@ class ExportSnapshot:
             selection={name: f.rows(customers) for name, f in self.files.items()},
         )
         for key, owner in owners.keys.items():
+            if owner_field(key[0]) is None:
+                continue  # everyone's by nature (a catalogue product): what it holds is compared by the caller
             holder = self.keys.get(key)
             if owner is SHARED or (holder is not None and holder != owner and holder not in customers):
                 return None

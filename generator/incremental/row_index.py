@@ -19,6 +19,7 @@ the whole export, as it always did.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from .. import pipeline
@@ -26,7 +27,8 @@ from ..config import Config
 from ..model import Ledger
 from ..output import ENGINE_VERSION, input_fingerprint
 from ..progress import Progress
-from ..seal import read_keystore
+from ..seal import kdf_iterations, read_keystore
+from ..seal.access import ended_links
 from . import kept
 from .export_diff import ExportSnapshot, SnapshotFile, read_lines
 from .memory import access_of, crosses_customers, document_files
@@ -60,7 +62,13 @@ def keep(config: Config, whole: pipeline.WholeExport) -> None:
         "document_files": document_files(ledger.books.values()),
         "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
     }
-    kept.seal(path, whole.keystore, {"kind": KIND, "version": VERSION, "inputs": input_fingerprint(config)}, body)
+    kept.seal(path, whole.keystore, _header(config), body)
+
+
+def _header(config: Config) -> dict:
+    """What the shard's inputs must be: the same files, and key slots made at the same KDF cost
+    (a shard trusts the keystore's slots instead of checking them against the export)."""
+    return {"kind": KIND, "version": VERSION, "inputs": input_fingerprint(config), "iterations": kdf_iterations()}
 
 
 def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) -> pipeline.Prepared | None:
@@ -70,12 +78,20 @@ def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) 
     body = _opened(config)
     if body is None:
         return None
+    try:
+        return _prepared(config, options, progress, body)
+    except (*pipeline.BUILD_ERRORS, OSError):  # the whole export's read says what is wrong, and where
+        return None
+
+
+def _prepared(
+    config: Config, options: pipeline.BuildOptions, progress: Progress, body: dict
+) -> pipeline.Prepared | None:
+    """The shard's customers' rows read and modelled; None when what they say is not what the
+    whole export said of them."""
     slugs = body["slugs"]
     customers = {customer_id for customer_id, folder in slugs.items() if options.shard.holds(folder)}
-    try:
-        snapshot = _snapshot(config, body)
-    except OSError:  # an export file gone since the fingerprint was taken
-        return None
+    snapshot = _snapshot(config, body)
     if snapshot is None:
         return None
     progress.stage("Reading the shard's rows")
@@ -96,14 +112,16 @@ def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) 
 
 
 def _opened(config: Config) -> dict | None:
-    """The body `portico keys` kept, if it was made from exactly the inputs there are now."""
+    """The body `portico keys` kept, if it was made from exactly the inputs there are now, and
+    the keystore is still what the whole export would leave it (no direct link has ended since)."""
     try:
         header, clear, sealed = kept.header_of(path_for(config))
-        if header.get("kind") != KIND or header.get("version") != VERSION:
-            return None
-        if header.get("inputs") != input_fingerprint(config):
+        if header != _header(config):
             return None  # the export, the settings or the keystore changed since `portico keys`
-        return kept.opened(clear, sealed, read_keystore(config.path(config.gate.keystore)))
+        keystore = read_keystore(config.path(config.gate.keystore))
+        if ended_links(keystore, date.today()):
+            return None  # the whole export's build re-keys those pages (or, in a shard, asks for `portico keys`)
+        return kept.opened(clear, sealed, keystore)
     except kept.UNUSABLE:
         return None
 

@@ -22,6 +22,8 @@ class Packed(Sequence[str]):
     to parse, instead of 250,000 (digests and recipes are all 64 hexadecimal digits)."""
 
     def __init__(self, text: str, width: int, count: int):
+        if not (isinstance(text, str) and type(width) is int and type(count) is int):
+            raise TypeError("a packed column is a string, its width and count whole numbers")
         if width <= 0 or count < 0 or len(text) != width * count:
             raise ValueError("a packed column of the wrong length")
         self.text, self.width, self.count = text, width, count

@@ -7,18 +7,22 @@ import hashlib
 from pathlib import Path
 
 from ..config import Config
+from ..read.documents import documents_folder
 from ..render import branding_files
 
 
 def input_files(config: Config) -> list[Path]:
-    """Config, every file in the export folder, contacts added outside it, the themes and the site's
-    template overrides, content pages, keystore, and the files branding settings name."""
+    """Config, every file in the export folder, contacts added outside it, the documents folder
+    (wherever it is), the themes and the site's template overrides, content pages, keystore, and
+    the files branding settings name."""
     roots = [
         config.export_dir,
         config.path(config.themes_dir),
         config.path(config.content_dir),
-        config.root / "templates",
-    ]  # the site's own template overrides
+        config.root / "templates",  # the site's own template overrides
+    ]
+    if config.exports.documents is not None:
+        roots.append(documents_folder(config))
     files = {config.source_path, config.path(config.gate.keystore)}
     if config.site.logo:
         files.add(config.path(config.site.logo))

@@ -140,7 +140,9 @@ class BuildState:
             return None
         try:
             paths, keys, mode = data["paths"], data["recipe_keys"], data["mode"]
-            if not (isinstance(mode, dict) and isinstance(paths, list) and only(str, paths) and only(str, keys)):
+            if not (isinstance(mode, dict) and isinstance(paths, list) and isinstance(keys, list)):
+                return None
+            if not (only(str, paths) and only(str, keys)):
                 return None
             digests, recipes = unpack(data["digests"]), unpack(data["recipes"])
             recipe_paths = unpack_rows(data["recipe_paths"], len(paths))

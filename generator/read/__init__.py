@@ -13,7 +13,7 @@ from __future__ import annotations
 from .content import Page, pages_for, read_pages
 from .export import LoadError, read_export
 from .formats import LineSelection, ReadOptions, guess_format, open_rows
-from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners
+from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
 
 __all__ = [
     "SHARED",
@@ -28,6 +28,7 @@ __all__ = [
     "RowOwners",
     "guess_format",
     "open_rows",
+    "owner_field",
     "pages_for",
     "read_export",
     "read_pages",

@@ -195,7 +195,7 @@ class ExportReader:
         path = (folder or self.folder) / file
         mapper = self._mapper(entity, file, (options,), columns, types, required)
         try:
-            if file in self.selection:
+            if file in self.selection and path == self.folder / file:  # (not a file of the same name elsewhere)
                 table = self.selection[file].table(path, _read_options(self.exports, options, path))
             else:
                 table = open_rows(path, _read_options(self.exports, options, path))
@@ -268,8 +268,11 @@ class ExportReader:
             grouped = self._grouped(entity, mapper, rows, source, line_mapper)
             if key is not None and key != source.group_by:  # grouped by another field: the key may repeat
                 first_by_key: dict[Any, Record] = {}
+                whose = owner_field(entity)
                 for record in grouped:
-                    self._repeated(first_by_key, mapper, key, record, owner_field(entity))
+                    self._repeated(first_by_key, mapper, key, record, whose)
+                    if self.owners is not None:  # whose the number is, as for records not grouped
+                        self.owners.claim(entity, record.fields.get(key), record.fields.get(whose) if whose else SHARED)
             return grouped
         records: list[Record] = []
         first_of_key: dict[Any, Record] = {}

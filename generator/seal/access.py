@@ -106,15 +106,24 @@ def key_rings(keystore: Keystore, ledger: Ledger, slugs: dict[str, str]) -> dict
     return rings
 
 
+def ended_links(keystore: Keystore, today: date) -> list[tuple[str, str]]:
+    """(customer id, page) of every direct link made with --valid-days whose day has passed."""
+    return [
+        (customer_id, page)
+        for customer_id, secret in sorted(keystore.customers.items())
+        for page, until in sorted(secret.link_expiries.items())
+        if date.fromisoformat(until) < today
+    ]
+
+
 def _expire_links(keystore: Keystore, today: date, changes: AccessChanges) -> None:
     """A direct link made with --valid-days ends when its day has passed: its page gets a key of
     its own at this build, and every link to it made before opens nothing built afterwards."""
-    for customer_id, secret in sorted(keystore.customers.items()):
-        for page, until in sorted(secret.link_expiries.items()):
-            if date.fromisoformat(until) < today:
-                secret.link_epochs[page] = secret.link_epochs.get(page, 0) + 1
-                del secret.link_expiries[page]
-                changes.expired_links.append((customer_id, page))
+    for customer_id, page in ended_links(keystore, today):
+        secret = keystore.customers[customer_id]
+        secret.link_epochs[page] = secret.link_epochs.get(page, 0) + 1
+        del secret.link_expiries[page]
+        changes.expired_links.append((customer_id, page))
 
 
 def _grant(keystore: Keystore, customer_id: str, allowed: set[str], changes: AccessChanges) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if Session.keeps(options):  # quick when the last build kept what it read
             result = Session(keep=True).build(config, options, progress)
         else:  # a shard reads only its customers' rows when `portico keys` kept whose each row is
-            result = build(config, options, progress, prepared=row_index.prepare(config, options, progress))
+            result = build(config, options, progress, prepare=partial(row_index.prepare, config, options, progress))
     if args.json:
         print(json.dumps(build_report(result), indent=2))
     print_problems(result.problems, console, args.verbose, args.quiet)
