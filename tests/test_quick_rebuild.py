@@ -228,3 +228,25 @@ def test_a_document_naming_another_customers_order_is_shown_alike_either_way(ser
     served.file("documents.csv", "customer,title,file,order\nC1,Alpha,a.pdf,A-1\nC2,Beta again,b.pdf,A-1\n")
     result = rebuild(served, quick=True)
     assert only_in(served, ["C2"], result.engine.rendered)
+
+
+def test_an_export_with_a_catalogue_still_rebuilds_one_customer_quickly(served):
+    """Every portal reads the catalogue: its rows are read again with the touched customers' own,
+    and a change to one of them goes the ordinary way (a customer's own prices are theirs)."""
+    served.raw["exports"]["catalogue"] = {
+        "file": "products.csv",
+        "columns": {"sku": "sku", "name": "name", "list_price": "price"},
+    }
+    served.raw["exports"]["prices"] = {
+        "file": "prices.csv",
+        "columns": {"sku": "sku", "customer": "customer", "price": "price"},
+    }
+    served.file("products.csv", "sku,name,price\nX,Widget,1.50\nY,Yoke,4\nZ,Zap,2.00\n")
+    served.file("prices.csv", "sku,customer,price\nX,C1,1.20\nZ,C2,1.80\n")
+    rebuild(served, quick=False)  # the settings changed
+    served.file("orders.csv", ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2"))
+    assert only_in(served, ["C2"], rebuild(served, quick=True).engine.rendered)
+    served.file("prices.csv", "sku,customer,price\nX,C1,1.25\nZ,C2,1.80\n")  # C1's own price
+    assert only_in(served, ["C1"], rebuild(served, quick=True).engine.rendered)
+    served.file("products.csv", "sku,name,price\nX,Widget Pro,1.50\nY,Yoke,4\nZ,Zap,2.00\n")
+    rebuild(served, quick=False)  # every portal's catalogue
