@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 ANCHOR = REPO.parent / "shared" / "bench-anchor"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from online_retail import DATASET, prepare_site  # noqa: E402
+from online_retail import DATASET, old_trees_deleted, prepare_site  # noqa: E402
 from report import print_figures  # noqa: E402
 
 # Runs one command and prints its own children's usage: the peak RSS of this command alone (a
@@ -97,9 +97,11 @@ def anchor_figures(rounds: int) -> tuple[dict, dict]:
     plain_config = prepare_site(work / "plain")
 
     def run_portico():
+        old_trees_deleted(config.parent)
         return timed([*build, "--full"])
 
     def run_plain():
+        old_trees_deleted(plain_config.parent)
         return timed(
             [sys.executable, "-m", "generator", "build", "--config", str(plain_config), "--no-encrypt", "--full"]
         )

@@ -95,8 +95,20 @@ class Run:
     report: dict  # its --json report
 
 
+def old_trees_deleted(folder: Path, patience: float = 300) -> None:
+    """Wait until the output trees earlier builds set aside (`.trash-*`, deleted in the background
+    so that no build waits for tens of thousands of unlinks) are gone. Back to back on one machine,
+    the next command timed would otherwise share it with that deletion (a nightly build, or a
+    shard on a machine of its own, does not)."""
+    deadline = time.monotonic() + patience
+    while any(folder.glob(".trash-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def portico(config: Path, *args: str) -> Run:
-    """One `portico` command with `--json`, as staff run it (not in CI mode)."""
+    """One `portico` command with `--json`, as staff run it (not in CI mode), once the trees
+    earlier commands set aside are deleted."""
+    old_trees_deleted(config.parent)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(

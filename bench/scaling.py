@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anchor import timed  # noqa: E402
-from online_retail import prepare_site  # noqa: E402
+from online_retail import old_trees_deleted, prepare_site  # noqa: E402
 from report import print_figures  # noqa: E402
 
 
@@ -63,6 +63,7 @@ def scaling_figures(sizes: list[float]) -> tuple[dict, dict]:
         build = [sys.executable, "-m", "generator", "build", "--config", str(config)]
         timed([*build, "--new-keystore"])
         run = timed([*build, "--full"])
+        old_trees_deleted(folder)  # before the next size is measured
         state = folder / "public" / ".portico" / "build.json"
         lines = lines_of(config)
         label = f"x{size:g}"
