@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -236,6 +237,19 @@ def test_every_portico_command_in_the_workflows_parses():
 # -- shards that read only their customers' rows (`portico keys` keeps whose each row is) ------------
 
 
+@pytest.fixture
+def raw(s3, s3_endpoint):
+    """The shop's settings, publishing to the S3 endpoint."""
+    _, bucket = s3
+    return config_for(s3_endpoint, bucket)
+
+
+def built_with_keys(site, raw):
+    """One whole build, then `portico keys` as the command runs it."""
+    rebuild(site, raw)
+    return keys_kept(site, raw)
+
+
 def keys_kept(site, raw):
     """`portico keys`, as the command runs it: keeping whose each export row is beside the keystore."""
     config = site.load(raw)
@@ -253,9 +267,7 @@ def read_only_its_rows(site, raw, shard: str):
     return options.output_dir, result
 
 
-def test_shards_that_read_only_their_own_rows_make_the_one_build_byte_for_byte(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_shards_that_read_only_their_own_rows_make_the_one_build_byte_for_byte(shop, raw):
     more_customers(shop)
     shop.file("orders.csv", (shop.root / "export" / "orders.csv").read_text() + "O-98,C2,2026-05-09,X,one,2.00\n")
     problems = [p.message for p in rebuild(shop, raw).problems.problems]
@@ -273,12 +285,9 @@ def test_shards_that_read_only_their_own_rows_make_the_one_build_byte_for_byte(s
     assert read[0] == 0 and None not in read and sum(read) == PORTALS  # each shard read its own rows, no more
 
 
-def test_a_shard_reads_the_whole_export_when_it_changed_since_portico_keys(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_shard_reads_the_whole_export_when_it_changed_since_portico_keys(shop, raw):
     more_customers(shop)
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     shop.file("orders.csv", (shop.root / "export" / "orders.csv").read_text() + "O-99,C1,2026-05-09,X,1,2.00\n")
     output, result = read_only_its_rows(shop, raw, f"1/{SHARDS}")
     assert result.read_again is None  # the whole export, as without `portico keys`'s rows
@@ -286,25 +295,20 @@ def test_a_shard_reads_the_whole_export_when_it_changed_since_portico_keys(shop,
     assert tree(output).items() <= tree(shop.public).items()
 
 
-def test_a_shard_reads_the_whole_export_when_rows_cross_customers(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_shard_reads_the_whole_export_when_rows_cross_customers(shop, raw):
     more_customers(shop)
     shop.file("customers.csv", (shop.root / "export" / "customers.csv").read_text() + "C13,Customer 13,yes\n")
     raw["exports"]["customers"]["columns"]["group"] = "group"
     lines = (shop.root / "export" / "customers.csv").read_text().splitlines()
     grouped = [lines[0] + ",group"] + [line + ("," + ("C1" if line.startswith("C13,") else "")) for line in lines[1:]]
     shop.file("customers.csv", "\n".join(grouped) + "\n")  # C13's group is another customer's id
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     results = [read_only_its_rows(shop, raw, f"{i}/{SHARDS}")[1] for i in range(1, SHARDS + 1)]
     assert all(result.read_again is None for result in results)
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbled", "another keystore"])
-def test_a_shard_reads_the_whole_export_without_a_sound_row_index(shop, s3, s3_endpoint, damage):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_shard_reads_the_whole_export_without_a_sound_row_index(shop, raw, damage):
     more_customers(shop)
     rebuild(shop, raw)
     config = keys_kept(shop, raw)
@@ -326,9 +330,7 @@ def test_a_shard_reads_the_whole_export_without_a_sound_row_index(shop, s3, s3_e
     assert tree(output).items() <= tree(shop.public).items()
 
 
-def test_the_row_index_is_sealed_and_never_published(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_the_row_index_is_sealed_and_never_published(shop, raw):
     more_customers(shop)
     rebuild(shop, raw)
     rows = row_index.path_for(keys_kept(shop, raw)).read_bytes()
@@ -366,58 +368,53 @@ def both_ways(site, raw, shard: str, tag: str = "") -> int | None:
     return rows.read_again
 
 
-def test_a_number_two_customers_use_is_theirs_to_neither_when_grouped_by_another_field(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_number_two_customers_use_is_theirs_to_neither_when_grouped_by_another_field(shop, raw):
     raw["exports"]["orders"]["group_by"] = "po_number"
     raw["exports"]["orders"]["columns"]["po_number"] = "po"
     more_customers(shop)
     rows = "".join(f"O-{i},C{i},2026-05-01,X,1,1.50,PO-{i}\n" for i in range(1, PORTALS + 1))
     same = "SAME,C1,2026-05-02,X,1,9,PO-A\nSAME,C2,2026-05-02,X,1,8,PO-B\n"
     shop.file("orders.csv", "order,customer,date,sku,qty,price,po\n" + rows + same)
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     for customer_id in ("C1", "C2"):
         assert both_ways(shop, raw, shard_of(shop, customer_id), customer_id) is None  # only the whole export tells
 
 
-def test_contacts_added_in_a_file_named_like_an_export_file_are_read_from_that_file(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_contacts_added_in_a_file_named_like_an_export_file_are_read_from_that_file(shop, raw):
     columns = {"customer": "customer", "name": "name", "email": "email", "role": "role"}
     raw["exports"]["added_contacts"] = {"file": "contacts.csv", "columns": columns}
     more_customers(shop)
     (shop.root / "contacts.csv").write_text(
         "customer,name,email,role\nC1,Patricia Staff-Added,pat1@example.com,Buyer\n"
     )
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     assert both_ways(shop, raw, shard_of(shop, "C1")) is not None
 
 
-def test_a_direct_link_ended_since_portico_keys_sends_the_shard_back_to_the_whole_export(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_direct_link_ended_since_portico_keys_sends_the_shard_back_to_the_whole_export(shop, raw, monkeypatch):
     more_customers(shop)
     rebuild(shop, raw)
     config = shop.load(raw)
     keystore = read_keystore(config.path(config.gate.keystore))
-    keystore.customers["C1"].link_expiries["A-1.html"] = "2026-01-01"  # a link made with --valid-days, ended
+    tomorrow = date.today() + timedelta(days=1)
+    keystore.customers["C1"].link_expiries["A-1.html"] = tomorrow.isoformat()  # made with --valid-days 1
     keystore.save()
-    keys_kept(shop, raw)  # (keys would have re-keyed it; this keystore stands for one restored since)
-    keystore = read_keystore(config.path(config.gate.keystore))
-    keystore.customers["C1"].link_expiries["A-1.html"] = "2026-01-01"
-    keystore.save()
+    keys_kept(shop, raw)
     options = BuildOptions(encrypt=True, shard=Shard.parse(shard_of(shop, "C1")))
+    assert row_index.prepare(config, options, Progress()) is not None  # the link still runs today
+
+    class TwoDaysLater(date):
+        @classmethod
+        def today(cls):
+            return tomorrow + timedelta(days=1)
+
+    monkeypatch.setattr(row_index, "date", TwoDaysLater)  # nothing read changed; the link's day has passed
     assert row_index.prepare(config, options, Progress()) is None
 
 
-def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe(shop, s3, s3_endpoint, monkeypatch):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe(shop, raw, monkeypatch):
     more_customers(shop)
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     _, result = read_only_its_rows(shop, raw, f"1/{SHARDS}")
     assert result.read_again is not None and any("UNSAFE" in notice for notice in result.notices)
     monkeypatch.setenv(UNSAFE_TEST_ITERATIONS_ENV, "2000")  # not the cost `portico keys` made the slots with
@@ -425,21 +422,16 @@ def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe
     assert row_index.prepare(config, BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}")), Progress()) is None
 
 
-def test_a_catalogue_every_portal_reads_does_not_send_shards_to_the_whole_export(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_catalogue_every_portal_reads_does_not_send_shards_to_the_whole_export(shop, raw):
     columns = {"sku": "sku", "name": "name", "list_price": "price"}
     raw["exports"]["catalogue"] = {"file": "products.csv", "columns": columns}
     more_customers(shop)
     shop.file("products.csv", "sku,name,price\nX,Widget,1.50\nY,Gadget,2.00\n")
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     assert both_ways(shop, raw, shard_of(shop, "C1")) is not None
 
 
-def test_an_export_not_read_line_by_line_keeps_no_row_index(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_an_export_not_read_line_by_line_keeps_no_row_index(shop, raw):
     raw["exports"]["encoding"] = "utf-16"
     more_customers(shop)
     for name in ("customers.csv", "contacts.csv", "orders.csv"):
@@ -452,12 +444,9 @@ def test_an_export_not_read_line_by_line_keeps_no_row_index(shop, s3, s3_endpoin
     assert both_ways(shop, raw, f"1/{SHARDS}") is None
 
 
-def test_a_shard_with_nothing_to_build_reads_no_rows(shop, s3, s3_endpoint):
-    _, bucket = s3
-    raw = config_for(s3_endpoint, bucket)
+def test_a_shard_with_nothing_to_build_reads_no_rows(shop, raw):
     more_customers(shop)
-    rebuild(shop, raw)
-    keys_kept(shop, raw)
+    built_with_keys(shop, raw)
     read_only_its_rows(shop, raw, f"1/{SHARDS}")
     config = shop.load(raw)
     options = BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}"), output_dir=shop.root / "rows-1")
