@@ -42,6 +42,7 @@ from .output import (
     BuildMode,
     BuildState,
     EngineReport,
+    InputDigests,
     Recipes,
     StagedOutput,
     TemplateDigests,
@@ -161,6 +162,7 @@ class BuildResult:
     usage_error: bool = False  # the failure is in what was asked (an unknown customer id), not in the export
     unopenable: list[str] = field(default_factory=list)  # customers whose portal no contact can sign in to
     read_again: int | None = None  # a quick rebuild: the customers whose rows were read (None: the whole export)
+    inputs: InputDigests | None = None  # what the build read, taken before it read (the keystore as it left it)
 
     @property
     def ok(self) -> bool:
@@ -265,7 +267,8 @@ def _build(
     problems = result.problems
     recover_output(result.output_dir)  # a build killed in the middle of its swap
     previous = None if options.full else read_state(result.output_dir)
-    if not reread and nothing_changed(config, options, previous):
+    inputs = InputDigests.take(config)  # before anything is read: a file changed meanwhile is looked at again next time
+    if not reread and nothing_changed(config, options, previous, inputs.fingerprint()):
         if options.encrypt:  # nothing to build, but the keystore must still open, and be protected
             keystore_at_rest(read_keystore(config.path(config.gate.keystore)), result)
         result.noop, result.files, result.bytes, result.pages = (
@@ -301,7 +304,8 @@ def _build(
     workshop = workshop_for(config, options, ledger, slugs, keystore, pages, owners)
     result.assets = workshop.assets.published()
     plan = plan_stage(config, ledger, pages, workshop.assets.files(), slugs, options, only)
-    out = StagedOutput(result.output_dir, input_fingerprint(config), workshop.mode, previous)
+    result.inputs = inputs.saved(config.path(config.gate.keystore))
+    out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
     out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
@@ -372,6 +376,7 @@ class WholeExport:
     owners: RowOwners  # whose each export row is
     slugs: dict[str, str]
     keystore: Keystore  # as it was saved
+    inputs: InputDigests  # taken before the export was read, the keystore as it was saved
     problems: ProblemLog  # the export's and its settings'
     slug_problems: list[Problem]
 
@@ -392,6 +397,7 @@ def prepare_keys(
     owners = RowOwners() if keep is not None else None
     try:
         with exclusive(keystore_file, f"the keystore {keystore_file}"):
+            inputs = InputDigests.take(config)
             with garbage_collection_paused():
                 export = read_stage(config, result.problems, progress, owners)
                 ledger = model_stage(config, export, result.problems, progress)
@@ -406,7 +412,8 @@ def prepare_keys(
             result.access = access_stage(keystore, ledger, slugs, progress, result)
             if keep is not None:
                 slug_problems = result.problems.problems[len(read.problems) :]
-                keep(WholeExport(ledger, owners, slugs, keystore, read, slug_problems))
+                whole = WholeExport(ledger, owners, slugs, keystore, inputs.saved(keystore_file), read, slug_problems)
+                keep(whole)
     except BUILD_ERRORS as exc:
         result.failure = str(exc)
     except OSError as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..output import InputDigests
 from ..problems import ProblemLog
 from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, guess_format, owner_field, read_export
 
@@ -114,8 +115,9 @@ class ExportSnapshot:
     keys: dict[tuple[str, Any], str]  # (entity, key) -> the customer holding it
 
     @classmethod
-    def take(cls, config: Config, owners: RowOwners) -> ExportSnapshot | None:
-        """After a full read that recorded `owners`; None when the export cannot be compared by lines."""
+    def take(cls, config: Config, owners: RowOwners, inputs: InputDigests) -> ExportSnapshot | None:
+        """After a full read that recorded `owners`; None when the export cannot be compared by lines,
+        or a file is no longer what it was before the read (`inputs`): the owners are of other lines."""
         paths = _files(config)
         if paths is None:
             return None
@@ -125,6 +127,8 @@ class ExportSnapshot:
             if read is None or not all(_whole(line) for line in read[1]):
                 return None
             digest, lines = read
+            if digest != inputs.files.get(path):
+                return None  # written while the build read it: the next build reads it again
             rows = owners.rows.get(name, {})
             files[name] = SnapshotFile(
                 lines[0], lines[1:], [rows.get(i + 2, SKIPPED) for i in range(len(lines) - 1)], digest

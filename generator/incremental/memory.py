@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .. import pipeline
 from ..config import Config
 from ..model import CustomerBook, Ledger
-from ..output import input_fingerprint
+from ..output import InputDigests
 from ..problems import ProblemLog
 from ..read import Export
 from .export_diff import ExportSnapshot
@@ -68,6 +68,6 @@ def crosses_customers(
     return any(file in others for file in document_files(read_again.books.values()))
 
 
-def others_fingerprint(config: Config, snapshot: ExportSnapshot) -> str:
+def others_fingerprint(inputs: InputDigests, config: Config, snapshot: ExportSnapshot) -> str:
     """The fingerprint of every input but the export's row files."""
-    return input_fingerprint(config, leave_out=frozenset(config.export_dir / name for name in snapshot.files))
+    return inputs.fingerprint(leave_out=(config.export_dir / name for name in snapshot.files))

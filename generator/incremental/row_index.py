@@ -45,7 +45,7 @@ def path_for(config: Config) -> Path:
 def keep(config: Config, whole: pipeline.WholeExport) -> None:
     """After `portico keys`: what the shards need (nothing, and any older file removed, when the
     export cannot be read line by line)."""
-    snapshot = ExportSnapshot.take(config, whole.owners)
+    snapshot = ExportSnapshot.take(config, whole.owners, whole.inputs)
     path = path_for(config)
     if snapshot is None:
         path.unlink(missing_ok=True)
@@ -62,13 +62,13 @@ def keep(config: Config, whole: pipeline.WholeExport) -> None:
         "document_files": document_files(ledger.books.values()),
         "shared": (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists),
     }
-    kept.seal(path, whole.keystore, _header(config), body)
+    kept.seal(path, whole.keystore, _header(whole.inputs.fingerprint()), body)
 
 
-def _header(config: Config) -> dict:
+def _header(inputs: str) -> dict:
     """What the shard's inputs must be: the same files, and key slots made at the same KDF cost
     (a shard trusts the keystore's slots instead of checking them against the export)."""
-    return {"kind": KIND, "version": VERSION, "inputs": input_fingerprint(config), "iterations": kdf_iterations()}
+    return {"kind": KIND, "version": VERSION, "inputs": inputs, "iterations": kdf_iterations()}
 
 
 def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) -> pipeline.Prepared | None:
@@ -116,7 +116,7 @@ def _opened(config: Config) -> dict | None:
     the keystore is still what the whole export would leave it (no direct link has ended since)."""
     try:
         header, clear, sealed = kept.header_of(path_for(config))
-        if header != _header(config):
+        if header != _header(input_fingerprint(config)):
             return None  # the export, the settings or the keystore changed since `portico keys`
         keystore = read_keystore(config.path(config.gate.keystore))
         if ended_links(keystore, date.today()):

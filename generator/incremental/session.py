@@ -27,7 +27,7 @@ from ..config import Config
 from ..garbage import garbage_collection_paused
 from ..locks import LockHeld
 from ..model import Ledger
-from ..output import StagedOutput, input_fingerprint, recover_output, state_stamp
+from ..output import InputDigests, StagedOutput, recover_output, state_stamp
 from ..output.state import state_key
 from ..problems import ProblemLog, describe_os_error
 from ..progress import Progress
@@ -57,11 +57,11 @@ class Session:
                 garbage_collection_paused(),  # half a million lines kept: nothing to collect among them
             ):
                 # taken before anything is read: files changed meanwhile make the next build look again
-                inputs = input_fingerprint(config)
+                inputs = InputDigests.take(config)
                 if recover_output(result.output_dir):  # another build was cut short here: start afresh
                     self.memory = None
                 elif self.keep and self.memory is None:
-                    self.memory = kept.load(config, options, result.output_dir, progress, inputs)
+                    self.memory = kept.load(config, options, result.output_dir, progress, inputs.fingerprint())
                 quick = self.rebuild_quickly(config, options, progress, result, inputs)
                 if quick and result.ok and self.keep:
                     kept.save(self.memory, result.output_dir)
@@ -109,13 +109,14 @@ class Session:
         files = document_files(workshop.ledger.books.values())
         if self.keep:  # kept for another process, which reads the books again where they changed: let them go
             workshop = replace(workshop, ledger=replace(workshop.ledger, books={}))
-        snapshot = ExportSnapshot.take(workshop.config, workshop.owners) if workshop.state is not None else None
+        inputs = result.inputs
+        snapshot = ExportSnapshot.take(workshop.config, workshop.owners, inputs) if workshop.state is not None else None
         if snapshot is None:
             self.memory = None
             return
         self.memory = Memory(
             replace(workshop, owners=None),
-            others_fingerprint(workshop.config, snapshot),
+            others_fingerprint(inputs, workshop.config, snapshot),
             snapshot,
             result.problems,
             state_stamp(result.output_dir),
@@ -134,7 +135,7 @@ class Session:
         options: pipeline.BuildOptions,
         progress: Progress,
         result: pipeline.BuildResult,
-        inputs: str,
+        inputs: InputDigests,
     ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
@@ -148,9 +149,9 @@ class Session:
             return False  # another build wrote the output
         if memory.workshop.state.rekey_due():
             return False  # a direct link has ended: re-keying its page is the ordinary build's
-        if pipeline.nothing_changed(config, options, memory.workshop.state, inputs):
+        if pipeline.nothing_changed(config, options, memory.workshop.state, inputs.fingerprint()):
             return False  # the ordinary build says so at once
-        if others_fingerprint(config, memory.snapshot) != memory.others:
+        if others_fingerprint(inputs, config, memory.snapshot) != memory.others:
             return False  # something besides export rows changed
         progress.stage("Comparing the export")
         edit = memory.snapshot.edit(memory.workshop.config)
@@ -164,7 +165,8 @@ class Session:
         slugs = _slugs_after(memory, edit.customers, ledger)
         if slugs is None:
             return False
-        self._render(memory, edit, replace(memory.workshop, ledger=ledger, slugs=slugs), progress, result, inputs)
+        workshop = replace(memory.workshop, ledger=ledger, slugs=slugs)
+        self._render(memory, edit, workshop, progress, result, inputs.fingerprint())
         self.quick_builds += 1
         return True
 

@@ -11,7 +11,7 @@ state.py        the build's state, `.portico/build.json`: files, digests, recipe
 
 from __future__ import annotations
 
-from .fingerprint import input_fingerprint
+from .fingerprint import InputDigests, input_fingerprint
 from .recipes import ENGINE_VERSION, Recipes, TemplateDigests, keys_digests, shared_keys_digest
 from .staging import StagedOutput, recover_output
 from .state import BuildMode, BuildState, read_state, state_stamp
@@ -22,6 +22,7 @@ __all__ = [
     "BuildMode",
     "BuildState",
     "EngineReport",
+    "InputDigests",
     "Recipes",
     "StagedOutput",
     "TemplateDigests",

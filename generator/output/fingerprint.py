@@ -1,9 +1,15 @@
 """A fingerprint of everything a build reads, by content: a build whose inputs have the same
-fingerprint as the last one's has nothing to do, and `publish` knows whether the output is stale."""
+fingerprint as the last one's has nothing to do, and `publish` knows whether the output is stale.
+
+A build takes the digests once, before it reads anything, and records those: a file changed while
+the build reads it then differs from what was recorded, and the next build looks again. The one
+input a build writes, the keystore (new keys, key slots), is hashed again once it is saved."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
@@ -38,11 +44,37 @@ def input_files(config: Config) -> list[Path]:
     return sorted(f for f in files if f.is_file())
 
 
-def input_fingerprint(config: Config, leave_out: frozenset[Path] = frozenset()) -> str:
-    digest = hashlib.sha256()
-    for path in input_files(config):
-        if path in leave_out:
-            continue
-        digest.update(str(path).encode("utf-8") + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class InputDigests:
+    """Each input file's digest, as it was when taken."""
+
+    files: dict[Path, bytes]
+
+    @classmethod
+    def take(cls, config: Config) -> InputDigests:
+        return cls({path: file_digest(path) for path in input_files(config)})
+
+    def fingerprint(self, leave_out: Iterable[Path] = ()) -> str:
+        """One digest of them all (`leave_out`: files another check covers, the export's rows say)."""
+        left_out = frozenset(leave_out)
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            if path not in left_out:
+                digest.update(str(path).encode("utf-8") + b"\0")
+                digest.update(self.files[path])
+        return digest.hexdigest()
+
+    def saved(self, path: Path) -> InputDigests:
+        """With a file this build wrote (the keystore) as it left it."""
+        files = {p: d for p, d in self.files.items() if p != path}
+        if path.is_file():
+            files[path] = file_digest(path)
+        return InputDigests(files)
+
+
+def file_digest(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def input_fingerprint(config: Config, leave_out: Iterable[Path] = ()) -> str:
+    return InputDigests.take(config).fingerprint(leave_out)
