@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -14,9 +15,21 @@ from ..problems import ERROR, ProblemLog
 from .common import EXIT_USAGE
 
 
+def print_json(data: object) -> None:
+    """A command's `--json` report on stdout, in UTF-8 as JSON is (orjson: a build's report of
+    thousands of portals in a millisecond, not the twentieth of a second `json` takes to indent it)."""
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    sys.stdout.flush()
+    if hasattr(sys.stdout, "buffer"):
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+    else:  # a stream of text only (a test capturing stdout)
+        sys.stdout.write(text.decode("utf-8"))
+
+
 def report_config_error(exc: ConfigError, args: argparse.Namespace, console: Console) -> int:
     if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "config_errors": [f"{exc.path}: {p}" for p in exc.problems]}, indent=2))
+        print_json({"ok": False, "config_errors": [f"{exc.path}: {p}" for p in exc.problems]})
     console.print(f"[bold red]config error[/] in {exc.path}:")
     for problem in exc.problems:
         console.print(f"  {problem}", markup=False, highlight=False)

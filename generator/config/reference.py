@@ -6,8 +6,13 @@ while the committed page and the schema disagree, so the reference cannot go sta
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 import types
 import typing
+from functools import cache
+from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -50,12 +55,35 @@ def default_text(field: Any) -> str:
     return f"`{value!r}`" if not isinstance(value, bool) else f"`{str(value).lower()}`"
 
 
+@cache
+def field_docs(model: type[Strict]) -> dict[str, str]:
+    """Each field's docstring, the string just under it in the class body (its own class's or an
+    ancestor's). Read from the source here, when the reference is written: pydantic would read
+    it on every start of every command (`use_attribute_docstrings`), a twentieth of a second."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (issubclass(cls, Strict) and cls is not Strict):
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+        for node, following in pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                docs[node.target.id] = inspect.cleandoc(following.value.value)
+    return docs
+
+
 def table(model: type[Strict], prefix: str, leave_out: tuple[str, ...] = ()) -> list[str]:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    docs = field_docs(model)
     for name, field in model.model_fields.items():
         if name in INTERNAL or name in leave_out:
             continue
-        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        description = docs.get(name, "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{prefix}{name}` | {type_name(field.annotation)} | {default_text(field)} | {description} |")
     return rows
 

@@ -70,7 +70,10 @@ def checked_template(template: str | None, allowed: set[str] | None = None) -> s
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    """Every settings model: unknown keys are errors. A field's docstring, the string under it, is
+    its entry in docs/config.md (`reference.py` reads it from this source)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FileOptions(Strict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ...pipeline import BuildOptions, build
 from ...site.shards import Shard
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_new_keystore_option, in_ci
 from ..progress import progress_for
-from ..report import build_report, print_problems, print_summary
+from ..report import build_report, print_json, print_problems, print_summary
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         else:  # a shard reads only its customers' rows when `portico keys` kept whose each row is
             result = build(config, options, progress, prepare=partial(row_index.prepare, config, options, progress))
     if args.json:
-        print(json.dumps(build_report(result), indent=2))
+        print_json(build_report(result))
     print_problems(result.problems, console, args.verbose, args.quiet)
     for notice in result.notices:
         console.print(f"[bold yellow]note:[/] {notice}", highlight=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 
@@ -11,7 +10,7 @@ from ...config import load_config
 from ...pipeline import check
 from ..common import EXIT_FAILED, EXIT_OK
 from ..progress import progress_for
-from ..report import print_problems
+from ..report import print_json, print_problems
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,19 +28,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     with progress_for(args, console) as progress:
         ledger, problems = check(config, progress)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": not problems.errors,
-                    "customers": len(ledger.books) if ledger else 0,
-                    "errors": len(problems.errors),
-                    "warnings": len(problems.warnings),
-                    "skipped": dict(problems.skipped),
-                    "unopenable": ledger.unopenable() if ledger else [],
-                    "problems": problems.as_json(),
-                },
-                indent=2,
-            )
+        print_json(
+            {
+                "ok": not problems.errors,
+                "customers": len(ledger.books) if ledger else 0,
+                "errors": len(problems.errors),
+                "warnings": len(problems.warnings),
+                "skipped": dict(problems.skipped),
+                "unopenable": ledger.unopenable() if ledger else [],
+                "problems": problems.as_json(),
+            }
         )
     print_problems(problems, console, args.verbose, args.quiet)
     if not problems.errors and not args.quiet:

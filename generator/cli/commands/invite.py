@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 
@@ -15,6 +14,7 @@ from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ..mailing import delivery_json, print_delivery
 from ..progress import progress_for
+from ..report import print_json
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -50,14 +50,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     except (BuildFailed, PublishError, KeystoreError, MailError, ValueError) as exc:
         if args.json:
-            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+            print_json({"ok": False, "error": str(exc)})
         console.print(f"[bold red]invite failed:[/] {exc}", highlight=False)
         return EXIT_FAILED
     going = [i for i in result.invitations if not i.skipped]
     skipped = [i for i in result.invitations if i.skipped]
     report = result.report
     if args.json:
-        print(json.dumps(_as_json(going, skipped, report, args.dry_run), indent=2))
+        print_json(_as_json(going, skipped, report, args.dry_run))
     else:
         _print(console, going, skipped, report, args)
     return EXIT_FAILED if report is not None and report.failed else EXIT_OK

@@ -9,7 +9,6 @@ its own customers' rows (`incremental/row_index.py`).
 from __future__ import annotations
 
 import argparse
-import json
 from functools import partial
 
 from rich.console import Console
@@ -19,7 +18,7 @@ from ...incremental import row_index
 from ...pipeline import BuildOptions, describe_access, prepare_keys
 from ..common import EXIT_FAILED, EXIT_OK, add_new_keystore_option, in_ci
 from ..progress import progress_for
-from ..report import print_problems
+from ..report import print_json, print_problems
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if access is not None:
             report |= {"slots_made": access.slots_made, "new_passwords": len(access.new_passwords)}
             report |= {"rotated": sorted(access.rotated), "new_customers": len(access.new_customers)}
-        print(json.dumps(report, indent=2))
+        print_json(report)
     print_problems(result.problems, console, args.verbose, args.quiet)
     for notice in result.notices:
         console.print(f"[bold yellow]note:[/] {notice}", highlight=False)

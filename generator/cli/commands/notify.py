@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ..mailing import delivery_json, print_delivery
 from ..progress import progress_for
+from ..report import print_json
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     options = NotifyOptions(args.customer, args.dry_run, args.today, args.target, args.endpoint_url)
     code, data = notify_and_report(config, options, args, console)
     if data is not None:
-        print(json.dumps(data, indent=2))
+        print_json(data)
     return code
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from ...model import Ledger
 from ...pipeline import BuildOptions, build, check
 from ...seal import Keystore, manage, read_keystore
 from ..common import EXIT_FAILED, EXIT_OK, UsageError, in_ci
-from ..report import print_problems
+from ..report import print_json, print_problems
 
 
 def add_to(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -109,21 +108,18 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
         return sent["at"] if sent else None
 
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "customer": r.customer_id,
-                        "name": r.customer_name,
-                        "email": r.email,
-                        "password": r.password,
-                        "portal_url": r.portal_url,
-                        "invited": invited(r),
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
+        print_json(
+            [
+                {
+                    "customer": r.customer_id,
+                    "name": r.customer_name,
+                    "email": r.email,
+                    "password": r.password,
+                    "portal_url": r.portal_url,
+                    "invited": invited(r),
+                }
+                for r in rows
+            ]
         )
         return EXIT_OK
     table = Table("Customer", "Contact e-mail", "Password", "Portal URL", "Invited")

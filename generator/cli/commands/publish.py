@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 
@@ -15,6 +14,7 @@ from ...publish import PublishError, PublishOptions
 from ...seal import KeystoreError
 from ..common import EXIT_FAILED, EXIT_OK, in_ci
 from ..progress import progress_for
+from ..report import print_json
 from .build import shard_argument
 from .notify import notify_and_report
 
@@ -88,13 +88,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
             report = publish(config, options, progress, prepare=row_index.prepare)
     except (PublishError, KeystoreError) as exc:
         if args.json:
-            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+            print_json({"ok": False, "error": str(exc)})
         console.print(f"[bold red]publish failed:[/] {exc}", highlight=False)
         return EXIT_FAILED
     except Exception as exc:  # botocore's many errors: credentials, network, permissions
         if exc.__class__.__module__.startswith(("botocore", "boto3", "s3transfer")):
             if args.json:
-                print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+                print_json({"ok": False, "error": str(exc)})
             console.print(
                 f"[bold red]publish failed:[/] {exc} (a re-run continues where this one stopped)", highlight=False
             )
@@ -107,23 +107,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
         notifying = NotifyOptions(target=args.target, endpoint_url=args.endpoint_url)
         code, notified = notify_and_report(config, notifying, args, console)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": code == EXIT_OK,
-                    "target": report.target,
-                    "dry_run": report.dry_run,
-                    **report.counts,
-                    "uploaded": report.uploaded,
-                    "uploaded_bytes": report.uploaded_bytes,
-                    "deleted_objects": report.deleted,
-                    "invalidations": report.invalidations,
-                    "seconds": round(report.seconds, 3),
-                    "plan": report.plan_lines if args.verbose else None,
-                    "notify": notified,
-                },
-                indent=2,
-            )
+        print_json(
+            {
+                "ok": code == EXIT_OK,
+                "target": report.target,
+                "dry_run": report.dry_run,
+                **report.counts,
+                "uploaded": report.uploaded,
+                "uploaded_bytes": report.uploaded_bytes,
+                "deleted_objects": report.deleted,
+                "invalidations": report.invalidations,
+                "seconds": round(report.seconds, 3),
+                "plan": report.plan_lines if args.verbose else None,
+                "notify": notified,
+            }
         )
     return code
 
