@@ -17,7 +17,9 @@ import gzip
 import hashlib
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -143,9 +145,8 @@ class ExportSnapshot:
             digest, lines = read
             if digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
-            rows = owners.rows.get(name, {})
             files[name] = SnapshotFile(
-                lines[0], lines[1:], [rows.get(i + 2, SKIPPED) for i in range(len(lines) - 1)], digest
+                lines[0], lines[1:], [owners.owner(name, i + 2) for i in range(len(lines) - 1)], digest
             )
         return cls(files, dict(owners.keys))
 
@@ -180,7 +181,7 @@ class ExportSnapshot:
         read_export(config, old_probe, parallel=False, owners=old_owners, selection=self._only(before))
         read_export(config, new_probe, parallel=False, owners=new_owners, selection=self._only(after))
         customers = {self.files[name].owners[i] for name, c in changes.items() for i in c.old}
-        customers |= {new_owners.rows.get(name, {}).get(i + 2, SKIPPED) for name, c in changes.items() for i in c.new}
+        customers |= {new_owners.owner(name, i + 2) for name, c in changes.items() for i in c.new}
         customers |= {self.keys.get(key, owner) for key, owner in new_owners.keys.items()}  # a key another holds
         customers |= {self.keys.get(key, owner) for key, owner in old_owners.keys.items()}  # (or held, until now)
         customers.discard(SKIPPED)
@@ -188,7 +189,7 @@ class ExportSnapshot:
             return None  # a row everyone reads, or a number two customers used: only the whole export tells
         files = dict(self.files)
         for name, change in changes.items():
-            files[name] = change.applied(self.files[name], new_owners.rows.get(name, {}))
+            files[name] = change.applied(self.files[name], partial(new_owners.owner, name))
         after_edit = ExportSnapshot(files, dict(self.keys))
         return after_edit.reread(config, customers, self, old_probe.skipped, new_probe.skipped)
 
@@ -238,24 +239,21 @@ class LineChange:
     new: list[int]  # indices of the new lines that changed or came
     splice: tuple[int, int, int] | None  # (start, old end, new end) of a run where lines were added or removed
 
-    def applied(self, known: SnapshotFile, owners: dict[int, str]) -> SnapshotFile:
-        """The snapshot of the file after the change: the changed lines get their new owners."""
+    def applied(self, known: SnapshotFile, owner: Callable[[int], str]) -> SnapshotFile:
+        """The snapshot of the file after the change: the changed lines get their new owners (`owner`
+        of a row number)."""
         if self.splice is None:  # lines stay where they were: move the changed ones between owners
             kept = list(known.owners)
             index = dict(known.index)  # the lists of owners whose lines did not move stay shared
             for i in self.new:
-                kept[i] = owners.get(i + 2, SKIPPED)
+                kept[i] = owner(i + 2)
                 if kept[i] != known.owners[i]:
                     index[known.owners[i]] = [line for line in index[known.owners[i]] if line != i]
                     index[kept[i]] = sorted([*index.get(kept[i], ()), i])
             return SnapshotFile(known.header, self.lines, kept, self.digest, index)
         else:
             start, old_end, new_end = self.splice
-            kept = (
-                known.owners[:start]
-                + [owners.get(i + 2, SKIPPED) for i in range(start, new_end)]
-                + known.owners[old_end:]
-            )
+            kept = known.owners[:start] + [owner(i + 2) for i in range(start, new_end)] + known.owners[old_end:]
         return SnapshotFile(known.header, self.lines, kept, self.digest)
 
 

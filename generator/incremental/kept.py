@@ -48,6 +48,7 @@ from .memory import Memory
 MEMORY_FILE = f"{STATE_DIR}/memory.bin"
 MAGIC = b"portico-memory\n"
 VERSION = f"3/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
+SEALED_AT_ONCE = 1 << 20  # bytes encrypted in one call (the ciphertext of more is a copy held at once)
 # a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
 UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
 
@@ -213,7 +214,9 @@ class _Sealing:
         out.write(nonce)
 
     def write(self, data: bytes) -> int:
-        self.out.write(self.encryptor.update(data))
+        view = memoryview(data)  # a megabyte at a time: pickle hands over the export's lines in one piece
+        for start in range(0, len(view), SEALED_AT_ONCE):
+            self.out.write(self.encryptor.update(view[start : start + SEALED_AT_ONCE]))
         return len(data)
 
     def finish(self) -> None:
