@@ -34,16 +34,28 @@ COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that d
 
 @dataclass
 class SnapshotFile:
+    """An export file's lines as a build read them. They are kept as the file holds them, one
+    string (split only when an edit is compared or rows are read again): half a million line
+    objects would be a third more memory, and joining them again to keep them beside the output
+    briefly twice as much."""
+
     header: bytes
-    lines: list[bytes]  # the data lines: line i is row i + 2 (the header is row 1)
+    body: bytes  # the data lines, joined by newlines as in the file: line i is row i + 2 (the header is row 1)
     owners: list[str]  # per line: a customer id, SHARED or SKIPPED
     digest: bytes
     index: dict[str, list[int]] = field(default_factory=dict)  # owner -> its lines, in order
+    split: list[bytes] | None = field(default=None, repr=False, compare=False)  # the body's lines, once split
 
     def __post_init__(self) -> None:
         if not self.index:
             for i, owner in enumerate(self.owners):
                 self.index.setdefault(owner, []).append(i)
+
+    @property
+    def lines(self) -> list[bytes]:
+        if self.split is None:
+            self.split = self.body.split(b"\n") if self.owners else []
+        return self.split
 
     def rows(self, wanted: set[str]) -> LineSelection:
         """The lines of these customers, and the shared ones, in file order."""
@@ -71,13 +83,22 @@ class ExportEdit:
         return row is not None and known is not None and known.owner(row) in self.customers
 
 
-def read_lines(path: Path) -> tuple[bytes, list[bytes]] | None:
+@dataclass
+class FileRead:
+    digest: bytes
+    header: bytes
+    body: bytes  # the data lines, as the file holds them
+    lines: list[bytes]  # and split
+
+
+def read_lines(path: Path) -> FileRead | None:
     """The file's digest and lines, or None when a line is not always a record."""
     raw = path.read_bytes()
     data = _gunzipped(raw) if path.suffix.lower() == ".gz" else raw
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return None  # a bare carriage return also ends a record
-    return hashlib.sha256(raw).digest(), data.split(b"\n")
+    lines = data.split(b"\n")
+    return FileRead(hashlib.sha256(raw).digest(), lines[0], data[len(lines[0]) + 1 :], lines[1:])
 
 
 def _gunzipped(raw: bytes) -> bytes:
@@ -140,14 +161,12 @@ class ExportSnapshot:
         files = {}
         for name, path in paths.items():
             read = read_lines(path)
-            if read is None or not all(_whole(line) for line in read[1]):
+            if read is None or not all(_whole(line) for line in read.lines):
                 return None
-            digest, lines = read
-            if digest != inputs.files.get(path):
+            if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
-            files[name] = SnapshotFile(
-                lines[0], lines[1:], [owners.owner(name, i + 2) for i in range(len(lines) - 1)], digest
-            )
+            rows = [owners.owner(name, i + 2) for i in range(len(read.lines))]
+            files[name] = SnapshotFile(read.header, read.body, rows, read.digest)
         return cls(files, dict(owners.keys))
 
     def edit(self, config: Config) -> ExportEdit | None:
@@ -163,20 +182,19 @@ class ExportSnapshot:
             if read is None:
                 return None
             known = self.files[name]
-            digest, lines = read
-            if digest == known.digest:
+            if read.digest == known.digest:
                 continue
-            if lines[0] != known.header:
+            if read.header != known.header:
                 return None
-            change = _compare(known.lines, lines[1:], digest)
-            if change is None or not all(_whole(change.lines[i]) for i in change.new):
+            change = _compare(known.lines, read)
+            if change is None or not all(_whole(change.now.lines[i]) for i in change.new):
                 return None
             changes[name] = change
         return self._read_changes(config, changes)
 
     def _read_changes(self, config: Config, changes: dict[str, LineChange]) -> ExportEdit | None:
         before = {name: [(i + 2, self.files[name].lines[i]) for i in c.old] for name, c in changes.items()}
-        after = {name: [(i + 2, c.lines[i]) for i in c.new] for name, c in changes.items()}
+        after = {name: [(i + 2, c.now.lines[i]) for i in c.new] for name, c in changes.items()}
         old_probe, new_probe, old_owners, new_owners = ProblemLog(), ProblemLog(), RowOwners(), RowOwners()
         read_export(config, old_probe, parallel=False, owners=old_owners, selection=self._only(before))
         read_export(config, new_probe, parallel=False, owners=new_owners, selection=self._only(after))
@@ -233,8 +251,7 @@ class ExportSnapshot:
 
 @dataclass
 class LineChange:
-    lines: list[bytes]  # the file's data lines now
-    digest: bytes
+    now: FileRead  # the file as it is now
     old: list[int]  # indices of the old lines that changed or went
     new: list[int]  # indices of the new lines that changed or came
     splice: tuple[int, int, int] | None  # (start, old end, new end) of a run where lines were added or removed
@@ -250,19 +267,20 @@ class LineChange:
                 if kept[i] != known.owners[i]:
                     index[known.owners[i]] = [line for line in index[known.owners[i]] if line != i]
                     index[kept[i]] = sorted([*index.get(kept[i], ()), i])
-            return SnapshotFile(known.header, self.lines, kept, self.digest, index)
+            return SnapshotFile(known.header, self.now.body, kept, self.now.digest, index, self.now.lines)
         else:
             start, old_end, new_end = self.splice
             kept = known.owners[:start] + [owner(i + 2) for i in range(start, new_end)] + known.owners[old_end:]
-        return SnapshotFile(known.header, self.lines, kept, self.digest)
+        return SnapshotFile(known.header, self.now.body, kept, self.now.digest, split=self.now.lines)
 
 
-def _compare(old: list[bytes], new: list[bytes], digest: bytes) -> LineChange | None:
+def _compare(old: list[bytes], now: FileRead) -> LineChange | None:
     """The lines that differ; None when too many do.
 
     Same number of lines: the lines that differ, place by place. Otherwise the run left after
     the lines both share at the start and at the end (rows added or removed in one place, e.g.
     new orders at the end of the file)."""
+    new = now.lines
     if len(old) == len(new):
         differing = [
             i
@@ -271,7 +289,7 @@ def _compare(old: list[bytes], new: list[bytes], digest: bytes) -> LineChange | 
             for i in range(start, min(start + COMPARED_TOGETHER, len(old)))
             if old[i] != new[i]
         ]
-        return LineChange(new, digest, differing, differing, None) if len(differing) <= MAX_CHANGED_LINES else None
+        return LineChange(now, differing, differing, None) if len(differing) <= MAX_CHANGED_LINES else None
     start = 0
     shortest = min(len(old), len(new))
     while start < shortest and old[start] == new[start]:
@@ -282,4 +300,4 @@ def _compare(old: list[bytes], new: list[bytes], digest: bytes) -> LineChange | 
     old_end, new_end = len(old) - end, len(new) - end
     if max(old_end, new_end) - start > MAX_CHANGED_LINES:
         return None
-    return LineChange(new, digest, list(range(start, old_end)), list(range(start, new_end)), (start, old_end, new_end))
+    return LineChange(now, list(range(start, old_end)), list(range(start, new_end)), (start, old_end, new_end))

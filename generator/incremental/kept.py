@@ -55,25 +55,25 @@ UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportErro
 
 @dataclass
 class KeptFile:
-    """One export file as kept: its lines joined again (one string to pickle, not half a million),
+    """One export file as kept: its lines as the file holds them (one string to pickle, not half a million),
     each line's owner and each owner's lines as the snapshot has them (pickled without a loop in
     Python: the owners are a few thousand strings, each pickled once)."""
 
     header: bytes
-    data: bytes  # the data lines joined by newlines
+    data: bytes  # the data lines, joined by newlines
     digest: bytes
     owners: list[str]
     index: dict[str, list[int]]
 
     @classmethod
     def of(cls, snapshot: SnapshotFile) -> KeptFile:
-        return cls(snapshot.header, b"\n".join(snapshot.lines), snapshot.digest, snapshot.owners, snapshot.index)
+        return cls(snapshot.header, snapshot.body, snapshot.digest, snapshot.owners, snapshot.index)
 
     def snapshot(self) -> SnapshotFile:
-        lines = self.data.split(b"\n")
-        if len(lines) != len(self.owners):
+        lines = self.data.count(b"\n") + 1  # (an empty body is one empty line, or none: the owners say)
+        if lines != len(self.owners) and (self.owners or self.data):
             raise ValueError("the kept lines and owners do not match")
-        return SnapshotFile(self.header, lines, self.owners, self.digest, self.index)
+        return SnapshotFile(self.header, self.data, self.owners, self.digest, self.index)
 
 
 def path_in(output_dir: Path) -> Path:

@@ -131,7 +131,7 @@ def _snapshot(config: Config, body: dict) -> ExportSnapshot | None:
     files = {}
     for name, (header, owners, digest, index) in body["files"].items():
         read = read_lines(config.export_dir / name)
-        if read is None or read[0] != digest or read[1][0] != header or len(read[1]) - 1 != len(owners):
+        if read is None or read.digest != digest or read.header != header or len(read.lines) != len(owners):
             return None
-        files[name] = SnapshotFile(header, read[1][1:], owners, digest, index)
+        files[name] = SnapshotFile(header, read.body, owners, digest, index, read.lines)
     return ExportSnapshot(files, dict(body["keys"]))
