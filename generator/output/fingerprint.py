@@ -73,7 +73,8 @@ class InputDigests:
 
 
 def file_digest(path: Path) -> bytes:
-    return hashlib.sha256(path.read_bytes()).digest()
+    with path.open("rb") as file:  # in pieces: an export of hundreds of megabytes is not held to hash it
+        return hashlib.file_digest(file, "sha256").digest()
 
 
 def input_fingerprint(config: Config, leave_out: Iterable[Path] = ()) -> str:
