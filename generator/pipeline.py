@@ -304,7 +304,8 @@ def _build(
     workshop = workshop_for(config, options, ledger, slugs, keystore, pages, owners)
     result.assets = workshop.assets.published()
     plan = plan_stage(config, ledger, pages, workshop.assets.files(), slugs, options, only)
-    result.inputs = inputs.saved(config.path(config.gate.keystore))
+    # the keystore as this build left it: only an encrypted build writes it (holding its lock)
+    result.inputs = inputs.saved(config.path(config.gate.keystore)) if options.encrypt else inputs
     out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)

@@ -258,3 +258,25 @@ def test_serve_with_an_unknown_customer_exits_2(shop):
         timeout=60,
     )
     assert done.returncode == 2 and "no customer 'C9'" in done.stderr
+
+
+def test_a_config_that_is_not_utf8_or_not_a_file_is_a_config_error(site):
+    site.root.mkdir(parents=True, exist_ok=True)
+    (site.root / "latin1.yaml").write_bytes('site:\n  name: "Café"\n'.encode("latin-1"))
+    done = portico(site, "check", "--config", "latin1.yaml")
+    assert done.returncode == 2 and "not UTF-8 text (byte 19)" in done.stderr
+    done = portico(site, "check", "--config", ".")
+    assert done.returncode == 2 and "cannot be read" in done.stderr
+
+
+def test_json_reports_a_path_whose_bytes_are_not_utf8(tmp_path):
+    """Such a path reaches Python as surrogates, which JSON can only escape (orjson refuses them)."""
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "check", "--json", "--config", folder + b"/config.yaml"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and "caf\udce9" in report["config_errors"][0]

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from conftest import REPO, minimal_config, static_file
 
-from generator.pipeline import check
+from generator.pipeline import BuildOptions, build, check
 from generator.seal import manage as staff
-from generator.seal.keystore import read_keystore
+from generator.seal.keystore import Keystore, read_keystore
 from generator.site.slugs import opaque_slug
 
 CUSTOMERS = "id,name,group,portal\nC1,Alpha Works,key,yes\nC2,Beta Foods,trade,yes\nC3,Gamma Tools,trade,yes\n"
@@ -284,3 +284,41 @@ def test_mapping_a_new_entity_adds_its_section_to_every_portal(project):
     project.raw["exports"]["documents"] = {"file": "documents.csv", "folder": "docs", "columns": columns}
     result = rebuild_and_compare(project)
     assert any(path.startswith(portal_of(project, "C2")) for path in result.engine.rendered)
+
+
+def test_a_config_saved_after_it_was_read_is_read_by_the_next_build(site):
+    """The build records config.yaml as it parsed it, not as it is when the build starts."""
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    assert site.build(raw).ok
+    config = site.load(raw)  # what the build will use
+    renamed = {**raw, "site": {**raw["site"], "name": "Renamed Supply"}}
+    site.config(renamed)  # saved before the build takes its digests
+    assert build(config, BuildOptions(encrypt=False)).ok
+    assert not site.build(renamed).noop
+
+
+def test_a_preview_never_records_a_keystore_made_while_it_ran(site, monkeypatch):
+    """A preview reads the keystore (for opaque folder names) but holds no lock on it: one made by
+    another process meanwhile is not what the preview read, and the next build looks again."""
+    import generator.pipeline as pipeline
+
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", ORDERS)
+    raw = {**minimal_config(), "portal": {"slug": "opaque"}}
+    config = site.load(raw)
+    keystore = config.path(config.gate.keystore)
+    plan_stage = pipeline.plan_stage
+
+    def made_meanwhile(*args, **kwargs):  # after the preview looked for a keystore (none)
+        if not keystore.exists():
+            Keystore.create(keystore).save()
+        return plan_stage(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "plan_stage", made_meanwhile)
+    assert build(config, BuildOptions(encrypt=False)).ok and keystore.exists()
+    monkeypatch.setattr(pipeline, "plan_stage", plan_stage)
+    again = site.build(raw)
+    assert not again.noop  # and now it uses the keystore: opaque folders
+    assert opaque_slug(read_keystore(keystore).site_key, "C1") in {p.name for p in site.public.iterdir()}

@@ -13,8 +13,9 @@ from conftest import minimal_config
 
 from generator.model.canonical import make_line
 from generator.problems import ProblemLog
-from generator.read import read_export
+from generator.read import RowOwners, read_export
 from generator.read.formats import ReadOptions, open_rows
+from generator.read.records import LISTED_AHEAD
 
 CUSTOMERS = 'id,name\nC1,Café Müller\nC2,"Smith, Jones & Co"\n'
 ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
@@ -249,3 +250,33 @@ def test_parallel_read_equals_serial_read(tmp_path):
             (r.origin, r.fields, r.lines, r.bad) for r in serial[name]
         ], name
     assert parallel_problems.problems == serial_problems.problems
+
+
+def test_whose_rows_are_listed_without_room_for_the_rows_a_file_skips(site):
+    """A row numbered far past the rows read (a sheet's row 200,000,000, or one record after a
+    hundred thousand blank lines that compress to a few hundred bytes) is kept apart: the list
+    of owners grows with the rows read, never with a row number."""
+    blank = 100_000
+    site.file("customers.ndjson.gz", gzip.compress(b"\n" * blank + b'{"id": "C1", "name": "Alpha"}\n'))
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n")
+    raw = minimal_config()
+    raw["exports"]["customers"] = {"file": "customers.ndjson.gz", "columns": {"id": "id", "name": "name"}}
+    owners = RowOwners()
+    read_export(site.load(raw), ProblemLog(), parallel=False, owners=owners)
+    assert owners.owner("customers.ndjson.gz", blank + 1) == "C1" and owners.owner("orders.csv", 2) == "C1"
+    assert len(owners.rows["customers.ndjson.gz"]) <= LISTED_AHEAD + 1
+
+
+def test_row_owners_merge_far_and_listed_rows_alike():
+    one, other = RowOwners(), RowOwners()
+    for number in range(2, 10):
+        one.own("f", number, "A")
+    one.own("f", 200_000_000, "A")
+    other.own("f", 200_000_000, "B")  # two customers read the same row: everyone's, to be safe
+    other.own("f", 5, "B")
+    other.own("f", 7, None)
+    one.update(other)
+    assert one.owner("f", 200_000_000) == other.owner("f", 7) == "\0shared"
+    assert one.owner("f", 5) == "\0shared" and one.owner("f", 3) == "A"
+    assert one.owner("f", 199_999_999) == one.owner("g", 2) == "\0skipped"
+    assert len(one.rows["f"]) == 10

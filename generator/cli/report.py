@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import orjson
@@ -18,7 +19,10 @@ from .common import EXIT_USAGE
 def print_json(data: object) -> None:
     """A command's `--json` report on stdout, in UTF-8 as JSON is (orjson: a build's report of
     thousands of portals in a millisecond, not the twentieth of a second `json` takes to indent it)."""
-    text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    except orjson.JSONEncodeError:  # a path of bytes that are not UTF-8 (Python holds them as surrogates)
+        text = json.dumps(data, indent=2).encode("ascii") + b"\n"
     sys.stdout.flush()
     if hasattr(sys.stdout, "buffer"):
         sys.stdout.buffer.write(text)

@@ -10,6 +10,7 @@ The resulting `Config` is passed down the pipeline; nothing re-reads the file.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +73,21 @@ class ConfigError(Exception):
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        source = path.read_bytes()
+        raw = yaml.safe_load(source.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, ["file not found"]) from None
+    except OSError as exc:  # a folder, no permission to read
+        raise ConfigError(path, [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, [f"not valid YAML: {exc}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError(path, ["the top level must be a mapping of keys"])
-    return parse_config(raw, path)
+    config = parse_config(raw, path)
+    config._source_digest = hashlib.sha256(source).digest()
+    return config
 
 
 def parse_config(raw: dict[str, Any], path: Path) -> Config:

@@ -913,6 +913,13 @@ class Config(Strict):
     """The output folder, relative to config.yaml."""
 
     _layers: dict[tuple[str, str], PortalConfig] = PrivateAttr(default_factory=dict)
+    _source_digest: bytes | None = PrivateAttr(default=None)
+
+    @property
+    def source_digest(self) -> bytes | None:
+        """The SHA-256 of the bytes of config.yaml these settings were parsed from (a build records
+        that, not the file as it is by the time the build starts)."""
+        return self._source_digest
 
     def path(self, relative: str) -> Path:
         return (self.root / relative).resolve()

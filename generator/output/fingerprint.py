@@ -52,7 +52,11 @@ class InputDigests:
 
     @classmethod
     def take(cls, config: Config) -> InputDigests:
-        return cls({path: file_digest(path) for path in input_files(config)})
+        """Every input as it is now, but config.yaml as it was when the settings were read from it."""
+        files = {path: file_digest(path) for path in input_files(config)}
+        if config.source_digest is not None and config.source_path in files:
+            files[config.source_path] = config.source_digest
+        return cls(files)
 
     def fingerprint(self, leave_out: Iterable[Path] = ()) -> str:
         """One digest of them all (`leave_out`: files another check covers, the export's rows say)."""

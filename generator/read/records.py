@@ -3,6 +3,7 @@ when asked, whose each row is (so a long-running process can re-read only some c
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,18 @@ def owner_field(entity: str) -> str | None:
     return "customer" if "customer" in ENTITIES[entity].fields else None
 
 
+LISTED_AHEAD = 4096  # how far past the rows listed a row number may be and still be listed
+
+
+def _joined(before: str | None, owner: str) -> str:
+    """A row's owner once one more entity read it."""
+    if before is None or before == SKIPPED:
+        return owner
+    if owner != before and owner != SKIPPED:
+        return SHARED  # two entities read this row for different customers
+    return before
+
+
 @dataclass
 class RowOwners:
     """Which customer each row of each file belongs to, and which customer holds each key
@@ -47,25 +60,32 @@ class RowOwners:
     whose rows changed. Collected only when asked for."""
 
     # file -> each row's customer id, by row number (None: not read). A list, not a dict of row
-    # numbers: 8 bytes a row instead of about 70, for every row of the export while a build runs
+    # numbers: 8 bytes a row instead of about 70, for every row of the export while a build runs.
+    # Rows numbered far beyond those listed (a few rows read again out of a long file, a sheet's
+    # row 200,000,000) are kept apart, so the list never grows beyond twice the rows it holds.
     rows: dict[str, list[str | None]] = field(default_factory=dict)
+    far: dict[str, dict[int, str]] = field(default_factory=dict)  # file -> row number -> customer id
+    listed: Counter = field(default_factory=Counter)  # file -> how many rows its list holds
     keys: dict[tuple[str, Any], str] = field(default_factory=dict)  # (entity, key) -> customer id
 
     def own(self, file: str, number: int, owner: Any) -> None:
         owner = SHARED if owner is None else owner
         rows = self.rows.setdefault(file, [])
-        if number >= len(rows):
-            rows.extend([None] * (number + 1 - len(rows)))
-        before = rows[number]
-        if before is None or before == SKIPPED:
-            rows[number] = owner
-        elif owner != before and owner != SKIPPED:
-            rows[number] = SHARED  # two entities read this row for different customers
+        if number < len(rows):
+            rows[number] = _joined(rows[number], owner)
+        elif number <= 2 * self.listed[file] + LISTED_AHEAD:
+            rows.extend([None] * (number - len(rows)))
+            rows.append(_joined(None, owner))
+            self.listed[file] += 1
+        else:
+            far = self.far.setdefault(file, {})
+            far[number] = _joined(far.get(number), owner)
 
     def owner(self, file: str, number: int) -> str:
         """Whose the row is: SKIPPED if no entity read it."""
         rows = self.rows.get(file, ())
-        return (rows[number] if number < len(rows) else None) or SKIPPED
+        found = rows[number] if number < len(rows) else self.far.get(file, {}).get(number)
+        return found or SKIPPED
 
     def claim(self, entity: str, key: Any, owner: Any) -> None:
         if key is not None:
@@ -78,5 +98,8 @@ class RowOwners:
             for number, owner in enumerate(rows):
                 if owner is not None:
                     self.own(file, number, owner)
+        for file, far in other.far.items():
+            for number, owner in far.items():
+                self.own(file, number, owner)
         for (entity, key), owner in other.keys.items():
             self.claim(entity, key, owner)
