@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 
 from generator.config import load_config, parse_config
 from generator.pipeline import BuildOptions, build
+from generator.progress import Progress
 from generator.seal.keystore import read_keystore
 from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 
@@ -133,6 +134,19 @@ class Site:
     @property
     def public(self) -> Path:
         return self.root / "public"
+
+
+class SavedAt(Progress):
+    """Staff saving a new export file while a command is at one of its stages (it has read the
+    export, and is still working from what it read)."""
+
+    def __init__(self, site: Site, stage: str, name: str, content: str):
+        self.site, self.at, self.name, self.content, self.saved = site, stage, name, content, False
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if name == self.at and not self.saved:
+            self.site.file(self.name, self.content)
+            self.saved = True
 
 
 @pytest.fixture

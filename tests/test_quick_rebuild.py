@@ -10,13 +10,12 @@ beside the output)."""
 from __future__ import annotations
 
 import pytest
-from conftest import direct_link_parts
+from conftest import SavedAt, direct_link_parts
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 
 from generator.incremental import kept
 from generator.incremental.session import Session
 from generator.pipeline import BuildOptions
-from generator.progress import Progress
 
 
 @pytest.fixture(params=["serve", "build"])
@@ -63,25 +62,13 @@ def only_in(project, customer_ids, rendered):  # noqa: F811
     return rendered and all(path.startswith(portals) for path in rendered)
 
 
-class SavedWhileRendering(Progress):
-    """Staff saving a new export while a build renders what it read of the last one."""
-
-    def __init__(self, site, name, content):
-        self.site, self.name, self.content, self.saved = site, name, content, False
-
-    def stage(self, name, total=None):
-        if name == "Rendering portals" and not self.saved:
-            self.site.file(self.name, self.content)
-            self.saved = True
-
-
 @pytest.mark.parametrize("full", [True, False], ids=["ordinary", "quick"])
 def test_an_export_saved_while_a_build_reads_it_is_read_by_the_next(served, full):
     read = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
     saved = read.replace("A-1,C1,2026-05-01,X,2,1.50", "A-1,C1,2026-05-01,X,7,1.50")
     served.file("orders.csv", read)
     session = project_session(served)
-    midway = SavedWhileRendering(served, "orders.csv", saved)
+    midway = SavedAt(served, "Rendering portals", "orders.csv", saved)
     result = session.build(served.load(served.raw), BuildOptions(encrypt=True, full=full), midway)
     assert result.ok and midway.saved
     assert portal_of(served, "C1") + "order-A-1.html" not in result.engine.rendered or full

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Site
+from conftest import REPO, SavedAt, Site
 from test_publish import CONTACTS, ORDERS, config_for, keys, publish, rebuild, sealed, slug, stocked
 
 from generator.cli import main
@@ -295,24 +295,12 @@ def test_a_shard_reads_the_whole_export_when_it_changed_since_portico_keys(shop,
     assert tree(output).items() <= tree(shop.public).items()
 
 
-class SavedWhileKeying(Progress):
-    """Staff saving a new export while `portico keys` makes key slots for what it read of the last one."""
-
-    def __init__(self, site, name, content):
-        self.site, self.name, self.content, self.saved = site, name, content, False
-
-    def stage(self, name, total=None):
-        if name == "Key slots" and not self.saved:
-            self.site.file(self.name, self.content)
-            self.saved = True
-
-
 def test_an_export_saved_while_portico_keys_reads_it_sends_the_shards_to_the_whole_export(shop, raw):
     more_customers(shop)
     rebuild(shop, raw)
     config = shop.load(raw)
     orders = (shop.root / "export" / "orders.csv").read_text() + "O-99,C1,2026-05-09,X,1,2.00\n"
-    midway = SavedWhileKeying(shop, "orders.csv", orders)
+    midway = SavedAt(shop, "Key slots", "orders.csv", orders)
     assert prepare_keys(config, BuildOptions(), midway, keep=partial(row_index.keep, config)).ok and midway.saved
     # whose each line is was found in the lines read, not in the ones saved since: a shard that
     # trusted it would not read the new order's line as C1's
