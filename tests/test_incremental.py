@@ -198,6 +198,30 @@ def test_unchanged_files_are_not_rewritten(project):
             assert path.stat().st_ino == inode, path  # the same file, carried over
 
 
+def test_a_full_build_links_the_files_the_output_holds_byte_for_byte_and_writes_the_rest(project):
+    files = [p for p in project.public.rglob("*") if p.is_file() and ".portico" not in p.parts]
+    before = {p: p.stat().st_ino for p in files}
+    names = set(tree(project.public))
+    altered, replaced = files[0], files[1]
+    altered.write_bytes(altered.read_bytes()[:-1] + b"!")  # in place: the inode stays, the bytes differ
+    secret = project.root / "secret.txt"
+    secret.write_bytes(replaced.read_bytes())  # the same bytes, but reached through a link out of the output
+    replaced.unlink()
+    replaced.symlink_to(secret)
+    result = project.build(project.raw, encrypt=True, full=True)
+    assert result.ok, result.failure
+    assert len(result.engine.rendered) == result.files  # rendered and sealed, every one
+    for path, inode in before.items():
+        if path in (altered, replaced):
+            assert path.stat().st_ino != inode and not path.is_symlink(), path  # written anew
+        else:
+            assert path.stat().st_ino == inode, path  # the same bytes: linked
+    fresh = project.root / "fresh"
+    assert project.build(project.raw, encrypt=True, full=True, output_dir=fresh).ok
+    assert tree(project.public) == tree(fresh)  # the altered file is right again, the linked ones were right
+    assert set(tree(fresh)) == names
+
+
 def test_corrupt_state_means_a_full_build(project):
     (project.public / ".portico" / "build.json").write_text("{not json")
     result = project.build(project.raw, encrypt=True)

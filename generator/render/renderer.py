@@ -96,6 +96,7 @@ class Renderer:
         self.env = Environment(
             loader=theme.loader(),
             bytecode_cache=self.compiled,
+            auto_reload=False,  # a renderer lives for one build (a session makes a new one when the theme changes)
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
             undefined=StrictUndefined,
