@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
 from generator.cli import main
-from generator.incremental import kept
+from generator.incremental import export_diff, kept
 from generator.incremental.session import Session
 
 CHANGED = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
@@ -46,6 +47,30 @@ def test_a_new_build_process_reads_again_only_the_customer_whose_rows_changed(pr
     assert [quick[k] for k in totals] == [first[k] for k in totals]
     assert matches_a_full_build(project)
     assert portico_build(project, capsys)["noop"]  # nothing changed since: nothing to do
+
+
+def test_a_new_process_reads_each_export_file_once_on_another_thread_and_only_when_something_changed(
+    project,  # noqa: F811
+    capsys,
+    monkeypatch,
+):
+    portico_build(project, capsys, "--full")
+    reads, read = [], export_diff.read_lines
+
+    def read_lines(path):
+        reads.append((path.name, threading.current_thread().name))
+        return read(path)
+
+    monkeypatch.setattr(export_diff, "read_lines", read_lines)
+    assert portico_build(project, capsys)["noop"]
+    assert reads == []  # nothing changed: the kept memory is not opened, nothing is read ahead
+    project.file("orders.csv", CHANGED)
+    assert portico_build(project, capsys)["read_again"] == 1
+    names = [name for name, _ in reads]
+    assert sorted(names) == sorted(set(names)) and "orders.csv" in names  # each file once, the edit's own
+    assert all(thread.startswith("portico-read-ahead") for _, thread in reads)
+    assert not [t for t in threading.enumerate() if t.name.startswith("portico-read-ahead")]  # done, not left running
+    assert matches_a_full_build(project)
 
 
 def test_the_kept_memory_gives_nothing_away_and_is_never_published(project, capsys, tmp_path):  # noqa: F811

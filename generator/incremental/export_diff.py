@@ -18,6 +18,7 @@ import hashlib
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -101,6 +102,25 @@ def read_lines(path: Path) -> FileRead | None:
     return FileRead(hashlib.sha256(raw).digest(), lines[0], data[len(lines[0]) + 1 :], lines[1:])
 
 
+class ReadAhead:
+    """The export's files read on another thread from now on, for an `edit` a little later:
+    inflating a compressed export lets go of the interpreter's lock, so a new process opens what
+    the last build kept meanwhile. Called with a path, it gives `read_lines` of it."""
+
+    def __init__(self, config: Config):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="portico-read-ahead")
+        self._reads = {path: self._pool.submit(read_lines, path) for path in (_files(config) or {}).values()}
+
+    def __call__(self, path: Path) -> FileRead | None:
+        future = self._reads.pop(path, None)
+        return future.result() if future is not None else read_lines(path)
+
+    def close(self) -> None:
+        """Wait for the thread (nothing may fork while it reads), and let go of what it read."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._reads.clear()
+
+
 def _gunzipped(raw: bytes) -> bytes:
     """A gzip file's content: in one call to zlib (a fifth faster than `gzip.decompress` on a large
     export), or by `gzip` when the file holds more than one member, which zlib stops after."""
@@ -169,14 +189,16 @@ class ExportSnapshot:
             files[name] = SnapshotFile(read.header, read.body, rows, read.digest)
         return cls(files, dict(owners.keys))
 
-    def edit(self, config: Config) -> ExportEdit | None:
+    def edit(self, config: Config, read_file: Callable[[Path], FileRead | None] | None = None) -> ExportEdit | None:
+        """What changed in the export since this snapshot (None: the whole export must be read);
+        `read_file`: how to read a file's lines (`read_lines`, or a `ReadAhead`'s)."""
         paths = _files(config)
         if paths is None or paths.keys() != self.files.keys():
             return None
         changes: dict[str, LineChange] = {}
         for name, path in paths.items():
             try:
-                read = read_lines(path)
+                read = (read_file or read_lines)(path)
             except OSError:
                 return None
             if read is None:

@@ -48,6 +48,7 @@ from .memory import Memory
 MEMORY_FILE = f"{STATE_DIR}/memory.bin"
 MAGIC = b"portico-memory\n"
 VERSION = f"3/{ENGINE_VERSION}/jinja {jinja2.__version__}"  # what is kept, the engine, compiled templates
+HEADER_AT_MOST = 4096  # bytes of the clear header line
 SEALED_AT_ONCE = 1 << 20  # bytes encrypted in one call (the ciphertext of more is a copy held at once)
 # a damaged file, another keystore's, one of classes since renamed: each only means the ordinary build
 UNUSABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, EOFError, InvalidTag, KeystoreError)
@@ -139,11 +140,9 @@ def load(
     build reads changed since (the ordinary build then finds nothing to do)."""
     try:
         header, clear, sealed = header_of(path_in(output_dir))
+        if not _worth_opening(header, options, output_dir, inputs):
+            return None
         stamp, kept_inputs = header["stamp"], header["inputs"]
-        if header["version"] != VERSION or stamp != list(state_stamp(output_dir) or ()):
-            return None  # another build wrote the output since
-        if kept_inputs == inputs or not options.encrypt:
-            return None  # nothing changed: the ordinary build says so at once
         progress.stage("Opening what the last build kept")
         keystore = read_keystore(config.path(config.gate.keystore))
         body = opened(clear, sealed, keystore)
@@ -176,10 +175,26 @@ def load(
     )
 
 
+def worth_opening(options: pipeline.BuildOptions, output_dir: Path, inputs: str) -> bool:
+    """Whether `load` would open the memory, told from its header alone."""
+    try:
+        with open(path_in(output_dir), "rb") as kept:
+            header, _ = _split(memoryview(kept.read(HEADER_AT_MOST)))
+        return _worth_opening(header, options, output_dir, inputs)
+    except UNUSABLE:
+        return False
+
+
+def _worth_opening(header: dict, options: pipeline.BuildOptions, output_dir: Path, inputs: str) -> bool:
+    if header["version"] != VERSION or header["stamp"] != list(state_stamp(output_dir) or ()):
+        return False  # another build wrote the output since
+    return header["inputs"] != inputs and options.encrypt  # (nothing changed: the ordinary build says so at once)
+
+
 def _split(raw: memoryview) -> tuple[dict, memoryview]:
     if raw[: len(MAGIC)] != MAGIC:
         raise ValueError("not a kept memory")
-    line_end = bytes(raw[:4096]).index(b"\n", len(MAGIC))
+    line_end = bytes(raw[:HEADER_AT_MOST]).index(b"\n", len(MAGIC))
     return json.loads(bytes(raw[len(MAGIC) : line_end])), raw[line_end + 1 :]
 
 

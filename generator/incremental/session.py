@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .. import pipeline
 from ..config import Config
@@ -33,7 +36,7 @@ from ..problems import ProblemLog, describe_os_error
 from ..progress import Progress
 from ..site import slug_for
 from . import kept
-from .export_diff import ExportEdit, ExportSnapshot
+from .export_diff import ExportEdit, ExportSnapshot, FileRead, ReadAhead
 from .memory import Memory, access_of, crosses_customers, document_files, others_fingerprint
 
 
@@ -58,11 +61,7 @@ class Session:
             ):
                 # taken before anything is read: files changed meanwhile make the next build look again
                 inputs = InputDigests.take(config)
-                if recover_output(result.output_dir):  # another build was cut short here: start afresh
-                    self.memory = None
-                elif self.keep and self.memory is None:
-                    self.memory = kept.load(config, options, result.output_dir, progress, inputs.fingerprint())
-                quick = self.rebuild_quickly(config, options, progress, result, inputs)
+                quick = self.rebuild_from_memory(config, options, progress, result, inputs)
                 if quick and result.ok and self.keep:
                     kept.save(self.memory, result.output_dir)
         except pipeline.BUILD_ERRORS as exc:
@@ -129,6 +128,26 @@ class Session:
         gc.collect()
         gc.freeze()  # millions of long-lived objects: spare every later collection from walking them
 
+    def rebuild_from_memory(
+        self,
+        config: Config,
+        options: pipeline.BuildOptions,
+        progress: Progress,
+        result: pipeline.BuildResult,
+        inputs: InputDigests,
+    ) -> bool:
+        """The quick rebuild, from this session's memory or, in a new process, from what the last
+        build kept (the export read on another thread while that opens)."""
+        if recover_output(result.output_dir):  # another build was cut short here: start afresh
+            self.memory = None
+        elif self.keep and self.memory is None:
+            if not kept.worth_opening(options, result.output_dir, inputs.fingerprint()):
+                return False
+            with closing(ReadAhead(config)) as ahead:
+                self.memory = kept.load(config, options, result.output_dir, progress, inputs.fingerprint())
+                return self.rebuild_quickly(config, options, progress, result, inputs, ahead)
+        return self.rebuild_quickly(config, options, progress, result, inputs)
+
     def rebuild_quickly(
         self,
         config: Config,
@@ -136,6 +155,7 @@ class Session:
         progress: Progress,
         result: pipeline.BuildResult,
         inputs: InputDigests,
+        read_file: Callable[[Path], FileRead | None] | None = None,
     ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
@@ -154,7 +174,7 @@ class Session:
         if others_fingerprint(inputs, config, memory.snapshot) != memory.others:
             return False  # something besides export rows changed
         progress.stage("Comparing the export")
-        edit = memory.snapshot.edit(memory.workshop.config)
+        edit = memory.snapshot.edit(memory.workshop.config, read_file)
         if edit is None:
             return False
         # (no customer touched, as when a compressed export is written again with the same rows:

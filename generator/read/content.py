@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import markdown
 import yaml
 from pydantic import ValidationError
 
@@ -93,6 +92,8 @@ def _page(path: Path, slug: str, language: str | None, meta: dict, body: str, pr
             where = ".".join(str(p) for p in err["loc"]) or "front matter"
             problems.error(path.name, 1, None, f"{where}: {err['msg']}", "bad-content")
         return None
+    import markdown  # (on first use: a site without content pages never needs it)
+
     html = markdown.markdown(body, extensions=["tables", "sane_lists", "attr_list"], output_format="html")
     return Page(
         slug=slug,

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import segno
 from markupsafe import Markup
-from segno import helpers
 
 from ..config.schema import PaymentInstructions
 
@@ -24,6 +22,9 @@ def payment_qr(
     code banking apps read (payee, IBAN, BIC, amount, the invoice number as the reference)."""
     if not payment.qr or balance <= 0:
         return None
+    import segno  # (on first use: most builds make no code)
+    from segno import helpers
+
     if link:
         code = segno.make(link, error="m")
     elif payment.iban and currency == "EUR" and balance <= EPC_MAX:

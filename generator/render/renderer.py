@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import markdown
 from jinja2 import Environment, StrictUndefined, TemplateError, pass_context, pass_eval_context, select_autoescape
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -154,6 +153,8 @@ class Renderer:
     def markdown(self, text: str) -> Markup:
         """Staff-written Markdown from the config (e.g. the text after sign-in)."""
         if text not in self._markdown:
+            import markdown  # (on first use: most sites set no Markdown text)
+
             self._markdown[text] = Markup(markdown.markdown(text, extensions=["sane_lists"], output_format="html"))
         return self._markdown[text]
 
