@@ -222,12 +222,12 @@ def build(
     *,
     remember: bool = False,
     reread: bool = False,
-    prepare: Callable[[], Prepared | None] | None = None,
+    prepare: Callable[[InputDigests], Prepared | None] | None = None,
 ) -> BuildResult:
     """Build the site. `remember`: keep what the build made (`result.workshop`), with whose each
     export row is; `reread`: read the export even if nothing changed (to remember it); `prepare`:
     a shard's books, slugs and problems (None: read the whole export), asked for only when there
-    is something to build."""
+    is something to build, given the inputs as the build found them before reading."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started = time.perf_counter()
@@ -262,7 +262,7 @@ def _build(
     result: BuildResult,
     remember: bool,
     reread: bool,
-    prepare: Callable[[], Prepared | None] | None = None,
+    prepare: Callable[[InputDigests], Prepared | None] | None = None,
 ) -> None:
     problems = result.problems
     recover_output(result.output_dir)  # a build killed in the middle of its swap
@@ -280,7 +280,7 @@ def _build(
         result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
     owners = RowOwners() if remember else None
-    prepared = prepare() if prepare is not None else None
+    prepared = prepare(inputs) if prepare is not None else None
     ledger = _ledger(config, progress, result, owners, prepared)
     if options.only and (unknown := ledger.unknown(options.only)):
         raise UnknownCustomer(unknown)
@@ -629,7 +629,7 @@ def publish(
     options: PublishOptions,
     progress: Progress | None = None,
     store_factory: Callable[[Target, object], Store] = open_store,
-    prepare: Callable[[Config, BuildOptions, Progress], Prepared | None] | None = None,
+    prepare: Callable[[Config, BuildOptions, Progress, InputDigests], Prepared | None] | None = None,
 ) -> PublishReport:
     """Build first if anything the build reads changed (unless told not to), then publish.
     `prepare`: what a shard's build needs instead of the whole export, when there is such a thing."""

@@ -16,6 +16,7 @@ from test_publish import CONTACTS, ORDERS, config_for, keys, publish, rebuild, s
 
 from generator.cli import main
 from generator.incremental import row_index
+from generator.output import InputDigests
 from generator.pipeline import BuildOptions, build, prepare_keys
 from generator.progress import Progress
 from generator.publish import PublishError
@@ -416,7 +417,8 @@ def test_a_direct_link_ended_since_portico_keys_sends_the_shard_back_to_the_whol
     keystore.save()
     keys_kept(shop, raw)
     options = BuildOptions(encrypt=True, shard=Shard.parse(shard_of(shop, "C1")))
-    assert row_index.prepare(config, options, Progress()) is not None  # the link still runs today
+    inputs = InputDigests.take(config)
+    assert row_index.prepare(config, options, Progress(), inputs) is not None  # the link still runs today
 
     class TwoDaysLater(date):
         @classmethod
@@ -424,7 +426,7 @@ def test_a_direct_link_ended_since_portico_keys_sends_the_shard_back_to_the_whol
             return tomorrow + timedelta(days=1)
 
     monkeypatch.setattr(row_index, "date", TwoDaysLater)  # nothing read changed; the link's day has passed
-    assert row_index.prepare(config, options, Progress()) is None
+    assert row_index.prepare(config, options, Progress(), inputs) is None
 
 
 def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe(shop, raw, monkeypatch):
@@ -434,7 +436,8 @@ def test_a_shard_made_at_another_kdf_cost_reads_the_whole_export_and_says_unsafe
     assert result.read_again is not None and any("UNSAFE" in notice for notice in result.notices)
     monkeypatch.setenv(UNSAFE_TEST_ITERATIONS_ENV, "2000")  # not the cost `portico keys` made the slots with
     config = shop.load(raw)
-    assert row_index.prepare(config, BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}")), Progress()) is None
+    options = BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}"))
+    assert row_index.prepare(config, options, Progress(), InputDigests.take(config)) is None
 
 
 def test_a_catalogue_every_portal_reads_does_not_send_shards_to_the_whole_export(shop, raw):
@@ -466,5 +469,5 @@ def test_a_shard_with_nothing_to_build_reads_no_rows(shop, raw):
     config = shop.load(raw)
     options = BuildOptions(encrypt=True, shard=Shard.parse(f"1/{SHARDS}"), output_dir=shop.root / "rows-1")
     asked = []
-    again = build(config, options, prepare=lambda: asked.append(1))
+    again = build(config, options, prepare=lambda inputs: asked.append(1))
     assert again.noop and not asked

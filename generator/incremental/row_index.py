@@ -25,7 +25,7 @@ from pathlib import Path
 from .. import pipeline
 from ..config import Config
 from ..model import Ledger
-from ..output import ENGINE_VERSION, input_fingerprint
+from ..output import ENGINE_VERSION, InputDigests
 from ..progress import Progress
 from ..seal import kdf_iterations, read_keystore
 from ..seal.access import ended_links
@@ -71,11 +71,14 @@ def _header(inputs: str) -> dict:
     return {"kind": KIND, "version": VERSION, "inputs": inputs, "iterations": kdf_iterations()}
 
 
-def prepare(config: Config, options: pipeline.BuildOptions, progress: Progress) -> pipeline.Prepared | None:
-    """A shard's books from its customers' rows alone, or None: read the whole export."""
+def prepare(
+    config: Config, options: pipeline.BuildOptions, progress: Progress, inputs: InputDigests
+) -> pipeline.Prepared | None:
+    """A shard's books from its customers' rows alone, or None: read the whole export. `inputs`:
+    the build's, taken before it read anything."""
     if options.shard is None or not options.encrypt or options.only is not None:
         return None
-    body = _opened(config)
+    body = _opened(config, inputs)
     if body is None:
         return None
     try:
@@ -111,12 +114,12 @@ def _prepared(
     return pipeline.Prepared(ledger, slugs, body["problems"], body["slug_problems"], body["unopenable"], customers)
 
 
-def _opened(config: Config) -> dict | None:
+def _opened(config: Config, inputs: InputDigests) -> dict | None:
     """The body `portico keys` kept, if it was made from exactly the inputs there are now, and
     the keystore is still what the whole export would leave it (no direct link has ended since)."""
     try:
         header, clear, sealed = kept.header_of(path_for(config))
-        if header != _header(input_fingerprint(config)):
+        if header != _header(inputs.fingerprint()):
             return None  # the export, the settings or the keystore changed since `portico keys`
         keystore = read_keystore(config.path(config.gate.keystore))
         if ended_links(keystore, date.today()):
