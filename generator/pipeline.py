@@ -264,7 +264,6 @@ def _build(
     reread: bool,
     prepare: Callable[[InputDigests], Prepared | None] | None = None,
 ) -> None:
-    problems = result.problems
     recover_output(result.output_dir)  # a build killed in the middle of its swap
     previous = None if options.full else read_state(result.output_dir)
     inputs = InputDigests.take(config)  # before anything is read: a file changed meanwhile is looked at again next time
@@ -279,6 +278,32 @@ def _build(
         )
         result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
+    with garbage_collection_paused():  # millions of objects that live as long as the build, and no cycles
+        workshop, plan = _planned(config, options, progress, result, remember, inputs, prepare)
+    # the keystore as this build left it: only an encrypted build writes it (holding its lock)
+    result.inputs = inputs.saved(config.path(config.gate.keystore)) if options.encrypt else inputs
+    out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
+    result.portals = summaries(plan)
+    result.pages = sum(1 for f in plan.files if f.kind == PAGE)
+    out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
+    out.rekey_after = rekey_after(workshop.keystore, options)
+    render_stage(workshop, plan, out, previous, progress, result)
+    if remember:
+        workshop.state = out.written_state
+        result.workshop = workshop
+
+
+def _planned(
+    config: Config,
+    options: BuildOptions,
+    progress: Progress,
+    result: BuildResult,
+    remember: bool,
+    inputs: InputDigests,
+    prepare: Callable[[InputDigests], Prepared | None] | None,
+) -> tuple[Workshop, SitePlan]:
+    """Everything before rendering: the export read and modelled, the keys, the slugs, the plan."""
+    problems = result.problems
     owners = RowOwners() if remember else None
     prepared = prepare(inputs) if prepare is not None else None
     ledger = _ledger(config, progress, result, owners, prepared)
@@ -304,17 +329,7 @@ def _build(
     workshop = workshop_for(config, options, ledger, slugs, keystore, pages, owners)
     result.assets = workshop.assets.published()
     plan = plan_stage(config, ledger, pages, workshop.assets.files(), slugs, options, only)
-    # the keystore as this build left it: only an encrypted build writes it (holding its lock)
-    result.inputs = inputs.saved(config.path(config.gate.keystore)) if options.encrypt else inputs
-    out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
-    result.portals = summaries(plan)
-    result.pages = sum(1 for f in plan.files if f.kind == PAGE)
-    out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
-    out.rekey_after = rekey_after(keystore, options)
-    render_stage(workshop, plan, out, previous, progress, result)
-    if remember:
-        workshop.state = out.written_state
-        result.workshop = workshop
+    return workshop, plan
 
 
 def _ledger(
@@ -327,8 +342,7 @@ def _ledger(
         result.problems.problems[:] = prepared.problems.problems
         result.problems.skipped = prepared.problems.skipped.copy()
         return prepared.ledger
-    with garbage_collection_paused():
-        ledger = model_stage(config, read_stage(config, result.problems, progress, owners), result.problems, progress)
+    ledger = model_stage(config, read_stage(config, result.problems, progress, owners), result.problems, progress)
     check_names(config, ledger, result.problems)
     result.unopenable = ledger.unopenable()
     return ledger

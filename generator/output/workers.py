@@ -9,6 +9,7 @@ the same whichever way it is made.
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -108,9 +109,12 @@ def run(
     big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
     if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
         report.workers = workers
+        # the build's millions of objects live as long as it: from now on no collection, here or in a
+        # worker, walks them (a worker would copy every page it walks). Not unfrozen after: a
+        # collection of them all would follow at once (a session unfreezes before it remembers).
+        gc.freeze()
         with multiprocessing.get_context("fork").Pool(workers, die_with, (os.getpid(),)) as pool:
-            results = pool.imap_unordered(_work, chunks)
-            for done in results:
+            for done in pool.imap_unordered(_work, chunks):
                 _record(out, done, on_progress)
     else:
         for chunk in chunks:
