@@ -4,6 +4,7 @@ the result is exactly the tree a fresh full build makes."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 
 import pytest
@@ -202,18 +203,28 @@ def test_a_full_build_links_the_files_the_output_holds_byte_for_byte_and_writes_
     files = [p for p in project.public.rglob("*") if p.is_file() and ".portico" not in p.parts]
     before = {p: p.stat().st_ino for p in files}
     names = set(tree(project.public))
-    altered, replaced = files[0], files[1]
+    outside = project.root / "outside"
+    outside.mkdir()
+    portal = next(p for p in sorted(project.public.iterdir()) if p.is_dir() and p.name != ".portico")
+    elsewhere = [p for p in files if portal not in p.parents]
+    altered, replaced, shared, writable = elsewhere[:4]  # the same bytes the build makes, each but the first
     altered.write_bytes(altered.read_bytes()[:-1] + b"!")  # in place: the inode stays, the bytes differ
-    secret = project.root / "secret.txt"
-    secret.write_bytes(replaced.read_bytes())  # the same bytes, but reached through a link out of the output
+    (outside / "secret").write_bytes(replaced.read_bytes())
     replaced.unlink()
-    replaced.symlink_to(secret)
+    replaced.symlink_to(outside / "secret")  # reached through a link out of the output
+    os.link(shared, outside / "shared")  # another name outside could change it after the build
+    writable.chmod(0o666)  # anyone could
+    shutil.copytree(portal, outside / portal.name)
+    shutil.rmtree(portal)
+    portal.symlink_to(outside / portal.name)  # a folder reached through a link out of the output
     result = project.build(project.raw, encrypt=True, full=True)
     assert result.ok, result.failure
     assert len(result.engine.rendered) == result.files  # rendered and sealed, every one
+    anew = {altered, replaced, shared, writable}
     for path, inode in before.items():
-        if path in (altered, replaced):
-            assert path.stat().st_ino != inode and not path.is_symlink(), path  # written anew
+        if path in anew or portal in path.parents:
+            assert path.lstat().st_ino != inode and path.lstat().st_nlink == 1, path  # written anew
+            assert not path.is_symlink() and not portal.is_symlink(), path
         else:
             assert path.stat().st_ino == inode, path  # the same bytes: linked
     fresh = project.root / "fresh"

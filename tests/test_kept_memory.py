@@ -11,6 +11,7 @@ import os
 import stat
 import threading
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
@@ -131,13 +132,22 @@ def test_a_build_by_another_command_makes_the_kept_memory_stale(project, capsys)
     assert report["read_again"] is None and matches_a_full_build(project)
 
 
-def test_a_kept_memory_that_is_a_link_or_a_device_is_not_read(project, capsys):  # noqa: F811
+@pytest.mark.parametrize("kind", ["a link to a device", "a named pipe"])
+def test_a_kept_memory_that_is_a_link_or_a_device_is_not_read(project, capsys, kind):  # noqa: F811
     portico_build(project, capsys, "--full")
     path = kept.path_in(project.public)
     path.unlink()
-    path.symlink_to("/dev/zero")  # read as a file, it would never end
+    if kind == "a named pipe":
+        os.mkfifo(path)  # opened for reading, it would wait for a writer for ever
+    else:
+        path.symlink_to("/dev/zero")  # read as a file, it would never end
     project.file("orders.csv", CHANGED)
-    session = Session(keep=True)
-    result = project.build(project.raw, encrypt=True, session=session)
-    assert result.ok and session.quick_builds == 0 and not path.is_symlink()  # a good one in its place
+    session, built = Session(keep=True), []
+    builder = threading.Thread(
+        target=lambda: built.append(project.build(project.raw, encrypt=True, session=session)), daemon=True
+    )
+    builder.start()
+    builder.join(timeout=120)
+    assert built, "the build hung on the kept memory"
+    assert built[0].ok and session.quick_builds == 0 and path.is_file() and not path.is_symlink()  # a good one
     assert matches_a_full_build(project)

@@ -178,8 +178,7 @@ def load(
 def worth_opening(options: pipeline.BuildOptions, output_dir: Path, inputs: str) -> bool:
     """Whether `load` would open the memory, told from its header alone."""
     try:
-        with open(path_in(output_dir), "rb") as kept:
-            header, _ = _split(memoryview(kept.read(HEADER_AT_MOST)))
+        header, _ = _split(memoryview(_read_regular(path_in(output_dir), HEADER_AT_MOST)))
         return _worth_opening(header, options, output_dir, inputs)
     except UNUSABLE:
         return False
@@ -207,14 +206,14 @@ def opened(header: memoryview, sealed: memoryview, keystore: Keystore) -> dict:
     return data
 
 
-def _read_regular(path: Path) -> bytes:
-    """The file's bytes, if it is a plain file (not a link to one elsewhere, not a device or a pipe
-    that would never end)."""
+def _read_regular(path: Path, at_most: int = -1) -> bytes:
+    """The file's bytes (`at_most` of them), if it is a plain file (not a link to one elsewhere,
+    not a device or a pipe that would never end)."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(descriptor, "rb") as handle:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise ValueError("not a plain file")
-        return handle.read()
+        return handle.read(at_most)
 
 
 class _Sealing:

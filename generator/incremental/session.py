@@ -79,6 +79,10 @@ class Session:
             self.remember(result)
             if self.keep:
                 self.keep_memory(config, result)
+        elif not self.keep:  # a process that stays: what a failed build froze (`output.workers`) is garbage
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         return result
 
     @staticmethod
@@ -141,7 +145,7 @@ class Session:
         if recover_output(result.output_dir):  # another build was cut short here: start afresh
             self.memory = None
         elif self.keep and self.memory is None:
-            if not kept.worth_opening(options, result.output_dir, inputs.fingerprint()):
+            if _asks_for_ordinary(options) or not kept.worth_opening(options, result.output_dir, inputs.fingerprint()):
                 return False
             with closing(ReadAhead(config)) as ahead:
                 self.memory = kept.load(config, options, result.output_dir, progress, inputs.fingerprint())
@@ -159,12 +163,10 @@ class Session:
     ) -> bool:
         """Rebuild only the customers whose rows changed; False when an ordinary build is needed."""
         memory = self.memory
-        if memory is None or options.full or options.new_keystore or result.output_dir != _output(memory):
+        if memory is None or _asks_for_ordinary(options) or result.output_dir != _output(memory):
             return False
         if not _same_kind(options, memory.workshop.options):
             return False
-        if options.only is not None or options.shard is not None:
-            return False  # a touched customer may not be one this build makes
         if state_stamp(result.output_dir) != memory.stamp:
             return False  # another build wrote the output
         if memory.workshop.state.rekey_due():
@@ -251,6 +253,12 @@ def _same_kind(options: pipeline.BuildOptions, before: pipeline.BuildOptions) ->
         before.shard,
         before.in_ci,
     )
+
+
+def _asks_for_ordinary(options: pipeline.BuildOptions) -> bool:
+    """Whether the build asked for is never a quick one: everything again, a new keystore, or only
+    some customers (a touched customer may not be one this build makes)."""
+    return options.full or options.new_keystore or options.only is not None or options.shard is not None
 
 
 def _output(memory: Memory):

@@ -85,8 +85,9 @@ class StagedOutput:
         what a link does, and a full build over an unchanged site makes every file again."""
         target = _target(self.staging, relative)
         self._make_folder(target.parent)
-        if not _linked_if_same(_target(self.output_dir, relative), target, data):
-            target.write_bytes(data)
+        if not _linked_if_same(_target(self.output_dir, relative), target, data, self.output_dir):
+            with open(target, "xb") as new:  # a new file, never through a link another tree shares
+                new.write(data)
 
     def _make_folder(self, folder: Path) -> None:
         if folder not in self._folders:
@@ -214,9 +215,11 @@ class StagedOutput:
         discard(previous)  # renamed out of the `.previous-N` names first: only complete sites have those
 
 
-def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
-    """Link `existing` as `target` if it is a plain file holding exactly `data` (compared, not
-    assumed: the output may have been altered since it was built)."""
+def _linked_if_same(existing: Path, target: Path, data: bytes, output_dir: Path) -> bool:
+    """Link `existing` as `target` if it is this build's own plain file holding exactly `data`
+    (compared, not assumed: the output may have been altered since it was built). Only a file no
+    one else can change afterwards: ours, written by no one else, linked from nowhere else, in a
+    folder of the output itself (not through a link to a folder elsewhere)."""
     try:
         descriptor = os.open(existing, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -224,8 +227,10 @@ def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
     try:
         with os.fdopen(descriptor, "rb") as old:
             info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or old.read(len(data) + 1) != data:
+            if not _only_ours(info, len(data)) or old.read(len(data) + 1) != data:
                 return False
+        if not Path(os.path.realpath(existing.parent)).is_relative_to(os.path.realpath(output_dir)):
+            return False
         os.link(existing, target, follow_symlinks=False)
         if os.stat(target, follow_symlinks=False).st_ino != info.st_ino:  # replaced since it was compared
             os.unlink(target)
@@ -233,6 +238,16 @@ def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
         return True
     except OSError:
         return False
+
+
+def _only_ours(info: os.stat_result, size: int) -> bool:
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_size == size
+        and info.st_nlink == 1
+        and info.st_uid == os.geteuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
 
 
 def staging_for(output_dir: Path) -> Path:

@@ -102,13 +102,22 @@ def run(
         else:
             todo.append(index)
     _JOB.update(renderer=renderer, files=plan.files, out=out, recipes=recipes)
+    try:
+        report.workers = _render_all(todo, out, on_progress, workers)
+    finally:
+        _JOB.clear()  # (a build that failed leaves nothing of its plan behind)
+    report.rendered = sorted(plan.files[i].output_path for i in todo)
+    return report
+
+
+def _render_all(todo: list[int], out: StagedOutput, on_progress: Callable[[int], None], workers: int | None) -> int:
+    """Render the files `_JOB` plans at these indices; how many processes did."""
     forced = workers is not None
     workers = workers or (os.cpu_count() or 1)
     chunk = CHUNK if not forced else max(1, -(-len(todo) // (workers * 4)))
     chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
     if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
-        report.workers = workers
         # the build's millions of objects live as long as it: from now on no collection, here or in a
         # worker, walks them (a worker would copy every page it walks). Not unfrozen after: a
         # collection of them all would follow at once (a session unfreezes before it remembers).
@@ -116,12 +125,10 @@ def run(
         with multiprocessing.get_context("fork").Pool(workers, die_with, (os.getpid(),)) as pool:
             for done in pool.imap_unordered(_work, chunks):
                 _record(out, done, on_progress)
-    else:
-        for chunk in chunks:
-            _record(out, _work(chunk), on_progress)
-    report.rendered = sorted(plan.files[i].output_path for i in todo)
-    _JOB.clear()
-    return report
+        return workers
+    for chunk in chunks:
+        _record(out, _work(chunk), on_progress)
+    return 1
 
 
 def _record(out: StagedOutput, done: list[Made], on_progress: Callable[[int], None]) -> None:
