@@ -56,6 +56,8 @@ class StagedOutput:
         self.files = 0
         self.bytes = 0
         self._folders: set[Path] = set()  # made already (by this process): a portal has many files
+        self._real_output = os.path.realpath(output_dir)
+        self._inside: dict[Path, bool] = {}  # output folder -> not reached through a link (`_really_inside`)
         self.written_state: BuildState | None = None  # the state, once committed
         self.pages = 0  # what the plan made, kept in the state for a no-op build to report
         self.portals: list[list] = []  # [folder, pages, files] per portal
@@ -85,9 +87,18 @@ class StagedOutput:
         what a link does, and a full build over an unchanged site makes every file again."""
         target = _target(self.staging, relative)
         self._make_folder(target.parent)
-        if not _linked_if_same(_target(self.output_dir, relative), target, data, self.output_dir):
+        existing = _target(self.output_dir, relative)
+        if not (self._really_inside(existing.parent) and _linked_if_same(existing, target, data)):
             with open(target, "xb") as new:  # a new file, never through a link another tree shares
                 new.write(data)
+
+    def _really_inside(self, folder: Path) -> bool:
+        """Whether a folder of the output is in it, not reached through a link to a folder
+        elsewhere (asked once a folder: resolving a path is a tenth of what linking a file costs)."""
+        inside = self._inside.get(folder)
+        if inside is None:
+            inside = self._inside[folder] = Path(os.path.realpath(folder)).is_relative_to(self._real_output)
+        return inside
 
     def _make_folder(self, folder: Path) -> None:
         if folder not in self._folders:
@@ -215,11 +226,11 @@ class StagedOutput:
         discard(previous)  # renamed out of the `.previous-N` names first: only complete sites have those
 
 
-def _linked_if_same(existing: Path, target: Path, data: bytes, output_dir: Path) -> bool:
+def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
     """Link `existing` as `target` if it is this build's own plain file holding exactly `data`
     (compared, not assumed: the output may have been altered since it was built). Only a file no
-    one else can change afterwards: ours, written by no one else, linked from nowhere else, in a
-    folder of the output itself (not through a link to a folder elsewhere)."""
+    one else can change afterwards: ours, written by no one else, linked from nowhere else (the
+    caller checks that its folder is the output's own)."""
     try:
         descriptor = os.open(existing, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -229,8 +240,6 @@ def _linked_if_same(existing: Path, target: Path, data: bytes, output_dir: Path)
             info = os.fstat(descriptor)
             if not _only_ours(info, len(data)) or old.read(len(data) + 1) != data:
                 return False
-        if not Path(os.path.realpath(existing.parent)).is_relative_to(os.path.realpath(output_dir)):
-            return False
         os.link(existing, target, follow_symlinks=False)
         if os.stat(target, follow_symlinks=False).st_ino != info.st_ino:  # replaced since it was compared
             os.unlink(target)
