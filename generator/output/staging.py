@@ -89,8 +89,7 @@ class StagedOutput:
         self._make_folder(target.parent)
         existing = _target(self.output_dir, relative)
         if not (self._really_inside(existing.parent) and _linked_if_same(existing, target, data)):
-            with open(target, "xb") as new:  # a new file, never through a link another tree shares
-                new.write(data)
+            _written_anew(target, data)
 
     def _really_inside(self, folder: Path) -> bool:
         """Whether a folder of the output is in it, not reached through a link to a folder
@@ -224,6 +223,18 @@ class StagedOutput:
         moment("swapped-aside")
         os.replace(self.staging, self.output_dir)
         discard(previous)  # renamed out of the `.previous-N` names first: only complete sites have those
+
+
+def _written_anew(target: Path, data: bytes) -> None:
+    """A new file, never written through a name it already has (which may be a link the live
+    output shares): a file planned twice, as one document two records name, is replaced."""
+    try:
+        with open(target, "xb") as new:
+            new.write(data)
+    except FileExistsError:
+        temporary = target.with_name(f".{target.name}.{os.getpid()}")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
 
 
 def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
