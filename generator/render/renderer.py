@@ -22,6 +22,7 @@ from ..config.schema import Words, in_language
 from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, SHELL, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
+from .chrome import ChromeExtension, ChromeHost
 from .compiled import CompiledTemplates
 from .formatting import Formatter
 from .i18n import Catalogues
@@ -97,7 +98,7 @@ class Renderer:
             bytecode_cache=self.compiled,
             auto_reload=False,  # a renderer lives for one build (a session makes a new one when the theme changes)
             autoescape=select_autoescape(["html"]),
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", ChromeExtension],
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -131,6 +132,10 @@ class Renderer:
         self._looks: dict[int, tuple[PortalConfig, dict]] = {}
         self._shell_policy: str | None = None
         self._links: set[str] = set()  # the output paths the page being made links to
+        self._page_helpers: tuple[tuple, dict] = ((), {})
+        self._assets_at: dict[str, dict] = {}
+        # what a chrome part's key holds besides the names it reads (`extend` would keep the defaults)
+        self.env.chrome_host, self.env.chrome_always = _RendererChrome(self), ("fmt",)
 
     @pass_eval_context
     def translate(self, eval_ctx: EvalContext, message: str, **variables) -> str:
@@ -280,12 +285,27 @@ class Renderer:
         language, settings = self.speak_for(portal)
         fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
         prefix = prefix if prefix is not None else ("../" if portal else "")
+        helpers = self.helpers(portal, settings, language, fmt, prefix)
+        try:
+            return self.env.get_template(template).render({**context, **helpers})
+        except TemplateError as exc:
+            raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
+
+    def helpers(
+        self, portal: Portal | None, settings: PortalConfig, language: str, fmt: Formatter, prefix: str
+    ) -> dict:
+        """What every template may call, made once for a run of pages of one portal (pages come
+        portal by portal): the same objects on each of its pages, so a `{% chrome %}` part that
+        calls them is reused (`chrome.py` compares them by identity)."""
+        key = (portal, settings, language, fmt, prefix)
+        made_for, helpers = self._page_helpers
+        if len(made_for) == len(key) and all(a is b for a, b in zip(made_for, key, strict=True)):
+            return helpers
         helpers = {
             **self.look(settings),
             "fmt": fmt,
             "href": lambda path: self._href(portal, path),
-            "asset": lambda name: prefix + self.assets[name].path,
-            "sri": lambda name: self.assets[name].integrity,
+            **self._asset_helpers(prefix),
             "fragment": lambda name: self.fragment(name, language),
             "shared_file": lambda logical: self._shared_file(prefix, logical),
             "price_cells": lambda prices: {
@@ -293,10 +313,20 @@ class Renderer:
             },
             "language": language.replace("_", "-"),
         }
-        try:
-            return self.env.get_template(template).render({**context, **helpers})
-        except TemplateError as exc:
-            raise RenderError(f"{template_location(exc, template)}: {exc.message} (rendering {target})") from exc
+        self._page_helpers = (key, helpers)
+        return helpers
+
+    def _asset_helpers(self, prefix: str) -> dict:
+        """`asset` and `sri`, the same objects for every page at the same depth (any portal's)."""
+        if prefix not in self._assets_at:
+            self._assets_at[prefix] = {
+                "asset": lambda name: prefix + self.assets[name].path,
+                "sri": self._integrity,
+            }
+        return self._assets_at[prefix]
+
+    def _integrity(self, name: str) -> str:
+        return self.assets[name].integrity
 
     def render_message(self, kind: str, portal: Portal | None, context: dict) -> RenderedMessage:
         """An e-mail to a portal's contact, from the theme's `emails/<kind>.subject.txt`, `.txt` and
@@ -364,3 +394,27 @@ class Renderer:
     def _link(self, portal: Portal | None, planned: PlannedFile, target: tuple[str, str] | None) -> str:
         book = (planned.context or {}).get("book")
         return self._href(portal, PATHS.target(target, book))
+
+
+class _RendererChrome(ChromeHost):
+    """A `{% chrome %}` part depends on the words of the page's language and its custom states;
+    what it does besides rendering is add to the links the page makes."""
+
+    def __init__(self, renderer: Renderer):
+        self.renderer = renderer
+
+    def state(self) -> tuple:
+        renderer = self.renderer
+        return renderer.language, renderer.translations, renderer.states
+
+    def record(self, render: Callable[[], str]) -> tuple[str, frozenset[str]]:
+        renderer = self.renderer
+        outer, renderer._links = renderer._links, set()
+        try:
+            text = render()
+        finally:
+            made, renderer._links = renderer._links, outer | renderer._links
+        return text, frozenset(made)
+
+    def replay(self, effects: frozenset[str]) -> None:
+        self.renderer._links |= effects

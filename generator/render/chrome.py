@@ -1,0 +1,129 @@
+"""`{% chrome %}…{% endchrome %}`: a part of the page (head, header, navigation, footer, scripts)
+rendered once and reused on every later page that would render it the same.
+
+Every page of a portal repeats the same chrome, and rendering it was a fifth of a page's time.
+What a part renders depends only on what it reads, so the part's key is exactly that: the value
+of every name used inside it (and inside the templates it includes), read where the part stands,
+with the page's language and formats. A theme that puts a
+page's own value inside a chrome part (`{{ invoice.number }}`) therefore gets a part per page,
+never another page's. Values are compared by identity, except strings and numbers (compared by
+value and type); the key holds what it names, so an identity is never reused while it is kept.
+
+Side effects are replayed: the links a part makes (`href`) are recorded once and added to every
+page the part is reused on. What cannot be keyed this way is refused when the template is read:
+a `{% block %}` inside a part (a child template may override it with anything), an include of a
+template chosen at render time, an import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from jinja2 import TemplateSyntaxError, nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from jinja2.runtime import Undefined
+from markupsafe import Markup
+
+KEPT_PARTS = 256  # rendered parts kept at once: pages come portal by portal, a portal needs a few
+
+BY_VALUE = (str, int, bool, type(None))  # compared by type and value (`Markup` is a str of its own type)
+
+
+class ChromeHost:
+    """What the renderer tells the extension: the page's words and formats (part of every key),
+    and how to record and replay what rendering a part does besides its text. This one: nothing."""
+
+    def state(self) -> tuple:
+        return ()
+
+    def record(self, render: Callable[[], str]) -> tuple[str, Any]:
+        return render(), None
+
+    def replay(self, effects: Any) -> None:
+        pass
+
+
+class _Same:
+    """A key part compared by identity; it keeps the object alive, so its id is never another's."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+
+def _each(body: Iterable[nodes.Node]) -> Iterable[nodes.Node]:
+    """The nodes and all they hold."""
+    for node in body:
+        yield node
+        yield from node.find_all(nodes.Node)
+
+
+def key_part(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return Undefined
+    if type(value) in BY_VALUE or isinstance(value, Markup):
+        return type(value), value
+    if type(value) in (list, tuple):
+        return type(value), tuple(key_part(item) for item in value)
+    return _Same(value)
+
+
+class ChromeExtension(Extension):
+    tags: ClassVar[set[str]] = {"chrome"}
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.extend(chrome_host=ChromeHost(), chrome_always=())
+        self._parts: dict[tuple, tuple[str, Any]] = {}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endchrome",), drop_needle=True)
+        names = sorted(self._names_read(body, parser, lineno, set()) | set(self.environment.chrome_always))
+        values = nodes.List([nodes.Name(name, "load") for name in names])
+        call = self.call_method("_part", [nodes.Const(f"{parser.name}:{lineno}"), values])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _names_read(self, body: Iterable[nodes.Node], parser: Parser, lineno: int, seen: set[str]) -> set[str]:
+        """Every name used in the part and in the templates it includes (each read once)."""
+
+        def refuse(message: str) -> None:
+            raise TemplateSyntaxError(message, lineno, parser.name, parser.filename)
+
+        names: set[str] = set()
+        for node in _each(body):
+            if isinstance(node, (nodes.Block, nodes.Extends, nodes.Import, nodes.FromImport)):
+                refuse(f"a {{% chrome %}} part cannot hold {type(node).__name__.lower()}: what it renders is not known")
+            elif isinstance(node, nodes.Name):
+                names.add(node.name)
+            elif isinstance(node, nodes.Include):
+                template = node.template
+                if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
+                    refuse("a {% chrome %} part can only include a template named as it is written")
+                if template.value not in seen and self.environment.loader is not None:  # (none: cannot include)
+                    seen.add(template.value)
+                    source, _, _ = self.environment.loader.get_source(self.environment, template.value)
+                    names |= self._names_read([self.environment.parse(source, template.value)], parser, lineno, seen)
+        return names
+
+    def _part(self, where: str, values: list, caller: Callable[[], str]) -> str:
+        host = self.environment.chrome_host
+        key = (where, key_part(host.state()), tuple(key_part(value) for value in values))
+        kept = self._parts.get(key)
+        if kept is None:
+            kept = host.record(caller)
+            if len(self._parts) >= KEPT_PARTS:
+                self._parts.clear()
+            self._parts[key] = kept
+        else:
+            host.replay(kept[1])
+        return kept[0]
