@@ -4,10 +4,10 @@ rendered once and reused on every later page that would render it the same.
 Every page of a portal repeats the same chrome, and rendering it was a fifth of a page's time.
 What a part renders depends only on what it reads, so the part's key is exactly that: the value
 of every name used inside it (and inside the templates it includes), read where the part stands,
-with the page's language and formats. A theme that puts a
-page's own value inside a chrome part (`{{ invoice.number }}`) therefore gets a part per page,
-never another page's. Values are compared by identity, except strings and numbers (compared by
-value and type); the key holds what it names, so an identity is never reused while it is kept.
+with the page's language and formats. A theme that puts a page's own value inside a chrome part
+(`{{ invoice.number }}`) therefore gets a part per page, never another page's. Values are
+compared by identity, except strings, integers and lists of them (compared by value and type); a
+kept part holds what its key names by identity, so no other object has that identity meanwhile.
 
 Side effects are replayed: the links a part makes (`href`) are recorded once and added to every
 page the part is reused on. What cannot be keyed this way is refused when the template is read:
@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 KEPT_PARTS = 256  # rendered parts kept at once: pages come portal by portal, a portal needs a few
 
-BY_VALUE = (str, int, bool, type(None))  # compared by type and value (`Markup` is a str of its own type)
+BY_VALUE = frozenset({str, Markup, int, bool, type(None)})  # compared by type and value (so 1, True and "1" differ)
 
 
 class ChromeHost:
@@ -45,21 +45,6 @@ class ChromeHost:
         pass
 
 
-class _Same:
-    """A key part compared by identity; it keeps the object alive, so its id is never another's."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and other.value is self.value
-
-    def __hash__(self) -> int:
-        return id(self.value)
-
-
 def _each(body: Iterable[nodes.Node]) -> Iterable[nodes.Node]:
     """The nodes and all they hold."""
     for node in body:
@@ -67,14 +52,23 @@ def _each(body: Iterable[nodes.Node]) -> Iterable[nodes.Node]:
         yield from node.find_all(nodes.Node)
 
 
-def key_part(value: Any) -> Any:
-    if isinstance(value, Undefined):
-        return Undefined
-    if type(value) in BY_VALUE or isinstance(value, Markup):
-        return type(value), value
-    if type(value) in (list, tuple):
-        return type(value), tuple(key_part(item) for item in value)
-    return _Same(value)
+def key_of(values: Iterable[Any], held: list) -> tuple:
+    """The values as a key: strings and numbers by type and value, lists and tuples item by item,
+    anything else by identity, its object put in `held` (kept with the part, so no other object
+    has its id while the part is kept)."""
+    parts = []
+    for value in values:
+        kind = type(value)
+        if kind in BY_VALUE:
+            parts.append((kind, value))
+        elif kind is list or kind is tuple:
+            parts.append((kind, key_of(value, held)))
+        elif isinstance(value, Undefined):
+            parts.append(Undefined)
+        else:
+            held.append(value)
+            parts.append(id(value))
+    return tuple(parts)
 
 
 class ChromeExtension(Extension):
@@ -83,7 +77,7 @@ class ChromeExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.extend(chrome_host=ChromeHost(), chrome_always=())
-        self._parts: dict[tuple, tuple[str, Any]] = {}
+        self._parts: dict[tuple, tuple[str, Any, list]] = {}  # key -> text, effects, what the key holds
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -116,11 +110,11 @@ class ChromeExtension(Extension):
         return names
 
     def _part(self, where: str, values: list, caller: Callable[[], str]) -> str:
-        host = self.environment.chrome_host
-        key = (where, key_part(host.state()), tuple(key_part(value) for value in values))
+        host, held = self.environment.chrome_host, []
+        key = (where, key_of(host.state(), held), key_of(values, held))
         kept = self._parts.get(key)
         if kept is None:
-            kept = host.record(caller)
+            kept = (*host.record(caller), held)
             if len(self._parts) >= KEPT_PARTS:
                 self._parts.clear()
             self._parts[key] = kept
