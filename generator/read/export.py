@@ -336,12 +336,13 @@ class ExportReader:
         grouped: dict[Any, Record] = {}
         by_raw_header: dict[tuple, Record] = {}
         raw_columns = mapper.raw_columns()
+        blanks = ("",) * len(raw_columns)  # (a missing cell reads as blank)
         records: list[Record] = []
         owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
             if self._skipped(number, row, source, mapper):
                 continue
-            raw = tuple(row.get(column, "") for column in raw_columns)
+            raw = tuple(map(row.get, raw_columns, blanks))
             record = by_raw_header.get(raw)
             line_ok = True
             if line_mapper is not None:
