@@ -282,3 +282,24 @@ def test_an_export_with_a_catalogue_still_rebuilds_one_customer_quickly(served):
     assert only_in(served, ["C1"], rebuild(served, quick=True).engine.rendered)
     served.file("products.csv", "sku,name,price\nX,Widget Pro,1.50\nY,Yoke,4\nZ,Zap,2.00\n")
     rebuild(served, quick=False)  # every portal's catalogue
+
+
+SLUGGED = (
+    "id,name,group,portal,slug\n"
+    "C1,Alpha Works,key,yes,alpha\nC2,Beta Foods,trade,yes,beta\nC3,Gamma Tools,trade,yes,gamma\n"
+)
+
+
+def test_two_customers_that_swap_folders_get_files_named_with_their_own_keys(project):  # noqa: F811
+    """Portal folders from a column (`portal.slug: field`): two customers swap theirs in one edit.
+    Each portal's files are named from its own customer's keys, as a fresh build names them (the
+    gate once remembered names by folder, and gave one customer the other's)."""
+    project.file("customers.csv", SLUGGED)
+    project.raw["portal"] = {"slug": "field"}
+    project.raw["exports"]["customers"]["columns"]["slug"] = "slug"
+    project.separate_processes = False
+    session = project_session(project, Session())
+    assert project.build(project.raw, encrypt=True, session=session, full=True).ok
+    assert project.build(project.raw, encrypt=True, session=session).ok  # the session remembers now
+    project.file("customers.csv", SLUGGED.replace("alpha", "TMP").replace("beta", "alpha").replace("TMP", "beta"))
+    rebuild(project, quick=True)  # (the tree equals a fresh full build's)

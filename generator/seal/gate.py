@@ -29,7 +29,7 @@ class Gate:
         self.config = config
         self.keystore = keystore
         self.iterations = iterations or slots.kdf_iterations()  # the KDF cost every slot is made with
-        self._names: dict[tuple[str, str], str] = {}
+        self._names: dict[tuple[str, str], tuple[blobs.CustomerKeys, str]] = {}  # the keys each name was made with
 
     def entry_shell(self, rendered: RenderedFile, shell: Shell) -> RenderedFile:
         """The portal's one public page (`index.html`): the site's shell with the portal's key slots.
@@ -47,12 +47,12 @@ class Gate:
     def published_name(self, portal: Portal, logical: str) -> str:
         """Where a portal's file is stored: every one is a blob under an opaque name, the entry
         page's at `index.bin`."""
-        key = (portal.slug, logical)
-        name = self._names.get(key)
-        if name is None:
-            name = ENTRY_BLOB if logical == ENTRY else self.keys(portal).file_name(logical, ".bin")
-            self._names[key] = name
-        return name
+        keys = self.keys(portal)
+        key = (portal.customer_id, logical)  # (not the slug: two customers may swap slugs between quick rebuilds)
+        found = self._names.get(key)
+        if found is None or found[0] is not keys:  # (new keys: new names)
+            found = self._names[key] = (keys, ENTRY_BLOB if logical == ENTRY else keys.file_name(logical, ".bin"))
+        return found[1]
 
     def href(self, portal: Portal | None, logical: str) -> str:
         """How a page links another file of its portal: a page by its address (the entry shell,
