@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, demo_config, minimal_config
-from jinja2 import DictLoader, Environment, TemplateSyntaxError
+from jinja2 import DictLoader, Environment, TemplateSyntaxError, pass_context
 from markupsafe import Markup
 
 from generator.output import read_state
@@ -141,6 +141,8 @@ def test_a_part_follows_the_names_its_included_templates_read():
         ("{% include name %}", "only include a template named as it is written"),
         ("{% import 'other.html' as other %}", "cannot hold import"),
         ("{% include 'nested.html' %}", "cannot hold block"),  # found in what it includes, too
+        ("{% for x in xs %}{% set ns.found = true %}{% endfor %}", "cannot set a namespace's attribute"),
+        ("{% if x %}{% set title = x %}{% endif %}", "would not be seen after it"),
     ],
 )
 def test_what_a_part_cannot_be_keyed_by_is_refused_when_the_template_is_read(body, message):
@@ -157,3 +159,52 @@ def test_what_a_part_cannot_be_keyed_by_is_refused_when_the_template_is_read(bod
     with pytest.raises(TemplateSyntaxError, match=message) as raised:
         env.get_template("page.html")
     assert raised.value.lineno == 2 and raised.value.name == "page.html"
+
+
+def rendered_both_ways(templates: dict[str, str], rounds: list[dict], always: tuple[str, ...] = ()) -> None:
+    """Each round's context rendered with the chrome tags and without them: the same text."""
+    outputs = []
+    for tags in (True, False):
+        sources = (
+            templates
+            if tags
+            else {n: t.replace("{% chrome %}", "").replace("{% endchrome %}", "") for n, t in templates.items()}
+        )
+        env = Environment(loader=DictLoader(sources), extensions=[ChromeExtension], autoescape=True)
+        env.chrome_always = always
+        env.filters["money"] = pass_context(lambda context, amount: f"{context['fmt']}{amount}")
+        template = env.get_template("page.html")
+        outputs.append([template.render(**context) for context in rounds])
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "page, rounds",
+    [
+        # two parts on one line are two parts
+        (
+            "{% chrome %}{{ c.name }}{% endchrome %}|{% chrome %}{{ c.email }}{% endchrome %}",
+            [{"c": {"name": "Alice", "email": "a@x"}}],
+        ),
+        # what changes in place while a page renders: a loop's counter, a joiner, a cycler
+        ("{% for x in xs %}{% chrome %}{{ loop.index }}{% endchrome %}{% endfor %}", [{"xs": "abc"}] * 2),
+        (
+            "{% set j = joiner() %}{% for x in xs %}{% chrome %}{{ j() }}{{ x }}{% endchrome %}{% endfor %}",
+            [{"xs": "aaa"}],
+        ),
+        (
+            "{% set c = cycler(1, 2) %}{% for x in xs %}{% chrome %}{{ c.next() }}{% endchrome %}{% endfor %}",
+            [{"xs": "abc"}],
+        ),
+        # a filter reads `fmt` from the page, whatever a macro calls its own argument
+        (
+            "{% macro total(amount, fmt=none) %}{% chrome %}{{ amount|money }}{% endchrome %}{% endmacro %}"
+            "{{ total(5) }}",
+            [{"fmt": "£"}, {"fmt": "€"}, {"fmt": "£"}],
+        ),
+        # an include that may be missing
+        ("{% chrome %}[{% include 'absent.html' ignore missing %}]{% endchrome %}", [{}]),
+    ],
+)
+def test_a_part_renders_what_the_page_without_the_tag_renders(page, rounds):
+    rendered_both_ways({"page.html": page}, rounds, always=("fmt",))

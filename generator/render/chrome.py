@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import TemplateNotFound, TemplateSyntaxError, nodes, pass_context
 from jinja2.ext import Extension
 from jinja2.parser import Parser
-from jinja2.runtime import Undefined
+from jinja2.runtime import Context, LoopContext, Undefined
+from jinja2.utils import Cycler, Joiner, Namespace
 from markupsafe import Markup
 
 KEPT_PARTS = 256  # rendered parts kept at once: pages come portal by portal, a portal needs a few
@@ -52,6 +53,14 @@ def _each(body: Iterable[nodes.Node]) -> Iterable[nodes.Node]:
         yield from node.find_all(nodes.Node)
 
 
+class ChangesWhileRendered(Exception):
+    """A value that changes in place while a page renders (a loop's counter, a namespace, a
+    cycler or joiner): a part reading it is rendered every time."""
+
+
+CHANGING = (LoopContext, Namespace, Cycler, Joiner)
+
+
 def key_of(values: Iterable[Any], held: list) -> tuple:
     """The values as a key: strings and numbers by type and value, lists and tuples item by item,
     anything else by identity, its object put in `held` (kept with the part, so no other object
@@ -65,6 +74,8 @@ def key_of(values: Iterable[Any], held: list) -> tuple:
             parts.append((kind, key_of(value, held)))
         elif isinstance(value, Undefined):
             parts.append(Undefined)
+        elif isinstance(value, CHANGING):
+            raise ChangesWhileRendered
         else:
             held.append(value)
             parts.append(id(value))
@@ -82,9 +93,18 @@ class ChromeExtension(Extension):
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
         body = parser.parse_statements(("name:endchrome",), drop_needle=True)
-        names = sorted(self._names_read(body, parser, lineno, set()) | set(self.environment.chrome_always))
+        if _set_in_scope(body):
+            raise TemplateSyntaxError(
+                "a {% set %} in a {% chrome %} part would not be seen after it: set it before the part",
+                lineno,
+                parser.name,
+                parser.filename,
+            )
+        names = sorted(self._names_read(body, parser, lineno, set()) - set(self.environment.chrome_always))
         values = nodes.List([nodes.Name(name, "load") for name in names])
-        call = self.call_method("_part", [nodes.Const(f"{parser.name}:{lineno}"), values])
+        # (parts are numbered in their template: two on one line are two parts)
+        number = parser.chrome_parts = getattr(parser, "chrome_parts", 0) + 1
+        call = self.call_method("_part", [nodes.Const(f"{parser.name}:{lineno}:{number}"), values])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
     def _names_read(self, body: Iterable[nodes.Node], parser: Parser, lineno: int, seen: set[str]) -> set[str]:
@@ -97,6 +117,8 @@ class ChromeExtension(Extension):
         for node in _each(body):
             if isinstance(node, (nodes.Block, nodes.Extends, nodes.Import, nodes.FromImport)):
                 refuse(f"a {{% chrome %}} part cannot hold {type(node).__name__.lower()}: what it renders is not known")
+            elif isinstance(node, nodes.NSRef):
+                refuse("a {% chrome %} part cannot set a namespace's attribute: a reused part does not do it again")
             elif isinstance(node, nodes.Name):
                 names.add(node.name)
             elif isinstance(node, nodes.Include):
@@ -105,13 +127,21 @@ class ChromeExtension(Extension):
                     refuse("a {% chrome %} part can only include a template named as it is written")
                 if template.value not in seen and self.environment.loader is not None:  # (none: cannot include)
                     seen.add(template.value)
-                    source, _, _ = self.environment.loader.get_source(self.environment, template.value)
+                    try:
+                        source, _, _ = self.environment.loader.get_source(self.environment, template.value)
+                    except TemplateNotFound:
+                        continue  # (rendering reports it, or leaves it out if `ignore missing`)
                     names |= self._names_read([self.environment.parse(source, template.value)], parser, lineno, seen)
         return names
 
-    def _part(self, where: str, values: list, caller: Callable[[], str]) -> str:
+    @pass_context
+    def _part(self, context: Context, where: str, values: list, caller: Callable[[], str]) -> str:
         host, held = self.environment.chrome_host, []
-        key = (where, key_of(host.state(), held), key_of(values, held))
+        always = [context.resolve_or_missing(name) for name in self.environment.chrome_always]  # as filters read them
+        try:
+            key = (where, key_of(host.state(), held), key_of(values, held), key_of(always, held))
+        except ChangesWhileRendered:
+            return caller()
         kept = self._parts.get(key)
         if kept is None:
             kept = (*host.record(caller), held)
@@ -121,3 +151,16 @@ class ChromeExtension(Extension):
         else:
             host.replay(kept[1])
         return kept[0]
+
+
+SCOPES = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.With, nodes.FilterBlock, nodes.Include)
+
+
+def _set_in_scope(body: Iterable[nodes.Node]) -> bool:
+    """Whether the part sets a variable in its own scope (not inside a loop, macro or `with`)."""
+    for node in body:
+        if isinstance(node, (nodes.Assign, nodes.AssignBlock)):
+            return True
+        if not isinstance(node, SCOPES) and _set_in_scope(node.iter_child_nodes()):
+            return True
+    return False
