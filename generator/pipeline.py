@@ -8,6 +8,8 @@ copy of its own.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ from .mail import (
     send_invitations,
     send_notifications,
 )
-from .model import Ledger, build_ledger, newest_export_date
+from .model import ACROSS_CUSTOMERS, CustomerBook, Ledger, build_ledger, document_files, newest_export_date
 from .output import (
     ENGINE_VERSION,
     BuildMode,
@@ -68,6 +70,7 @@ from .publish import (
 )
 from .read import Export, LoadError, Page, RowOwners, read_export, read_pages
 from .read.documents import DocumentRefused
+from .read.spill import NotBatchable, Spill, batches_for, spill_export
 from .render import (
     AssetError,
     AssetManifest,
@@ -278,19 +281,38 @@ def _build(
         )
         result.portals = [PortalSummary("", "", slug, pages, files) for slug, pages, files in previous.portals]
         return
+    count = batches_for(config) if prepare is None and options.only is None and options.shard is None else 0
+    if count:
+        with tempfile.TemporaryDirectory(prefix="portico-batches-") as folder:
+            batches = _batches(config, progress, result, Path(folder), count)
+            if batches is not None:
+                _build_in_batches(config, options, progress, result, inputs, previous, batches)
+                return
     with garbage_collection_paused():  # millions of objects that live as long as the build, and no cycles
         workshop, plan = _planned(config, options, progress, result, remember, inputs, prepare)
-    # the keystore as this build left it: only an encrypted build writes it (holding its lock)
-    result.inputs = inputs.saved(config.path(config.gate.keystore)) if options.encrypt else inputs
-    out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
+    out = _staged(config, options, result, inputs, workshop, previous)
     result.portals = summaries(plan)
     result.pages = sum(1 for f in plan.files if f.kind == PAGE)
     out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
-    out.rekey_after = rekey_after(workshop.keystore, options)
     render_stage(workshop, plan, out, previous, progress, result)
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+def _staged(
+    config: Config,
+    options: BuildOptions,
+    result: BuildResult,
+    inputs: InputDigests,
+    workshop: Workshop,
+    previous: BuildState | None,
+) -> StagedOutput:
+    # the keystore as this build left it: only an encrypted build writes it (holding its lock)
+    result.inputs = inputs.saved(config.path(config.gate.keystore)) if options.encrypt else inputs
+    out = StagedOutput(result.output_dir, result.inputs.fingerprint(), workshop.mode, previous)
+    out.rekey_after = rekey_after(workshop.keystore, options)
+    return out
 
 
 def _planned(
@@ -301,12 +323,14 @@ def _planned(
     remember: bool,
     inputs: InputDigests,
     prepare: Callable[[InputDigests], Prepared | None] | None,
-) -> tuple[Workshop, SitePlan]:
-    """Everything before rendering: the export read and modelled, the keys, the slugs, the plan."""
+    batches: Batches | None = None,
+) -> tuple[Workshop, SitePlan | None]:
+    """Everything before rendering: the export read and modelled, the keys, the slugs, the plan
+    (none for `batches`: each batch plans its own portals)."""
     problems = result.problems
-    owners = RowOwners() if remember else None
+    owners = RowOwners() if remember and batches is None else None
     prepared = prepare(inputs) if prepare is not None else None
-    ledger = _ledger(config, progress, result, owners, prepared)
+    ledger = batches.ledger if batches is not None else _ledger(config, progress, result, owners, prepared)
     if options.only and (unknown := ledger.unknown(options.only)):
         raise UnknownCustomer(unknown)
     pages = read_pages(config.path(config.content_dir), problems)
@@ -328,6 +352,8 @@ def _planned(
         only = {customer_id for customer_id, folder in slugs.items() if options.shard.holds(folder)}
     workshop = workshop_for(config, options, ledger, slugs, keystore, pages, owners)
     result.assets = workshop.assets.published()
+    if batches is not None:
+        return workshop, None
     plan = plan_stage(config, ledger, pages, workshop.assets.files(), slugs, options, only)
     return workshop, plan
 
@@ -346,6 +372,136 @@ def _ledger(
     check_names(config, ledger, result.problems)
     result.unopenable = ledger.unopenable()
     return ledger
+
+
+@dataclass
+class Batches:
+    """A large export read a batch of customers at a time (`read/spill.py`): every customer's
+    book without its documents, for what takes all of them (slugs, keys), and each batch's whole
+    books, kept on disk until that batch is rendered."""
+
+    ledger: Ledger  # every customer, in the export's order; only the customers themselves
+    files: list[Path]  # each batch's books
+
+    def ledgers(self) -> Iterator[Ledger]:
+        shared = self.ledger
+        for path in self.files:
+            with path.open("rb") as f:
+                books = pickle.load(f)
+            path.unlink()
+            yield Ledger(shared.as_of, books, shared.catalogue, shared.has, shared.price_lists)
+
+
+def _batches(config: Config, progress: Progress, result: BuildResult, folder: Path, count: int) -> Batches | None:
+    """Each batch read and modelled, its books set aside; None when the export must be read whole
+    (the problems found meanwhile forgotten: the whole read finds them again)."""
+    try:
+        with garbage_collection_paused():
+            return _read_in_batches(config, progress, result.problems, folder, count)
+    except NotBatchable as exc:
+        progress.stage(f"Reading the export whole ({exc})")
+        result.problems = ProblemLog()
+        return None
+
+
+def _read_in_batches(config: Config, progress: Progress, problems: ProblemLog, folder: Path, count: int) -> Batches:
+    progress.stage(f"Splitting the export into {count} batches")
+    spill = spill_export(config, folder, count)
+    customers: dict[str, tuple[int, CustomerBook]] = {}  # id -> (its first row, its book without documents)
+    groups: set[str] = set()
+    given: dict[tuple[int, int], str] = {}  # document file -> customer
+    shared: Ledger | None = None
+    files = []
+    for batch in range(count):
+        progress.stage(f"Reading batch {batch + 1} of {count}")
+        export, read = spill.read(config, batch)
+        ledger = model_stage(config, export, read)
+        _alone(spill, batch, read, ledger, shared, given)
+        shared = shared or ledger
+        problems.problems += read.problems
+        for record in export.get("customers", ()):
+            groups.add(record.fields.get("group"))
+            if (book := ledger.books.get(record.fields.get("id"))) is not None:
+                customers.setdefault(book.customer.id, (record.origin.row, CustomerBook(book.customer)))
+        files.append(folder / f"books-{batch}.pickle")
+        with files[-1].open("wb") as f:
+            pickle.dump(ledger.books, f, pickle.HIGHEST_PROTOCOL)
+        del export, ledger
+    if groups & spill.customers:
+        raise NotBatchable("a customer's group is another customer's id")
+    problems.problems = sorted(dict.fromkeys(spill.problems.problems + problems.problems), key=_place)
+    problems.skipped = spill.problems.skipped
+    books = {customer_id: book for customer_id, (_, book) in sorted(customers.items(), key=lambda item: item[1][0])}
+    assert shared is not None
+    ledger = Ledger(shared.as_of, books, shared.catalogue, shared.has, shared.price_lists)
+    check_names(config, ledger, problems)
+    return Batches(ledger, files)
+
+
+def _alone(
+    spill: Spill,
+    batch: int,
+    read: ProblemLog,
+    ledger: Ledger,
+    first: Ledger | None,
+    given: dict[tuple[int, int], str],
+) -> None:
+    """Raise NotBatchable when the batch's books may depend on rows of other batches."""
+    if any(problem.kind in ACROSS_CUSTOMERS for problem in read.problems):
+        raise NotBatchable("a problem only the whole export can judge")
+    if ledger.books.keys() - spill.customers_of(batch):
+        raise NotBatchable("a customer read with another's rows")
+    if first is not None and (ledger.as_of, ledger.catalogue, ledger.price_lists) != (
+        first.as_of,
+        first.catalogue,
+        first.price_lists,
+    ):
+        raise NotBatchable("what every portal shares differs between batches")
+    for file, customer_id in document_files(ledger.books.values()).items():
+        if given.setdefault(file, customer_id) != customer_id:
+            raise NotBatchable("a document file two customers' rows name")
+
+
+def _place(problem: Problem) -> tuple:
+    """A batched build lists problems by file and row (a file's own problems first)."""
+    return problem.file, problem.row or 0
+
+
+def _build_in_batches(
+    config: Config,
+    options: BuildOptions,
+    progress: Progress,
+    result: BuildResult,
+    inputs: InputDigests,
+    previous: BuildState | None,
+    batches: Batches,
+) -> None:
+    """Keys and slugs for every customer at once, then each batch's portals planned and rendered
+    into the same staged output; one batch's books held at a time. Nothing is remembered for a
+    quick rebuild (that would hold the whole export)."""
+    workshop, _ = _planned(config, options, progress, result, False, inputs, None, batches)
+    result.unopenable = workshop.ledger.unopenable()
+    out = _staged(config, options, result, inputs, workshop, previous)
+    result.engine = EngineReport(workers=0)
+    site_files: set[str] = set()  # planned by an earlier batch: the site's own files, files portals share
+    portals: list[PortalSummary] = []
+    with _writing(out, previous):
+        for number, ledger in enumerate(batches.ledgers(), 1):
+            plan = plan_stage(config, ledger, workshop.pages, workshop.assets.files(), workshop.slugs, options)
+            plan.files = [f for f in plan.files if f.portal is not None or f.output_path not in site_files]
+            site_files.update(f.output_path for f in plan.files if f.portal is None)
+            portals += summaries(plan)
+            result.pages += sum(1 for f in plan.files if f.kind == PAGE)
+            progress.stage(f"Rendering portals (batch {number} of {len(batches.files)})", len(plan.files))
+            engine = _render(workshop, plan, ledger, out, previous, progress)
+            result.engine.rendered += engine.rendered
+            result.engine.reused += engine.reused
+            result.engine.workers = max(result.engine.workers, engine.workers)
+            del plan, ledger
+        result.portals = sorted(portals, key=lambda p: p.slug)
+        out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
+    result.engine.rendered.sort()
+    result.files, result.bytes = out.files, out.bytes
 
 
 def workshop_for(
@@ -579,12 +735,28 @@ def render_stage(
     workers: int | None = None,
 ) -> None:
     """Render, seal and write what changed, then swap it into the output."""
+    progress.stage("Rendering portals", len(plan.files))
+    with _writing(out, previous):
+        result.engine = _render(workshop, plan, workshop.ledger, out, previous, progress, workers)
+    result.files, result.bytes = out.files, out.bytes
+
+
+def _render(
+    workshop: Workshop,
+    plan: SitePlan,
+    ledger: Ledger,
+    out: StagedOutput,
+    previous: BuildState | None,
+    progress: Progress,
+    workers: int | None = None,
+) -> EngineReport:
+    """Render, seal and stage what changed of the plan (`ledger`: whose books it shows)."""
     w = workshop
     encrypted = w.options.encrypt
     keystore = w.keystore if encrypted else None
     recipes = Recipes(
         w.config,
-        w.ledger,
+        ledger,
         w.templates,
         encrypted,
         keys_digests(keystore),
@@ -592,24 +764,29 @@ def render_stage(
         w.assets.published(),
         shared_keys_digest(keystore),
     )
-    progress.stage("Rendering portals", len(plan.files))
+    return run(
+        plan,
+        w.renderer,
+        out,
+        recipes,
+        previous,
+        progress.advance,
+        workers if workers is not None else w.options.workers,
+    )
+
+
+@contextmanager
+def _writing(out: StagedOutput, previous: BuildState | None) -> Iterator[None]:
+    """Staged files swapped into the output at the end; on a full disk or a read-only folder the
+    staged files go, and the output stays."""
     with out:
         try:
-            result.engine = run(
-                plan,
-                w.renderer,
-                out,
-                recipes,
-                previous,
-                progress.advance,
-                workers if workers is not None else w.options.workers,
-            )
-        except OSError as exc:  # a full disk, a read-only folder: the staged files go, the output stays
+            yield
+        except OSError as exc:
             last = previous or read_state(out.output_dir)
             needed = last.bytes if last is not None else None  # about what the last build took
             kept = f"{out.output_dir} still holds the last build"
             raise BuildFailed(f"{describe_os_error(exc, needed, out.output_dir)}; {kept}") from None
-    result.files, result.bytes = out.files, out.bytes
 
 
 def plan_stage(

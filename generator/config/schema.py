@@ -260,6 +260,10 @@ class ExportsConfig(Strict):
     """Cell values read as yes (case-insensitive)."""
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "no", "n", "", "nein", "non", "off"])
     """Cell values read as no (case-insensitive)."""
+    batch_above_mb: float = Field(64, ge=0)
+    """An export whose row files hold more than this many megabytes of text is built in batches of customers, holding one batch's rows in memory at a time (0: never). Only an export of delimited text whose every row names its customer can be; any other is read whole."""
+    batch_mb: float = Field(32, gt=0)
+    """About how many megabytes of the export's rows one batch holds."""
 
     customers: Source
     """Required. Customer id and name, contact details, addresses, language, currency, portal flag, group, sales rep, terms."""

@@ -27,7 +27,8 @@ from typing import Any
 from ..config import Config
 from ..output import InputDigests
 from ..problems import ProblemLog
-from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, guess_format, owner_field, read_export
+from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, owner_field, read_export
+from ..read.lines import line_files, whole_line
 
 MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpler to trust
 COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
@@ -109,7 +110,7 @@ class ReadAhead:
 
     def __init__(self, config: Config):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="portico-read-ahead")
-        self._reads = {path: self._pool.submit(read_lines, path) for path in (_files(config) or {}).values()}
+        self._reads = {path: self._pool.submit(read_lines, path) for path in (line_files(config) or {}).values()}
 
     def __call__(self, path: Path) -> FileRead | None:
         future = self._reads.pop(path, None)
@@ -134,38 +135,6 @@ def _gunzipped(raw: bytes) -> bytes:
     return gzip.decompress(raw)  # (and what is wrong with a damaged file, as gzip says it)
 
 
-def _whole(line: bytes) -> bool:
-    return line.count(b'"') % 2 == 0  # an odd number of quotes: a quoted field goes on to the next line
-
-
-def _files(config: Config) -> dict[str, Any] | None:
-    """The export's files with their read options, when every one is delimited text."""
-    files = {}
-    for source in config.exports.sources().values():
-        for options in (source, source.lines):
-            if options is None or options.file is None:
-                continue
-            path = config.export_dir / options.file
-            if (options.format or guess_format(path)) != "csv" or (
-                options.delimiter or config.exports.delimiter
-            ) == "auto":
-                return None
-            if not _lines_end_with_newline_bytes(options.encoding or config.exports.encoding or "utf-8-sig"):
-                return None
-            files[options.file] = path
-    return files
-
-
-def _lines_end_with_newline_bytes(encoding: str) -> bool:
-    """Whether a line of text in this encoding ends with the byte '\n', quotes and delimiters
-    being their ASCII bytes too, so lines can be compared as bytes (not in UTF-16, say)."""
-    sample = '\n",;\t|ab'
-    try:
-        return sample.encode("ascii").decode(encoding) == sample  # (a byte order mark may only start a file)
-    except (LookupError, UnicodeError):
-        return False
-
-
 @dataclass
 class ExportSnapshot:
     files: dict[str, SnapshotFile]
@@ -175,13 +144,13 @@ class ExportSnapshot:
     def take(cls, config: Config, owners: RowOwners, inputs: InputDigests) -> ExportSnapshot | None:
         """After a full read that recorded `owners`; None when the export cannot be compared by lines,
         or a file is no longer what it was before the read (`inputs`): the owners are of other lines."""
-        paths = _files(config)
+        paths = line_files(config)
         if paths is None:
             return None
         files = {}
         for name, path in paths.items():
             read = read_lines(path)
-            if read is None or not all(_whole(line) for line in read.lines):
+            if read is None or not all(whole_line(line) for line in read.lines):
                 return None
             if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
@@ -192,7 +161,7 @@ class ExportSnapshot:
     def edit(self, config: Config, read_file: Callable[[Path], FileRead | None] | None = None) -> ExportEdit | None:
         """What changed in the export since this snapshot (None: the whole export must be read);
         `read_file`: how to read a file's lines (`read_lines`, or a `ReadAhead`'s)."""
-        paths = _files(config)
+        paths = line_files(config)
         if paths is None or paths.keys() != self.files.keys():
             return None
         changes: dict[str, LineChange] = {}
@@ -209,7 +178,7 @@ class ExportSnapshot:
             if read.header != known.header:
                 return None
             change = _compare(known.lines, read)
-            if change is None or not all(_whole(change.now.lines[i]) for i in change.new):
+            if change is None or not all(whole_line(change.now.lines[i]) for i in change.new):
                 return None
             changes[name] = change
         return self._read_changes(config, changes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .. import pipeline
 from ..config import Config
-from ..model import CustomerBook, Ledger
+from ..model import ACROSS_CUSTOMERS, CustomerBook, Ledger, document_files
 from ..output import InputDigests
 from ..problems import ProblemLog
 from ..read import Export
@@ -34,13 +34,6 @@ Access = tuple[bool, tuple[tuple[str, bool], ...]]  # portal on, and each contac
 def access_of(book: CustomerBook) -> Access:
     contacts = sorted((c.email, c.portal_access) for c in book.customer.contacts)
     return book.customer.portal_enabled, tuple(contacts)
-
-
-def document_files(books: Iterable[CustomerBook]) -> dict[tuple[int, int], str]:
-    return {document.source.identity[:2]: book.customer.id for book in books for document in book.documents}
-
-
-ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
 
 
 def crosses_customers(

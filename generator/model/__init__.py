@@ -8,7 +8,7 @@ figures.py    what no single record holds: aging, balances, stage counts, spend,
 
 from __future__ import annotations
 
-from .canonical import CustomerBook, Ledger
-from .ledger import build_ledger, newest_export_date
+from .canonical import CustomerBook, Ledger, document_files
+from .ledger import ACROSS_CUSTOMERS, build_ledger, newest_export_date
 
-__all__ = ["CustomerBook", "Ledger", "build_ledger", "newest_export_date"]
+__all__ = ["ACROSS_CUSTOMERS", "CustomerBook", "Ledger", "build_ledger", "document_files", "newest_export_date"]

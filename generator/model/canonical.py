@@ -300,3 +300,8 @@ class Ledger:
                 f"no customer {customer_id!r} in the export" + (f" (did you mean {', '.join(close)}?)" if close else "")
             )
         return "; ".join(said)
+
+
+def document_files(books: Iterable[CustomerBook]) -> dict[tuple[int, int], str]:
+    """Each document file (device, inode) and the customer it went to."""
+    return {document.source.identity[:2]: book.customer.id for book in books for document in book.documents}

@@ -51,6 +51,9 @@ def _text(fields: dict[str, Any], name: str) -> str:
     return fields.get(name) or ""
 
 
+ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
+
+
 class LedgerBuilder:
     def __init__(self, config: Config, export: Export, problems: ProblemLog, as_of: date):
         self.config = config

@@ -1,0 +1,206 @@
+"""A large export split into batches of customers, so that a build holds one batch's records at a time.
+
+Each row file is read once, a chunk of lines at a time, only to learn whose each line is (the
+reader records that, as it does for a quick rebuild); each line then goes to a file of its
+customer's batch (a stable hash of the customer id picks it), or, when every portal reads it
+(a catalogue product), to a file of shared lines. A batch is then read as a quick rebuild reads
+a few customers: their lines and the shared ones, in file order, with their row numbers.
+
+Only an export whose every line is one record of delimited text, and whose every row names its
+customer, is split (a separate lines file names only a document). When a batch turns out not to
+be readable alone — a number two customers use, a row two customers read — `NotBatchable` says
+why, and the caller reads the whole export, as it always did.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+import math
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config
+from ..problems import ProblemLog
+from .export import ExportReader, read_export
+from .formats import LineSelection
+from .lines import line_files, whole_line
+from .records import SHARED, SKIPPED, Export, RowOwners, owner_field
+
+MEGABYTE = 1024 * 1024
+CHUNK_LINES = 50_000  # lines read at a time to learn their owners: a chunk's records are all that is held
+
+
+class NotBatchable(Exception):
+    """Why the export must be read whole."""
+
+
+@dataclass
+class SpilledFile:
+    header: bytes
+    batches: list[Path]  # one file of lines per batch
+    shared: Path  # the lines every batch reads
+
+
+@dataclass
+class Spill:
+    """The export's lines, filed by batch; what only the whole export tells (every customer,
+    the rows no customer reads, which numbers two customers use)."""
+
+    files: dict[str, SpilledFile]
+    batches: int
+    customers: set[str] = field(default_factory=set)  # every customer owning a row
+    problems: ProblemLog = field(default_factory=ProblemLog)  # of rows no batch reads; every skipped row counted
+
+    def customers_of(self, batch: int) -> set[str]:
+        return {customer for customer in self.customers if batch_of(customer, self.batches) == batch}
+
+    def read(self, config: Config, batch: int) -> tuple[Export, ProblemLog]:
+        """The batch's records, and the problems reading them reported."""
+        selection = {
+            name: LineSelection(f.header, list(heapq.merge(_lines(f.batches[batch]), _lines(f.shared))))
+            for name, f in self.files.items()
+        }
+        problems, owners = ProblemLog(), RowOwners()
+        export = read_export(config, problems, owners=owners, selection=selection)
+        customers = self.customers_of(batch)
+        for (entity, key), owner in owners.keys.items():
+            if owner_field(entity) is not None and owner not in customers:
+                raise NotBatchable(f"{entity} {key!r} is also read for a customer of another batch")
+        return export, problems
+
+
+def batch_of(customer: str, batches: int) -> int:
+    return zlib.crc32(customer.encode("utf-8")) % batches
+
+
+def batches_for(config: Config) -> int:
+    """How many batches to read the export in: 0 when it is small enough to read whole, or cannot
+    be read line by line."""
+    settings = config.exports
+    files = line_files(config)
+    if not settings.batch_above_mb or files is None or _separate_line_files(config):
+        return 0
+    size = sum(_data_bytes(path) for path in files.values()) / MEGABYTE
+    if size <= settings.batch_above_mb:
+        return 0
+    return max(2, math.ceil(size / settings.batch_mb))
+
+
+def _separate_line_files(config: Config) -> bool:
+    """A lines file names only the document a line is on: whose it is takes the documents."""
+    return any(s.lines is not None and s.lines.file is not None for s in config.exports.sources().values())
+
+
+def _data_bytes(path: Path) -> int:
+    """The file's size as text (for gzip, the size its trailer gives, which counts modulo 4 GiB)."""
+    try:
+        if path.suffix.lower() != ".gz":
+            return path.stat().st_size
+        with path.open("rb") as f:
+            f.seek(-4, 2)
+            return struct.unpack("<I", f.read(4))[0]
+    except OSError:
+        return 0  # a missing file: the whole read says so
+
+
+def spill_export(config: Config, folder: Path, batches: int) -> Spill:
+    """Every row file's lines filed by batch in `folder`; raises NotBatchable."""
+    files = line_files(config) or {}
+    headers = {name: _header(path) for name, path in files.items()}
+    spill = Spill({}, batches)
+    keys = RowOwners()  # only the numbers: who holds each
+    probe_config = _without_added_contacts(config)
+    for name, path in files.items():
+        spilled = SpilledFile(
+            headers[name],
+            [folder / f"{len(spill.files)}-{batch}.lines" for batch in range(batches)],
+            folder / f"{len(spill.files)}-shared.lines",
+        )
+        spill.files[name] = spilled
+        outputs = [p.open("wb") for p in (*spilled.batches, spilled.shared)]
+        try:
+            for chunk in _chunks(path):
+                selection = {other: LineSelection(headers[other], []) for other in files}
+                selection[name] = LineSelection(headers[name], chunk)
+                owners = _read_chunk(probe_config, selection, spill, name)
+                for (entity, key), owner in owners.keys.items():
+                    keys.claim(entity, key, owner)
+                for number, line in chunk:
+                    owner = owners.owner(name, number)
+                    if owner == SKIPPED:
+                        continue
+                    if owner != SHARED:
+                        spill.customers.add(owner)
+                    out = outputs[-1] if owner == SHARED else outputs[batch_of(owner, batches)]
+                    out.write(b"%d\t%s\n" % (number, line))
+        finally:
+            for out in outputs:
+                out.close()
+    for (entity, key), owner in keys.keys.items():
+        if owner == SHARED and owner_field(entity) is not None:
+            raise NotBatchable(f"{entity} {key!r} is two customers' (or no one's)")
+    _count_added_contacts(config, spill.problems)
+    return spill
+
+
+def _read_chunk(config: Config, selection: dict[str, LineSelection], spill: Spill, name: str) -> RowOwners:
+    """Whose each line of the chunk is; the problems of rows no customer reads kept in `spill`
+    (a batch reports the others, with what only all of a customer's rows tell)."""
+    probe, owners = ProblemLog(), RowOwners()
+    read_export(config, probe, parallel=False, owners=owners, selection=selection)
+    spill.problems.skipped.update(probe.skipped)
+    spill.problems.problems += [
+        p for p in probe.problems if p.file == name and p.row is not None and owners.owner(name, p.row) == SKIPPED
+    ]
+    return owners
+
+
+def _without_added_contacts(config: Config) -> Config:
+    """The configuration reading only the export's files (the contacts staff added are read with every batch)."""
+    return config.model_copy(update={"exports": config.exports.model_copy(update={"added_contacts": None})})
+
+
+def _count_added_contacts(config: Config, problems: ProblemLog) -> None:
+    """The rows of the contacts staff added that their mapping skips, counted once."""
+    added = config.exports.added_contacts
+    if added is not None:
+        probe = ProblemLog()
+        ExportReader(config, probe).read_entity("contacts", added, config.root)
+        problems.skipped.update(probe.skipped)
+
+
+def _header(path: Path) -> bytes:
+    with _opened(path) as f:
+        return f.readline().rstrip(b"\n")
+
+
+def _opened(path: Path):
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _chunks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
+    """The file's data lines with their row numbers (the header is row 1), a chunk at a time."""
+    chunk: list[tuple[int, bytes]] = []
+    with _opened(path) as f:
+        f.readline()
+        for number, line in enumerate(f, start=2):
+            line = line.removesuffix(b"\n")
+            if not whole_line(line) or b"\r" in line[:-1]:
+                raise NotBatchable(f"{path.name} row {number}: a record goes on past its line")
+            chunk.append((number, line))
+            if len(chunk) == CHUNK_LINES:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as f:
+        for entry in f:
+            number, _, line = entry.removesuffix(b"\n").partition(b"\t")
+            yield int(number), line

@@ -1,0 +1,156 @@
+"""A large export is built a batch of customers at a time (`read/spill.py`, `pipeline._build_in_batches`),
+so that memory follows the batch, not the export. What it makes must be exactly what reading the
+whole export makes: every published file, the problems, the portals and their counts; and any
+export a batch cannot be read alone from is read whole."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
+
+from generator.pipeline import BuildOptions, build
+from generator.progress import Progress
+from generator.read import spill
+from generator.read.spill import batches_for
+
+MORE_CUSTOMERS = "".join(f"D{i},Delta {i},trade,yes\n" for i in range(40))
+MORE_CONTACTS = "".join(f"D{i},Dee {i},dee{i}@delta.example\n" for i in range(40))
+MORE_ORDERS = "".join(f"D-{i}-{n},D{i},2026-0{1 + n}-1{i % 9},X,{n + 1},{i}.25\n" for i in range(40) for n in range(3))
+BAD_ORDERS = (
+    "D-0-0,D0,2026-13-01,X,1,1\n"  # the same number again, same customer, a bad date
+    "E-1,,2026-01-01,X,1,1\n"  # no customer: skipped
+    "E-2,NOBODY,2026-01-01,X,1,1\n"  # an unknown customer
+)
+
+
+class Stages(Progress):
+    def __init__(self):
+        self.names = []
+
+    def stage(self, name, total=None):
+        self.names.append(name)
+
+
+def batched(raw: dict, batch_mb: float = 0.0005) -> dict:
+    raw = copy.deepcopy(raw)
+    raw["exports"].update(batch_above_mb=0.0001, batch_mb=batch_mb)
+    return raw
+
+
+def whole(raw: dict) -> dict:
+    raw = copy.deepcopy(raw)
+    raw["exports"]["batch_above_mb"] = 0
+    return raw
+
+
+def larger(project, orders: str = MORE_ORDERS):  # noqa: F811
+    project.file("customers.csv", CUSTOMERS + MORE_CUSTOMERS)
+    project.file("contacts.csv", CONTACTS + MORE_CONTACTS)
+    project.file("orders.csv", ORDERS + orders)
+    project.file("quotes.csv", QUOTES)
+    project.raw["exports"]["orders"]["skip_when_blank"] = ["customer"]
+    return project
+
+
+def both_ways(project, **options):  # noqa: F811
+    stages = Stages()
+    config = project.load(batched(project.raw))
+    in_batches = build(config, BuildOptions(encrypt=True, full=True, **options), stages)
+    fresh = project.root / "whole"
+    at_once = project.build(whole(project.raw), encrypt=True, full=True, output_dir=fresh, **options)
+    assert in_batches.ok, in_batches.failure
+    assert at_once.ok, at_once.failure
+    return in_batches, at_once, stages.names
+
+
+def assert_same(in_batches, at_once, project):  # noqa: F811
+    assert tree(project.public) == tree(project.root / "whole")
+    assert sorted(in_batches.problems.problems, key=repr) == sorted(at_once.problems.problems, key=repr)
+    assert in_batches.problems.skipped == at_once.problems.skipped
+    assert (in_batches.files, in_batches.pages, in_batches.bytes) == (at_once.files, at_once.pages, at_once.bytes)
+    assert [(p.customer_id, p.slug, p.pages, p.files) for p in in_batches.portals] == [
+        (p.customer_id, p.slug, p.pages, p.files) for p in at_once.portals
+    ]
+    assert in_batches.unopenable == at_once.unopenable
+    assert sorted(in_batches.engine.rendered) == sorted(at_once.engine.rendered)
+
+
+@pytest.mark.parametrize("chunk", [7, 50_000])
+def test_an_export_built_in_batches_is_byte_for_byte_the_export_built_whole(project, chunk, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(spill, "CHUNK_LINES", chunk)  # groups of rows split between the chunks read to file them
+    larger(project)
+    assert batches_for(project.load(batched(project.raw))) >= 3
+    in_batches, at_once, stages = both_ways(project)
+    assert any(name.startswith("Reading batch 3 of") for name in stages), stages
+    assert any(name.startswith("Rendering portals (batch 3 of") for name in stages), stages
+    assert_same(in_batches, at_once, project)
+    assert len(in_batches.portals) == 43
+
+
+def test_bad_rows_are_reported_once_each_as_a_whole_read_reports_them(project):  # noqa: F811
+    larger(project, MORE_ORDERS + BAD_ORDERS)
+    in_batches, at_once, stages = both_ways(project)
+    assert any(name.startswith("Reading batch") for name in stages), stages
+    assert_same(in_batches, at_once, project)
+    kinds = {p.kind for p in in_batches.problems.problems}
+    assert {"unknown-customer", "bad-date"} <= kinds, kinds
+    assert sum(in_batches.problems.skipped.values()) == 1
+
+
+def test_a_record_going_on_past_its_line_means_reading_the_export_whole(project):  # noqa: F811
+    larger(project, MORE_ORDERS + 'E-3,D1,2026-01-01,"X\nY",1,1\n')
+    in_batches, at_once, stages = both_ways(project)
+    assert any(name.startswith("Reading the export whole (orders.csv row") for name in stages), stages
+    assert not any(name.startswith("Reading batch") for name in stages)
+    assert_same(in_batches, at_once, project)
+
+
+@pytest.mark.parametrize("chunk", [7, 50_000])
+def test_a_number_two_customers_use_is_judged_as_the_whole_export_judges_it(project, chunk, monkeypatch):  # noqa: F811
+    """Read in one chunk, the second customer's row is the first's record's (left out, for both),
+    so it is read in the first's batch; split across chunks, whose the number is takes the whole export."""
+    monkeypatch.setattr(spill, "CHUNK_LINES", chunk)
+    larger(project, MORE_ORDERS + "D-1-0,D2,2026-01-01,X,1,1\n")
+    in_batches, at_once, stages = both_ways(project)
+    assert any(name.startswith("Reading the export whole") for name in stages) == (chunk == 7), stages
+    assert_same(in_batches, at_once, project)
+    assert any(p.kind == "header-conflict" for p in in_batches.problems.problems)
+
+
+def test_a_group_named_like_another_customers_id_means_reading_the_export_whole(project):  # noqa: F811
+    larger(project)
+    project.file("customers.csv", CUSTOMERS + MORE_CUSTOMERS.replace("D7,Delta 7,trade", "D7,Delta 7,D31"))
+    in_batches, at_once, stages = both_ways(project)
+    assert any(name.startswith("Reading the export whole") for name in stages), stages
+    assert_same(in_batches, at_once, project)
+
+
+def test_an_incremental_build_in_batches_renders_only_what_changed(project):  # noqa: F811
+    larger(project)
+    config = batched(project.raw)
+    first = project.build(config, encrypt=True, full=True)
+    assert first.ok, first.failure
+    project.file("orders.csv", ORDERS + MORE_ORDERS.replace("D5,2026-01-15,X,1,5.25", "D5,2026-01-15,X,1,6.25"))
+    again = project.build(config, encrypt=True)
+    assert again.ok, again.failure
+    changed = {path.split("/")[0] for path in again.engine.rendered}
+    slug_of_d5 = next(p.slug for p in again.portals if p.customer_id == "D5")
+    assert changed == {slug_of_d5}, changed
+    fresh = project.build(whole(project.raw), encrypt=True, full=True, output_dir=project.root / "whole")
+    assert fresh.ok and tree(project.public) == tree(project.root / "whole")
+
+
+@pytest.mark.parametrize("setting", [0, 10_000])
+def test_a_small_export_or_batches_turned_off_read_whole(project, setting):  # noqa: F811
+    raw = copy.deepcopy(project.raw)
+    raw["exports"]["batch_above_mb"] = setting
+    assert batches_for(project.load(raw)) == 0
+
+
+def test_an_export_not_of_delimited_text_is_read_whole(project):  # noqa: F811
+    raw = batched(project.raw)
+    project.file("quotes.json", '[{"quote": "Q-1", "customer": "C1", "date": "2026-06-01"}]')
+    raw["exports"]["quotes"]["file"] = "quotes.json"
+    assert batches_for(project.load(raw)) == 0
