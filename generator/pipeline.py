@@ -8,6 +8,8 @@ copy of its own.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import pickle
 import tempfile
 import time
@@ -38,7 +40,16 @@ from .mail import (
     send_invitations,
     send_notifications,
 )
-from .model import ACROSS_CUSTOMERS, CustomerBook, Ledger, build_ledger, document_files, newest_export_date
+from .model import (
+    ACROSS_CUSTOMERS,
+    UNOPENABLE,
+    CustomerBook,
+    Ledger,
+    build_ledger,
+    document_files,
+    newest_export_date,
+    warn_unopenable,
+)
 from .output import (
     ENGINE_VERSION,
     BuildMode,
@@ -386,10 +397,9 @@ class Batches:
     def ledgers(self) -> Iterator[Ledger]:
         shared = self.ledger
         for path in self.files:
-            with path.open("rb") as f:
-                books = pickle.load(f)
+            with path.open("rb") as f:  # (no name keeps a batch's books while the next one loads)
+                yield Ledger(shared.as_of, pickle.load(f), shared.catalogue, shared.has, shared.price_lists)
             path.unlink()
-            yield Ledger(shared.as_of, books, shared.catalogue, shared.has, shared.price_lists)
 
 
 def _batches(config: Config, progress: Progress, result: BuildResult, folder: Path, count: int) -> Batches | None:
@@ -410,56 +420,78 @@ def _read_in_batches(config: Config, progress: Progress, problems: ProblemLog, f
     customers: dict[str, tuple[int, CustomerBook]] = {}  # id -> (its first row, its book without documents)
     groups: set[str] = set()
     given: dict[tuple[int, int], str] = {}  # document file -> customer
-    shared: Ledger | None = None
-    files = []
-    for batch in range(count):
-        progress.stage(f"Reading batch {batch + 1} of {count}")
-        export, read = spill.read(config, batch)
-        ledger = model_stage(config, export, read)
-        _alone(spill, batch, read, ledger, shared, given)
-        shared = shared or ledger
-        problems.problems += read.problems
-        for record in export.get("customers", ()):
-            groups.add(record.fields.get("group"))
-            if (book := ledger.books.get(record.fields.get("id"))) is not None:
-                customers.setdefault(book.customer.id, (record.origin.row, CustomerBook(book.customer)))
-        files.append(folder / f"books-{batch}.pickle")
-        with files[-1].open("wb") as f:
-            pickle.dump(ledger.books, f, pickle.HIGHEST_PROTOCOL)
-        del export, ledger
+    shared: tuple | None = None
+    progress.stage(f"Reading the export in {count} batches", count)
+    for read in _each_batch(config, spill, folder):
+        if (shared := shared or read.shared) != read.shared:
+            raise NotBatchable("what every portal shares differs between batches")
+        for file, customer_id in read.documents.items():
+            if given.setdefault(file, customer_id) != customer_id:
+                raise NotBatchable("a document file two customers' rows name")
+        problems.problems += [p for p in read.problems if p.kind != UNOPENABLE]  # (said once, of all of them)
+        groups |= read.groups
+        for customer_id, first in read.customers.items():
+            customers.setdefault(customer_id, first)
+        progress.advance()
     if groups & spill.customers:
         raise NotBatchable("a customer's group is another customer's id")
     problems.problems = sorted(dict.fromkeys(spill.problems.problems + problems.problems), key=_place)
     problems.skipped = spill.problems.skipped
     books = {customer_id: book for customer_id, (_, book) in sorted(customers.items(), key=lambda item: item[1][0])}
-    assert shared is not None
-    ledger = Ledger(shared.as_of, books, shared.catalogue, shared.has, shared.price_lists)
+    ledger = Ledger(shared[0], books, *shared[1:])
+    warn_unopenable(config, ledger, problems)
     check_names(config, ledger, problems)
-    return Batches(ledger, files)
+    return Batches(ledger, [folder / f"books-{batch}.pickle" for batch in range(count)])
 
 
-def _alone(
-    spill: Spill,
-    batch: int,
-    read: ProblemLog,
-    ledger: Ledger,
-    first: Ledger | None,
-    given: dict[tuple[int, int], str],
-) -> None:
-    """Raise NotBatchable when the batch's books may depend on rows of other batches."""
+@dataclass
+class BatchRead:
+    """What the build keeps of a batch read and modelled (its books went to disk)."""
+
+    problems: list[Problem]
+    customers: dict[str, tuple[int, CustomerBook]]  # id -> (its first row, its book without documents)
+    groups: set[str]  # the customers' groups
+    documents: dict[tuple[int, int], str]  # each document file and the customer it went to
+    shared: tuple  # what every portal shares: as of, catalogue, price lists
+
+
+_BATCH_JOB: dict = {}  # set before forking; the workers inherit it
+
+
+def _each_batch(config: Config, spill: Spill, folder: Path) -> Iterator[BatchRead]:
+    """Each batch read and modelled, in order: in as many processes as there are cores (each
+    holding one batch), so the build's own process never holds a batch's records."""
+    workers = min(os.cpu_count() or 1, spill.batches)
+    _BATCH_JOB.update(config=config, spill=spill, folder=folder)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+                yield from pool.imap(_read_batch, range(spill.batches))
+        else:
+            yield from map(_read_batch, range(spill.batches))
+    finally:
+        _BATCH_JOB.clear()
+
+
+def _read_batch(batch: int) -> BatchRead:
+    config, spill, folder = _BATCH_JOB["config"], _BATCH_JOB["spill"], _BATCH_JOB["folder"]
+    export, read = spill.read(config, batch)
+    ledger = model_stage(config, export, read)
     if any(problem.kind in ACROSS_CUSTOMERS for problem in read.problems):
         raise NotBatchable("a problem only the whole export can judge")
     if ledger.books.keys() - spill.customers_of(batch):
         raise NotBatchable("a customer read with another's rows")
-    if first is not None and (ledger.as_of, ledger.catalogue, ledger.price_lists) != (
-        first.as_of,
-        first.catalogue,
-        first.price_lists,
-    ):
-        raise NotBatchable("what every portal shares differs between batches")
-    for file, customer_id in document_files(ledger.books.values()).items():
-        if given.setdefault(file, customer_id) != customer_id:
-            raise NotBatchable("a document file two customers' rows name")
+    customers, groups = {}, set()
+    for record in export.get("customers", ()):
+        groups.add(record.fields.get("group"))
+        if (book := ledger.books.get(record.fields.get("id"))) is not None:
+            customers.setdefault(book.customer.id, (record.origin.row, CustomerBook(book.customer)))
+    with (folder / f"books-{batch}.pickle").open("wb") as f:
+        pickle.dump(ledger.books, f, pickle.HIGHEST_PROTOCOL)
+    documents = document_files(ledger.books.values())
+    return BatchRead(
+        read.problems, customers, groups, documents, (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists)
+    )
 
 
 def _place(problem: Problem) -> tuple:

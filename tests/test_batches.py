@@ -83,7 +83,7 @@ def test_an_export_built_in_batches_is_byte_for_byte_the_export_built_whole(proj
     larger(project)
     assert batches_for(project.load(batched(project.raw))) >= 3
     in_batches, at_once, stages = both_ways(project)
-    assert any(name.startswith("Reading batch 3 of") for name in stages), stages
+    assert any(name.startswith("Reading the export in") for name in stages), stages
     assert any(name.startswith("Rendering portals (batch 3 of") for name in stages), stages
     assert_same(in_batches, at_once, project)
     assert len(in_batches.portals) == 43
@@ -92,7 +92,7 @@ def test_an_export_built_in_batches_is_byte_for_byte_the_export_built_whole(proj
 def test_bad_rows_are_reported_once_each_as_a_whole_read_reports_them(project):  # noqa: F811
     larger(project, MORE_ORDERS + BAD_ORDERS)
     in_batches, at_once, stages = both_ways(project)
-    assert any(name.startswith("Reading batch") for name in stages), stages
+    assert any(name.startswith("Reading the export in") for name in stages), stages
     assert_same(in_batches, at_once, project)
     kinds = {p.kind for p in in_batches.problems.problems}
     assert {"unknown-customer", "bad-date"} <= kinds, kinds
@@ -103,7 +103,7 @@ def test_a_record_going_on_past_its_line_means_reading_the_export_whole(project)
     larger(project, MORE_ORDERS + 'E-3,D1,2026-01-01,"X\nY",1,1\n')
     in_batches, at_once, stages = both_ways(project)
     assert any(name.startswith("Reading the export whole (orders.csv row") for name in stages), stages
-    assert not any(name.startswith("Reading batch") for name in stages)
+    assert not any(name.startswith("Reading the export in") for name in stages)
     assert_same(in_batches, at_once, project)
 
 

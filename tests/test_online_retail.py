@@ -78,3 +78,26 @@ def test_invoice_totals_and_credit_notes(retail):
         if number.startswith("C"):
             assert f"Credit note {number}" in text
             assert "Pay " not in text
+
+
+def test_built_in_batches_it_is_the_build_that_read_it_whole(retail, tmp_path):
+    """The real file's quirks (rows without a customer, credit notes, float ids, a BOM-less gzip)
+    split into batches of customers: the same files, problems and skipped counts."""
+    from test_batches import Stages
+    from test_incremental import tree
+
+    folder, _, whole = retail
+    raw = yaml.safe_load((folder / "config.yaml").read_text())
+    raw["exports"].update(batch_above_mb=0.1, batch_mb=0.2)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+    stages = Stages()
+    options = BuildOptions(strict=True, output_dir=tmp_path / "public", encrypt=False)
+    batched = build(load_config(tmp_path / "config.yaml"), options, stages)
+    assert batched.ok, batched.failure
+    assert any(name.startswith("Reading the export in") for name in stages.names), stages.names
+    assert tree(tmp_path / "public") == tree(folder / "public")
+    assert sorted(batched.problems.problems, key=repr) == sorted(whole.problems.problems, key=repr)
+    assert batched.problems.skipped == whole.problems.skipped and sum(batched.problems.skipped.values()) > 0
+    assert [(p.customer_id, p.pages, p.files) for p in batched.portals] == [
+        (p.customer_id, p.pages, p.files) for p in whole.portals
+    ]

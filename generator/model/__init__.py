@@ -9,6 +9,15 @@ figures.py    what no single record holds: aging, balances, stage counts, spend,
 from __future__ import annotations
 
 from .canonical import CustomerBook, Ledger, document_files
-from .ledger import ACROSS_CUSTOMERS, build_ledger, newest_export_date
+from .ledger import ACROSS_CUSTOMERS, UNOPENABLE, build_ledger, newest_export_date, warn_unopenable
 
-__all__ = ["ACROSS_CUSTOMERS", "CustomerBook", "Ledger", "build_ledger", "document_files", "newest_export_date"]
+__all__ = [
+    "ACROSS_CUSTOMERS",
+    "UNOPENABLE",
+    "CustomerBook",
+    "Ledger",
+    "build_ledger",
+    "document_files",
+    "newest_export_date",
+    "warn_unopenable",
+]

@@ -175,7 +175,7 @@ class LedgerBuilder:
             book.documents.sort(key=lambda d: (d.date or date.min, d.title), reverse=True)
             hide_fields(book, self.settings(book).hidden_fields)
         ledger = Ledger(self.as_of, self.books, catalogue, frozenset(self.export), price_lists)
-        self.warn_unopenable(ledger)
+        warn_unopenable(self.config, ledger, self.problems)
         return ledger
 
     def customers(self) -> None:
@@ -258,24 +258,6 @@ class LedgerBuilder:
                     notifications=f.get("notifications") is not False,
                 )
             )
-
-    def warn_unopenable(self, ledger: Ledger) -> None:
-        """A portal with no contact who can sign in is built for nobody: say so, once, with the ids."""
-        nobody = ledger.unopenable()
-        if not nobody:
-            return
-        where = self.config.exports.contacts or self.config.exports.added_contacts
-        shown = ", ".join(nobody[:20]) + (f" and {len(nobody) - 20} more" if len(nobody) > 20 else "")
-        self.problems.warning(
-            where.file if where else self.config.source_path.name,
-            None,
-            None,
-            f"{len(nobody)} portal(s) have no contact with an e-mail address and portal access, so nobody can open "
-            f"them: {shown}. Map contacts with e-mail addresses (exports.contacts), or add a file of your own "
-            "(exports.added_contacts)",
-            "no-portal-access",
-            "contacts",
-        )
 
     def catalogue(self) -> dict[str, Product]:
         products: dict[str, Product] = {}
@@ -669,3 +651,25 @@ def newest_export_date(config: Config) -> date:
 
 def build_ledger(config: Config, export: Export, problems: ProblemLog, as_of: date) -> Ledger:
     return LedgerBuilder(config, export, problems, as_of).build()
+
+
+UNOPENABLE = "no-portal-access"
+
+
+def warn_unopenable(config: Config, ledger: Ledger, problems: ProblemLog) -> None:
+    """A portal with no contact who can sign in is built for nobody: say so, once, with the ids."""
+    nobody = ledger.unopenable()
+    if not nobody:
+        return
+    where = config.exports.contacts or config.exports.added_contacts
+    shown = ", ".join(nobody[:20]) + (f" and {len(nobody) - 20} more" if len(nobody) > 20 else "")
+    problems.warning(
+        where.file if where else config.source_path.name,
+        None,
+        None,
+        f"{len(nobody)} portal(s) have no contact with an e-mail address and portal access, so nobody can open "
+        f"them: {shown}. Map contacts with e-mail addresses (exports.contacts), or add a file of your own "
+        "(exports.added_contacts)",
+        UNOPENABLE,
+        "contacts",
+    )

@@ -10,6 +10,7 @@ Readers are registered by format name (`@reads("csv")`); a new format is one fun
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -203,7 +204,9 @@ class LineSelection:
         dialect = {"delimiter": _delimiter(options.delimiter), "quotechar": options.quotechar}
         header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
         numbers = [number for number, _ in self.lines]
-        cells = csv.reader((line.decode(options.encoding) for _, line in self.lines), **dialect)
+        # a byte order mark only starts the file (the header): a line is plain UTF-8, decoded in C
+        encoding = "utf-8" if codecs.lookup(options.encoding).name == "utf-8-sig" else options.encoding
+        cells = csv.reader((line.decode(encoding) for _, line in self.lines), **dialect)
         return RawRows(path, header, _csv_rows(header, zip(numbers, cells, strict=True)))
 
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 import gzip
 import heapq
 import math
+import multiprocessing
+import os
 import struct
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +68,7 @@ class Spill:
             for name, f in self.files.items()
         }
         problems, owners = ProblemLog(), RowOwners()
-        export = read_export(config, problems, owners=owners, selection=selection)
+        export = read_export(config, problems, parallel=False, owners=owners, selection=selection)
         customers = self.customers_of(batch)
         for (entity, key), owner in owners.keys.items():
             if owner_field(entity) is not None and owner not in customers:
@@ -108,12 +111,12 @@ def _data_bytes(path: Path) -> int:
 
 
 def spill_export(config: Config, folder: Path, batches: int) -> Spill:
-    """Every row file's lines filed by batch in `folder`; raises NotBatchable."""
+    """Every row file's lines filed by batch in `folder`; raises NotBatchable. The chunks are
+    read in as many processes as there are cores while this one files their lines."""
     files = line_files(config) or {}
     headers = {name: _header(path) for name, path in files.items()}
     spill = Spill({}, batches)
     keys = RowOwners()  # only the numbers: who holds each
-    probe_config = _without_added_contacts(config)
     for name, path in files.items():
         spilled = SpilledFile(
             headers[name],
@@ -122,15 +125,14 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
         )
         spill.files[name] = spilled
         outputs = [p.open("wb") for p in (*spilled.batches, spilled.shared)]
+        _CHUNK_JOB.update(config=_without_added_contacts(config), headers=headers, name=name)
         try:
-            for chunk in _chunks(path):
-                selection = {other: LineSelection(headers[other], []) for other in files}
-                selection[name] = LineSelection(headers[name], chunk)
-                owners = _read_chunk(probe_config, selection, spill, name)
-                for (entity, key), owner in owners.keys.items():
+            for chunk, (owners, claims, problems) in _owners_of_chunks(path):
+                spill.problems.problems += problems.problems
+                spill.problems.skipped.update(problems.skipped)
+                for (entity, key), owner in claims:
                     keys.claim(entity, key, owner)
-                for number, line in chunk:
-                    owner = owners.owner(name, number)
+                for (number, line), owner in zip(chunk, owners, strict=True):
                     if owner == SKIPPED:
                         continue
                     if owner != SHARED:
@@ -138,6 +140,7 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
                     out = outputs[-1] if owner == SHARED else outputs[batch_of(owner, batches)]
                     out.write(b"%d\t%s\n" % (number, line))
         finally:
+            _CHUNK_JOB.clear()
             for out in outputs:
                 out.close()
     for (entity, key), owner in keys.keys.items():
@@ -147,16 +150,40 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
     return spill
 
 
-def _read_chunk(config: Config, selection: dict[str, LineSelection], spill: Spill, name: str) -> RowOwners:
-    """Whose each line of the chunk is; the problems of rows no customer reads kept in `spill`
-    (a batch reports the others, with what only all of a customer's rows tell)."""
+_CHUNK_JOB: dict = {}  # set before forking; the workers inherit it
+
+
+def _owners_of_chunks(path: Path) -> Iterator[tuple[list[tuple[int, bytes]], tuple]]:
+    """Each chunk of the file's lines, with whose each line is (`_owners_of`)."""
+    workers = os.cpu_count() or 1
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            sent: deque = deque()  # the chunks handed to the workers, in order, until their owners come back
+            for owners in pool.imap(_owners_of, _kept_in(sent, _chunks(path))):
+                yield sent.popleft(), owners
+    else:
+        for chunk in _chunks(path):
+            yield chunk, _owners_of(chunk)
+
+
+def _kept_in(sent: deque, chunks: Iterator) -> Iterator:
+    for chunk in chunks:
+        sent.append(chunk)
+        yield chunk
+
+
+def _owners_of(chunk: list[tuple[int, bytes]]) -> tuple[list[str], list, ProblemLog]:
+    """Whose each line of the chunk is, the numbers it claims for whom, and the problems of rows
+    no customer reads (a batch reports the others, with what only all of a customer's rows tell)."""
+    config, headers, name = _CHUNK_JOB["config"], _CHUNK_JOB["headers"], _CHUNK_JOB["name"]
+    selection = {other: LineSelection(header, []) for other, header in headers.items()}
+    selection[name] = LineSelection(headers[name], chunk)
     probe, owners = ProblemLog(), RowOwners()
     read_export(config, probe, parallel=False, owners=owners, selection=selection)
-    spill.problems.skipped.update(probe.skipped)
-    spill.problems.problems += [
+    probe.problems = [
         p for p in probe.problems if p.file == name and p.row is not None and owners.owner(name, p.row) == SKIPPED
     ]
-    return owners
+    return [owners.owner(name, number) for number, _ in chunk], list(owners.keys.items()), probe
 
 
 def _without_added_contacts(config: Config) -> Config:
