@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +55,7 @@ from .output import (
     BuildState,
     EngineReport,
     InputDigests,
+    ProcessLost,
     Recipes,
     StagedOutput,
     TemplateDigests,
@@ -64,6 +64,7 @@ from .output import (
     read_state,
     recover_output,
     run,
+    run_apart,
     shared_keys_digest,
 )
 from .problems import Problem, ProblemLog, describe_os_error
@@ -205,7 +206,17 @@ class UnknownCustomer(BuildFailed):
     """`--customer` named an id the export does not have."""
 
 
-BUILD_ERRORS = (LoadError, ThemeError, AssetError, RenderError, DocumentRefused, KeystoreError, BuildFailed, LockHeld)
+BUILD_ERRORS = (
+    ProcessLost,
+    LoadError,
+    ThemeError,
+    AssetError,
+    RenderError,
+    DocumentRefused,
+    KeystoreError,
+    BuildFailed,
+    LockHeld,
+)
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -388,18 +399,10 @@ def _ledger(
 @dataclass
 class Batches:
     """A large export read a batch of customers at a time (`read/spill.py`): every customer's
-    book without its documents, for what takes all of them (slugs, keys), and each batch's whole
-    books, kept on disk until that batch is rendered."""
+    book without its documents, for what takes all of them (slugs, keys); each batch's lines."""
 
     ledger: Ledger  # every customer, in the export's order; only the customers themselves
-    files: list[Path]  # each batch's books
-
-    def ledgers(self) -> Iterator[Ledger]:
-        shared = self.ledger
-        for path in self.files:
-            with path.open("rb") as f:  # (no name keeps a batch's books while the next one loads)
-                yield Ledger(shared.as_of, pickle.load(f), shared.catalogue, shared.has, shared.price_lists)
-            path.unlink()
+    spill: Spill
 
 
 def _batches(config: Config, progress: Progress, result: BuildResult, folder: Path, count: int) -> Batches | None:
@@ -422,7 +425,7 @@ def _read_in_batches(config: Config, progress: Progress, problems: ProblemLog, f
     given: dict[tuple[int, int], str] = {}  # document file -> customer
     shared: tuple | None = None
     progress.stage(f"Reading the export in {count} batches", count)
-    for read in _each_batch(config, spill, folder):
+    for read in _each_batch(config, spill):
         if (shared := shared or read.shared) != read.shared:
             raise NotBatchable("what every portal shares differs between batches")
         for file, customer_id in read.documents.items():
@@ -441,12 +444,12 @@ def _read_in_batches(config: Config, progress: Progress, problems: ProblemLog, f
     ledger = Ledger(shared[0], books, *shared[1:])
     warn_unopenable(config, ledger, problems)
     check_names(config, ledger, problems)
-    return Batches(ledger, [folder / f"books-{batch}.pickle" for batch in range(count)])
+    return Batches(ledger, spill)
 
 
 @dataclass
 class BatchRead:
-    """What the build keeps of a batch read and modelled (its books went to disk)."""
+    """What the build keeps of a batch read and modelled (it reads the batch again to render it)."""
 
     problems: list[Problem]
     customers: dict[str, tuple[int, CustomerBook]]  # id -> (its first row, its book without documents)
@@ -458,11 +461,11 @@ class BatchRead:
 _BATCH_JOB: dict = {}  # set before forking; the workers inherit it
 
 
-def _each_batch(config: Config, spill: Spill, folder: Path) -> Iterator[BatchRead]:
+def _each_batch(config: Config, spill: Spill) -> Iterator[BatchRead]:
     """Each batch read and modelled, in order: in as many processes as there are cores (each
     holding one batch), so the build's own process never holds a batch's records."""
     workers = min(os.cpu_count() or 1, spill.batches)
-    _BATCH_JOB.update(config=config, spill=spill, folder=folder)
+    _BATCH_JOB.update(config=config, spill=spill)
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
@@ -474,7 +477,7 @@ def _each_batch(config: Config, spill: Spill, folder: Path) -> Iterator[BatchRea
 
 
 def _read_batch(batch: int) -> BatchRead:
-    config, spill, folder = _BATCH_JOB["config"], _BATCH_JOB["spill"], _BATCH_JOB["folder"]
+    config, spill = _BATCH_JOB["config"], _BATCH_JOB["spill"]
     export, read = spill.read(config, batch)
     ledger = model_stage(config, export, read)
     if any(problem.kind in ACROSS_CUSTOMERS for problem in read.problems):
@@ -486,8 +489,6 @@ def _read_batch(batch: int) -> BatchRead:
         groups.add(record.fields.get("group"))
         if (book := ledger.books.get(record.fields.get("id"))) is not None:
             customers.setdefault(book.customer.id, (record.origin.row, CustomerBook(book.customer)))
-    with (folder / f"books-{batch}.pickle").open("wb") as f:
-        pickle.dump(ledger.books, f, pickle.HIGHEST_PROTOCOL)
     documents = document_files(ledger.books.values())
     return BatchRead(
         read.problems, customers, groups, documents, (ledger.as_of, ledger.catalogue, ledger.has, ledger.price_lists)
@@ -508,32 +509,60 @@ def _build_in_batches(
     previous: BuildState | None,
     batches: Batches,
 ) -> None:
-    """Keys and slugs for every customer at once, then each batch's portals planned and rendered
-    into the same staged output; one batch's books held at a time. Nothing is remembered for a
-    quick rebuild (that would hold the whole export)."""
+    """Keys and slugs for every customer at once; then each batch read again, planned, rendered
+    and sealed into the same staged output, in a process of its own (whose memory all goes when
+    the batch is done). Nothing is remembered for a quick rebuild (that would hold the whole export)."""
     workshop, _ = _planned(config, options, progress, result, False, inputs, None, batches)
     result.unopenable = workshop.ledger.unopenable()
     out = _staged(config, options, result, inputs, workshop, previous)
     result.engine = EngineReport(workers=0)
-    site_files: set[str] = set()  # planned by an earlier batch: the site's own files, files portals share
+    site_files: set[str] = set()  # rendered with an earlier batch: the site's own files, files portals share
     portals: list[PortalSummary] = []
+    count = batches.spill.batches
     with _writing(out, previous):
-        for number, ledger in enumerate(batches.ledgers(), 1):
-            plan = plan_stage(config, ledger, workshop.pages, workshop.assets.files(), workshop.slugs, options)
-            plan.files = [f for f in plan.files if f.portal is not None or f.output_path not in site_files]
-            site_files.update(f.output_path for f in plan.files if f.portal is None)
-            portals += summaries(plan)
-            result.pages += sum(1 for f in plan.files if f.kind == PAGE)
-            progress.stage(f"Rendering portals (batch {number} of {len(batches.files)})", len(plan.files))
-            engine = _render(workshop, plan, ledger, out, previous, progress)
-            result.engine.rendered += engine.rendered
-            result.engine.reused += engine.reused
-            result.engine.workers = max(result.engine.workers, engine.workers)
-            del plan, ledger
+        for batch in range(count):
+            progress.stage(f"Rendering portals (batch {batch + 1} of {count})")
+            job = partial(_render_batch, workshop, batches.spill, batch, out, previous, site_files)
+            done = run_apart(out, job, progress.advance)
+            site_files |= done.site_files
+            portals += done.portals
+            result.pages += done.pages
+            result.engine.rendered += done.engine.rendered
+            result.engine.reused += done.engine.reused
+            result.engine.workers = max(result.engine.workers, done.engine.workers)
         result.portals = sorted(portals, key=lambda p: p.slug)
         out.pages, out.portals = result.pages, [[p.slug, p.pages, p.files] for p in result.portals]
     result.engine.rendered.sort()
     result.files, result.bytes = out.files, out.bytes
+
+
+@dataclass
+class BatchRendered:
+    portals: list[PortalSummary]
+    pages: int
+    engine: EngineReport
+    site_files: set[str]  # the files of no one portal it planned
+
+
+def _render_batch(
+    workshop: Workshop,
+    spill: Spill,
+    batch: int,
+    out: StagedOutput,
+    previous: BuildState | None,
+    site_files: set[str],
+    on_progress: Callable[[int], None],
+) -> BatchRendered:
+    """The batch's books made again from its lines (the first reading reported their problems), planned and rendered."""
+    w = workshop
+    export, _ = spill.read(w.config, batch)
+    ledger = model_stage(w.config, export, ProblemLog())
+    del export
+    plan = plan_stage(w.config, ledger, w.pages, w.assets.files(), w.slugs, w.options)
+    plan.files = [f for f in plan.files if f.portal is not None or f.output_path not in site_files]
+    engine = _render(workshop, plan, ledger, out, previous, on_progress)
+    pages = sum(1 for f in plan.files if f.kind == PAGE)
+    return BatchRendered(summaries(plan), pages, engine, {f.output_path for f in plan.files if f.portal is None})
 
 
 def workshop_for(
@@ -769,7 +798,7 @@ def render_stage(
     """Render, seal and write what changed, then swap it into the output."""
     progress.stage("Rendering portals", len(plan.files))
     with _writing(out, previous):
-        result.engine = _render(workshop, plan, workshop.ledger, out, previous, progress, workers)
+        result.engine = _render(workshop, plan, workshop.ledger, out, previous, progress.advance, workers)
     result.files, result.bytes = out.files, out.bytes
 
 
@@ -779,7 +808,7 @@ def _render(
     ledger: Ledger,
     out: StagedOutput,
     previous: BuildState | None,
-    progress: Progress,
+    on_progress: Callable[[int], None],
     workers: int | None = None,
 ) -> EngineReport:
     """Render, seal and stage what changed of the plan (`ledger`: whose books it shows)."""
@@ -802,7 +831,7 @@ def _render(
         out,
         recipes,
         previous,
-        progress.advance,
+        on_progress,
         workers if workers is not None else w.options.workers,
     )
 

@@ -15,7 +15,7 @@ from .fingerprint import InputDigests, input_fingerprint
 from .recipes import ENGINE_VERSION, Recipes, TemplateDigests, keys_digests, shared_keys_digest
 from .staging import StagedOutput, recover_output
 from .state import BuildMode, BuildState, read_state, state_stamp
-from .workers import EngineReport, run
+from .workers import EngineReport, ProcessLost, run, run_apart
 
 __all__ = [
     "ENGINE_VERSION",
@@ -23,6 +23,7 @@ __all__ = [
     "BuildState",
     "EngineReport",
     "InputDigests",
+    "ProcessLost",
     "Recipes",
     "StagedOutput",
     "TemplateDigests",
@@ -31,6 +32,7 @@ __all__ = [
     "read_state",
     "recover_output",
     "run",
+    "run_apart",
     "shared_keys_digest",
     "state_stamp",
 ]

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..faults import moment
@@ -34,6 +35,17 @@ def _target(root: Path, relative: str) -> Path:
     if not parts or relative.startswith("/") or ".." in parts:
         raise ValueError(f"refusing to write outside the output folder: {relative!r}")
     return root.joinpath(*parts)
+
+
+@dataclass
+class StagedRecords:
+    written: dict[str, str]
+    digests: dict[str, str]
+    links: dict[str, Sequence[str]]
+    recipes: dict[str, str]
+    staged: list[str]
+    files: int
+    bytes: int
 
 
 class StagedOutput:
@@ -113,6 +125,24 @@ class StagedOutput:
         self.staged.append(written)
         self.files += 1
         self.bytes += size
+
+    def records(self) -> StagedRecords:
+        """What this process staged and kept, for the build's process when this is another one (`workers.run_apart`)."""
+        return StagedRecords(self.written, self.digests, self.links, self.recipes, self.staged, self.files, self.bytes)
+
+    def start_records(self) -> None:
+        """Record from nothing (in a process of its own, whose records then join the build's)."""
+        self.written, self.digests, self.links, self.recipes, self.staged = {}, {}, {}, {}, []
+        self.files = self.bytes = 0
+
+    def add(self, records: StagedRecords) -> None:
+        self.written.update(records.written)
+        self.digests.update(records.digests)
+        self.links.update(records.links)
+        self.recipes.update(records.recipes)
+        self.staged += records.staged
+        self.files += records.files
+        self.bytes += records.bytes
 
     def keep(self, logical: str, written: str, sha256: str | None) -> bool:
         """Keep the output's file for `logical` as it is; False if it is not there to keep."""

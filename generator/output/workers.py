@@ -16,6 +16,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..faults import moment
 from ..render import Renderer
@@ -24,9 +25,15 @@ from .recipes import Recipes
 from .staging import StagedOutput
 from .state import BuildState, state_key
 
+T = TypeVar("T")
+
 PARALLEL_THRESHOLD = 400  # fewer files than this render in one process
 CHUNK = 250
 PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+class ProcessLost(Exception):
+    """A process the build ran a part of its work in ended without a word (killed)."""
 
 
 @dataclass
@@ -74,6 +81,52 @@ def die_with(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
+
+
+def run_apart(out: StagedOutput, job: Callable[[Callable[[int], None]], T], on_progress: Callable[[int], None]) -> T:
+    """`job(on_progress)` in a forked process of its own, whose memory all goes back to the system
+    when it ends (a batch of a large build: its books, plan and pages); what it staged joins `out`
+    here. Where processes cannot fork, here."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return job(on_progress)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_apart, args=(sender, out, job, os.getpid()), name="portico-batch")
+    process.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, value = receiver.recv()
+            except EOFError:
+                process.join()
+                raise ProcessLost(f"a batch's process ended unexpectedly (exit code {process.exitcode})") from None
+            if kind == "progress":
+                on_progress(value)
+            elif kind == "failed":
+                raise value
+            else:
+                result, records = value
+                out.add(records)
+                return result
+    finally:
+        receiver.close()
+        process.join()
+
+
+def _apart(sender, out: StagedOutput, job: Callable, parent: int) -> None:
+    die_with(parent)
+    out.start_records()
+    try:
+        result = job(lambda amount: sender.send(("progress", amount)))
+        sender.send(("done", (result, out.records())))
+    except BaseException as exc:
+        try:
+            sender.send(("failed", exc))
+        except Exception:
+            sender.send(("failed", OSError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
 
 
 def run(
