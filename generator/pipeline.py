@@ -178,6 +178,7 @@ class BuildResult:
     unopenable: list[str] = field(default_factory=list)  # customers whose portal no contact can sign in to
     read_again: int | None = None  # a quick rebuild: the customers whose rows were read (None: the whole export)
     inputs: InputDigests | None = None  # what the build read, taken before it read (the keystore as it left it)
+    batches: int = 0  # how many batches of customers the export was read in (0: whole)
 
     @property
     def ok(self) -> bool:
@@ -513,7 +514,7 @@ def _build_in_batches(
     and sealed into the same staged output, in a process of its own (whose memory all goes when
     the batch is done). Nothing is remembered for a quick rebuild (that would hold the whole export)."""
     workshop, _ = _planned(config, options, progress, result, False, inputs, None, batches)
-    result.unopenable = workshop.ledger.unopenable()
+    result.unopenable, result.batches = workshop.ledger.unopenable(), batches.spill.batches
     out = _staged(config, options, result, inputs, workshop, previous)
     result.engine = EngineReport(workers=0)
     site_files: set[str] = set()  # rendered with an earlier batch: the site's own files, files portals share
@@ -555,7 +556,7 @@ def _render_batch(
 ) -> BatchRendered:
     """The batch's books made again from its lines (the first reading reported their problems), planned and rendered."""
     w = workshop
-    export, _ = spill.read(w.config, batch)
+    export, _ = spill.read(w.config, batch, parallel=None)
     ledger = model_stage(w.config, export, ProblemLog())
     del export
     plan = plan_stage(w.config, ledger, w.pages, w.assets.files(), w.slugs, w.options)

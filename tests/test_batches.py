@@ -10,6 +10,7 @@ import copy
 import pytest
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
+from generator.cli.report import build_report
 from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
 from generator.read import spill
@@ -87,6 +88,7 @@ def test_an_export_built_in_batches_is_byte_for_byte_the_export_built_whole(proj
     assert any(name.startswith("Rendering portals (batch 3 of") for name in stages), stages
     assert_same(in_batches, at_once, project)
     assert len(in_batches.portals) == 43
+    assert build_report(in_batches)["batches"] == in_batches.batches >= 3 and build_report(at_once)["batches"] == 0
 
 
 def test_bad_rows_are_reported_once_each_as_a_whole_read_reports_them(project):  # noqa: F811
@@ -154,3 +156,47 @@ def test_an_export_not_of_delimited_text_is_read_whole(project):  # noqa: F811
     project.file("quotes.json", '[{"quote": "Q-1", "customer": "C1", "date": "2026-06-01"}]')
     raw["exports"]["quotes"]["file"] = "quotes.json"
     assert batches_for(project.load(raw)) == 0
+
+
+@pytest.mark.parametrize("how", ["error", "killed"])
+def test_a_batch_that_fails_or_dies_fails_the_build_and_leaves_the_last_site(project, how, monkeypatch):  # noqa: F811
+    """A batch is rendered in a process of its own: an error there, or that process killed, fails
+    the build with a message, and the output keeps the last complete site."""
+    import os
+
+    from generator import pipeline
+
+    larger(project)
+    raw = batched(project.raw)
+    before = tree(project.public)
+    rendered = pipeline._render_batch
+
+    def second_fails(workshop, spill, batch, *args):
+        if batch == 1:
+            if how == "killed":
+                os._exit(9)
+            raise pipeline.BuildFailed("the second batch went wrong")
+        return rendered(workshop, spill, batch, *args)
+
+    monkeypatch.setattr(pipeline, "_render_batch", second_fails)
+    result = project.build(raw, encrypt=True, full=True)
+    assert not result.ok
+    expected = "the second batch went wrong" if how == "error" else "ended unexpectedly (exit code 9)"
+    assert expected in result.failure
+    assert tree(project.public) == before
+    assert not list(project.public.parent.glob(".public.staging*"))
+
+
+def test_a_batched_build_forgets_the_memory_a_whole_build_kept(project):  # noqa: F811
+    """`portico build` keeps what a whole read made for a quick rebuild; read in batches, the
+    export changed enough that the kept memory is of another export: it goes."""
+    from generator.incremental import kept
+    from generator.incremental.session import Session
+
+    larger(project)
+    first = Session(keep=True).build(project.load(whole(project.raw)), BuildOptions(encrypt=True, full=True))
+    assert first.ok and first.batches == 0 and kept.path_in(project.public).exists()
+    project.file("orders.csv", ORDERS + MORE_ORDERS + "D-9-9,D9,2026-03-03,X,1,1\n")
+    again = Session(keep=True).build(project.load(batched(project.raw)), BuildOptions(encrypt=True))
+    assert again.ok, again.failure
+    assert again.batches >= 3 and not kept.path_in(project.public).exists()

@@ -68,6 +68,7 @@ def build_report(result: BuildResult) -> dict:
         "encrypted": result.encrypted,
         "noop": result.noop,
         "read_again": result.read_again,
+        "batches": result.batches,
         "rendered": len(result.engine.rendered) if result.engine else 0,
         "reused": result.engine.reused if result.engine else 0,
         "workers": result.engine.workers if result.engine else 0,
@@ -149,6 +150,8 @@ def print_summary(result: BuildResult, console: Console, verbose: bool) -> None:
             summary.add_row("direct links ended", f"{customer_id}: {page} re-keyed")
     if result.read_again is not None:
         summary.add_row("read again (quick rebuild)", f"{result.read_again} customer(s)")
+    if result.batches:
+        summary.add_row("read in batches", f"{result.batches} (exports.batch_mb)")
     if result.engine is not None:
         summary.add_row(
             "rendered / carried over",

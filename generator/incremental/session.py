@@ -79,6 +79,9 @@ class Session:
             self.remember(result)
             if self.keep:
                 self.keep_memory(config, result)
+        elif self.keep and result.batches:  # read in batches: a memory kept before is of another export
+            self.memory = None
+            self.keep_memory(config, result)
         elif not self.keep:  # a process that stays: what a failed build froze (`output.workers`) is garbage
             gc.unfreeze()
             gc.collect()
