@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -306,8 +307,8 @@ def _build(
         return
     count = batches_for(config) if prepare is None and options.only is None and options.shard is None else 0
     if count:
-        with tempfile.TemporaryDirectory(prefix="portico-batches-") as folder:
-            batches = _batches(config, progress, result, Path(folder), count)
+        with _batch_folder(result.output_dir) as folder:
+            batches = _batches(config, progress, result, folder, count)
             if batches is not None:
                 _build_in_batches(config, options, progress, result, inputs, previous, batches)
                 return
@@ -321,6 +322,18 @@ def _build(
     if remember:
         workshop.state = out.written_state
         result.workshop = workshop
+
+
+@contextmanager
+def _batch_folder(output_dir: Path) -> Iterator[Path]:
+    """Where the export's lines are filed by batch: beside the output, readable by this user only,
+    removed when the build ends; a folder a killed build left (the export's rows, in clear) is
+    removed by the next build, which holds the output's lock."""
+    for leftover in output_dir.parent.glob(f".{output_dir.name}.batches-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{output_dir.name}.batches-", dir=output_dir.parent) as folder:
+        yield Path(folder)
 
 
 def _staged(

@@ -10,6 +10,7 @@ import copy
 import pytest
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
+from generator import pipeline
 from generator.cli.report import build_report
 from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
@@ -164,8 +165,6 @@ def test_a_batch_that_fails_or_dies_fails_the_build_and_leaves_the_last_site(pro
     the build with a message, and the output keeps the last complete site."""
     import os
 
-    from generator import pipeline
-
     larger(project)
     raw = batched(project.raw)
     before = tree(project.public)
@@ -200,3 +199,29 @@ def test_a_batched_build_forgets_the_memory_a_whole_build_kept(project):  # noqa
     again = Session(keep=True).build(project.load(batched(project.raw)), BuildOptions(encrypt=True))
     assert again.ok, again.failure
     assert again.batches >= 3 and not kept.path_in(project.public).exists()
+
+
+def test_the_lines_filed_by_batch_stay_private_and_go_even_after_a_killed_build(project, monkeypatch):  # noqa: F811
+    """The batch files hold export rows in clear: beside the output, for this user only, removed
+    when the build ends, and one a killed build left is removed by the next build."""
+    import stat
+
+    from generator.read import spill as spill_module
+
+    larger(project)
+    left = project.public.parent / ".public.batches-killed"
+    left.mkdir()
+    (left / "0-0.lines").write_text("2\tC1,Alpha Works\n")
+    modes = []
+    filed = spill_module.spill_export
+
+    def watched(config, folder, batches):
+        modes.append(stat.S_IMODE(folder.stat().st_mode))
+        assert folder.parent == project.public.parent
+        return filed(config, folder, batches)
+
+    monkeypatch.setattr(pipeline, "spill_export", watched)
+    result = project.build(batched(project.raw), encrypt=True, full=True)
+    assert result.ok and result.batches, result.failure
+    assert modes == [0o700]
+    assert not list(project.public.parent.glob(".public.batches-*"))
