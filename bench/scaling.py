@@ -36,6 +36,13 @@ def lines_of(config: Path) -> int:
         return sum(1 for _ in f) - 1
 
 
+def batches_of(config: Path) -> int:
+    from generator.config import load_config
+    from generator.read.spill import batches_for
+
+    return batches_for(load_config(config))
+
+
 def state_seconds(public: Path) -> tuple[float, float]:
     """Medians of 3: reading the state (what every build, publish and `serve` pays first), and
     reading it and then looking up one file, recipe and link (an incremental build's indexes,
@@ -69,6 +76,7 @@ def scaling_figures(sizes: list[float]) -> tuple[dict, dict]:
         label = f"x{size:g}"
         peaks[size] = run["rss_mb"]
         figures[f"{label}_lines"] = lines
+        figures[f"{label}_batches"] = batches_of(config)  # 0: read whole (`exports.batch_above_mb`)
         figures[f"{label}_pages"] = json.loads(state.read_text())["pages"]
         figures[f"{label}_wall_s"] = round(run["wall"], 1)
         figures[f"{label}_cpu_s"] = round(run["cpu"], 1)
