@@ -42,6 +42,7 @@ from .mail import (
 )
 from .model import (
     ACROSS_CUSTOMERS,
+    UNKNOWN_REFERENCE,
     UNOPENABLE,
     CustomerBook,
     Ledger,
@@ -496,6 +497,8 @@ def _read_batch(batch: int) -> BatchRead:
     ledger = model_stage(config, export, read)
     if any(problem.kind in ACROSS_CUSTOMERS for problem in read.problems):
         raise NotBatchable("a problem only the whole export can judge")
+    if any(problem.kind == UNKNOWN_REFERENCE and problem.entity != "prices" for problem in read.problems):
+        raise NotBatchable("a number a batch does not know may be another batch's")  # (prices: the shared catalogue)
     if ledger.books.keys() - spill.customers_of(batch):
         raise NotBatchable("a customer read with another's rows")
     customers, groups = {}, set()

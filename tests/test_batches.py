@@ -6,6 +6,8 @@ export a batch cannot be read alone from is read whole."""
 from __future__ import annotations
 
 import copy
+import os
+import time
 
 import pytest
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
@@ -225,3 +227,96 @@ def test_the_lines_filed_by_batch_stay_private_and_go_even_after_a_killed_build(
     assert result.ok and result.batches, result.failure
     assert modes == [0o700]
     assert not list(project.public.parent.glob(".public.batches-*"))
+
+
+def test_rows_naming_no_customer_that_point_at_a_customers_order_mean_reading_whole(project):  # noqa: F811
+    """Order history and shipments mapped without a customer are every batch's rows; a batch
+    would call another batch's orders unknown. Only the whole export can judge them."""
+    larger(project)
+    project.file(
+        "history.csv", "order,status,date\n" + "".join(f"D-{i}-0,shipped,2026-01-2{i % 9}\n" for i in range(40))
+    )
+    project.file("ship.csv", "order,date,carrier\n" + "".join(f"D-{i}-1,2026-02-2{i % 9},UPS\n" for i in range(40)))
+    project.raw["exports"]["order_history"] = {
+        "file": "history.csv",
+        "columns": {"order": "order", "status": "status", "date": "date"},
+    }
+    project.raw["exports"]["shipments"] = {"file": "ship.csv", "columns": {"order": "order", "date": "date"}}
+    in_batches, at_once, stages = both_ways(project, strict=True)
+    assert any(name.startswith("Reading the export whole (a number a batch") for name in stages), stages
+    assert_same(in_batches, at_once, project)
+
+
+def test_contacts_staff_added_join_their_customers_batch(project):  # noqa: F811
+    larger(project)
+    project.file(
+        "added.csv", "customer,name,email\nD3,Extra,x3@e.example\nD17,Extra,x17@e.example\nZZ,Nobody,z@e.example\n"
+    )
+    (project.root / "added.csv").write_text((project.root / "export" / "added.csv").read_text())
+    project.raw["exports"]["added_contacts"] = {
+        "file": "added.csv",
+        "columns": {"customer": "customer", "name": "name", "email": "email"},
+    }
+    in_batches, at_once, stages = both_ways(project)
+    assert in_batches.batches >= 3, stages
+    assert_same(in_batches, at_once, project)
+    assert [p.message for p in in_batches.problems.problems if p.kind == "unknown-customer"] == [
+        "unknown customer 'ZZ'"
+    ]
+
+
+@pytest.mark.parametrize(
+    "orders, quotechar",
+    [
+        ('E-1,D1,2026-01-01,5" pipe,"2\n1",7" x\n', '"'),  # an inch mark, then a quoted field over two lines
+        ("E-1,D1,2026-01-01,'X\nY',1,1\n", "'"),  # the configured quote character
+    ],
+)
+def test_a_record_over_two_lines_is_found_however_its_quotes_fall(project, orders, quotechar):  # noqa: F811
+    larger(project, MORE_ORDERS + orders)
+    project.raw["exports"]["quotechar"] = quotechar
+    in_batches, at_once, stages = both_ways(project)
+    assert any("a record goes on past its line" in name for name in stages), stages
+    assert_same(in_batches, at_once, project)
+
+
+@pytest.mark.parametrize("chunk", [3, 50_000])
+def test_an_export_a_whole_read_refuses_fails_with_the_whole_reads_message(project, chunk, monkeypatch):  # noqa: F811
+    """Found in a chunk while the pool's thread waits to hand out more: the pool still ends."""
+    monkeypatch.setattr(spill, "CHUNK_LINES", chunk)
+    larger(project)
+    (project.root / "export" / "orders.csv").write_bytes(
+        (ORDERS + MORE_ORDERS).encode() + b"E-1,D1,2026-01-01,X\xff,1,1\n"
+    )
+    stages = Stages()
+    in_batches = build(project.load(batched(project.raw)), BuildOptions(encrypt=True, full=True), stages)
+    at_once = project.build(whole(project.raw), encrypt=True, full=True)
+    assert not in_batches.ok and in_batches.failure == at_once.failure
+    assert "orders.csv: cannot be decoded" in in_batches.failure
+    assert any(name.startswith("Reading the export whole (orders.csv") for name in stages.names), stages.names
+
+
+def test_the_chunks_read_ahead_are_few_however_slow_the_workers(project, monkeypatch):  # noqa: F811
+    """The pool pulls chunks as fast as the file gives them: only a few may wait at a time."""
+    monkeypatch.setattr(spill, "CHUNK_LINES", 3)
+    larger(project)
+    kept_in, most = spill._kept_in, [0]
+
+    def counted(sent, room, stop, chunks):
+        for chunk in kept_in(sent, room, stop, chunks):
+            most[0] = max(most[0], len(sent))
+            yield chunk
+
+    monkeypatch.setattr(spill, "_owners_of", slowly_owned)
+    monkeypatch.setattr(spill, "_kept_in", counted)
+    result = project.build(batched(project.raw), encrypt=True, full=True)
+    assert result.ok and result.batches, result.failure
+    assert 1 <= most[0] <= 2 * (os.cpu_count() or 1) < len(MORE_ORDERS.splitlines()) // 3
+
+
+OWNED = spill._owners_of
+
+
+def slowly_owned(chunk):  # (a pool's worker is handed its function by name)
+    time.sleep(0.02)
+    return OWNED(chunk)

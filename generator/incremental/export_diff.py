@@ -28,7 +28,7 @@ from ..config import Config
 from ..output import InputDigests
 from ..problems import ProblemLog
 from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, owner_field, read_export
-from ..read.lines import line_files, whole_line
+from ..read.lines import line_files, record_checks
 
 MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpler to trust
 COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
@@ -147,10 +147,10 @@ class ExportSnapshot:
         paths = line_files(config)
         if paths is None:
             return None
-        files = {}
+        files, checks = {}, record_checks(config)
         for name, path in paths.items():
             read = read_lines(path)
-            if read is None or not all(whole_line(line) for line in read.lines):
+            if read is None or not all(map(checks[name], read.lines)):
                 return None
             if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
@@ -165,6 +165,7 @@ class ExportSnapshot:
         if paths is None or paths.keys() != self.files.keys():
             return None
         changes: dict[str, LineChange] = {}
+        checks = record_checks(config)
         for name, path in paths.items():
             try:
                 read = (read_file or read_lines)(path)
@@ -178,7 +179,7 @@ class ExportSnapshot:
             if read.header != known.header:
                 return None
             change = _compare(known.lines, read)
-            if change is None or not all(whole_line(change.now.lines[i]) for i in change.new):
+            if change is None or not all(checks[name](change.now.lines[i]) for i in change.new):
                 return None
             changes[name] = change
         return self._read_changes(config, changes)

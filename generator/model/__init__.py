@@ -9,10 +9,11 @@ figures.py    what no single record holds: aging, balances, stage counts, spend,
 from __future__ import annotations
 
 from .canonical import CustomerBook, Ledger, document_files
-from .ledger import ACROSS_CUSTOMERS, UNOPENABLE, build_ledger, newest_export_date, warn_unopenable
+from .ledger import ACROSS_CUSTOMERS, UNKNOWN_REFERENCE, UNOPENABLE, build_ledger, newest_export_date, warn_unopenable
 
 __all__ = [
     "ACROSS_CUSTOMERS",
+    "UNKNOWN_REFERENCE",
     "UNOPENABLE",
     "CustomerBook",
     "Ledger",

@@ -51,6 +51,7 @@ def _text(fields: dict[str, Any], name: str) -> str:
     return fields.get(name) or ""
 
 
+UNKNOWN_REFERENCE = "unknown-reference"  # a number no record of its kind has (or another customer's)
 ACROSS_CUSTOMERS = frozenset({"shared-file", "ambiguous-group"})  # problems that take every customer's rows to judge
 
 
@@ -106,9 +107,9 @@ class LedgerBuilder:
         kind = "order" if isinstance(document, Order) else "invoice"
         message = f"{kind} {document.number!r} belongs to customer {document.customer_id!r}, not {customer_id!r}"
         if leave_out:
-            self.reject(entity, record, field_name, message, "unknown-reference")
+            self.reject(entity, record, field_name, message, UNKNOWN_REFERENCE)
         else:
-            self.warn(entity, record, field_name, f"{message}; the link is not made", "unknown-reference")
+            self.warn(entity, record, field_name, f"{message}; the link is not made", UNKNOWN_REFERENCE)
         return False
 
     def settings(self, book: CustomerBook) -> PortalConfig:
@@ -284,7 +285,7 @@ class LedgerBuilder:
         for record in self.good("prices"):
             f = record.fields
             if catalogue and f["sku"] not in catalogue:
-                self.warn("prices", record, "sku", f"sku {f['sku']!r} is not in the catalogue", "unknown-reference")
+                self.warn("prices", record, "sku", f"sku {f['sku']!r} is not in the catalogue", UNKNOWN_REFERENCE)
             if f.get("customer"):
                 price = PriceBreak(f["sku"], f["price"], f.get("min_quantity") or ZERO)
                 book = self.book_for("prices", record)
@@ -357,7 +358,7 @@ class LedgerBuilder:
             order = orders.get(record.fields["order"])
             if order is None:
                 self.reject(
-                    "order_history", record, "order", f"unknown order {record.fields['order']!r}", "unknown-reference"
+                    "order_history", record, "order", f"unknown order {record.fields['order']!r}", UNKNOWN_REFERENCE
                 )
                 continue
             book = self.books[order.customer_id]
@@ -386,7 +387,7 @@ class LedgerBuilder:
                     record,
                     "order",
                     f"unknown order {order_number!r}; the invoice is shown without it",
-                    "unknown-reference",
+                    UNKNOWN_REFERENCE,
                 )
                 order_number = ""
             elif order_number and not self.theirs("invoices", record, "order", orders[order_number], book.customer.id):
@@ -422,7 +423,7 @@ class LedgerBuilder:
             f = record.fields
             invoice = invoices.get(f.get("invoice")) if f.get("invoice") else None
             if f.get("invoice") and invoice is None:
-                self.reject("payments", record, "invoice", f"unknown invoice {f['invoice']!r}", "unknown-reference")
+                self.reject("payments", record, "invoice", f"unknown invoice {f['invoice']!r}", UNKNOWN_REFERENCE)
                 continue
             if f.get("customer"):
                 book = self.book_for("payments", record)
@@ -433,7 +434,7 @@ class LedgerBuilder:
                         "invoice",
                         f"invoice {invoice.number!r} belongs to customer {invoice.customer_id!r}, "
                         f"not {book.customer.id!r}",
-                        "unknown-reference",
+                        UNKNOWN_REFERENCE,
                     )
                     continue
             elif invoice is not None:
@@ -488,7 +489,7 @@ class LedgerBuilder:
             f = record.fields
             order = orders.get(f["order"])
             if order is None:
-                self.reject("shipments", record, "order", f"unknown order {f['order']!r}", "unknown-reference")
+                self.reject("shipments", record, "order", f"unknown order {f['order']!r}", UNKNOWN_REFERENCE)
                 continue
             if f.get("customer") and not self.theirs(
                 "shipments", record, "customer", order, f["customer"], leave_out=True
@@ -585,7 +586,7 @@ class LedgerBuilder:
                 record,
                 kind,
                 f"unknown {kind} {number!r}; the document is shown without it",
-                "unknown-reference",
+                UNKNOWN_REFERENCE,
             )
             return ""
         if number and not self.theirs("documents", record, kind, documents[number], book.customer.id):

@@ -216,10 +216,10 @@ class ExportReader:
                 )
             if not mapper.without_columns(missing):
                 return
-            yield from self._lined_up(self._counted(table.rows), mapper)
+            yield from self._lined_up(self._counted(table), mapper)
             return
         seen: set[str] = set()
-        for number, row in self._counted(table.rows):
+        for number, row in self._counted(table):
             seen.update(row)
             yield number, row
         for column in sorted(wanted - seen):
@@ -240,10 +240,10 @@ class ExportReader:
                 continue
             yield number, row
 
-    def _counted(self, rows: Iterator) -> Iterator:
+    def _counted(self, table: RawRows) -> Iterator:
         batch = 0
         try:
-            for item in rows:
+            for item in table.rows:
                 batch += 1
                 if batch == 5000:
                     self.on_rows(batch)
@@ -252,7 +252,7 @@ class ExportReader:
         except ReadError as exc:
             raise LoadError(str(exc)) from None
         except UnicodeDecodeError as exc:
-            raise LoadError(f"{rows}: cannot be decoded ({exc.reason}); set `encoding`") from None
+            raise LoadError(f"{table.path}: cannot be decoded ({exc.reason}); set `encoding`") from None
         self.on_rows(batch)
 
     def _records(

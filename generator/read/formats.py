@@ -150,7 +150,7 @@ def read_csv(path: Path, options: ReadOptions) -> RawRows:
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = ","
-    reader = csv.reader(stream, delimiter=_delimiter(delimiter), quotechar=options.quotechar)
+    reader = csv.reader(stream, delimiter=delimiter_of(delimiter), quotechar=options.quotechar)
     header = next(reader, None)
     if header is None:
         stream.close()
@@ -164,7 +164,7 @@ def read_csv(path: Path, options: ReadOptions) -> RawRows:
     return RawRows(path, header, rows())
 
 
-def _delimiter(configured: str) -> str:
+def delimiter_of(configured: str) -> str:
     return "\t" if configured in ("\\t", "tab") else configured
 
 
@@ -201,7 +201,7 @@ class LineSelection:
     lines: list[tuple[int, bytes]]
 
     def table(self, path: Path, options: ReadOptions) -> RawRows:
-        dialect = {"delimiter": _delimiter(options.delimiter), "quotechar": options.quotechar}
+        dialect = {"delimiter": delimiter_of(options.delimiter), "quotechar": options.quotechar}
         header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
         numbers = [number for number, _ in self.lines]
         # a byte order mark only starts the file (the header): a line is plain UTF-8, decoded in C

@@ -4,14 +4,40 @@ large export is split into batches of customers this way (`spill.py`)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from ..config import Config
-from .formats import guess_format
+from .formats import delimiter_of, guess_format
 
 
-def whole_line(line: bytes) -> bool:
-    return line.count(b'"') % 2 == 0  # an odd number of quotes: a quoted field goes on to the next line
+def record_checks(config: Config) -> dict[str, Callable[[bytes], bool]]:
+    """For each row file (`line_files`), whether a line of it is one whole record."""
+    checks = {}
+    for source in config.exports.sources().values():
+        for options in (source, source.lines):
+            if options is not None and options.file is not None:
+                delimiter = delimiter_of(options.delimiter or config.exports.delimiter)
+                checks[options.file] = whole_record(delimiter, options.quotechar or config.exports.quotechar)
+    return checks
+
+
+@lru_cache
+def whole_record(delimiter: str, quotechar: str) -> Callable[[bytes], bool]:
+    """Whether a line is one whole record as the csv module reads it: every quoted field closes on
+    the line. Counting quotes is not enough: a quote inside an unquoted field (`5" pipe`) is just a
+    character, and one that opens a field later on the line may close on the next."""
+    d, q = re.escape(delimiter.encode("ascii")), re.escape(quotechar.encode("ascii"))
+    field = rb"(?:%s(?:[^%s]|%s%s)*%s[^%s]*|[^%s%s][^%s]*|)" % (q, q, q, q, q, d, q, d, d)
+    record = re.compile(rb"%s(?:%s%s)*\r?" % (field, d, field), re.DOTALL)
+    quote = quotechar.encode("ascii")
+
+    def whole(line: bytes) -> bool:
+        return quote not in line or record.fullmatch(line) is not None
+
+    return whole
 
 
 def line_files(config: Config) -> dict[str, Path] | None:

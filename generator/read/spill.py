@@ -14,23 +14,25 @@ why, and the caller reads the whole export, as it always did.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import heapq
 import math
 import multiprocessing
 import os
 import struct
+import threading
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
 from ..problems import ProblemLog
-from .export import ExportReader, read_export
+from .export import ExportReader, LoadError, read_export
 from .formats import LineSelection
-from .lines import line_files, whole_line
+from .lines import line_files, record_checks
 from .records import SHARED, SKIPPED, Export, RowOwners, owner_field
 
 MEGABYTE = 1024 * 1024
@@ -70,11 +72,16 @@ class Spill:
         }
         problems, owners = ProblemLog(), RowOwners()
         export = read_export(config, problems, parallel=parallel, owners=owners, selection=selection)
+        if "contacts" in export:  # the contacts staff added are read whole: each batch keeps its customers'
+            export["contacts"] = [r for r in export["contacts"] if self._ours(r.fields.get("customer"), batch)]
         customers = self.customers_of(batch)
         for (entity, key), owner in owners.keys.items():
             if owner_field(entity) is not None and owner not in customers:
                 raise NotBatchable(f"{entity} {key!r} is also read for a customer of another batch")
         return export, problems
+
+    def _ours(self, customer: str | None, batch: int) -> bool:
+        return customer is None or batch_of(customer, self.batches) == batch
 
 
 def batch_of(customer: str, batches: int) -> int:
@@ -115,35 +122,21 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
     """Every row file's lines filed by batch in `folder`; raises NotBatchable. The chunks are
     read in as many processes as there are cores while this one files their lines."""
     files = line_files(config) or {}
-    headers = {name: _header(path) for name, path in files.items()}
     spill = Spill({}, batches)
     keys = RowOwners()  # only the numbers: who holds each
-    for name, path in files.items():
-        spilled = SpilledFile(
-            headers[name],
-            [folder / f"{len(spill.files)}-{batch}.lines" for batch in range(batches)],
-            folder / f"{len(spill.files)}-shared.lines",
-        )
-        spill.files[name] = spilled
-        outputs = [p.open("wb") for p in (*spilled.batches, spilled.shared)]
-        _CHUNK_JOB.update(config=_without_added_contacts(config), headers=headers, name=name)
-        try:
-            for chunk, (owners, claims, problems) in _owners_of_chunks(path):
-                spill.problems.problems += problems.problems
-                spill.problems.skipped.update(problems.skipped)
-                for (entity, key), owner in claims:
-                    keys.claim(entity, key, owner)
-                for (number, line), owner in zip(chunk, owners, strict=True):
-                    if owner == SKIPPED:
-                        continue
-                    if owner != SHARED:
-                        spill.customers.add(owner)
-                    out = outputs[-1] if owner == SHARED else outputs[batch_of(owner, batches)]
-                    out.write(b"%d\t%s\n" % (number, line))
-        finally:
-            _CHUNK_JOB.clear()
-            for out in outputs:
-                out.close()
+    try:
+        headers = {name: _header(path) for name, path in files.items()}
+        checks = record_checks(config)
+        _CHUNK_JOB.update(config=_without_added_contacts(config), headers=headers)
+        for index, (name, path) in enumerate(files.items()):
+            batch_files = [folder / f"{index}-{batch}.lines" for batch in range(batches)]
+            spill.files[name] = SpilledFile(headers[name], batch_files, folder / f"{index}-shared.lines")
+            _CHUNK_JOB["name"] = name
+            _file_lines(spill, name, _owners_of_chunks(path, checks[name]), keys)
+    except (OSError, EOFError, zlib.error) as exc:  # the whole read says what is wrong, and where
+        raise NotBatchable(str(exc)) from None
+    finally:
+        _CHUNK_JOB.clear()
     for (entity, key), owner in keys.keys.items():
         if owner == SHARED and owner_field(entity) is not None:
             raise NotBatchable(f"{entity} {key!r} is two customers' (or no one's)")
@@ -151,24 +144,59 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
     return spill
 
 
+def _file_lines(spill: Spill, name: str, chunks: Iterator, keys: RowOwners) -> None:
+    """Each line of the file to its customer's batch file, or to the shared one."""
+    spilled = spill.files[name]
+    outputs = [p.open("wb") for p in (*spilled.batches, spilled.shared)]
+    try:
+        for chunk, (owners, claims, problems) in chunks:
+            spill.problems.problems += problems.problems
+            spill.problems.skipped.update(problems.skipped)
+            for (entity, key), owner in claims:
+                keys.claim(entity, key, owner)
+            for (number, line), owner in zip(chunk, owners, strict=True):
+                if owner == SKIPPED:
+                    continue
+                if owner != SHARED:
+                    spill.customers.add(owner)
+                out = outputs[-1] if owner == SHARED else outputs[batch_of(owner, spill.batches)]
+                out.write(b"%d\t%s\n" % (number, line))
+    finally:
+        for out in outputs:
+            out.close()
+
+
 _CHUNK_JOB: dict = {}  # set before forking; the workers inherit it
 
 
-def _owners_of_chunks(path: Path) -> Iterator[tuple[list[tuple[int, bytes]], tuple]]:
-    """Each chunk of the file's lines, with whose each line is (`_owners_of`)."""
+def _owners_of_chunks(path: Path, whole: Callable[[bytes], bool]) -> Iterator[tuple[list[tuple[int, bytes]], tuple]]:
+    """Each chunk of the file's lines, with whose each line is (`_owners_of`); a chunk that cannot
+    be read alone (a file the whole read would refuse, say) means reading the export whole."""
     workers = os.cpu_count() or 1
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            sent: deque = deque()  # the chunks handed to the workers, in order, until their owners come back
-            for owners in pool.imap(_owners_of, _kept_in(sent, _chunks(path))):
-                yield sent.popleft(), owners
-    else:
-        for chunk in _chunks(path):
-            yield chunk, _owners_of(chunk)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                sent: deque = deque()  # the chunks handed to the workers, in order, until their owners come back
+                room, stop = threading.Semaphore(2 * workers), threading.Event()  # (or the pool reads the file ahead)
+                try:
+                    for owners in pool.imap(_owners_of, _kept_in(sent, room, stop, _chunks(path, whole))):
+                        yield sent.popleft(), owners
+                        room.release()
+                finally:  # the pool's thread may wait for room: it must end before the pool can
+                    stop.set()
+                    room.release(2 * workers)
+        else:
+            for chunk in _chunks(path, whole):
+                yield chunk, _owners_of(chunk)
+    except (LoadError, ValueError, csv.Error) as exc:
+        raise NotBatchable(f"{path.name} read a chunk at a time: {exc}") from None
 
 
-def _kept_in(sent: deque, chunks: Iterator) -> Iterator:
+def _kept_in(sent: deque, room: threading.Semaphore, stop: threading.Event, chunks: Iterator) -> Iterator:
     for chunk in chunks:
+        room.acquire()
+        if stop.is_set():
+            return
         sent.append(chunk)
         yield chunk
 
@@ -210,14 +238,14 @@ def _opened(path: Path):
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
 
 
-def _chunks(path: Path) -> Iterator[list[tuple[int, bytes]]]:
+def _chunks(path: Path, whole: Callable[[bytes], bool]) -> Iterator[list[tuple[int, bytes]]]:
     """The file's data lines with their row numbers (the header is row 1), a chunk at a time."""
     chunk: list[tuple[int, bytes]] = []
     with _opened(path) as f:
         f.readline()
         for number, line in enumerate(f, start=2):
             line = line.removesuffix(b"\n")
-            if not whole_line(line) or b"\r" in line[:-1]:
+            if not whole(line) or b"\r" in line[:-1]:
                 raise NotBatchable(f"{path.name} row {number}: a record goes on past its line")
             chunk.append((number, line))
             if len(chunk) == CHUNK_LINES:
