@@ -3,7 +3,8 @@
 Each stage takes plain data and returns plain data; this module runs them in order, one short
 function per stage, reports progress, and decides whether input problems stop the build. The
 quick rebuild of a session (`incremental/session.py`) calls these functions too: it never has a
-copy of its own.
+copy of its own. A large export goes through the same stages a batch of customers at a time
+(`_build_in_batches`, with `read/spill.py`), so that memory follows the batch, not the export.
 """
 
 from __future__ import annotations
@@ -421,8 +422,8 @@ class Batches:
 
 
 def _batches(config: Config, progress: Progress, result: BuildResult, folder: Path, count: int) -> Batches | None:
-    """Each batch read and modelled, its books set aside; None when the export must be read whole
-    (the problems found meanwhile forgotten: the whole read finds them again)."""
+    """Each batch read and modelled for its problems and customers; None when the export must be
+    read whole (the problems found meanwhile forgotten: the whole read finds them again)."""
     try:
         with garbage_collection_paused():
             return _read_in_batches(config, progress, result.problems, folder, count)
