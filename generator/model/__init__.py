@@ -8,7 +8,7 @@ figures.py    what no single record holds: aging, balances, stage counts, spend,
 
 from __future__ import annotations
 
-from .canonical import CustomerBook, Ledger, document_files
+from .canonical import CustomerBook, Ledger, Line, document_files
 from .ledger import ACROSS_CUSTOMERS, UNKNOWN_REFERENCE, UNOPENABLE, build_ledger, newest_export_date, warn_unopenable
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "UNOPENABLE",
     "CustomerBook",
     "Ledger",
+    "Line",
     "build_ledger",
     "document_files",
     "newest_export_date",

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..faults import moment
 from .state import STATE_DIR, BuildMode, BuildState, remember_folders, state_key, write_state
@@ -30,11 +30,17 @@ from .swap import exchange
 from .switch import finish_switch, switch, unit_of
 
 
-def _target(root: Path, relative: str) -> Path:
-    parts = PurePosixPath(relative).parts
+def _inside_path(relative: str) -> str:
+    """`relative` without empty or `.` parts, once it is sure to stay inside the folder it is
+    joined to (string work: a build writes tens of thousands of files)."""
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
     if not parts or relative.startswith("/") or ".." in parts:
         raise ValueError(f"refusing to write outside the output folder: {relative!r}")
-    return root.joinpath(*parts)
+    return "/".join(parts)
+
+
+def _target(root: Path, relative: str) -> Path:
+    return root / _inside_path(relative)
 
 
 @dataclass
@@ -67,9 +73,9 @@ class StagedOutput:
         self.staged: list[str] = []  # written paths of the files this build made
         self.files = 0
         self.bytes = 0
-        self._folders: set[Path] = set()  # made already (by this process): a portal has many files
+        self._folders: dict[str, str] = {}  # output folder -> its staging folder, made (`_made_folder`)
         self._real_output = os.path.realpath(output_dir)
-        self._inside: dict[Path, bool] = {}  # output folder -> not reached through a link (`_really_inside`)
+        self._inside: dict[str, bool] = {}  # output folder -> not reached through a link (`_really_inside`)
         self.written_state: BuildState | None = None  # the state, once committed
         self.pages = 0  # what the plan made, kept in the state for a no-op build to report
         self.portals: list[list] = []  # [folder, pages, files] per portal
@@ -97,24 +103,27 @@ class StagedOutput:
         """Write one file into staging (safe to call from worker processes). A file the output
         already holds byte for byte is linked instead: a new file costs the file system ten times
         what a link does, and a full build over an unchanged site makes every file again."""
-        target = _target(self.staging, relative)
-        self._make_folder(target.parent)
-        existing = _target(self.output_dir, relative)
-        if not (self._really_inside(existing.parent) and _linked_if_same(existing, target, data)):
-            _written_anew(target, data)
+        folder, _, name = _inside_path(relative).rpartition("/")
+        target, existing = os.path.join(self._made_folder(folder), name), os.path.join(self.output_dir, folder, name)
+        if not (self._really_inside(folder) and _linked_if_same(existing, target, data)):
+            _written_anew(Path(target), data)
 
-    def _really_inside(self, folder: Path) -> bool:
+    def _really_inside(self, folder: str) -> bool:
         """Whether a folder of the output is in it, not reached through a link to a folder
         elsewhere (asked once a folder: resolving a path is a tenth of what linking a file costs)."""
         inside = self._inside.get(folder)
         if inside is None:
-            inside = self._inside[folder] = Path(os.path.realpath(folder)).is_relative_to(self._real_output)
+            real = os.path.realpath(os.path.join(self.output_dir, folder))
+            inside = self._inside[folder] = Path(real).is_relative_to(self._real_output)
         return inside
 
-    def _make_folder(self, folder: Path) -> None:
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
+    def _made_folder(self, folder: str) -> str:
+        """The staging folder of an output folder, made (once by this process: a portal has many files)."""
+        made = self._folders.get(folder)
+        if made is None:
+            made = self._folders[folder] = os.path.join(self.staging, folder)
+            os.makedirs(made, exist_ok=True)
+        return made
 
     def record(self, logical: str, written: str, sha256: str, size: int, links: tuple[str, ...] = ()) -> None:
         """A file this build made (it is in staging)."""
@@ -267,7 +276,7 @@ def _written_anew(target: Path, data: bytes) -> None:
         os.replace(temporary, target)
 
 
-def _linked_if_same(existing: Path, target: Path, data: bytes) -> bool:
+def _linked_if_same(existing: str, target: str, data: bytes) -> bool:
     """Link `existing` as `target` if it is this build's own plain file holding exactly `data`
     (compared, not assumed: the output may have been altered since it was built). Only a file no
     one else can change afterwards: ours, written by no one else, linked from nowhere else (the

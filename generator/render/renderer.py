@@ -30,23 +30,9 @@ from .qr import payment_qr
 from .rendered import RenderedFile, RenderedMessage, Sealer, Unsealed
 from .theme import Theme
 
-
-def _formatting_filter(method: str) -> Callable:
-    """`{{ amount|money }}` formats with the page's formatter (its customer's language and
-    currency). Filters rather than `fmt.money(amount)` calls because Jinja resolves a filter
-    once per template, while every call goes through its runtime checks: lists and invoices
-    format thousands of values."""
-
-    @pass_context
-    def apply(context, value, *args):
-        return getattr(context["fmt"], method)(value, *args)
-
-    return apply
-
-
 DECOY_TYPE = "application/octet-stream"  # never shown as a page; as long as "text/html; charset=utf-8"
 
-FORMATTING_FILTERS = {name: _formatting_filter(name) for name in ("money", "number", "date", "month", "percent")}
+FORMATTING_FILTERS = ("money", "number", "date", "month", "percent")
 
 
 class RenderError(Exception):
@@ -115,7 +101,9 @@ class Renderer:
         )
         self._translated: dict[tuple[object, str, bool], str] = {}
         self.env.globals.update(_=self.translate, gettext=self.translate)
-        self.env.filters.update(markdown=self.markdown, state=self.state_badge, words=self.words, **FORMATTING_FILTERS)
+        self.fmt: Formatter | None = None  # the page's formats (its customer's language, currency): per page
+        self.env.filters.update({name: self._formatting(name) for name in FORMATTING_FILTERS})
+        self.env.filters.update(markdown=self.markdown, state=self.state_badge, words=self.words)
         self.env.filters["plain_decimal"] = lambda amount: format(amount, "f")  # as machines read it: 1234.50
         self.env.globals.update(
             site=config.site,
@@ -148,6 +136,19 @@ class Renderer:
             text = self.translations.gettext(message)
             text = self._translated[key] = Markup(text) if eval_ctx.autoescape else text
         return text % variables if variables or "%" in text else text
+
+    def _formatting(self, method: str) -> Callable:
+        """`{{ amount|money }}` formats with the page's formatter. Filters rather than
+        `fmt.money(amount)` calls, and the formatter read here rather than from the page's context,
+        because a call from a template goes through Jinja's runtime checks and a context lookup:
+        lists and invoices format hundreds of thousands of values. The filter still takes the
+        context, so that Jinja never formats a constant once when it compiles the template."""
+
+        @pass_context
+        def apply(context, value, *args):
+            return getattr(self.fmt, method)(value, *args)
+
+        return apply
 
     def formatter(self, language: str, currency: str, date_format: str) -> Formatter:
         key = (language, currency, date_format)
@@ -283,7 +284,7 @@ class Renderer:
     ) -> str:
         site = self.config.site
         language, settings = self.speak_for(portal)
-        fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
+        fmt = self.fmt = self.formatter(language, portal.currency if portal else site.currency, settings.date_format)
         prefix = prefix if prefix is not None else ("../" if portal else "")
         helpers = self.helpers(portal, settings, language, fmt, prefix)
         try:

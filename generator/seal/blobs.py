@@ -26,9 +26,13 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from isal import isal_zlib
 
 MAGIC = b"PTC2"
-DEFLATE_LEVEL = 1  # pages are padded to a size class anyway: level 6 saves 2% of bytes for 60% more time
+# Pages are deflated by ISA-L at its level 1: a third of zlib's level 1 time for the same size
+# (Online Retail's pages: 36 against 117 µs each, 1% larger); they are padded to a size class anyway.
+DEFLATE_LEVEL = 1
+RAW_DEFLATE = -15  # no zlib header: the browser's 'deflate-raw'
 VERSION_LABEL = b"portico/2"
 KEY_ID_BYTES = 16
 KEY_BYTES = 32
@@ -122,10 +126,7 @@ def seal(
     """Compress then encrypt one file; `path` is its published path, '<portal>/<name>'. With
     `size_classes`, the plaintext is padded to the smallest of that many bytes, twice as many, … .
     `random` content (a decoy) is stored, not deflated: the same stream format and size, no search."""
-    level = 0 if random else DEFLATE_LEVEL
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate: the browser's 'deflate-raw'
-    packed = compressor.compress(media_type.encode("utf-8") + b"\n" + content) + compressor.flush()
-    plaintext = _pad(packed, size_classes)
+    plaintext = _pad(_deflated(media_type.encode("utf-8") + b"\n" + content, random), size_classes)
     aad = associated_data(keys.key_id, path)
     cek = keys.content_key(path, epoch)
     wrap_nonce = _mac(keys.file_key, "wrap", path.encode("utf-8"), cek)[:12]
@@ -133,6 +134,12 @@ def seal(
     wrapped = AESGCM(keys.data_key).encrypt(wrap_nonce, cek, aad)
     body = AESGCM(cek).encrypt(body_nonce, plaintext, aad)
     return HEADER.pack(MAGIC, keys.key_id, wrap_nonce, wrapped, body_nonce) + body
+
+
+def _deflated(data: bytes, random: bool) -> bytes:
+    if random:  # zlib's level 0 stores: ISA-L has no such level
+        return zlib.compress(data, 0, RAW_DEFLATE)
+    return isal_zlib.compress(data, DEFLATE_LEVEL, RAW_DEFLATE)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,6 @@ def open_blob(blob: bytes, path: str, *, data_key: bytes | None = None, content_
     except InvalidTag:
         raise DecryptError("the key does not open this file, or the file was altered") from None
     (length,) = struct.unpack_from(">I", plaintext)
-    packed = zlib.decompress(plaintext[4 : 4 + length], -15)
+    packed = zlib.decompress(plaintext[4 : 4 + length], RAW_DEFLATE)
     media_type, _, content = packed.partition(b"\n")
     return Opened(media_type.decode("utf-8"), content)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import posixpath
 import re
 from pathlib import PurePosixPath
 
@@ -49,7 +50,7 @@ def url_safe(text: str) -> str:
 
 def media_type(path: str) -> str:
     """The Content-Type of a site file, from its name."""
-    suffix = PurePosixPath(path).suffix.lower()
+    suffix = posixpath.splitext(path)[1].lower()
     return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
