@@ -207,6 +207,7 @@ def test_direct_link_opens_its_document_only_and_leaves_the_address_bar(page, de
     assert "#k=" in link
     page.goto(link)
     page.wait_for_selector(f"h1:has-text('{invoice}')")
+    page.wait_for_selector(".direct-link-banner")  # the opened page's scripts have run (they follow the text)
     assert "#" not in page.url and "k=" not in page.url
     assert page.locator("nav.site-nav").count() == 0  # no way into pages the link cannot open ...
     page.click(".direct-link-banner a")  # ... but the sign-in: anything else needs a password
