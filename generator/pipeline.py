@@ -314,7 +314,7 @@ def _build(
             if batches is not None:
                 _build_in_batches(config, options, progress, result, inputs, previous, batches)
                 return
-    with garbage_collection_paused():  # millions of objects that live as long as the build, and no cycles
+    with garbage_collection_paused(keep=True):  # millions of objects that live as long as the build, no cycles
         workshop, plan = _planned(config, options, progress, result, remember, inputs, prepare)
     out = _staged(config, options, result, inputs, workshop, previous)
     result.portals = summaries(plan)
@@ -425,7 +425,7 @@ def _batches(config: Config, progress: Progress, result: BuildResult, folder: Pa
     """Each batch read and modelled for its problems and customers; None when the export must be
     read whole (the problems found meanwhile forgotten: the whole read finds them again)."""
     try:
-        with garbage_collection_paused():
+        with garbage_collection_paused(keep=True):
             return _read_in_batches(config, progress, result.problems, folder, count)
     except NotBatchable as exc:
         progress.stage(f"Reading the export whole ({exc})")
@@ -648,7 +648,7 @@ def prepare_keys(
     try:
         with exclusive(keystore_file, f"the keystore {keystore_file}"):
             inputs = InputDigests.take(config)
-            with garbage_collection_paused():
+            with garbage_collection_paused(keep=True):
                 export = read_stage(config, result.problems, progress, owners)
                 ledger = model_stage(config, export, result.problems, progress)
             check_names(config, ledger, result.problems)
