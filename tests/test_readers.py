@@ -181,6 +181,40 @@ def test_rows_of_one_document_are_grouped_into_lines(site):
     assert sum(line.total for line in lines_of(orders["A-1"])) == Decimal("6.00")
 
 
+def test_rows_blank_in_a_skip_field_are_left_out_and_counted_by_field(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price\n"
+        "A-1,C1,2026-05-01,X,2,1.50\n"
+        "A-2,,2026-05-03,Z,1,9.99\n"
+        "A-1,C1,,Y,1,3.00\n"
+        "A-3,  ,,Y,1,3.00\n",
+    )
+    raw = minimal_config()
+    raw["exports"]["orders"]["skip_when_blank"] = ["date", "customer"]
+    export, problems = read(site, raw)
+    assert [r.fields["number"] for r in export["orders"]] == ["A-1"]
+    assert export["orders"][0].rows == 1
+    # each row counted once, under its first blank field in the mapping's order (customer, date)
+    assert dict(problems.skipped) == {
+        "orders (orders.csv): rows with no customer": 2,
+        "orders (orders.csv): rows with no date": 1,
+    }
+
+
+def test_a_skip_field_whose_column_is_missing_skips_no_row(site):
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", ORDERS)
+    raw = minimal_config()
+    raw["exports"]["orders"]["columns"]["status"] = "state"  # not in the file
+    raw["exports"]["orders"]["skip_when_blank"] = ["status"]
+    export, problems = read(site, raw)
+    assert [r.fields["number"] for r in export["orders"]] == ["A-1"]
+    assert not problems.skipped
+    assert [(p.column, p.kind) for p in problems.errors] == [("state", "missing-column")]
+
+
 def test_lines_from_a_file_of_their_own(site):
     site.file("customers.csv", CUSTOMERS)
     site.file("orders.csv", "order,customer,date\nA-1,C1,2026-05-01\nA-2,C2,2026-05-03\n")

@@ -380,13 +380,13 @@ class ExportReader:
     def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
         if not source.skip_when_blank:
             return False
-        for fm in mapper.maps:
-            if fm.name in source.skip_when_blank and not fm.text(row, {}, mapper.nulls):
-                self.problems.skip(self._skipped_reason(mapper, fm.name))
-                if self.owners is not None:
-                    self.owners.own(mapper.file, number, SKIPPED)
-                return True
-        return False
+        blank = mapper.first_blank(source.skip_when_blank, row)
+        if blank is None:
+            return False
+        self.problems.skip(self._skipped_reason(mapper, blank))
+        if self.owners is not None:
+            self.owners.own(mapper.file, number, SKIPPED)
+        return True
 
     def _compare_header(
         self, record: Record, fields: dict[str, Any], number: int, mapper: RowMapper, source: Source

@@ -189,7 +189,7 @@ def _csv_rows(header: list[str], numbered: Iterator[tuple[int, list[str]]]) -> I
         if len(cells) != width:
             yield number, MisfitRow(len(cells), width)
             continue
-        yield number, dict(zip(header, cells, strict=True))
+        yield number, dict(zip(header, cells, strict=False))  # (as long as the header: checked above)
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,7 @@ class RowMapper:
         self.required = frozenset(required)
         self.parser = parser
         self.nulls = parser.options.null_values
+        self._named: dict[tuple[str, ...], list[FieldMap]] = {}  # some fields' maps, by their names
         self.problems = problems
         self.file = file
         self.entity = entity
@@ -216,6 +217,18 @@ class RowMapper:
                 ok = False
         return fields, ok
 
+    def first_blank(self, names: list[str], row: dict[str, str]) -> str | None:
+        """The first of these fields that is blank in the row (None: none is). A field whose
+        column the file lacks is not mapped, so never blank."""
+        key = tuple(names)
+        maps = self._named.get(key)
+        if maps is None:
+            maps = self._named[key] = [fm for fm in self.maps if fm.name in names]
+        for fm in maps:
+            if not fm.text(row, {}, self.nulls):
+                return fm.name
+        return None
+
     def without_columns(self, missing: list[str]) -> bool:
         """Leave out the fields these absent columns would give (they read as blank); False when
         one of them is required, so that no row can be used."""
@@ -223,6 +236,7 @@ class RowMapper:
         if any(fm.name in self.required for fm in lost):
             return False
         self.maps = [fm for fm in self.maps if fm not in lost]
+        self._named.clear()
         return True
 
     def columns(self) -> set[str]:
