@@ -931,9 +931,11 @@ class Config(Strict):
     def settings_for(self, customer_id: str, group: str = "") -> PortalConfig:
         """A customer's portal settings: global, then its group's, then its own keys."""
         key = (group if group in self.groups else "", customer_id if customer_id in self.customers else "")
-        if key not in self._layers:
-            self._layers[key] = layered(self.portal, [self.groups.get(key[0]), self.customers.get(key[1])])
-        return self._layers[key]
+        layers = self._layers  # (a private attribute: pydantic looks it up slowly, and this runs per document)
+        settings = layers.get(key)
+        if settings is None:
+            settings = layers[key] = layered(self.portal, [self.groups.get(key[0]), self.customers.get(key[1])])
+        return settings
 
     def all_settings(self) -> list[PortalConfig]:
         """Every combination of layers a customer can end up with (for the files they name)."""

@@ -32,11 +32,9 @@ ENGINE_VERSION = "5"
 
 
 def digest(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode("utf-8") if isinstance(part, str) else part)
-        h.update(b"\0")
-    return h.hexdigest()
+    """The parts, each ended by a NUL, hashed in one call (every planned file takes one)."""
+    encoded = [part.encode("utf-8") if isinstance(part, str) else part for part in parts]
+    return hashlib.sha256(b"\0".join(encoded) + b"\0").hexdigest()
 
 
 def _line_reduced(line: Line) -> tuple:
