@@ -215,7 +215,7 @@ class Source(FileOptions):
     columns: Columns
     """Canonical field → column (see the entity fields below)."""
     skip_when_blank: list[str] = Field(default_factory=list)
-    """Fields whose blank value means: skip the row on purpose and count it (not an error)."""
+    """Fields whose blank value means: skip the row on purpose and count it (not an error), under the first of them (in the mapping's order) that is blank. A field whose column the file lacks is reported once and skips no row."""
     group_by: str | None = None
     """The field shared by the rows of one record, when the export has one row per line item."""
     on_conflict: Literal["error", "first"] = "error"
