@@ -94,6 +94,24 @@ def test_an_export_built_in_batches_is_byte_for_byte_the_export_built_whole(proj
     assert build_report(in_batches)["batches"] == in_batches.batches >= 3 and build_report(at_once)["batches"] == 0
 
 
+def test_each_batch_is_read_once_its_rendering_loads_the_books_its_reading_modelled(project, monkeypatch):  # noqa: F811
+    """Reading and modelling a batch is most of what a batch costs besides rendering: the books
+    the first reading modelled wait in the private batch folder for the batch's rendering."""
+    larger(project)
+    reads = project.root / "reads.log"  # (batches are read in forked processes: counted in a file)
+    read = spill.Spill.read
+
+    def counted(self, config, batch, *args, **kwargs):
+        with open(reads, "a") as log:
+            log.write(f"{batch}\n")
+        return read(self, config, batch, *args, **kwargs)
+
+    monkeypatch.setattr(spill.Spill, "read", counted)
+    in_batches, at_once, _ = both_ways(project)
+    assert sorted(int(line) for line in reads.read_text().split()) == list(range(in_batches.batches))
+    assert_same(in_batches, at_once, project)
+
+
 def test_bad_rows_are_reported_once_each_as_a_whole_read_reports_them(project):  # noqa: F811
     larger(project, MORE_ORDERS + BAD_ORDERS)
     in_batches, at_once, stages = both_ways(project)

@@ -63,15 +63,15 @@ class Spill:
     def customers_of(self, batch: int) -> set[str]:
         return {customer for customer in self.customers if batch_of(customer, self.batches) == batch}
 
-    def read(self, config: Config, batch: int, parallel: bool | None = False) -> tuple[Export, ProblemLog]:
-        """The batch's records, and the problems reading them reported (`parallel`: as `read_export`;
-        a worker of a pool may not fork)."""
+    def read(self, config: Config, batch: int) -> tuple[Export, ProblemLog]:
+        """The batch's records, and the problems reading them reported (read in this process: a
+        worker of a pool may not fork)."""
         selection = {
             name: LineSelection(f.header, list(heapq.merge(_lines(f.batches[batch]), _lines(f.shared))))
             for name, f in self.files.items()
         }
         problems, owners = ProblemLog(), RowOwners()
-        export = read_export(config, problems, parallel=parallel, owners=owners, selection=selection)
+        export = read_export(config, problems, parallel=False, owners=owners, selection=selection)
         if "contacts" in export:  # the contacts staff added are read whole: each batch keeps its customers'
             export["contacts"] = [r for r in export["contacts"] if self._ours(r.fields.get("customer"), batch)]
         customers = self.customers_of(batch)
