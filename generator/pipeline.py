@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -523,14 +523,21 @@ def _modelled_file(folder: Path, batch: int) -> Path:
 def _keep_modelled(ledger: Ledger, folder: Path, batch: int) -> None:
     """A batch's modelled books, for its rendering to load instead of reading and modelling the
     batch again (loading takes a sixth of that, in the process that then renders). Pickled into
-    the build's own batch folder: this user's only, written by no one else, removed with it."""
+    the build's own batch folder (this user's only, written by no one else, removed with it),
+    a book at a time: a pickle remembers every object it wrote until it ends, which for a whole
+    batch would cost more memory than the batch's records."""
     with open(_modelled_file(folder, batch), "xb") as file:
-        pickle.dump(ledger, file, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((replace(ledger, books={}), len(ledger.books)), file, protocol=pickle.HIGHEST_PROTOCOL)
+        for customer_id, book in ledger.books.items():
+            pickle.dump((customer_id, book), file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _modelled(folder: Path, batch: int) -> Ledger:
-    with open(_modelled_file(folder, batch), "rb") as file:
-        return pickle.load(file)
+    """The books `_keep_modelled` left, which live as long as the batch's process (so frozen)."""
+    with open(_modelled_file(folder, batch), "rb") as file, garbage_collection_paused(keep=True):
+        ledger, count = pickle.load(file)
+        ledger.books = dict(pickle.load(file) for _ in range(count))
+        return ledger
 
 
 def _place(problem: Problem) -> tuple:
