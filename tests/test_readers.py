@@ -15,7 +15,7 @@ from generator.model.canonical import make_line
 from generator.problems import ProblemLog
 from generator.read import RowOwners, read_export
 from generator.read.formats import ReadOptions, open_rows
-from generator.read.records import LISTED_AHEAD
+from generator.read.records import LISTED_AHEAD, SKIPPED
 
 CUSTOMERS = 'id,name\nC1,Café Müller\nC2,"Smith, Jones & Co"\n'
 ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
@@ -314,3 +314,66 @@ def test_row_owners_merge_far_and_listed_rows_alike():
     assert one.owner("f", 5) == "\0shared" and one.owner("f", 3) == "A"
     assert one.owner("f", 199_999_999) == one.owner("g", 2) == "\0skipped"
     assert len(one.rows["f"]) == 10
+
+
+def test_reading_only_whose_rows_are_finds_the_owners_a_full_read_finds(site):
+    """The batched build's first pass maps only the fields that decide whose a row is (and those
+    they are worked out from, here a customer made from another field's text); every other field
+    and the lines stay unread. Owners, claimed numbers, skipped rows and bad rows are a full read's."""
+    site.file("customers.csv", 'id,name\nC1,Alpha\nC2,Beta\nC3,"Gamma, Ltd"\n')
+    site.file(
+        "orders.csv",
+        "order,rep,date,sku,qty,price\n"
+        "A-1,acct C1,2026-05-01,X,2,1.50\n"
+        "A-1,acct C1,not a date,Y,x,3\n"  # bad cells the first pass never parses: still C1's
+        "A-2,acct C2,2026-05-03,Z,1,9.99\n"
+        "A-2,acct C3,2026-05-03,Z,1,9.99\n"  # one number, two customers: the record's (left out, for both)
+        "A-3,,2026-05-04,Z,1,1\n"  # no customer: skipped
+        "A-4,acct C3,,Z,1,1\n"  # no date: skipped, counted under date
+        "A-5,acct C3,2026-05-04,Z\n"  # fields do not line up: a bad row
+        "A-6,acct C2,2026-05-05,Q,1,2\n",
+    )
+    raw = minimal_config()
+    raw["exports"]["orders"]["columns"] = {
+        "number": "order",
+        "sales_rep": {"column": "rep", "match": r"^acct (\w+)$"},
+        "customer": {"template": "{sales_rep}"},
+        "date": "date",
+    }
+    raw["exports"]["orders"]["skip_when_blank"] = ["customer", "date"]
+    config = site.load(raw)
+    runs = {}
+    for only in (False, True):
+        problems, owners = ProblemLog(), RowOwners()
+        export = read_export(config, problems, parallel=False, owners=owners, owners_only=only)
+        skipped_rows = [(p.file, p.row, p.kind) for p in problems.problems if owners.owner(p.file, p.row) == SKIPPED]
+        runs[only] = (owners.rows, owners.far, owners.keys, dict(problems.skipped), skipped_rows)
+        if only:
+            assert all(r.lines is None for r in export["orders"])
+            assert {name for r in export["orders"] for name, value in r.fields.items() if value is not None} == {
+                "number",
+                "customer",
+                "sales_rep",
+                "date",  # a skip field
+            }
+    assert runs[True] == runs[False]
+    rows, _, keys, skipped, bad = runs[True]
+    assert rows["orders.csv"][2:] == ["C1", "C1", "C2", "C2", SKIPPED, SKIPPED, SKIPPED, "C2"]
+    assert keys[("orders", "A-1")] == "C1" and keys[("orders", "A-6")] == "C2"
+    assert skipped == {"orders (orders.csv): rows with no customer": 1, "orders (orders.csv): rows with no date": 1}
+    assert bad == [("orders.csv", 8, "bad-row")]
+
+
+def test_a_skip_field_whose_cell_does_not_match_its_pattern_is_reported_not_raised(site):
+    """Not blank, so the row is not skipped: mapping it says what is wrong, and where (a
+    mismatched cell used to escape the reader as a traceback)."""
+    site.file("customers.csv", CUSTOMERS)
+    site.file("orders.csv", "order,customer,date,sku,qty,price\nA-1,xC1,2026-05-01,X,2,1.50\nA-2,,2026-05-01,X,2,1\n")
+    raw = minimal_config()
+    raw["exports"]["orders"]["columns"]["customer"] = {"column": "customer", "match": r"^C\d+$"}
+    raw["exports"]["orders"]["skip_when_blank"] = ["customer"]
+    export, problems = read(site, raw)
+    assert [(r.fields["number"], r.bad) for r in export["orders"]] == [("A-1", True)]
+    assert [(p.row, p.column, p.kind) for p in problems.errors] == [(2, "customer", "bad-text")]
+    assert "does not match the pattern" in problems.errors[0].message
+    assert dict(problems.skipped) == {"orders (orders.csv): rows with no customer": 1}

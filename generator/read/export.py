@@ -80,6 +80,7 @@ class ExportReader:
         on_rows: Callable[[int], None] | None = None,
         owners: RowOwners | None = None,
         selection: dict[str, LineSelection] | None = None,
+        owners_only: bool = False,
     ):
         self.exports = config.exports
         self.folder = config.export_dir
@@ -88,6 +89,7 @@ class ExportReader:
         self.on_rows = on_rows or (lambda n: None)
         self.owners = owners  # filled in while reading, when given
         self.selection = selection or {}  # file -> only these lines of it
+        self.owners_only = owners_only  # map only the fields that tell whose a row is, and no lines
         self._conflicts_seen: set[tuple[str, Any, str, Any]] = set()
         self._lookup_tables: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
 
@@ -131,11 +133,12 @@ class ExportReader:
 
     def read_entity(self, name: str, source: Source, folder: Path | None = None) -> list[Record]:
         entity = ENTITIES[name]
+        only = frozenset(_whose_fields(name, source)) if self.owners_only else None
         mapper, rows = self._open(
-            name, source.file, source, source.columns, entity.fields, entity.required, folder or self.folder
+            name, source.file, source, source.columns, entity.fields, entity.required, folder or self.folder, only
         )
         line_mapper = None
-        if source.lines is not None and source.lines.file is None:
+        if source.lines is not None and source.lines.file is None and not self.owners_only:
             line_mapper = self._mapper(
                 name, source.file, (source.lines, source), source.lines.columns, LINE_FIELDS, entity.line_required
             )
@@ -152,10 +155,11 @@ class ExportReader:
         columns: dict[str, ColumnSpec],
         types: dict[str, str],
         required: tuple[str, ...],
+        only: frozenset[str] | None = None,
     ) -> RowMapper:
         parser = ValueParser(_parse_options(self.exports, *layers))
         maps = field_maps(columns, types, self._lookups(columns.values()))
-        return RowMapper(maps, required, parser, self.problems, file, entity)
+        return RowMapper(maps, required, parser, self.problems, file, entity, only)
 
     def _lookups(self, specs) -> dict[int, LookupTable]:
         """The tables these columns look values up in (each file read once), by id of their spec."""
@@ -191,9 +195,10 @@ class ExportReader:
         types: dict[str, str],
         required: tuple[str, ...],
         folder: Path | None = None,
+        only: frozenset[str] | None = None,
     ) -> tuple[RowMapper, Iterator]:
         path = (folder or self.folder) / file
-        mapper = self._mapper(entity, file, (options,), columns, types, required)
+        mapper = self._mapper(entity, file, (options,), columns, types, required, only)
         try:
             if file in self.selection and path == self.folder / file:  # (not a file of the same name elsewhere)
                 table = self.selection[file].table(path, _read_options(self.exports, options, path))
@@ -450,6 +455,12 @@ class ExportReader:
                 parent.bad = True
 
 
+def _whose_fields(entity: str, source: Source) -> set[str]:
+    """The fields that decide whose a row is, which numbers it claims, and whether it is skipped."""
+    fields = {owner_field(entity), ENTITIES[entity].key, source.group_by, *source.skip_when_blank}
+    return fields - {None}
+
+
 PARALLEL_READ_BYTES = 4 * 1024 * 1024
 _SIDE_JOB: dict = {}  # set before forking; the worker inherits it
 
@@ -472,6 +483,8 @@ def read_export(
     parallel: bool | None = None,
     owners: RowOwners | None = None,
     selection: dict[str, LineSelection] | None = None,
+    owners_only: bool = False,
 ) -> Export:
-    """`owners`: filled with whose each row is; `selection`: read only these lines of these files."""
-    return ExportReader(config, problems, on_rows, owners, selection).read(parallel)
+    """`owners`: filled with whose each row is; `selection`: read only these lines of these files;
+    `owners_only`: records of only what `owners` needs (fields deciding whose a row is, no lines)."""
+    return ExportReader(config, problems, on_rows, owners, selection, owners_only).read(parallel)

@@ -163,8 +163,11 @@ class RowMapper:
         problems: ProblemLog,
         file: str,
         entity: str,
+        only: frozenset[str] | None = None,
     ):
         self.maps = maps
+        self.only = only  # map only these fields (and what they are worked out from); None: all
+        self._mapped = self._maps_of(only)
         self.required = frozenset(required)
         self.parser = parser
         self.nulls = parser.options.null_values
@@ -183,7 +186,7 @@ class RowMapper:
         fields: dict[str, Any] = {}
         texts: dict[str, str] = {}
         ok = True
-        for fm in self.maps:
+        for fm in self._mapped:
             try:
                 if fm.expression is not None:
                     fields[fm.name] = fm.expression.evaluate(fields)
@@ -219,13 +222,20 @@ class RowMapper:
 
     def first_blank(self, names: list[str], row: dict[str, str]) -> str | None:
         """The first of these fields that is blank in the row (None: none is). A field whose
-        column the file lacks is not mapped, so never blank."""
+        column the file lacks is not mapped, so never blank; nor is a text that cannot be read
+        (a cell not matching the field's pattern): mapping the row reports it, and what is
+        worked out from such a field reads it as blank, as in `map`."""
         key = tuple(names)
         maps = self._named.get(key)
         if maps is None:
-            maps = self._named[key] = [fm for fm in self.maps if fm.name in names]
+            maps = self._named[key] = self._maps_of(frozenset(names))  # (with what their templates read)
+        texts: dict[str, str] = {}
         for fm in maps:
-            if not fm.text(row, {}, self.nulls):
+            try:
+                text = texts[fm.name] = fm.text(row, texts, self.nulls)
+            except ValueError:
+                continue
+            if not text and fm.name in names:
                 return fm.name
         return None
 
@@ -236,16 +246,32 @@ class RowMapper:
         if any(fm.name in self.required for fm in lost):
             return False
         self.maps = [fm for fm in self.maps if fm not in lost]
+        self._mapped = self._maps_of(self.only)
         self._named.clear()
         return True
+
+    def _maps_of(self, names: frozenset[str] | None) -> list[FieldMap]:
+        """The maps of these fields and of the fields their templates and expressions read, in order."""
+        if names is None:
+            return self.maps
+        by_name = {fm.name: fm for fm in self.maps}
+        wanted: set[str] = set()
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name in by_name and name not in wanted:
+                wanted.add(name)
+                fm = by_name[name]
+                todo += fm.needs | (fm.expression.names if fm.expression is not None else set())
+        return [fm for fm in self.maps if fm.name in wanted]
 
     def columns(self) -> set[str]:
         """The columns the file must have (a template's placeholders may name fields instead)."""
         return {c for fm in self.maps for c in fm.named}
 
     def raw_columns(self) -> tuple[str, ...]:
-        """Every column a field's text depends on, templates' placeholders included."""
-        return tuple(sorted({c for fm in self.maps for c in fm.needs}))
+        """Every column a mapped field's text depends on, templates' placeholders included."""
+        return tuple(sorted({c for fm in self._mapped for c in fm.needs}))
 
 
 def mapper_column(mapper: RowMapper, field_name: str) -> str:

@@ -208,7 +208,7 @@ def _owners_of(chunk: list[tuple[int, bytes]]) -> tuple[list[str], list, Problem
     selection = {other: LineSelection(header, []) for other, header in headers.items()}
     selection[name] = LineSelection(headers[name], chunk)
     probe, owners = ProblemLog(), RowOwners()
-    read_export(config, probe, parallel=False, owners=owners, selection=selection)
+    read_export(config, probe, parallel=False, owners=owners, selection=selection, owners_only=True)
     probe.problems = [
         p for p in probe.problems if p.file == name and p.row is not None and owners.owner(name, p.row) == SKIPPED
     ]
