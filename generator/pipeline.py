@@ -560,6 +560,7 @@ def _build_in_batches(
     workshop, _ = _planned(config, options, progress, result, False, inputs, None, batches)
     result.unopenable, result.batches = workshop.ledger.unopenable(), batches.spill.batches
     out = _staged(config, options, result, inputs, workshop, previous)
+    workshop.renderer.load_templates()  # once, not in every worker of every batch
     result.engine = EngineReport(workers=0)
     site_files: set[str] = set()  # rendered with an earlier batch: the site's own files, files portals share
     portals: list[PortalSummary] = []

@@ -18,6 +18,7 @@ from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
 from generator.read import spill
 from generator.read.spill import batches_for
+from generator.render.compiled import CompiledTemplates
 
 MORE_CUSTOMERS = "".join(f"D{i},Delta {i},trade,yes\n" for i in range(40))
 MORE_CONTACTS = "".join(f"D{i},Dee {i},dee{i}@delta.example\n" for i in range(40))
@@ -110,6 +111,25 @@ def test_each_batch_is_read_once_its_rendering_loads_the_books_its_reading_model
     in_batches, at_once, _ = both_ways(project)
     assert sorted(int(line) for line in reads.read_text().split()) == list(range(in_batches.batches))
     assert_same(in_batches, at_once, project)
+
+
+def test_the_themes_templates_are_compiled_once_not_in_every_batch(project, monkeypatch):  # noqa: F811
+    """Every batch renders in a process forked from the build's: the templates it loaded before
+    the first batch are every batch's (compiling them is most of what a small batch renders)."""
+    larger(project)
+    compiled = project.root / "compiled.log"  # (batches render in forked processes: counted in a file)
+    dump = CompiledTemplates.dump_bytecode
+
+    def counted(self, bucket):
+        with open(compiled, "a") as log:
+            log.write(f"{bucket.key}\n")
+        return dump(self, bucket)
+
+    monkeypatch.setattr(CompiledTemplates, "dump_bytecode", counted)
+    in_batches = build(project.load(batched(project.raw)), BuildOptions(encrypt=True, full=True), Progress())
+    assert in_batches.ok and in_batches.batches >= 3, in_batches.failure
+    keys = compiled.read_text().split()
+    assert len(keys) > 10 and len(keys) == len(set(keys))
 
 
 def test_bad_rows_are_reported_once_each_as_a_whole_read_reports_them(project):  # noqa: F811

@@ -242,14 +242,18 @@ class Renderer:
                 self.translations = current
         return self._fragments[key]
 
-    def compiled_templates(self) -> dict[str, bytes]:
-        """Every template of the theme chain compiled (a broken one is left to the build that
-        uses it to report), for a later process to start with."""
+    def load_templates(self) -> None:
+        """Every template of the theme chain compiled and loaded (a broken one is left to the
+        build that uses it to report): processes forked after this one start with them."""
         for name in self.env.list_templates():
             try:
                 self.env.get_template(name)
             except TemplateError:
                 continue
+
+    def compiled_templates(self) -> dict[str, bytes]:
+        """Every template compiled, for a later process to start with."""
+        self.load_templates()
         return dict(self.compiled.entries)
 
     def sign_in_texts(self) -> SignInTexts:
