@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from isal import igzip, isal_zlib
 
 from ..config import Config
 from ..output import InputDigests
@@ -123,16 +124,11 @@ class ReadAhead:
 
 
 def _gunzipped(raw: bytes) -> bytes:
-    """A gzip file's content: in one call to zlib (a fifth faster than `gzip.decompress` on a large
-    export), or by `gzip` when the file holds more than one member, which zlib stops after."""
-    inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    """A gzip file's content, inflated by ISA-L (twice zlib's speed; every member of the file)."""
     try:
-        data = inflate.decompress(raw)
-        if inflate.eof and not inflate.unused_data:
-            return data
-    except zlib.error:
-        pass
-    return gzip.decompress(raw)  # (and what is wrong with a damaged file, as gzip says it)
+        return igzip.decompress(raw)
+    except isal_zlib.error:
+        return gzip.decompress(raw)  # (what is wrong with a damaged file, as gzip says it)
 
 
 @dataclass

@@ -15,7 +15,6 @@ why, and the caller reads the whole export, as it always did.
 from __future__ import annotations
 
 import csv
-import gzip
 import heapq
 import math
 import multiprocessing
@@ -31,7 +30,7 @@ from pathlib import Path
 from ..config import Config
 from ..problems import ProblemLog
 from .export import ExportReader, LoadError, read_export
-from .formats import LineSelection
+from .formats import UNREADABLE, LineSelection, open_binary
 from .lines import line_files, record_checks
 from .records import SHARED, SKIPPED, Export, RowOwners, owner_field
 
@@ -133,7 +132,7 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
             spill.files[name] = SpilledFile(headers[name], batch_files, folder / f"{index}-shared.lines")
             _CHUNK_JOB["name"] = name
             _file_lines(spill, name, _owners_of_chunks(path, checks[name]), keys)
-    except (OSError, EOFError, zlib.error) as exc:  # the whole read says what is wrong, and where
+    except UNREADABLE as exc:  # the whole read says what is wrong, and where
         raise NotBatchable(str(exc)) from None
     finally:
         _CHUNK_JOB.clear()
@@ -230,18 +229,14 @@ def _count_added_contacts(config: Config, problems: ProblemLog) -> None:
 
 
 def _header(path: Path) -> bytes:
-    with _opened(path) as f:
+    with open_binary(path) as f:
         return f.readline().rstrip(b"\n")
-
-
-def _opened(path: Path):
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
 
 
 def _chunks(path: Path, whole: Callable[[bytes], bool]) -> Iterator[list[tuple[int, bytes]]]:
     """The file's data lines with their row numbers (the header is row 1), a chunk at a time."""
     chunk: list[tuple[int, bytes]] = []
-    with _opened(path) as f:
+    with open_binary(path) as f:
         f.readline()
         for number, line in enumerate(f, start=2):
             line = line.removesuffix(b"\n")
