@@ -215,7 +215,7 @@ class Source(FileOptions):
     columns: Columns
     """Canonical field → column (see the entity fields below)."""
     skip_when_blank: list[str] = Field(default_factory=list)
-    """Fields whose blank value means: skip the row on purpose and count it (not an error), under the first of them (in the mapping's order) that is blank. A field whose column the file lacks is reported once and skips no row."""
+    """Fields whose blank value means: skip the row on purpose and count it (not an error), under the first of them (in the mapping's order) that is blank. A field whose column the file lacks is reported once and skips no row; a cell the field cannot read (not matching its `match` pattern) is not blank: the row is mapped and the cell reported. A field made by a template from other fields is blank when its text is."""
     group_by: str | None = None
     """The field shared by the rows of one record, when the export has one row per line item."""
     on_conflict: Literal["error", "first"] = "error"
