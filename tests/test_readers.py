@@ -396,3 +396,26 @@ def test_a_skip_field_whose_cell_does_not_match_its_pattern_is_reported_not_rais
     assert [(p.row, p.column, p.kind) for p in problems.errors] == [(2, "customer", "bad-text")]
     assert "does not match the pattern" in problems.errors[0].message
     assert dict(problems.skipped) == {"orders (orders.csv): rows with no customer": 1}
+
+
+def test_a_repeated_cell_reads_the_same_and_a_repeated_bad_cell_is_reported_on_every_row(site):
+    """Each distinct cell of a column is read once and its value reused; a cell that cannot be
+    read is not remembered, so every row holding it is reported."""
+    site.file("customers.csv", CUSTOMERS)
+    site.file(
+        "orders.csv",
+        "order,customer,date,sku,qty,price\n"
+        "A-1,C1,2026-05-01,X,2,1.50\n"
+        "A-1,C1,2026-05-01,X,2,1.50\n"
+        "A-2,C1,2026-05-02,X,two,1.50\n"
+        "A-3,C1,2026-05-03,X,two, 1.50 \n",
+    )
+    export, problems = read(site, minimal_config())
+    lines = [line for record in export["orders"] for line in record.lines]
+    assert [(line["quantity"], line["unit_price"]) for line in lines] == [
+        (Decimal("2"), Decimal("1.50")),
+        (Decimal("2"), Decimal("1.50")),
+    ]
+    bad = [(4, "qty", "bad-decimal"), (5, "qty", "bad-decimal")]
+    assert [(p.row, p.column, p.kind) for p in problems.errors] == bad
+    assert [r.bad for r in export["orders"]] == [False, True, True]

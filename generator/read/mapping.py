@@ -168,6 +168,7 @@ class RowMapper:
         self.maps = maps
         self.only = only  # map only these fields (and what they are worked out from); None: all
         self._mapped = self._maps_of(only)
+        self._reading = _value_caches(self._mapped)
         self.required = frozenset(required)
         self.parser = parser
         self.nulls = parser.options.null_values
@@ -186,7 +187,13 @@ class RowMapper:
         fields: dict[str, Any] = {}
         texts: dict[str, str] = {}
         ok = True
-        for fm in self._mapped:
+        for fm, known in self._reading:
+            if known is not None:
+                cell = row.get(fm.spec.column, "")
+                found = known.get(cell)
+                if found is not None:
+                    texts[fm.name], fields[fm.name] = found
+                    continue
             try:
                 if fm.expression is not None:
                     fields[fm.name] = fm.expression.evaluate(fields)
@@ -199,7 +206,9 @@ class RowMapper:
                         ok = False
                     fields[fm.name] = None
                     continue
-                fields[fm.name] = self.parser.parse(fm.kind, text)
+                value = fields[fm.name] = self.parser.parse(fm.kind, text)
+                if known is not None and len(known) < DISTINCT_CELLS_KEPT:
+                    known[cell] = (text, value)
             except UnknownKey as exc:
                 fields[fm.name] = None
                 if fm.name in self.required:
@@ -247,6 +256,7 @@ class RowMapper:
             return False
         self.maps = [fm for fm in self.maps if fm not in lost]
         self._mapped = self._maps_of(self.only)
+        self._reading = _value_caches(self._mapped)
         self._named.clear()
         return True
 
@@ -272,6 +282,13 @@ class RowMapper:
     def raw_columns(self) -> tuple[str, ...]:
         """Every column a mapped field's text depends on, templates' placeholders included."""
         return tuple(sorted({c for fm in self._mapped for c in fm.needs}))
+
+
+def _value_caches(maps: list[FieldMap]) -> list[tuple[FieldMap, dict[str, tuple[str, Any]] | None]]:
+    """Each map, with the text and value of each distinct cell it has read when its field is a
+    column's: most of a line's cells repeat (a product's description and price, a quantity),
+    and a cell that read well once reads the same again."""
+    return [(fm, {} if fm.spec.column is not None and fm.expression is None else None) for fm in maps]
 
 
 def mapper_column(mapper: RowMapper, field_name: str) -> str:
