@@ -52,31 +52,25 @@ class Line:
 
 
 def make_line(fields: dict[str, Any]) -> Line:
-    """A line from parsed fields; the total is computed when the export leaves it out."""
-    quantity = fields.get("quantity") or ZERO
-    unit_price = fields.get("unit_price") or ZERO
+    """A line from parsed fields; the total is computed when the export leaves it out. (Made
+    for every line of the export, before any page can be rendered: positional and lean.)"""
+    get = fields.get
+    quantity = get("quantity") or ZERO
+    unit_price = get("unit_price") or ZERO
     gross = quantity * unit_price
-    discount = fields.get("discount")
-    rate = fields.get("discount_rate")
-    if rate is None and fields.get("discount_percent") is not None:
-        rate = fields["discount_percent"] / 100
-    if discount is None and rate is not None:
-        discount = (gross * rate).quantize(CENT)
+    discount = get("discount")
+    if discount is None:
+        rate = get("discount_rate")
+        if rate is None and get("discount_percent") is not None:
+            rate = fields["discount_percent"] / 100
+        if rate is not None:
+            discount = (gross * rate).quantize(CENT)
     discount = discount or ZERO
-    tax = fields.get("tax") or ZERO
-    total = fields.get("total")
+    total = get("total")
     if total is None:
         total = (gross - discount).quantize(CENT)
-    return Line(
-        sku=fields.get("sku") or "",
-        description=fields.get("description") or "",
-        quantity=quantity,
-        unit=fields.get("unit") or "",
-        unit_price=unit_price,
-        discount=discount,
-        tax=tax,
-        total=total,
-    )
+    sku, description, unit, tax = get("sku") or "", get("description") or "", get("unit") or "", get("tax") or ZERO
+    return Line(sku, description, quantity, unit, unit_price, discount, tax, total)
 
 
 @dataclass(slots=True)
