@@ -24,6 +24,7 @@ from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
 from .chrome import ChromeExtension, ChromeHost
 from .compiled import CompiledTemplates
+from .escaping import PageTemplate
 from .formatting import Formatter
 from .i18n import Catalogues
 from .qr import payment_qr
@@ -90,6 +91,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.template_class = PageTemplate  # prints values escaped as markupsafe does, faster
         self.catalogues = Catalogues(theme.locale_dirs())
         self.translations = self.catalogues.translations(config.site.language)  # switched per page
         self.language = config.site.language  # switched per page, like the custom states
