@@ -22,6 +22,7 @@ from ..config.schema import Words, in_language
 from ..site import COPY, CSV, DATA, DECOY, PAGE, PATHS, SHELL, PlannedFile, Portal, media_type, tables
 from ..site.labels import activity_label, state_label
 from .assets import AssetManifest, colors_key, file_key
+from .calls import PageContext
 from .chrome import ChromeExtension, ChromeHost
 from .compiled import CompiledTemplates
 from .escaping import PageTemplate
@@ -92,6 +93,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.template_class = PageTemplate  # prints values escaped as markupsafe does, faster
+        self.env.context_class = PageContext  # calls functions as Jinja does, faster
         self.catalogues = Catalogues(theme.locale_dirs())
         self.translations = self.catalogues.translations(config.site.language)  # switched per page
         self.language = config.site.language  # switched per page, like the custom states
