@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import stat
 import threading
+from array import array
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,6 +20,7 @@ from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree 
 from generator.cli import main
 from generator.incremental import export_diff, kept
 from generator.incremental.session import Session
+from generator.read import SHARED
 
 CHANGED = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
 
@@ -151,3 +154,21 @@ def test_a_kept_memory_that_is_a_link_or_a_device_is_not_read(project, capsys, k
     assert built, "the build hung on the kept memory"
     assert built[0].ok and session.quick_builds == 0 and path.is_file() and not path.is_symlink()  # a good one
     assert matches_a_full_build(project)
+
+
+def test_the_kept_line_index_is_machine_integers_and_follows_a_line_to_its_new_owner():
+    """The index a new process unpickles is arrays of line numbers (not an int object a line), and
+    stays right when an edit moves a line to another customer and the memory is kept again."""
+    owners = ["a", "b", "a", SHARED, "b"]
+    lines = [b"line %d" % i for i in range(5)]
+    snapshot = export_diff.SnapshotFile(b"header", b"\n".join(lines), owners, b"digest")
+    assert {owner: list(rows) for owner, rows in snapshot.index.items()} == {"a": [0, 2], "b": [1, 4], SHARED: [3]}
+    assert all(isinstance(rows, array) and rows.itemsize >= 4 for rows in snapshot.index.values())
+
+    lines[2] = b"line 2, now b's"
+    now = export_diff.FileRead(b"new digest", b"header", b"\n".join(lines), lines)
+    moved = export_diff.LineChange(now, [2], [2], None).applied(snapshot, lambda row: "b")
+    kept_again = pickle.loads(pickle.dumps(kept.KeptFile.of(moved), protocol=5)).snapshot()
+    assert {owner: list(rows) for owner, rows in kept_again.index.items()} == {"a": [0], "b": [1, 2, 4], SHARED: [3]}
+    assert kept_again.rows({"b"}).lines == [(3, b"line 1"), (4, b"line 2, now b's"), (5, b"line 3"), (6, b"line 4")]
+    assert kept_again.rows({"a"}).lines == [(2, b"line 0"), (5, b"line 3")]

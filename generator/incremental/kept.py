@@ -22,7 +22,7 @@ import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +64,7 @@ class KeptFile:
     data: bytes  # the data lines, joined by newlines
     digest: bytes
     owners: list[str]
-    index: dict[str, list[int]]
+    index: dict[str, Sequence[int]]
 
     @classmethod
     def of(cls, snapshot: SnapshotFile) -> KeptFile:
