@@ -2,6 +2,7 @@
 Jinja's own `Context.call` gives it."""
 
 import html
+from datetime import date
 
 import pytest
 from jinja2 import DictLoader, Environment, StrictUndefined, pass_context, pass_environment, pass_eval_context
@@ -54,6 +55,7 @@ TEMPLATE = (
     "|{{ plain.greet('x', obj=2, context=3) }}|{{ tagged('y', self=1, obj=2) }}|{% for item in items %}"
     "{% set inner = item %}{{ looked_up('inner') }}{{ cell(item) }}{{ (lambda_(item)) }}{% endfor %}"
     "|{% set local = 'set here' %}{{ looked_up('local') }}|{{ exhausted() is undefined }}"
+    "|{{ day.isoformat() }}|{{ size(items) }}|{{ items.index(2) }}"
 )
 
 
@@ -71,6 +73,8 @@ def render(context_class, autoescape=True):
         lambda_=lambda item: item * 2,
         items=[1, 2],
         site="the site",
+        day=date(2026, 12, 4),
+        size=len,
     )
     return env.get_template("page.html").render(values)
 
@@ -86,6 +90,24 @@ def test_every_kind_of_callable_gets_what_jinja_gives_it(autoescape):
         "hello you from the site" in ours
         and "y [('obj', 2), ('self', 1)]" in ours
         and "x [('context', 3), ('obj', 2)]" in ours
+    )
+    assert "|2026-12-04|2|1" in ours  # functions and methods written in C
+
+
+def test_context_functions_are_passed_the_context_without_jinja(monkeypatch):
+    """Functions marked to take the context get it from `PageContext` itself (what it passes is
+    checked above against Jinja's): Jinja's own `call` sees only the callables it is left."""
+    left_to_jinja = []
+    jinja_call = Context.call
+
+    def recording(self, obj, *args, **kwargs):
+        left_to_jinja.append(obj)
+        return jinja_call(self, obj, *args, **kwargs)
+
+    monkeypatch.setattr(Context, "call", recording)
+    assert "inner=1" in html.unescape(render(PageContext))
+    assert looked_up not in left_to_jinja and all(
+        isinstance(obj, Greeter) or obj is environment_name for obj in left_to_jinja
     )
 
 

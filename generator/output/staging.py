@@ -286,10 +286,12 @@ def _linked_if_same(existing: str, target: str, data: bytes) -> bool:
     except OSError:
         return False
     try:
-        with os.fdopen(descriptor, "rb") as old:
+        try:  # read directly: a buffered file object costs more than the read (a short read: not the same)
             info = os.fstat(descriptor)
-            if not _only_ours(info, len(data)) or old.read(len(data) + 1) != data:
+            if not _only_ours(info, len(data)) or os.read(descriptor, len(data) + 1) != data:
                 return False
+        finally:
+            os.close(descriptor)
         os.link(existing, target, follow_symlinks=False)
         if os.stat(target, follow_symlinks=False).st_ino != info.st_ino:  # replaced since it was compared
             os.unlink(target)

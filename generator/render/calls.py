@@ -3,20 +3,23 @@
 Jinja sends every call in a template through `Context.call`, which works out afresh, for each
 call, whether the callable wants the context, the evaluation context or the environment passed
 in: several attribute probes that cost twenty times the call itself. `PageContext.call` answers
-that from the function's own attributes for the callables pages use (functions, methods and
-macros), and leaves every other case to Jinja, so what a call receives is unchanged.
+that from the function's own attributes for the callables pages use (functions, methods, macros
+and functions written in C), passes the context (with a loop's or block's variables, as Jinja
+does: the chrome parts take it, four a page) or the evaluation context itself, and leaves every
+other case to Jinja, so what a call receives is unchanged.
 """
 
 from __future__ import annotations
 
-from types import FunctionType, MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
-from jinja2 import pass_eval_context
+from jinja2 import pass_context, pass_eval_context
 from jinja2.runtime import Context, Macro
 
 # what Jinja's own decorator marks a function with (its marker's values are not public)
 EVAL_CONTEXT = pass_eval_context(lambda eval_ctx: None).jinja_pass_arg
+CONTEXT = pass_context(lambda context: None).jinja_pass_arg
 UNDEFINED_BY_STOP = "value was undefined because a callable raised a StopIteration exception"
 
 
@@ -27,15 +30,26 @@ class PageContext(Context):
             marker = __obj.__func__.__dict__.get("jinja_pass_arg") if type(__obj.__func__) is FunctionType else ""
         elif kind is FunctionType:
             marker = __obj.__dict__.get("jinja_pass_arg")
-        else:
-            marker = None if kind is Macro else ""  # ("": not known here)
-        if marker is EVAL_CONTEXT:
-            args = (__self.eval_ctx, *args)
-        elif marker is not None:
-            return super().call(__obj, *args, **kwargs)  # the context or environment passed: Jinja's way
+        else:  # a macro, or a function or method written in C (`date.isoformat`), which carries no marker
+            marker = None if kind is Macro or kind is BuiltinFunctionType else ""  # ("": not known here)
+        loop_vars = block_vars = None
         if kwargs:
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
+            loop_vars = kwargs.pop("_loop_vars", None)
+            block_vars = kwargs.pop("_block_vars", None)
+        if marker is CONTEXT:  # as Jinja passes it: with the variables a loop or block set so far
+            if loop_vars:
+                __self = __self.derived(loop_vars)
+            if block_vars:
+                __self = __self.derived(block_vars)
+            args = (__self, *args)
+        elif marker is EVAL_CONTEXT:
+            args = (__self.eval_ctx, *args)
+        elif marker is not None:  # the environment wanted, or a callable object: Jinja's way
+            if loop_vars is not None:
+                kwargs["_loop_vars"] = loop_vars
+            if block_vars is not None:
+                kwargs["_block_vars"] = block_vars
+            return super().call(__obj, *args, **kwargs)
         try:
             return __obj(*args, **kwargs)
         except StopIteration:

@@ -19,6 +19,8 @@ from typing import Any
 from jinja2 import Environment, Template
 from markupsafe import Markup, escape
 
+from .lookups import item_or_undefined
+
 try:
     from markupsafe import _escape_inner as _escaped_text  # the C escaping `escape` itself calls on a str
 except ImportError:  # (a markupsafe without it: its public `escape`, at its own speed)
@@ -41,5 +43,7 @@ class PageTemplate(Template):
     @classmethod
     def from_code(cls, environment: Environment, code, globals, uptodate=None) -> Template:
         template = super().from_code(environment, code, globals, uptodate)
-        template.root_render_func.__globals__["escape"] = escape_output  # the compiled module's own name
+        module = template.root_render_func.__globals__
+        module["escape"] = escape_output  # the compiled module's own name
+        module["item_or_undefined"] = item_or_undefined  # what `PageCodeGenerator`'s lookups fall back on
         return template
