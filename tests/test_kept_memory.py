@@ -21,6 +21,7 @@ from generator.cli import main
 from generator.incremental import export_diff, kept
 from generator.incremental.session import Session
 from generator.read import SHARED
+from generator.render.compiled import CompiledTemplates
 
 CHANGED = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
 
@@ -172,3 +173,23 @@ def test_the_kept_line_index_is_machine_integers_and_follows_a_line_to_its_new_o
     assert {owner: list(rows) for owner, rows in kept_again.index.items()} == {"a": [0], "b": [1, 2, 4], SHARED: [3]}
     assert kept_again.rows({"b"}).lines == [(3, b"line 1"), (4, b"line 2, now b's"), (5, b"line 3"), (6, b"line 4")]
     assert kept_again.rows({"a"}).lines == [(2, b"line 0"), (5, b"line 3")]
+
+
+def test_a_build_on_every_core_compiles_each_template_once_and_keeps_them(project, monkeypatch):  # noqa: F811
+    """The build's process compiles the theme before its workers fork: no worker compiles a
+    template again, nor does the build compile them all again after, to keep them."""
+    compiled = project.root / "compiled.log"  # (workers are forked processes: counted in a file)
+    dump = CompiledTemplates.dump_bytecode
+
+    def counted(self, bucket):
+        with open(compiled, "a") as log:
+            log.write(f"{bucket.key}\n")
+        return dump(self, bucket)
+
+    monkeypatch.setattr(CompiledTemplates, "dump_bytecode", counted)
+    session = Session(keep=True)
+    result = project.build(project.raw, encrypt=True, full=True, workers=2, session=session)
+    assert result.ok and result.engine.workers == 2, result.failure
+    keys = compiled.read_text().split()
+    assert len(keys) > 10 and len(keys) == len(set(keys))
+    assert set(session.memory.workshop.renderer.compiled_templates()) == set(keys)  # all of them kept

@@ -10,12 +10,15 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from conftest import minimal_config
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator.model.canonical import make_line
 from generator.problems import ProblemLog
 from generator.read import RowOwners, read_export
 from generator.read.export import LoadError
 from generator.read.formats import ReadOptions, open_rows
+from generator.read.lines import whole_record
 from generator.read.records import LISTED_AHEAD, SKIPPED
 
 CUSTOMERS = 'id,name\nC1,Café Müller\nC2,"Smith, Jones & Co"\n'
@@ -335,6 +338,22 @@ def test_row_owners_merge_far_and_listed_rows_alike():
     assert len(one.rows["f"]) == 10
 
 
+@given(
+    st.lists(st.tuples(st.integers(0, 3 * LISTED_AHEAD), st.sampled_from(["A", "B", None, SKIPPED])), max_size=60),
+    st.integers(-20, 20),
+    st.integers(0, 50),
+)
+def test_the_owners_of_a_run_of_rows_are_each_row_s_owner(owned, offset, count):
+    """`of_rows` (a whole file's rows at once) gives what `owner` gives row by row: rows listed,
+    rows kept apart (numbered far past the rows listed), rows no one read."""
+    owners = RowOwners()
+    for number, owner in sorted(owned, key=lambda entry: entry[0] % 7):  # (out of order: some rows land far)
+        owners.own("f", number, owner)
+    for first in {0, *(max(0, number + offset) for number, _ in owned)}:  # runs around the rows owned
+        assert owners.of_rows("f", first, count) == [owners.owner("f", n) for n in range(first, first + count)]
+    assert owners.of_rows("unread", offset + 20, count) == [SKIPPED] * count
+
+
 def test_reading_only_whose_rows_are_finds_the_owners_a_full_read_finds(site):
     """The batched build's first pass maps only the fields that decide whose a row is (and those
     they are worked out from, here a customer made from another field's text); every other field
@@ -419,3 +438,18 @@ def test_a_repeated_cell_reads_the_same_and_a_repeated_bad_cell_is_reported_on_e
     bad = [(4, "qty", "bad-decimal"), (5, "qty", "bad-decimal")]
     assert [(p.row, p.column, p.kind) for p in problems.errors] == bad
     assert [r.bad for r in export["orders"]] == [False, True, True]
+
+
+@given(st.lists(st.text(alphabet="ab,\"'\r ", max_size=12), min_size=1, max_size=12), st.sampled_from(['"', "'"]))
+def test_a_whole_file_is_judged_line_by_line_as_each_line_is(lines, quotechar):
+    """`every_line` (which looks only at lines holding a quote) says what checking each line says."""
+    check = whole_record(",", quotechar)
+    encoded = [line.encode("ascii") for line in lines]
+    assert check.every_line(b"\n".join(encoded)) == all(map(check, encoded))
+
+
+def test_a_quoted_field_going_on_past_its_line_is_found_in_a_whole_file():
+    check = whole_record(",", '"')
+    assert check.every_line(b'E-1,5" pipe,"2 1",7" x\nE-2,"a, b",1')  # inch marks, a quoted delimiter
+    assert not check.every_line(b'E-1,D1,5" pipe,"2\n1",7" x\n')  # a quoted field over two lines
+    assert not check.every_line(b"E-1,ok\n" * 1000 + b'E-2,"open')  # on the last line, without a newline

@@ -153,11 +153,11 @@ class ExportSnapshot:
         files, checks = {}, record_checks(config)
         for name, path in paths.items():
             read = read_lines(path)
-            if read is None or not all(map(checks[name], read.lines)):
+            if read is None or not checks[name].every_line(read.body):
                 return None
             if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
-            rows = [owners.owner(name, i + 2) for i in range(len(read.lines))]
+            rows = owners.of_rows(name, 2, len(read.lines))  # (line i is row i + 2: the header is row 1)
             files[name] = SnapshotFile(read.header, read.body, rows, read.digest)
         return cls(files, dict(owners.keys))
 

@@ -171,6 +171,9 @@ def _render_all(todo: list[int], out: StagedOutput, on_progress: Callable[[int],
     chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     big_enough = forced or len(todo) >= PARALLEL_THRESHOLD
     if workers > 1 and big_enough and "fork" in multiprocessing.get_all_start_methods():
+        # compiled here, once: every worker starts with the templates (else each compiled those it
+        # uses, and the build compiled them all again after, to keep them for the next process)
+        _JOB["renderer"].load_templates()
         # the build's millions of objects live as long as it: from now on no collection, here or in a
         # worker, walks them (a worker would copy every page it walks). Not unfrozen after: a
         # collection of them all would follow at once (a session unfreezes before it remembers).

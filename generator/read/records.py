@@ -87,6 +87,15 @@ class RowOwners:
         found = rows[number] if number < len(rows) else self.far.get(file, {}).get(number)
         return found or SKIPPED
 
+    def of_rows(self, file: str, first: int, count: int) -> list[str]:
+        """`owner` of the rows numbered `first`, `first + 1`, … (`count` of them), as one slice of
+        the list rather than a call a row: a build asks it of every row of the export."""
+        found = self.rows.get(file, [])[first : first + count]
+        if len(found) < count:
+            far = self.far.get(file, {})
+            found += map(far.get, range(first + len(found), first + count))
+        return [owner or SKIPPED for owner in found]
+
     def claim(self, entity: str, key: Any, owner: Any) -> None:
         if key is not None:
             before = self.keys.setdefault((entity, key), SHARED if owner is None else owner)

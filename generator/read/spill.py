@@ -211,7 +211,8 @@ def _owners_of(chunk: list[tuple[int, bytes]]) -> tuple[list[str], list, Problem
     probe.problems = [
         p for p in probe.problems if p.file == name and p.row is not None and owners.owner(name, p.row) == SKIPPED
     ]
-    return [owners.owner(name, number) for number, _ in chunk], list(owners.keys.items()), probe
+    first = chunk[0][0] if chunk else 0  # (a chunk's rows are consecutive: `_chunks`)
+    return owners.of_rows(name, first, len(chunk)), list(owners.keys.items()), probe
 
 
 def _without_added_contacts(config: Config) -> Config:
