@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 from generator.config import load_config, parse_config
 from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
+from generator.render.compiled import CompiledTemplates
 from generator.seal.keystore import read_keystore
 from generator.seal.slots import UNSAFE_TEST_ITERATIONS_ENV
 
@@ -412,3 +413,17 @@ def smtp():
     controller.start()
     yield inbox, port
     controller.stop()
+
+
+def count_compiled(monkeypatch, log: Path):
+    """Every template compiled from now on, in this process and the processes it forks (they write
+    to `log`), by Jinja's key: a function that lists them."""
+    dump = CompiledTemplates.dump_bytecode
+
+    def counted(self, bucket):
+        with open(log, "a") as out:
+            out.write(f"{bucket.key}\n")
+        return dump(self, bucket)
+
+    monkeypatch.setattr(CompiledTemplates, "dump_bytecode", counted)
+    return lambda: log.read_text().split()

@@ -10,6 +10,7 @@ import os
 import time
 
 import pytest
+from conftest import count_compiled
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
 from generator import pipeline
@@ -18,7 +19,6 @@ from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
 from generator.read import spill
 from generator.read.spill import batches_for
-from generator.render.compiled import CompiledTemplates
 
 MORE_CUSTOMERS = "".join(f"D{i},Delta {i},trade,yes\n" for i in range(40))
 MORE_CONTACTS = "".join(f"D{i},Dee {i},dee{i}@delta.example\n" for i in range(40))
@@ -117,18 +117,10 @@ def test_the_themes_templates_are_compiled_once_not_in_every_batch(project, monk
     """Every batch renders in a process forked from the build's: the templates it loaded before
     the first batch are every batch's (compiling them is most of what a small batch renders)."""
     larger(project)
-    compiled = project.root / "compiled.log"  # (batches render in forked processes: counted in a file)
-    dump = CompiledTemplates.dump_bytecode
-
-    def counted(self, bucket):
-        with open(compiled, "a") as log:
-            log.write(f"{bucket.key}\n")
-        return dump(self, bucket)
-
-    monkeypatch.setattr(CompiledTemplates, "dump_bytecode", counted)
+    compiled = count_compiled(monkeypatch, project.root / "compiled.log")  # (batches render in forked processes)
     in_batches = build(project.load(batched(project.raw)), BuildOptions(encrypt=True, full=True), Progress())
     assert in_batches.ok and in_batches.batches >= 3, in_batches.failure
-    keys = compiled.read_text().split()
+    keys = compiled()
     assert len(keys) > 10 and len(keys) == len(set(keys))
 
 

@@ -14,6 +14,7 @@ import threading
 from array import array
 
 import pytest
+from conftest import count_compiled
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, QUOTES, project, tree  # noqa: F401 (fixture)
 
@@ -21,7 +22,6 @@ from generator.cli import main
 from generator.incremental import export_diff, kept
 from generator.incremental.session import Session
 from generator.read import SHARED
-from generator.render.compiled import CompiledTemplates
 
 CHANGED = ORDERS.replace("B-2,C2,2026-06-02,Z,3,2", "B-2,C2,2026-06-02,Z,4,2")
 
@@ -178,18 +178,10 @@ def test_the_kept_line_index_is_machine_integers_and_follows_a_line_to_its_new_o
 def test_a_build_on_every_core_compiles_each_template_once_and_keeps_them(project, monkeypatch):  # noqa: F811
     """The build's process compiles the theme before its workers fork: no worker compiles a
     template again, nor does the build compile them all again after, to keep them."""
-    compiled = project.root / "compiled.log"  # (workers are forked processes: counted in a file)
-    dump = CompiledTemplates.dump_bytecode
-
-    def counted(self, bucket):
-        with open(compiled, "a") as log:
-            log.write(f"{bucket.key}\n")
-        return dump(self, bucket)
-
-    monkeypatch.setattr(CompiledTemplates, "dump_bytecode", counted)
+    compiled = count_compiled(monkeypatch, project.root / "compiled.log")  # (workers are forked processes)
     session = Session(keep=True)
     result = project.build(project.raw, encrypt=True, full=True, workers=2, session=session)
     assert result.ok and result.engine.workers == 2, result.failure
-    keys = compiled.read_text().split()
+    keys = compiled()
     assert len(keys) > 10 and len(keys) == len(set(keys))
     assert set(session.memory.workshop.renderer.compiled_templates()) == set(keys)  # all of them kept
