@@ -32,10 +32,10 @@ class PageContext(Context):
             marker = __obj.__dict__.get("jinja_pass_arg")
         else:  # a macro, or a function or method written in C (`date.isoformat`), which carries no marker
             marker = None if kind is Macro or kind is BuiltinFunctionType else ""  # ("": not known here)
-        loop_vars = block_vars = None
-        if kwargs:
-            loop_vars = kwargs.pop("_loop_vars", None)
-            block_vars = kwargs.pop("_block_vars", None)
+        if marker is not None and marker is not CONTEXT and marker is not EVAL_CONTEXT:
+            return super().call(__obj, *args, **kwargs)  # the environment wanted, or a callable object: Jinja's way
+        loop_vars = kwargs.pop("_loop_vars", None) if kwargs else None
+        block_vars = kwargs.pop("_block_vars", None) if kwargs else None
         if marker is CONTEXT:  # as Jinja passes it: with the variables a loop or block set so far
             if loop_vars:
                 __self = __self.derived(loop_vars)
@@ -44,12 +44,6 @@ class PageContext(Context):
             args = (__self, *args)
         elif marker is EVAL_CONTEXT:
             args = (__self.eval_ctx, *args)
-        elif marker is not None:  # the environment wanted, or a callable object: Jinja's way
-            if loop_vars is not None:
-                kwargs["_loop_vars"] = loop_vars
-            if block_vars is not None:
-                kwargs["_block_vars"] = block_vars
-            return super().call(__obj, *args, **kwargs)
         try:
             return __obj(*args, **kwargs)
         except StopIteration:
