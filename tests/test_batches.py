@@ -330,17 +330,26 @@ def test_the_chunks_read_ahead_are_few_however_slow_the_workers(project, monkeyp
     """The pool pulls chunks as fast as the file gives them: only a few may wait at a time."""
     monkeypatch.setattr(spill, "CHUNK_LINES", 3)
     larger(project)
-    kept_in, most = spill._kept_in, [0]
+    room_kept, filed_chunks = spill._room_kept, spill._filed_chunks
+    handed, filed, most = [0], [0], [0]
 
-    def counted(sent, room, stop, chunks):
-        for chunk in kept_in(sent, room, stop, chunks):
-            most[0] = max(most[0], len(sent))
+    def counted_out(room, stop, chunks):
+        for chunk in room_kept(room, stop, chunks):
+            handed[0] += 1
+            most[0] = max(most[0], handed[0] - filed[0])
+            yield chunk
+
+    def counted_in(path):
+        for chunk in filed_chunks(path):
+            filed[0] += 1
             yield chunk
 
     monkeypatch.setattr(spill, "_owners_of", slowly_owned)
-    monkeypatch.setattr(spill, "_kept_in", counted)
+    monkeypatch.setattr(spill, "_room_kept", counted_out)
+    monkeypatch.setattr(spill, "_filed_chunks", counted_in)
     result = project.build(batched(project.raw), encrypt=True, full=True)
     assert result.ok and result.batches, result.failure
+    assert filed[0] == handed[0] > 2 * (os.cpu_count() or 1)
     assert 1 <= most[0] <= 2 * (os.cpu_count() or 1) < len(MORE_ORDERS.splitlines()) // 3
 
 
@@ -350,3 +359,22 @@ OWNED = spill._owners_of
 def slowly_owned(chunk):  # (a pool's worker is handed its function by name)
     time.sleep(0.02)
     return OWNED(chunk)
+
+
+def test_a_file_is_cut_into_chunks_of_whole_lines_numbered_as_rows(tmp_path, monkeypatch):
+    """The reading process only cuts the file; each worker numbers its chunk's lines: row 2 is the
+    first line after the header, a last line without a line break is a line, a line ending in a
+    carriage return keeps it (as the whole read sees it), one with a return inside cannot be filed."""
+    monkeypatch.setattr(spill, "CHUNK_LINES", 2)
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"a,b\n1,x\n2,y\r\n3,z\n4,w")
+    chunks = list(spill._chunks(path))
+    assert chunks == [(2, b"1,x\n2,y\r\n"), (4, b"3,z\n4,w")]
+    monkeypatch.setitem(spill._CHUNK_JOB, "whole", lambda line: True)
+    monkeypatch.setitem(spill._CHUNK_JOB, "name", "rows.csv")
+    assert [spill._numbered(*chunk) for chunk in chunks] == [
+        [(2, b"1,x"), (3, b"2,y\r")],
+        [(4, b"3,z"), (5, b"4,w")],
+    ]
+    with pytest.raises(spill.NotBatchable, match=r"rows.csv row 7: a record goes on past its line"):
+        spill._numbered(6, b"5,v\n6\r,u\n")

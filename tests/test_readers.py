@@ -19,7 +19,7 @@ from generator.read import RowOwners, read_export
 from generator.read.export import LoadError
 from generator.read.formats import ReadOptions, open_rows
 from generator.read.lines import whole_record
-from generator.read.records import LISTED_AHEAD, SKIPPED
+from generator.read.records import LISTED_AHEAD, SHARED, SKIPPED
 
 CUSTOMERS = 'id,name\nC1,Café Müller\nC2,"Smith, Jones & Co"\n'
 ORDERS = "order,customer,date,sku,qty,price\nA-1,C1,2026-05-01,X,2,1.50\n"
@@ -211,17 +211,20 @@ def test_rows_blank_in_a_skip_field_are_left_out_and_counted_by_field(site):
         "A-1,C1,2026-05-01,X,2,1.50\n"
         "A-2,,2026-05-03,Z,1,9.99\n"
         "A-1,C1,,Y,1,3.00\n"
-        "A-3,  ,,Y,1,3.00\n",
+        "A-3,  ,,Y,1,3.00\n"
+        "A-2,,2026-05-03,W,3,1.00\n"  # the header cells of a row skipped before: skipped again, counted again
+        "A-1,C1,,Q,5,1.00\n"
+        "A-1,C1,2026-05-01,Q,1,1.00\n",  # those of a row read before: the same record's
     )
     raw = minimal_config()
     raw["exports"]["orders"]["skip_when_blank"] = ["date", "customer"]
     export, problems = read(site, raw)
     assert [r.fields["number"] for r in export["orders"]] == ["A-1"]
-    assert export["orders"][0].rows == 1
+    assert export["orders"][0].rows == 2 and [line["sku"] for line in export["orders"][0].lines] == ["X", "Q"]
     # each row counted once, under its first blank field in the mapping's order (customer, date)
     assert dict(problems.skipped) == {
-        "orders (orders.csv): rows with no customer": 2,
-        "orders (orders.csv): rows with no date": 1,
+        "orders (orders.csv): rows with no customer": 3,
+        "orders (orders.csv): rows with no date": 2,
     }
 
 
@@ -323,6 +326,24 @@ def test_whose_rows_are_listed_without_room_for_the_rows_a_file_skips(site):
     assert len(owners.rows["customers.ndjson.gz"]) <= LISTED_AHEAD + 1
 
 
+def test_a_run_of_rows_far_down_a_file_is_listed_from_its_first_row():
+    """A chunk of a long file read alone (a batched build's first pass) starts at row 400,002:
+    its rows are listed from there (a list, not a dict of far rows), and rows before it, read
+    after, are kept apart."""
+    owners = RowOwners()
+    for number in range(400_002, 450_002):
+        owners.own("f", number, "A" if number % 2 else "B")
+    owners.own("f", 400_003, "C")  # a second entity reads the row for someone else
+    owners.own("f", 17, "D")
+    assert owners.starts["f"] == 400_002 and len(owners.rows["f"]) == 50_000
+    assert owners.far["f"] == {17: "D"}
+    assert owners.of_rows("f", 400_001, 4) == [SKIPPED, "B", SHARED, "B"]
+    assert owners.owner("f", 17) == "D" and owners.owner("f", 450_001) == "A" and owners.owner("f", 450_002) == SKIPPED
+    merged = RowOwners()
+    merged.update(owners)
+    assert merged.of_rows("f", 400_000, 50_004) == owners.of_rows("f", 400_000, 50_004)
+
+
 def test_row_owners_merge_far_and_listed_rows_alike():
     one, other = RowOwners(), RowOwners()
     for number in range(2, 10):
@@ -335,7 +356,7 @@ def test_row_owners_merge_far_and_listed_rows_alike():
     assert one.owner("f", 200_000_000) == other.owner("f", 7) == "\0shared"
     assert one.owner("f", 5) == "\0shared" and one.owner("f", 3) == "A"
     assert one.owner("f", 199_999_999) == one.owner("g", 2) == "\0skipped"
-    assert len(one.rows["f"]) == 10
+    assert len(one.rows["f"]) == 8 and one.starts["f"] == 2  # (listed from the first row owned)
 
 
 @given(
@@ -385,7 +406,7 @@ def test_reading_only_whose_rows_are_finds_the_owners_a_full_read_finds(site):
         problems, owners = ProblemLog(), RowOwners()
         export = read_export(config, problems, parallel=False, owners=owners, owners_only=only)
         skipped_rows = [(p.file, p.row, p.kind) for p in problems.problems if owners.owner(p.file, p.row) == SKIPPED]
-        runs[only] = (owners.rows, owners.far, owners.keys, dict(problems.skipped), skipped_rows)
+        runs[only] = (owners.of_rows("orders.csv", 1, 9), owners.far, owners.keys, dict(problems.skipped), skipped_rows)
         if only:
             assert all(r.lines is None for r in export["orders"])
             assert {name for r in export["orders"] for name, value in r.fields.items() if value is not None} == {
@@ -396,7 +417,7 @@ def test_reading_only_whose_rows_are_finds_the_owners_a_full_read_finds(site):
             }
     assert runs[True] == runs[False]
     rows, _, keys, skipped, bad = runs[True]
-    assert rows["orders.csv"][2:] == ["C1", "C1", "C2", "C2", SKIPPED, SKIPPED, SKIPPED, "C2"]
+    assert rows == [SKIPPED, "C1", "C1", "C2", "C2", SKIPPED, SKIPPED, SKIPPED, "C2"]  # (row 1: the header)
     assert keys[("orders", "A-1")] == "C1" and keys[("orders", "A-6")] == "C2"
     assert skipped == {"orders (orders.csv): rows with no customer": 1, "orders (orders.csv): rows with no date": 1}
     assert bad == [("orders.csv", 8, "bad-row")]

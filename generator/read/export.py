@@ -30,7 +30,7 @@ from .formats import (
     guess_format,
     open_rows,
 )
-from .mapping import LookupTable, RowMapper, field_maps, mapper_column
+from .mapping import DISTINCT_CELLS_KEPT, LookupTable, RowMapper, field_maps, mapper_column
 from .records import SHARED, SKIPPED, Export, Origin, Record, RowOwners, owner_field
 from .values import ParseOptions, ValueParser
 
@@ -336,19 +336,27 @@ class ExportReader:
         """Rows sharing the group field form one record; each row may add a line.
 
         Most rows of a group repeat its header cells exactly, so a row whose raw header cells
-        were already seen joins that record without being mapped and parsed again.
+        were already seen joins that record without being mapped and parsed again, nor asked
+        again whether it is skipped (the fields that decide it are header fields: their cells
+        are among the raw ones).
         """
         grouped: dict[Any, Record] = {}
         by_raw_header: dict[tuple, Record] = {}
         raw_columns = mapper.raw_columns()
         blanks = ("",) * len(raw_columns)  # (a missing cell reads as blank)
+        skipped_by_raw: dict[tuple, str] = {}  # why rows with these raw header cells are skipped
         records: list[Record] = []
         owners, whose = self.owners, owner_field(entity)
         for number, row in rows:
-            if self._skipped(number, row, source, mapper):
-                continue
             raw = tuple(map(row.get, raw_columns, blanks))
             record = by_raw_header.get(raw)
+            if record is None:
+                reason = skipped_by_raw.get(raw) or self._skip_reason(row, source, mapper)
+                if reason is not None:
+                    self._skip(number, mapper, reason)
+                    if len(skipped_by_raw) < DISTINCT_CELLS_KEPT:
+                        skipped_by_raw[raw] = reason
+                    continue
             line_ok = True
             if line_mapper is not None:
                 line_fields, line_ok = line_mapper.map(number, row)
@@ -379,19 +387,23 @@ class ExportReader:
         return records
 
     @staticmethod
-    def _skipped_reason(mapper: RowMapper, field_name: str) -> str:
-        return f"{mapper.entity} ({mapper.file}): rows with no {field_name}"
-
-    def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
+    def _skip_reason(row: dict[str, str], source: Source, mapper: RowMapper) -> str | None:
+        """Why the mapping skips the row (a field it must have is blank); None: it does not."""
         if not source.skip_when_blank:
-            return False
+            return None
         blank = mapper.first_blank(source.skip_when_blank, row)
-        if blank is None:
-            return False
-        self.problems.skip(self._skipped_reason(mapper, blank))
+        return None if blank is None else f"{mapper.entity} ({mapper.file}): rows with no {blank}"
+
+    def _skip(self, number: int, mapper: RowMapper, reason: str) -> None:
+        self.problems.skip(reason)
         if self.owners is not None:
             self.owners.own(mapper.file, number, SKIPPED)
-        return True
+
+    def _skipped(self, number: int, row: dict[str, str], source: Source, mapper: RowMapper) -> bool:
+        reason = self._skip_reason(row, source, mapper)
+        if reason is not None:
+            self._skip(number, mapper, reason)
+        return reason is not None
 
     def _compare_header(
         self, record: Record, fields: dict[str, Any], number: int, mapper: RowMapper, source: Source

@@ -59,22 +59,30 @@ class RowOwners:
     (document number, id): what a long-running process needs to rebuild only the customers
     whose rows changed. Collected only when asked for."""
 
-    # file -> each row's customer id, by row number (None: not read). A list, not a dict of row
-    # numbers: 8 bytes a row instead of about 70, for every row of the export while a build runs.
-    # Rows numbered far beyond those listed (a few rows read again out of a long file, a sheet's
-    # row 200,000,000) are kept apart, so the list never grows beyond twice the rows it holds.
+    # file -> each row's customer id, by row number from the first row owned (None: not read). A
+    # list, not a dict of row numbers: 8 bytes a row instead of about 70, for every row of the
+    # export while a build runs. Rows numbered far beyond those listed (a few rows read again out
+    # of a long file, a sheet's row 200,000,000), or before the first, are kept apart, so the list
+    # never grows beyond twice the rows it holds.
     rows: dict[str, list[str | None]] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)  # file -> the row number its list starts at
     far: dict[str, dict[int, str]] = field(default_factory=dict)  # file -> row number -> customer id
     listed: Counter = field(default_factory=Counter)  # file -> how many rows its list holds
     keys: dict[tuple[str, Any], str] = field(default_factory=dict)  # (entity, key) -> customer id
 
     def own(self, file: str, number: int, owner: Any) -> None:
         owner = SHARED if owner is None else owner
-        rows = self.rows.setdefault(file, [])
-        if number < len(rows):
-            rows[number] = _joined(rows[number], owner)
-        elif number <= 2 * self.listed[file] + LISTED_AHEAD:
-            rows.extend([None] * (number - len(rows)))
+        rows = self.rows.get(file)
+        if rows is None:  # listed from here: a chunk of a file read alone starts far down it
+            rows, self.starts[file] = self.rows.setdefault(file, []), number
+        index = number - self.starts[file]
+        if index == len(rows):  # the next row (most are): nothing to join, no gap to fill
+            rows.append(owner)
+            self.listed[file] += 1
+        elif 0 <= index < len(rows):
+            rows[index] = _joined(rows[index], owner)
+        elif 0 <= index <= 2 * self.listed[file] + LISTED_AHEAD:
+            rows.extend([None] * (index - len(rows)))
             rows.append(_joined(None, owner))
             self.listed[file] += 1
         else:
@@ -83,17 +91,20 @@ class RowOwners:
 
     def owner(self, file: str, number: int) -> str:
         """Whose the row is: SKIPPED if no entity read it."""
-        rows = self.rows.get(file, ())
-        found = rows[number] if number < len(rows) else self.far.get(file, {}).get(number)
+        rows, index = self.rows.get(file, ()), number - self.starts.get(file, 0)
+        found = rows[index] if 0 <= index < len(rows) else self.far.get(file, {}).get(number)
         return found or SKIPPED
 
     def of_rows(self, file: str, first: int, count: int) -> list[str]:
-        """`owner` of the rows numbered `first`, `first + 1`, … (`count` of them), as one slice of
+        """`owner` of the rows numbered `first`, `first + 1`, … (`count` of them), as slices of
         the list rather than a call a row: a build asks it of every row of the export."""
-        found = self.rows.get(file, [])[first : first + count]
-        if len(found) < count:
-            far = self.far.get(file, {})
-            found += map(far.get, range(first + len(found), first + count))
+        start, far = self.starts.get(file, 0), self.far.get(file, {})
+        before = min(count, max(0, start - first))  # rows before the list's (all far)
+        found = list(map(far.get, range(first, first + before)))
+        if before < count:
+            index = first + before - start
+            found += self.rows.get(file, [])[index : index + count - before]
+        found += map(far.get, range(first + len(found), first + count))
         return [owner or SKIPPED for owner in found]
 
     def claim(self, entity: str, key: Any, owner: Any) -> None:
@@ -104,7 +115,7 @@ class RowOwners:
 
     def update(self, other: RowOwners) -> None:
         for file, rows in other.rows.items():
-            for number, owner in enumerate(rows):
+            for number, owner in enumerate(rows, start=other.starts[file]):
                 if owner is not None:
                     self.own(file, number, owner)
         for file, far in other.far.items():

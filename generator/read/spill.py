@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import csv
 import heapq
+import itertools
 import math
 import multiprocessing
 import os
 import struct
 import threading
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,12 +126,12 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
     try:
         headers = {name: _header(path) for name, path in files.items()}
         checks = record_checks(config)
-        _CHUNK_JOB.update(config=_without_added_contacts(config), headers=headers)
+        _CHUNK_JOB.update(config=_without_added_contacts(config), headers=headers, batches=batches)
         for index, (name, path) in enumerate(files.items()):
             batch_files = [folder / f"{index}-{batch}.lines" for batch in range(batches)]
             spill.files[name] = SpilledFile(headers[name], batch_files, folder / f"{index}-shared.lines")
-            _CHUNK_JOB["name"] = name
-            _file_lines(spill, name, _owners_of_chunks(path, checks[name]), keys)
+            _CHUNK_JOB.update(name=name, whole=checks[name])
+            _file_lines(spill, name, _filed_chunks(path), keys)
     except UNREADABLE as exc:  # the whole read says what is wrong, and where
         raise NotBatchable(str(exc)) from None
     finally:
@@ -143,23 +143,19 @@ def spill_export(config: Config, folder: Path, batches: int) -> Spill:
     return spill
 
 
-def _file_lines(spill: Spill, name: str, chunks: Iterator, keys: RowOwners) -> None:
-    """Each line of the file to its customer's batch file, or to the shared one."""
+def _file_lines(spill: Spill, name: str, chunks: Iterator[FiledChunk], keys: RowOwners) -> None:
+    """Each chunk's lines, filed by its worker, appended to its batches' files and the shared one."""
     spilled = spill.files[name]
     outputs = [p.open("wb") for p in (*spilled.batches, spilled.shared)]
     try:
-        for chunk, (owners, claims, problems) in chunks:
-            spill.problems.problems += problems.problems
-            spill.problems.skipped.update(problems.skipped)
-            for (entity, key), owner in claims:
+        for chunk in chunks:
+            spill.problems.problems += chunk.problems.problems
+            spill.problems.skipped.update(chunk.problems.skipped)
+            spill.customers |= chunk.customers
+            for (entity, key), owner in chunk.claims:
                 keys.claim(entity, key, owner)
-            for (number, line), owner in zip(chunk, owners, strict=True):
-                if owner == SKIPPED:
-                    continue
-                if owner != SHARED:
-                    spill.customers.add(owner)
-                out = outputs[-1] if owner == SHARED else outputs[batch_of(owner, spill.batches)]
-                out.write(b"%d\t%s\n" % (number, line))
+            for out, lines in zip(outputs, chunk.lines, strict=True):
+                out.write(lines)
     finally:
         for out in outputs:
             out.close()
@@ -168,36 +164,63 @@ def _file_lines(spill: Spill, name: str, chunks: Iterator, keys: RowOwners) -> N
 _CHUNK_JOB: dict = {}  # set before forking; the workers inherit it
 
 
-def _owners_of_chunks(path: Path, whole: Callable[[bytes], bool]) -> Iterator[tuple[list[tuple[int, bytes]], tuple]]:
-    """Each chunk of the file's lines, with whose each line is (`_owners_of`); a chunk that cannot
-    be read alone (a file the whole read would refuse, say) means reading the export whole."""
+@dataclass
+class FiledChunk:
+    """A chunk's lines filed by batch, and what only the whole export tells, from this chunk."""
+
+    lines: list[bytes]  # each batch's lines ("row number, tab, line" each), then the shared lines
+    customers: set[str]  # the customers owning its rows
+    claims: list  # the numbers its rows claim, for whom: ((entity, key), customer id)
+    problems: ProblemLog  # of its rows no batch reads
+
+
+def _filed_chunks(path: Path) -> Iterator[FiledChunk]:
+    """Each chunk of the file's lines filed (`_filed`), in order, by as many processes as there are
+    cores; a chunk that cannot be read alone (a file the whole read would refuse, say) means
+    reading the export whole."""
     workers = os.cpu_count() or 1
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                sent: deque = deque()  # the chunks handed to the workers, in order, until their owners come back
                 room, stop = threading.Semaphore(2 * workers), threading.Event()  # (or the pool reads the file ahead)
                 try:
-                    for owners in pool.imap(_owners_of, _kept_in(sent, room, stop, _chunks(path, whole))):
-                        yield sent.popleft(), owners
+                    for filed in pool.imap(_filed, _room_kept(room, stop, _chunks(path))):
+                        yield filed
                         room.release()
                 finally:  # the pool's thread may wait for room: it must end before the pool can
                     stop.set()
                     room.release(2 * workers)
         else:
-            for chunk in _chunks(path, whole):
-                yield chunk, _owners_of(chunk)
+            yield from map(_filed, _chunks(path))
     except (LoadError, ValueError, csv.Error) as exc:
         raise NotBatchable(f"{path.name} read a chunk at a time: {exc}") from None
 
 
-def _kept_in(sent: deque, room: threading.Semaphore, stop: threading.Event, chunks: Iterator) -> Iterator:
+def _room_kept(room: threading.Semaphore, stop: threading.Event, chunks: Iterator) -> Iterator:
+    """The chunks, each once there is room for it among those handed out and not yet filed."""
     for chunk in chunks:
         room.acquire()
         if stop.is_set():
             return
-        sent.append(chunk)
         yield chunk
+
+
+def _filed(chunk: tuple[int, bytes]) -> FiledChunk:
+    """The chunk's lines filed by their owners' batches (in the worker, so the process that reads
+    the file only cuts it, and the one that writes them only appends)."""
+    chunk = _numbered(*chunk)
+    owners, claims, problems = _owners_of(chunk)
+    batches = _CHUNK_JOB["batches"]
+    filed: list[list[bytes]] = [[] for _ in range(batches + 1)]  # (the last: shared)
+    batch_of_owner = {SHARED: filed[-1]}
+    for (number, line), owner in zip(chunk, owners, strict=True):
+        if owner != SKIPPED:
+            lines = batch_of_owner.get(owner)
+            if lines is None:
+                lines = batch_of_owner[owner] = filed[batch_of(owner, batches)]
+            lines.append(b"%d\t%s\n" % (number, line))
+    customers = batch_of_owner.keys() - {SHARED}
+    return FiledChunk([b"".join(lines) for lines in filed], customers, claims, problems)
 
 
 def _owners_of(chunk: list[tuple[int, bytes]]) -> tuple[list[str], list, ProblemLog]:
@@ -234,21 +257,27 @@ def _header(path: Path) -> bytes:
         return f.readline().rstrip(b"\n")
 
 
-def _chunks(path: Path, whole: Callable[[bytes], bool]) -> Iterator[list[tuple[int, bytes]]]:
-    """The file's data lines with their row numbers (the header is row 1), a chunk at a time."""
-    chunk: list[tuple[int, bytes]] = []
+def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file's data lines a chunk at a time, as they are in the file, each chunk with the row
+    number of its first line (the header is row 1)."""
+    number = 2
     with open_binary(path) as f:
         f.readline()
-        for number, line in enumerate(f, start=2):
-            line = line.removesuffix(b"\n")
-            if not whole(line) or b"\r" in line[:-1]:
-                raise NotBatchable(f"{path.name} row {number}: a record goes on past its line")
-            chunk.append((number, line))
-            if len(chunk) == CHUNK_LINES:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+        while lines := list(itertools.islice(f, CHUNK_LINES)):
+            yield number, b"".join(lines)
+            number += len(lines)
+
+
+def _numbered(first: int, chunk: bytes) -> list[tuple[int, bytes]]:
+    """The chunk's lines with their row numbers; a record that goes on past its line (a quoted
+    line break) cannot be filed a line at a time."""
+    whole, lines = _CHUNK_JOB["whole"], chunk.split(b"\n")
+    if chunk.endswith(b"\n"):
+        lines.pop()  # (what follows the last line break)
+    for number, line in enumerate(lines, start=first):
+        if not whole(line) or b"\r" in line[:-1]:
+            raise NotBatchable(f"{_CHUNK_JOB['name']} row {number}: a record goes on past its line")
+    return list(enumerate(lines, start=first))
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
