@@ -378,3 +378,47 @@ def test_a_file_is_cut_into_chunks_of_whole_lines_numbered_as_rows(tmp_path, mon
     ]
     with pytest.raises(spill.NotBatchable, match=r"rows.csv row 7: a record goes on past its line"):
         spill._numbered(6, b"5,v\n6\r,u\n")
+
+
+def test_the_books_a_batch_keeps_load_back_equal_and_pickled_by_position():
+    """A batch's books are pickled field by field in order (not through `dataclasses`' state
+    functions, which look the fields up for every object); pickles written the old way still load."""
+    import copyreg
+    import dataclasses
+    import io
+    import pickle
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.model import canonical
+    from generator.read.records import Origin
+
+    line = canonical.Line("X", "Bolt", Decimal("2"), "pc", Decimal("1.50"), Decimal("0"), Decimal("0"), Decimal("3.00"))
+    invoice = canonical.Invoice(
+        "A-1", "C1", "", date(2026, 5, 1), date(2026, 6, 1), "invoice", "open", [line, line], Decimal("0"),
+        Decimal("3.00"), Decimal("0"), Decimal("3.00"), 0, "", Origin("orders.csv", 2), label="due",
+    )  # fmt: skip
+    customer = canonical.Customer(
+        "C1", "Alpha", "a@alpha.example", "", canonical.Address(city="Oslo"), canonical.Address(), "en", "EUR",
+        True, "", canonical.SalesRep("Rae", "rae@x.example", ""), "30 days", 30, "", "", Origin("customers.csv", 2),
+    )  # fmt: skip
+    book = canonical.CustomerBook(customer, invoices=[invoice])
+    assert pickle.loads(pickle.dumps(book, protocol=5)) == book
+    for obj in (line, invoice, invoice.origin, book):
+        made, values = obj.__reduce__()
+        assert made is type(obj) and values == tuple(getattr(obj, f.name) for f in dataclasses.fields(obj))
+    classes = [
+        c for c in vars(canonical).values() if dataclasses.is_dataclass(c) and c.__module__ == canonical.__name__
+    ]
+    by_position = [c for c in classes if "__reduce__" in vars(c)]
+    assert set(classes) - set(by_position) == {canonical.Ledger}  # (not slotted: pickled as a dict)
+
+    class OldWay(pickle.Pickler):  # as before: the object made empty, then its state set
+        def reducer_override(self, obj):
+            if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and hasattr(obj, "__slots__"):
+                return copyreg.__newobj__, (type(obj),), obj.__getstate__()
+            return NotImplemented
+
+    old = io.BytesIO()
+    OldWay(old, protocol=5).dump(book)
+    assert old.getvalue() != pickle.dumps(book, protocol=5) and pickle.loads(old.getvalue()) == book

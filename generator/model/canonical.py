@@ -16,12 +16,13 @@ from difflib import get_close_matches
 from typing import Any
 
 from ..read.documents import DocumentFile
-from ..read.records import Origin
+from ..read.records import Origin, pickled_by_position
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Address:
     name: str = ""
@@ -39,6 +40,7 @@ class Address:
         return any(self.lines())
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Line:
     sku: str
@@ -73,6 +75,7 @@ def make_line(fields: dict[str, Any]) -> Line:
     return Line(sku, description, quantity, unit, unit_price, discount, tax, total)
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Contact:
     customer_id: str
@@ -84,6 +87,7 @@ class Contact:
     notifications: bool = True  # the export can opt a contact out of event e-mail
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class SalesRep:
     name: str
@@ -91,6 +95,7 @@ class SalesRep:
     phone: str = ""
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Customer:
     id: str
@@ -113,12 +118,14 @@ class Customer:
     contacts: list[Contact] = field(default_factory=list)
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class StageEvent:
     stage: str
     date: date
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Shipment:
     id: str
@@ -132,6 +139,7 @@ class Shipment:
     label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Document:
     id: str
@@ -145,6 +153,7 @@ class Document:
     source: DocumentFile | None = None  # the file as checked (read/documents.py); read only through it
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Payment:
     customer_id: str
@@ -155,6 +164,7 @@ class Payment:
     reference: str
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Invoice:
     number: str
@@ -177,6 +187,7 @@ class Invoice:
     label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Order:
     number: str
@@ -203,6 +214,7 @@ class Order:
     documents: list[Document] = field(default_factory=list)
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Quote:
     number: str
@@ -217,6 +229,7 @@ class Quote:
     label: str = ""  # the ERP's own status (one of `portal.states`), shown instead of `status`
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class Product:
     sku: str
@@ -228,6 +241,7 @@ class Product:
     min_quantity: Decimal | None = None  # the least a customer may order (None: any quantity)
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class PriceBreak:
     sku: str
@@ -236,6 +250,7 @@ class PriceBreak:
     group: str = ""  # the price group whose price list it is on; "" for a customer's own price
 
 
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Movement:
     """One movement of a customer's account: invoices raise what is owed, payments lower it."""
@@ -247,6 +262,7 @@ class Movement:
     invoice: str = ""  # the invoice it concerns, if any
 
 
+@pickled_by_position
 @dataclass(slots=True)
 class CustomerBook:
     """Everything one customer's portal shows, joined and sorted newest first."""

