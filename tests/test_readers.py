@@ -17,7 +17,7 @@ from generator.model.canonical import make_line
 from generator.problems import ProblemLog
 from generator.read import RowOwners, read_export
 from generator.read.export import LoadError
-from generator.read.formats import ReadOptions, open_rows
+from generator.read.formats import LineSelection, ReadOptions, open_rows
 from generator.read.lines import whole_record
 from generator.read.records import LISTED_AHEAD, SHARED, SKIPPED
 
@@ -474,3 +474,26 @@ def test_a_quoted_field_going_on_past_its_line_is_found_in_a_whole_file():
     assert check.every_line(b'E-1,5" pipe,"2 1",7" x\nE-2,"a, b",1')  # inch marks, a quoted delimiter
     assert not check.every_line(b'E-1,D1,5" pipe,"2\n1",7" x\n')  # a quoted field over two lines
     assert not check.every_line(b"E-1,ok\n" * 1000 + b'E-2,"open')  # on the last line, without a newline
+
+
+def test_a_chunk_every_entity_reads_is_parsed_once_and_fails_where_it_is_read(tmp_path):
+    """A batched build's chunk is read by customers and invoices alike: parsed once for both (the
+    same rows come back), and a line that cannot be decoded fails as the rows are read, where
+    the reader says which file cannot be decoded, not when the table is opened."""
+    options = ReadOptions(format="csv", encoding="utf-8", delimiter=",", quotechar='"')
+    lines = [(2, b"A-1,C1"), (3, b'A-2,"C2, Ltd"'), (4, b"A-3,")]
+    shared = LineSelection(b"order,customer", lines, shared=True)
+    first, second = (list(shared.table(tmp_path / "o.csv", options).rows) for _ in range(2))
+    assert first == [
+        (2, {"order": "A-1", "customer": "C1"}),
+        (3, {"order": "A-2", "customer": "C2, Ltd"}),
+        (4, {"order": "A-3", "customer": ""}),
+    ]
+    assert all(a[1] is b[1] for a, b in zip(first, second, strict=True))  # the same rows: parsed once
+    alone = LineSelection(b"order,customer", lines)
+    assert list(alone.table(tmp_path / "o.csv", options).rows) == first
+    assert next(iter(alone.table(tmp_path / "o.csv", options).rows))[1] is not first[0][1]
+    broken = LineSelection(b"order,customer", [(2, b"A-1,\xff")], shared=True)
+    rows = broken.table(tmp_path / "o.csv", options).rows  # opened: nothing read yet
+    with pytest.raises(UnicodeDecodeError):
+        next(rows)

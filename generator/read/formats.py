@@ -18,7 +18,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -212,15 +212,31 @@ class LineSelection:
 
     header: bytes
     lines: list[tuple[int, bytes]]
+    # parsed once for every entity that reads the file (a batched build's chunk, read by customers
+    # and invoices alike), held while the selection is: off for a selection as large as a batch
+    shared: bool = False
+    _parsed: dict[tuple, list] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, path: Path, options: ReadOptions) -> RawRows:
         dialect = {"delimiter": delimiter_of(options.delimiter), "quotechar": options.quotechar}
         header = [h.strip() for h in next(csv.reader([self.header.decode(options.encoding)], **dialect), [])]
+        if not self.shared:
+            return RawRows(path, header, self._rows(header, options.encoding, dialect))
+        return RawRows(path, header, self._parsed_once(header, options.encoding, dialect))
+
+    def _parsed_once(self, header: list[str], encoding: str, dialect: dict) -> Iterator[tuple[int, dict[str, str]]]:
+        """(A generator, so that a line that cannot be read fails where the rows are read, as unshared.)"""
+        key = (encoding, *dialect.values())
+        if key not in self._parsed:
+            self._parsed[key] = list(self._rows(header, encoding, dialect))
+        yield from self._parsed[key]
+
+    def _rows(self, header: list[str], encoding: str, dialect: dict) -> Iterator[tuple[int, dict[str, str]]]:
         numbers = [number for number, _ in self.lines]
         # a byte order mark only starts the file (the header): a line is plain UTF-8, decoded in C
-        encoding = "utf-8" if codecs.lookup(options.encoding).name == "utf-8-sig" else options.encoding
+        encoding = "utf-8" if codecs.lookup(encoding).name == "utf-8-sig" else encoding
         cells = csv.reader((line.decode(encoding) for _, line in self.lines), **dialect)
-        return RawRows(path, header, _csv_rows(header, zip(numbers, cells, strict=True)))
+        return _csv_rows(header, zip(numbers, cells, strict=True))
 
 
 def _cell_text(value: Any) -> str:

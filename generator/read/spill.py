@@ -228,7 +228,7 @@ def _owners_of(chunk: list[tuple[int, bytes]]) -> tuple[list[str], list, Problem
     no customer reads (a batch reports the others, with what only all of a customer's rows tell)."""
     config, headers, name = _CHUNK_JOB["config"], _CHUNK_JOB["headers"], _CHUNK_JOB["name"]
     selection = {other: LineSelection(header, []) for other, header in headers.items()}
-    selection[name] = LineSelection(headers[name], chunk)
+    selection[name] = LineSelection(headers[name], chunk, shared=True)  # (customers and invoices may read it)
     probe, owners = ProblemLog(), RowOwners()
     read_export(config, probe, parallel=False, owners=owners, selection=selection, owners_only=True)
     probe.problems = [
