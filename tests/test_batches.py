@@ -18,6 +18,7 @@ from generator.cli.report import build_report
 from generator.pipeline import BuildOptions, build
 from generator.progress import Progress
 from generator.read import spill
+from generator.read.lines import whole_record
 from generator.read.spill import batches_for
 
 MORE_CUSTOMERS = "".join(f"D{i},Delta {i},trade,yes\n" for i in range(40))
@@ -370,14 +371,17 @@ def test_a_file_is_cut_into_chunks_of_whole_lines_numbered_as_rows(tmp_path, mon
     path.write_bytes(b"a,b\n1,x\n2,y\r\n3,z\n4,w")
     chunks = list(spill._chunks(path))
     assert chunks == [(2, b"1,x\n2,y\r\n"), (4, b"3,z\n4,w")]
-    monkeypatch.setitem(spill._CHUNK_JOB, "whole", lambda line: True)
+    monkeypatch.setitem(spill._CHUNK_JOB, "whole", whole_record(",", '"'))
     monkeypatch.setitem(spill._CHUNK_JOB, "name", "rows.csv")
     assert [spill._numbered(*chunk) for chunk in chunks] == [
         [(2, b"1,x"), (3, b"2,y\r")],
         [(4, b"3,z"), (5, b"4,w")],
     ]
     with pytest.raises(spill.NotBatchable, match=r"rows.csv row 7: a record goes on past its line"):
-        spill._numbered(6, b"5,v\n6\r,u\n")
+        spill._numbered(6, b"5,v\n6\r,u\n")  # a bare carriage return ends a record
+    with pytest.raises(spill.NotBatchable, match=r"rows.csv row 9: a record goes on past its line"):
+        spill._numbered(8, b'7,t\r\n8,"s\r\n9",r\r\n')  # a quoted field over two lines
+    assert spill._numbered(8, b'7,"t, and ""u"""\r\n8,5" pipe') == [(8, b'7,"t, and ""u"""\r'), (9, b'8,5" pipe')]
 
 
 def test_the_books_a_batch_keeps_load_back_equal_and_pickled_by_position():

@@ -221,7 +221,7 @@ class ExportReader:
                 )
             if not mapper.without_columns(missing):
                 return
-            yield from self._lined_up(self._counted(table), mapper)
+            yield from self._counted(table, mapper)
             return
         seen: set[str] = set()
         for number, row in self._counted(table):
@@ -230,35 +230,37 @@ class ExportReader:
         for column in sorted(wanted - seen):
             mapper.error(None, column, "no record has this key", "missing-column")
 
-    def _lined_up(self, rows: Iterator, mapper: RowMapper) -> Iterator[tuple[int, dict[str, str]]]:
-        for number, row in rows:
-            if isinstance(row, MisfitRow):
-                mapper.error(
-                    number,
-                    None,
-                    f"the row has {row.found} fields but the header has {row.expected}: its columns would not line "
-                    "up (a delimiter inside an unquoted field?); the row is skipped",
-                    "bad-row",
-                )
-                if self.owners is not None:
-                    self.owners.own(mapper.file, number, SKIPPED)
-                continue
-            yield number, row
-
-    def _counted(self, table: RawRows) -> Iterator:
+    def _counted(self, table: RawRows, lined_up: RowMapper | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+        """The table's rows, counted for the progress shown; with `lined_up`, a row whose fields do
+        not line up with the header is reported and skipped. (One loop for both: it runs for every
+        row of the export, once for each entity reading it.)"""
         batch = 0
         try:
-            for item in table.rows:
+            for number, row in table.rows:
                 batch += 1
                 if batch == 5000:
                     self.on_rows(batch)
                     batch = 0
-                yield item
+                if lined_up is not None and isinstance(row, MisfitRow):
+                    self._misfit(number, row, lined_up)
+                    continue
+                yield number, row
         except ReadError as exc:
             raise LoadError(str(exc)) from None
         except UnicodeDecodeError as exc:
             raise LoadError(f"{table.path}: cannot be decoded ({exc.reason}); set `encoding`") from None
         self.on_rows(batch)
+
+    def _misfit(self, number: int, row: MisfitRow, mapper: RowMapper) -> None:
+        mapper.error(
+            number,
+            None,
+            f"the row has {row.found} fields but the header has {row.expected}: its columns would not line "
+            "up (a delimiter inside an unquoted field?); the row is skipped",
+            "bad-row",
+        )
+        if self.owners is not None:
+            self.owners.own(mapper.file, number, SKIPPED)
 
     def _records(
         self,

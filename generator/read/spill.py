@@ -270,13 +270,15 @@ def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
 
 def _numbered(first: int, chunk: bytes) -> list[tuple[int, bytes]]:
     """The chunk's lines with their row numbers; a record that goes on past its line (a quoted
-    line break) cannot be filed a line at a time."""
+    line break, a bare carriage return) cannot be filed a line at a time."""
     whole, lines = _CHUNK_JOB["whole"], chunk.split(b"\n")
     if chunk.endswith(b"\n"):
         lines.pop()  # (what follows the last line break)
-    for number, line in enumerate(lines, start=first):
-        if not whole(line) or b"\r" in line[:-1]:
-            raise NotBatchable(f"{_CHUNK_JOB['name']} row {number}: a record goes on past its line")
+    bare_return = chunk.count(b"\r") != chunk.count(b"\r\n") + chunk.endswith(b"\r")  # (one ending a line is its own)
+    if bare_return or not whole.every_line(chunk):
+        for number, line in enumerate(lines, start=first):
+            if not whole(line) or b"\r" in line[:-1]:
+                raise NotBatchable(f"{_CHUNK_JOB['name']} row {number}: a record goes on past its line")
     return list(enumerate(lines, start=first))
 
 
