@@ -94,7 +94,8 @@ class RowOwners:
         owner = SHARED if owner is None else owner
         rows = self.rows.get(file)
         if rows is None:  # listed from here: a chunk of a file read alone starts far down it
-            rows, self.starts[file] = self.rows.setdefault(file, []), number
+            rows = self.rows[file] = []
+            self.starts[file] = number
         index = number - self.starts[file]
         if index == len(rows):  # the next row (most are): nothing to join, no gap to fill
             rows.append(owner)
