@@ -167,7 +167,7 @@ def test_the_kept_line_index_is_machine_integers_and_follows_a_line_to_its_new_o
     assert all(isinstance(rows, array) and rows.itemsize >= 4 for rows in snapshot.index.values())
 
     lines[2] = b"line 2, now b's"
-    now = export_diff.FileRead(b"new digest", b"header", b"\n".join(lines), lines)
+    now = export_diff.FileRead(b"new digest", b"header", lines)
     moved = export_diff.LineChange(now, [2], [2], None).applied(snapshot, lambda row: "b")
     kept_again = pickle.loads(pickle.dumps(kept.KeptFile.of(moved), protocol=5)).snapshot()
     assert {owner: list(rows) for owner, rows in kept_again.index.items()} == {"a": [0], "b": [1, 2, 4], SHARED: [3]}

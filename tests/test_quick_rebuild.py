@@ -9,13 +9,21 @@ beside the output)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import threading
+from types import SimpleNamespace
+
 import pytest
 from conftest import SavedAt, direct_link_parts
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_incremental import CONTACTS, CUSTOMERS, ORDERS, portal_of, project, tree  # noqa: F401 (fixture)
 
-from generator.incremental import kept
+from generator.incremental import export_diff, kept
 from generator.incremental.session import Session
 from generator.pipeline import BuildOptions
+from generator.read import SKIPPED
 
 
 @pytest.fixture(params=["serve", "build"])
@@ -303,3 +311,76 @@ def test_two_customers_that_swap_folders_get_files_named_with_their_own_keys(pro
     assert project.build(project.raw, encrypt=True, session=session).ok  # the session remembers now
     project.file("customers.csv", SLUGGED.replace("alpha", "TMP").replace("beta", "alpha").replace("TMP", "beta"))
     rebuild(project, quick=True)  # (the tree equals a fresh full build's)
+
+
+# --- reading the export's lines: a compressed file is inflated on another thread while its pieces are split
+
+
+def lines_as_gzip_says(raw: bytes) -> list[bytes] | None:
+    """The reference: the whole file inflated by the standard library, then split (None: a bare CR)."""
+    data = gzip.decompress(raw)
+    return None if data.count(b"\r") != data.count(b"\r\n") else data.split(b"\n")
+
+
+def only_for_damaged_files(raw: bytes):
+    raise AssertionError("a sound file inflated by the standard library, not piece by piece")
+
+
+def read_back(tmp_path, raw: bytes, name: str = "rows.csv.gz"):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    return export_diff.read_lines(path)
+
+
+line_text = st.lists(st.sampled_from([b"a", b",", b'"', b"\r", b"\r\n", b"\n", b"\xc3\xa9", b"12.5"]), max_size=60)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(members=st.lists(line_text.map(b"".join), min_size=1, max_size=4), piece=st.integers(1, 40))
+def test_a_compressed_files_lines_are_what_inflating_it_whole_gives(tmp_path, monkeypatch, members, piece):
+    """Whatever the inflated pieces cut (a line, a CR LF pair, a gzip member's end), the lines are
+    those of the whole file split at once, and a bare carriage return anywhere still means None."""
+    monkeypatch.setattr(export_diff, "INFLATED_AT_ONCE", piece)  # pieces of a few compressed bytes
+    monkeypatch.setattr(export_diff, "gzip", SimpleNamespace(decompress=only_for_damaged_files))
+    raw = b"".join(gzip.compress(b"id,name\n" * (i == 0) + member, mtime=0) for i, member in enumerate(members))
+    expected = lines_as_gzip_says(raw)
+    read = read_back(tmp_path, raw)
+    assert (None if read is None else [read.header, *read.lines]) == expected
+    if read is not None:
+        assert read.body == gzip.decompress(raw)[len(read.header) + 1 :]
+        assert read.digest == hashlib.sha256(raw).digest()
+
+
+def test_a_bare_carriage_return_split_across_pieces_is_still_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_diff, "INFLATED_AT_ONCE", 1)
+    body = b"id,name\r\n" + b"A-1,x\r\n" * 500
+    assert read_back(tmp_path, gzip.compress(body)).lines[-2] == b"A-1,x\r"
+    assert read_back(tmp_path, gzip.compress(body + b"A-2,y\rz\r\n")) is None  # (where CR LF is the rule)
+    assert read_back(tmp_path, gzip.compress(b"id\n" + b"1\n" * 900 + b"\r" + b"2\n")) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # cut short inside the member
+        lambda raw: raw[:10] + bytes(b ^ 0x55 for b in raw[10:40]) + raw[40:],  # the deflate stream garbled
+        lambda raw: raw + b"not gzip at all",  # something after the last member
+        lambda raw: b"plain text, no gzip",
+    ],
+)
+def test_a_damaged_compressed_file_fails_as_gzip_says_and_leaves_no_thread_waiting(tmp_path, damage):
+    raw = damage(gzip.compress(b"id,name\n" + b"A-1,x\n" * 100_000))
+    with pytest.raises(Exception) as expected:
+        gzip.decompress(raw)
+    with pytest.raises(type(expected.value)):
+        read_back(tmp_path, raw)
+    assert not [t for t in threading.enumerate() if t.name == "portico-inflate"]
+
+
+def test_a_snapshot_made_from_split_lines_keeps_them_as_one_string_when_asked():
+    """A quick rebuild keeps lines as split; what is kept for a new process is the one string."""
+    lines = [b"A-1,x", b"A-2,y", b""]
+    snapshot = export_diff.SnapshotFile(b"id,name", None, ["a", "b", SKIPPED], b"digest", split=lines)
+    assert snapshot.text == b"A-1,x\nA-2,y\n" and kept.KeptFile.of(snapshot).snapshot().lines == lines
+    with pytest.raises(ValueError):
+        export_diff.SnapshotFile(b"id,name", None, [], b"digest")

@@ -19,12 +19,15 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
+from queue import Empty, Queue
+from threading import Thread
 from typing import Any
 
-from isal import igzip, isal_zlib
+from isal import isal_zlib
 
 from ..config import Config
 from ..output import InputDigests
@@ -32,19 +35,21 @@ from ..problems import ProblemLog
 from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, owner_field, read_export
 from ..read.lines import line_files, record_checks
 
+INFLATED_AT_ONCE = 1 << 18  # compressed bytes inflated at once (a megabyte or so of lines)
+INFLATED_AHEAD = 16  # pieces inflated ahead of the splitting
+GZIP_WINDOW = 31  # zlib's window bits for a gzip member
 MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpler to trust
 COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
 
 
 @dataclass
 class SnapshotFile:
-    """An export file's lines as a build read them. They are kept as the file holds them, one
-    string (split only when an edit is compared or rows are read again): half a million line
-    objects would be a third more memory, and joining them again to keep them beside the output
-    briefly twice as much."""
+    """An export file's lines as a build read them: split (as a read gives them, for comparing an
+    edit and reading rows again) or one string (as a new process unpickles them: half a million
+    line objects would be a third more memory); each form is made from the other when first asked."""
 
     header: bytes
-    body: bytes  # the data lines, joined by newlines as in the file: line i is row i + 2 (the header is row 1)
+    body: bytes | None  # the data lines, joined by newlines as in the file: line i is row i + 2 (the header is row 1)
     owners: list[str]  # per line: a customer id, SHARED or SKIPPED
     digest: bytes
     # owner -> its lines, in order: arrays of machine integers, which a new process unpickles in a
@@ -53,6 +58,8 @@ class SnapshotFile:
     split: list[bytes] | None = field(default=None, repr=False, compare=False)  # the body's lines, once split
 
     def __post_init__(self) -> None:
+        if self.body is None and self.split is None:
+            raise ValueError("a snapshot of a file needs its lines")
         if not self.index:
             index = self.index
             for i, owner in enumerate(self.owners):
@@ -66,6 +73,13 @@ class SnapshotFile:
         if self.split is None:
             self.split = self.body.split(b"\n") if self.owners else []
         return self.split
+
+    @property
+    def text(self) -> bytes:
+        """The data lines as one string, as the file holds them."""
+        if self.body is None:
+            self.body = b"\n".join(self.split)
+        return self.body
 
     def rows(self, wanted: set[str]) -> LineSelection:
         """The lines of these customers, and the shared ones, in file order."""
@@ -97,18 +111,82 @@ class ExportEdit:
 class FileRead:
     digest: bytes
     header: bytes
-    body: bytes  # the data lines, as the file holds them
-    lines: list[bytes]  # and split
+    lines: list[bytes]  # the data lines
+
+    @cached_property
+    def body(self) -> bytes:
+        """The data lines as one string (joined when asked: a quick rebuild never asks)."""
+        return b"\n".join(self.lines)
 
 
 def read_lines(path: Path) -> FileRead | None:
     """The file's digest and lines, or None when a line is not always a record."""
     raw = path.read_bytes()
-    data = _gunzipped(raw) if path.suffix.lower() == ".gz" else raw
+    lines = _inflated_lines(raw) if path.suffix.lower() == ".gz" else _lines_of(raw)
+    if lines is None:
+        return None
+    return FileRead(hashlib.sha256(raw).digest(), lines[0], lines[1:])
+
+
+def _lines_of(data: bytes) -> list[bytes] | None:
+    """The lines of the text, or None if one holds a bare carriage return (which also ends a record)."""
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return None  # a bare carriage return also ends a record
-    lines = data.split(b"\n")
-    return FileRead(hashlib.sha256(raw).digest(), lines[0], data[len(lines[0]) + 1 :], lines[1:])
+        return None
+    return data.split(b"\n")
+
+
+def _inflated_lines(raw: bytes) -> list[bytes] | None:
+    """`_lines_of` a gzip file's content, inflated on another thread piece by piece while this one
+    splits the pieces already inflated (ISA-L lets go of the interpreter's lock): a quick rebuild
+    waits about as long as the inflating alone, not the inflating and then the splitting."""
+    pieces: Queue[bytes | BaseException | None] = Queue(INFLATED_AHEAD)
+    inflater = Thread(target=_inflate, args=(raw, pieces), name="portico-inflate", daemon=True)
+    inflater.start()
+    try:
+        lines = _split_as_inflated(pieces)
+    except isal_zlib.error:  # damaged: as gzip says it
+        lines = _lines_of(gzip.decompress(raw))
+    except BaseException:
+        while inflater.is_alive():  # it may wait on a full queue
+            with suppress(Empty):
+                pieces.get(timeout=0.01)
+        raise
+    inflater.join()
+    return lines
+
+
+def _split_as_inflated(pieces: Queue) -> list[bytes] | None:
+    lines, carry, carriage_returns, line_ends = [], b"", 0, 0
+    while (piece := pieces.get()) is not None:
+        if isinstance(piece, BaseException):
+            raise piece
+        if b"\r" in piece or carry[-1:] == b"\r":  # (counting costs a tenth of the splitting; looking, nothing)
+            carriage_returns += piece.count(b"\r")
+            line_ends += piece.count(b"\r\n") + (carry[-1:] == b"\r" and piece[:1] == b"\n")
+        split = piece.split(b"\n")
+        split[0] = carry + split[0]
+        carry = split.pop()
+        lines += split
+    lines.append(carry)
+    return lines if carriage_returns == line_ends else None
+
+
+def _inflate(raw: bytes, pieces: Queue) -> None:
+    """Every member of a gzip file inflated, in pieces, onto the queue, then None (or the error)."""
+    try:
+        compressed, inflater = memoryview(raw), isal_zlib.decompressobj(wbits=GZIP_WINDOW)
+        for start in range(0, len(raw), INFLATED_AT_ONCE):
+            data = compressed[start : start + INFLATED_AT_ONCE]
+            while data:
+                if inflater.eof:  # another member follows
+                    inflater = isal_zlib.decompressobj(wbits=GZIP_WINDOW)
+                pieces.put(inflater.decompress(data))
+                data = inflater.unused_data if inflater.eof else b""
+        if not inflater.eof:
+            raise isal_zlib.error("the file ends inside a compressed member")
+        pieces.put(None)
+    except BaseException as exc:  # handed to the splitting thread, which raises it
+        pieces.put(exc)
 
 
 class ReadAhead:
@@ -128,14 +206,6 @@ class ReadAhead:
         """Wait for the thread (nothing may fork while it reads), and let go of what it read."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._reads.clear()
-
-
-def _gunzipped(raw: bytes) -> bytes:
-    """A gzip file's content, inflated by ISA-L (twice zlib's speed; every member of the file)."""
-    try:
-        return igzip.decompress(raw)
-    except isal_zlib.error:
-        return gzip.decompress(raw)  # (what is wrong with a damaged file, as gzip says it)
 
 
 @dataclass
@@ -158,7 +228,7 @@ class ExportSnapshot:
             if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
             rows = owners.of_rows(name, 2, len(read.lines))  # (line i is row i + 2: the header is row 1)
-            files[name] = SnapshotFile(read.header, read.body, rows, read.digest)
+            files[name] = SnapshotFile(read.header, None, rows, read.digest, split=read.lines)
         return cls(files, dict(owners.keys))
 
     def edit(self, config: Config, read_file: Callable[[Path], FileRead | None] | None = None) -> ExportEdit | None:
@@ -262,11 +332,11 @@ class LineChange:
                 if kept[i] != known.owners[i]:
                     index[known.owners[i]] = [line for line in index[known.owners[i]] if line != i]
                     index[kept[i]] = sorted([*index.get(kept[i], ()), i])
-            return SnapshotFile(known.header, self.now.body, kept, self.now.digest, index, self.now.lines)
+            return SnapshotFile(known.header, None, kept, self.now.digest, index, self.now.lines)
         else:
             start, old_end, new_end = self.splice
             kept = known.owners[:start] + [owner(i + 2) for i in range(start, new_end)] + known.owners[old_end:]
-        return SnapshotFile(known.header, self.now.body, kept, self.now.digest, split=self.now.lines)
+        return SnapshotFile(known.header, None, kept, self.now.digest, split=self.now.lines)
 
 
 def _compare(old: list[bytes], now: FileRead) -> LineChange | None:

@@ -68,7 +68,7 @@ class KeptFile:
 
     @classmethod
     def of(cls, snapshot: SnapshotFile) -> KeptFile:
-        return cls(snapshot.header, snapshot.body, snapshot.digest, snapshot.owners, snapshot.index)
+        return cls(snapshot.header, snapshot.text, snapshot.digest, snapshot.owners, snapshot.index)
 
     def snapshot(self) -> SnapshotFile:
         lines = self.data.count(b"\n") + 1  # (an empty body is one empty line, or none: the owners say)

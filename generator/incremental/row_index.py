@@ -136,5 +136,5 @@ def _snapshot(config: Config, body: dict) -> ExportSnapshot | None:
         read = read_lines(config.export_dir / name)
         if read is None or read.digest != digest or read.header != header or len(read.lines) != len(owners):
             return None
-        files[name] = SnapshotFile(header, read.body, owners, digest, index, read.lines)
+        files[name] = SnapshotFile(header, None, owners, digest, index, read.lines)
     return ExportSnapshot(files, dict(body["keys"]))
