@@ -76,10 +76,9 @@ class SnapshotFile:
 
     @property
     def text(self) -> bytes:
-        """The data lines as one string, as the file holds them."""
-        if self.body is None:
-            self.body = b"\n".join(self.split)
-        return self.body
+        """The data lines as one string, as the file holds them (joined when asked, not kept:
+        only keeping the memory for a new process asks)."""
+        return self.body if self.body is not None else b"\n".join(self.split)
 
     def rows(self, wanted: set[str]) -> LineSelection:
         """The lines of these customers, and the shared ones, in file order."""
