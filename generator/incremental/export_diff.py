@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from queue import Empty, Queue
-from threading import Thread
+from threading import Event, Thread
 from typing import Any
 
 from isal import isal_zlib
@@ -33,6 +33,7 @@ from ..config import Config
 from ..output import InputDigests
 from ..problems import ProblemLog
 from ..read import SHARED, SKIPPED, Export, LineSelection, RowOwners, owner_field, read_export
+from ..read.formats import UNREADABLE
 from ..read.lines import line_files, record_checks
 
 INFLATED_AT_ONCE = 1 << 18  # compressed bytes inflated at once (a megabyte or so of lines)
@@ -42,11 +43,13 @@ MAX_CHANGED_LINES = 5000  # beyond this a full read is about as quick, and simpl
 COMPARED_TOGETHER = 512  # lines compared as one list first; only a block that differs is looked into
 
 
-@dataclass
+@dataclass(eq=False)
 class SnapshotFile:
     """An export file's lines as a build read them: split (as a read gives them, for comparing an
     edit and reading rows again) or one string (as a new process unpickles them: half a million
-    line objects would be a third more memory); each form is made from the other when first asked."""
+    line objects would be a third more memory). The split lines are made from the string when
+    first asked, and kept; the string from the lines only to keep the memory for a new process.
+    Compared by identity: two snapshots' lines are not compared."""
 
     header: bytes
     body: bytes | None  # the data lines, joined by newlines as in the file: line i is row i + 2 (the header is row 1)
@@ -119,9 +122,14 @@ class FileRead:
 
 
 def read_lines(path: Path) -> FileRead | None:
-    """The file's digest and lines, or None when a line is not always a record."""
-    raw = path.read_bytes()
-    lines = _inflated_lines(raw) if path.suffix.lower() == ".gz" else _lines_of(raw)
+    """The file's digest and lines; None when a line is not always a record, or the file cannot
+    be read (gone, damaged, cut short while being written): the ordinary build reads it, and
+    says what is wrong and where."""
+    try:
+        raw = path.read_bytes()
+        lines = _inflated_lines(raw) if path.suffix.lower() == ".gz" else _lines_of(raw)
+    except UNREADABLE:
+        return None
     if lines is None:
         return None
     return FileRead(hashlib.sha256(raw).digest(), lines[0], lines[1:])
@@ -137,46 +145,63 @@ def _lines_of(data: bytes) -> list[bytes] | None:
 def _inflated_lines(raw: bytes) -> list[bytes] | None:
     """`_lines_of` a gzip file's content, inflated on another thread piece by piece while this one
     splits the pieces already inflated (ISA-L lets go of the interpreter's lock): a quick rebuild
-    waits about as long as the inflating alone, not the inflating and then the splitting."""
+    waits about as long as the inflating alone, not the inflating and then the splitting. The
+    thread has ended when this returns, however it returns."""
     pieces: Queue[bytes | BaseException | None] = Queue(INFLATED_AHEAD)
-    inflater = Thread(target=_inflate, args=(raw, pieces), name="portico-inflate", daemon=True)
+    stop = Event()
+    inflater = Thread(target=_inflate, args=(raw, pieces, stop), name="portico-inflate", daemon=True)
     inflater.start()
     try:
-        lines = _split_as_inflated(pieces)
-    except isal_zlib.error:  # damaged: as gzip says it
-        lines = _lines_of(gzip.decompress(raw))
-    except BaseException:
-        while inflater.is_alive():  # it may wait on a full queue
+        try:
+            return _split_as_inflated(pieces)
+        except isal_zlib.error:  # what ISA-L refuses, as the standard library reads it (or refuses it)
+            return _lines_of(gzip.decompress(raw))
+    finally:
+        stop.set()
+        while inflater.is_alive():  # (it may be waiting for room on the queue)
             with suppress(Empty):
-                pieces.get(timeout=0.01)
-        raise
-    inflater.join()
-    return lines
+                pieces.get_nowait()
+            inflater.join(0.001)
 
 
 def _split_as_inflated(pieces: Queue) -> list[bytes] | None:
-    lines, carry, carriage_returns, line_ends = [], b"", 0, 0
+    lines: list[bytes] = []
+    unfinished: list[bytes] = []  # the pieces of the line not ended yet (joined once it ends: a file
+    # of very long lines, or whose lines end with a bare carriage return, costs no more than others)
+    carriage_returns = line_ends = 0
+    ends_with_return = False
     while (piece := pieces.get()) is not None:
         if isinstance(piece, BaseException):
             raise piece
-        if b"\r" in piece or carry[-1:] == b"\r":  # (counting costs a tenth of the splitting; looking, nothing)
+        if not piece:
+            continue
+        if ends_with_return or b"\r" in piece:  # (counting costs a tenth of the splitting; looking, nothing)
             carriage_returns += piece.count(b"\r")
-            line_ends += piece.count(b"\r\n") + (carry[-1:] == b"\r" and piece[:1] == b"\n")
+            line_ends += piece.count(b"\r\n") + (ends_with_return and piece[:1] == b"\n")
+        ends_with_return = piece[-1:] == b"\r"
         split = piece.split(b"\n")
-        split[0] = carry + split[0]
-        carry = split.pop()
+        if len(split) == 1:  # the line goes on
+            unfinished.append(piece)
+            continue
+        if unfinished:
+            unfinished.append(split[0])
+            split[0] = b"".join(unfinished)
+        unfinished = [split.pop()]
         lines += split
-    lines.append(carry)
+    lines.append(b"".join(unfinished))
     return lines if carriage_returns == line_ends else None
 
 
-def _inflate(raw: bytes, pieces: Queue) -> None:
-    """Every member of a gzip file inflated, in pieces, onto the queue, then None (or the error)."""
+def _inflate(raw: bytes, pieces: Queue, stop: Event) -> None:
+    """Every member of a gzip file inflated, in pieces, onto the queue, then None (or the error);
+    until `stop` (the splitting thread wants no more)."""
     try:
         compressed, inflater = memoryview(raw), isal_zlib.decompressobj(wbits=GZIP_WINDOW)
         for start in range(0, len(raw), INFLATED_AT_ONCE):
             data = compressed[start : start + INFLATED_AT_ONCE]
             while data:
+                if stop.is_set():
+                    return
                 if inflater.eof:  # another member follows
                     inflater = isal_zlib.decompressobj(wbits=GZIP_WINDOW)
                 pieces.put(inflater.decompress(data))
@@ -239,10 +264,7 @@ class ExportSnapshot:
         changes: dict[str, LineChange] = {}
         checks = record_checks(config)
         for name, path in paths.items():
-            try:
-                read = (read_file or read_lines)(path)
-            except OSError:
-                return None
+            read = (read_file or read_lines)(path)
             if read is None:
                 return None
             known = self.files[name]
