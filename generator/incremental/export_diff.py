@@ -252,7 +252,7 @@ class ExportSnapshot:
             if read.digest != inputs.files.get(path):
                 return None  # written while the build read it: the next build reads it again
             rows = owners.of_rows(name, 2, len(read.lines))  # (line i is row i + 2: the header is row 1)
-            # (the one string checked above is what a new process is kept, not joined again)
+            # (the string checked above is kept for a new process rather than joined again)
             files[name] = SnapshotFile(read.header, read.body, rows, read.digest, split=read.lines)
         return cls(files, dict(owners.keys))
 
